@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Local real infrastructure without Docker: Apache Kafka (KRaft), FerretDB (MongoDB wire protocol,
+# SQLite), MinIO, an SMTP sink and an SMS-gateway sink. Servers are built or fetched from package
+# registries (Maven Central, the Go module proxy, PyPI) into a cache outside the repo.
+#
+#   deploy/local/infra.sh up | down | status | install
+#
+# Idempotent: `up` installs what is missing, starts what is not running and waits until each
+# server answers; `down` stops everything it started.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+CACHE="${SIPUMA_CACHE_DIR:-$HOME/.cache/sipuma}"
+RUN="${SIPUMA_RUN_DIR:-$HOME/.local/state/sipuma}"
+DATA="$RUN/data"
+LOGS="$RUN/logs"
+PIDS="$RUN/pids"
+
+# Pinned versions.
+KAFKA_VERSION="4.1.1"
+MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
+MINIO_TAG="20260212201848"
+FERRETDB_VERSION="1.24.2"
+
+# Ports (loopback only).
+KAFKA_PORT="${SIPUMA_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${SIPUMA_KAFKA_CONTROLLER_PORT:-9093}"
+FERRETDB_PORT="${SIPUMA_FERRETDB_PORT:-27017}"
+MINIO_PORT="${SIPUMA_MINIO_PORT:-9000}"
+MINIO_CONSOLE_PORT="${SIPUMA_MINIO_CONSOLE_PORT:-9001}"
+SMTP_PORT="${SIPUMA_SMTP_PORT:-1025}"
+MAIL_API_PORT="${SIPUMA_MAIL_API_PORT:-8025}"
+SMS_PORT="${SIPUMA_SMS_PORT:-8026}"
+export MINIO_ROOT_USER="${SIPUMA_S3_ACCESS_KEY:-sipuma-dev}"
+export MINIO_ROOT_PASSWORD="${SIPUMA_S3_SECRET_KEY:-sipuma-dev-secret}"
+
+KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
+MINIO_BIN="$CACHE/bin/minio-$MINIO_TAG"
+FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+is_running() {
+  local pidfile="$PIDS/$1.pid"
+  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+wait_until() { # name timeout_s command...
+  local name="$1" timeout="$2"; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@"; do
+    if ! is_running "$name"; then
+      tail -n 30 "$LOGS/$name.log" >&2 || true
+      die "$name exited during start-up (log: $LOGS/$name.log)"
+    fi
+    ((SECONDS < deadline)) || die "$name did not answer within ${timeout}s (log: $LOGS/$name.log)"
+    sleep 0.5
+  done
+}
+
+start_bg() { # name command... ; runs detached in its own session so `down` can stop the group
+  local name="$1"; shift
+  mkdir -p "$LOGS" "$PIDS"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! > "$PIDS/$name.pid"
+}
+
+stop_one() {
+  local name="$1" pidfile="$PIDS/$1.pid"
+  [[ -f "$pidfile" ]] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $name (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+# ---------------------------------------------------------------- install
+ensure_uv() {
+  command -v uv >/dev/null 2>&1 && return 0
+  log "installing uv from PyPI"
+  python3 -m pip install --quiet --user "uv==0.13.8" || python3 -m pip install --quiet "uv==0.13.8"
+  export PATH="$HOME/.local/bin:$PATH"
+}
+
+install_kafka() {
+  [[ -f "$KAFKA_LIBS/.complete" ]] && return 0
+  command -v mvn >/dev/null || die "Maven is required to fetch Kafka from Maven Central"
+  log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central"
+  rm -rf "$KAFKA_LIBS"
+  mvn -q -B -f "$HERE/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+    dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS"
+  touch "$KAFKA_LIBS/.complete"
+}
+
+install_minio() {
+  [[ -x "$MINIO_BIN" ]] && return 0
+  log "building MinIO ($MINIO_MODULE) with go install; the first build takes several minutes"
+  local gobin; gobin="$(mktemp -d)"
+  GOBIN="$gobin" GOFLAGS=-mod=mod go install "$MINIO_MODULE"
+  mkdir -p "$CACHE/bin" && mv "$gobin/minio" "$MINIO_BIN" && rmdir "$gobin"
+}
+
+install_ferretdb() {
+  [[ -x "$FERRETDB_BIN" ]] && return 0
+  log "building FerretDB v$FERRETDB_VERSION from the Go module proxy"
+  mkdir -p "$CACHE/bin"
+  (cd "$HERE/ferretdb" && go build -o "$FERRETDB_BIN" .)
+}
+
+install_python_tools() {
+  ensure_uv
+  (cd "$ROOT" && uv sync --locked --quiet)
+}
+
+install_all() {
+  command -v java >/dev/null || die "Java 17+ is required for Kafka"
+  command -v go >/dev/null || die "Go 1.24+ is required to build MinIO and FerretDB"
+  install_python_tools
+  install_kafka
+  install_ferretdb
+  install_minio
+}
+
+# ---------------------------------------------------------------- start
+kafka_up() {
+  if is_running kafka; then return 0; fi
+  port_open "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process"
+  local dir="$DATA/kafka" conf="$RUN/kafka/server.properties"
+  mkdir -p "$dir" "$RUN/kafka"
+  sed -e "s#@DATA@#$dir#" -e "s#@PORT@#$KAFKA_PORT#g" -e "s#@CPORT@#$KAFKA_CONTROLLER_PORT#g" \
+    "$HERE/kafka/server.properties.in" > "$conf"
+  local java_opts=(-Xms256m -Xmx1g -Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties"
+    -Dkafka.logs.dir="$LOGS")
+  if [[ ! -f "$dir/meta.properties" ]]; then
+    log "formatting Kafka storage (KRaft, standalone controller)"
+    local cluster_id
+    cluster_id="$(java -cp "$KAFKA_LIBS/*" "${java_opts[@]}" kafka.tools.StorageTool random-uuid)"
+    java -cp "$KAFKA_LIBS/*" "${java_opts[@]}" kafka.tools.StorageTool format --standalone \
+      -t "$cluster_id" -c "$conf" >>"$LOGS/kafka.log" 2>&1
+  fi
+  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT"
+  start_bg kafka java -cp "$KAFKA_LIBS/*" "${java_opts[@]}" kafka.Kafka "$conf"
+}
+
+kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log"; }
+
+ferretdb_up() {
+  if is_running ferretdb; then return 0; fi
+  port_open "$FERRETDB_PORT" && die "port $FERRETDB_PORT is taken by another process"
+  mkdir -p "$DATA/ferretdb"
+  log "starting FerretDB $FERRETDB_VERSION (SQLite) on 127.0.0.1:$FERRETDB_PORT"
+  start_bg ferretdb "$FERRETDB_BIN" --listen-addr "127.0.0.1:$FERRETDB_PORT" \
+    --sqlite-url "file:$DATA/ferretdb/"
+}
+
+minio_up() {
+  if is_running minio; then return 0; fi
+  port_open "$MINIO_PORT" && die "port $MINIO_PORT is taken by another process"
+  mkdir -p "$DATA/minio"
+  log "starting MinIO on 127.0.0.1:$MINIO_PORT (console $MINIO_CONSOLE_PORT)"
+  MINIO_BROWSER=off start_bg minio "$MINIO_BIN" server --quiet --address "127.0.0.1:$MINIO_PORT" \
+    --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" "$DATA/minio"
+}
+
+minio_ready() { curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/ready" >/dev/null 2>&1; }
+
+mailsink_up() {
+  if is_running mailsink; then return 0; fi
+  mkdir -p "$DATA/mail"
+  log "starting SMTP sink on 127.0.0.1:$SMTP_PORT (HTTP API $MAIL_API_PORT)"
+  start_bg mailsink "$ROOT/.venv/bin/python" "$HERE/mailsink.py" --smtp-port "$SMTP_PORT" \
+    --http-port "$MAIL_API_PORT" --maildir "$DATA/mail"
+}
+
+smssink_up() {
+  if is_running smssink; then return 0; fi
+  mkdir -p "$DATA/sms"
+  log "starting SMS-gateway sink on 127.0.0.1:$SMS_PORT"
+  start_bg smssink python3 "$HERE/smssink.py" --port "$SMS_PORT" --store "$DATA/sms/messages.jsonl"
+}
+
+up() {
+  install_all
+  mkdir -p "$DATA" "$LOGS" "$PIDS"
+  kafka_up; ferretdb_up; minio_up; mailsink_up; smssink_up
+  wait_until kafka 120 kafka_ready
+  wait_until ferretdb 30 port_open "$FERRETDB_PORT"
+  wait_until minio 60 minio_ready
+  wait_until mailsink 30 port_open "$MAIL_API_PORT"
+  wait_until smssink 30 port_open "$SMS_PORT"
+  log "all servers answer; data in $DATA, logs in $LOGS"
+}
+
+down() {
+  for name in smssink mailsink minio ferretdb kafka; do stop_one "$name"; done
+}
+
+status() {
+  for name in kafka ferretdb minio mailsink smssink; do
+    if is_running "$name"; then echo "$name: running (pid $(cat "$PIDS/$name.pid"))"
+    else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  install) install_all ;;
+  reset) down; rm -rf "$DATA"; log "data removed" ;;
+  *) echo "usage: $0 up|down|status|install|reset" >&2; exit 2 ;;
+esac

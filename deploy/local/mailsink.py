@@ -1,0 +1,127 @@
+"""Local SMTP sink for development and tests (not service code).
+
+A real SMTP server (aiosmtpd) that keeps every message as an .eml file in a folder, plus a small
+HTTP API shaped like Mailpit's (`/api/v1/messages`, `/api/v1/message/{id}`), so tests read mail the
+same way whether they run against this sink or against Mailpit in docker-compose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import json
+import threading
+import time
+import uuid
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+class MaildirHandler:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        message_id = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+        meta = {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos)}
+        raw = envelope.original_content or b""
+        with self.lock:
+            (self.folder / f"{message_id}.json").write_text(json.dumps(meta))
+            # Written last: a reader that sees the .eml also sees its envelope.
+            (self.folder / f"{message_id}.eml").write_bytes(raw)
+        return "250 Message accepted for delivery"
+
+
+def _summary(folder: Path, message_id: str) -> dict[str, Any]:
+    msg = email.message_from_bytes(
+        (folder / f"{message_id}.eml").read_bytes(), policy=email.policy.default
+    )
+    meta = json.loads((folder / f"{message_id}.json").read_text())
+    return {
+        "ID": message_id,
+        "From": {"Address": meta["mail_from"]},
+        "To": [{"Address": a} for a in meta["rcpt_tos"]],
+        "Subject": str(msg.get("Subject", "")),
+        "MessageID": str(msg.get("Message-ID", "")),
+        "_msg": msg,
+    }
+
+
+def _body(msg: EmailMessage, subtype: str) -> str:
+    part = msg.get_body(preferencelist=(subtype,))
+    return part.get_content() if part is not None else ""
+
+
+def make_http_handler(folder: Path) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, payload: Any) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path.startswith("/api/v1/messages"):
+                ids = sorted((p.stem for p in folder.glob("*.eml")), reverse=True)
+                items = []
+                for message_id in ids:
+                    summary = _summary(folder, message_id)
+                    summary.pop("_msg")
+                    items.append(summary)
+                self._send(200, {"total": len(items), "messages": items})
+            elif self.path.startswith("/api/v1/message/"):
+                message_id = self.path.rsplit("/", 1)[-1]
+                if not (folder / f"{message_id}.eml").exists():
+                    self._send(404, {"error": "not found"})
+                    return
+                summary = _summary(folder, message_id)
+                msg = summary.pop("_msg")
+                summary["Text"] = _body(msg, "plain")
+                summary["HTML"] = _body(msg, "html")
+                self._send(200, summary)
+            elif self.path == "/livez":
+                self._send(200, {"status": "ok"})
+            else:
+                self._send(404, {"error": "not found"})
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            for path in folder.glob("*"):
+                path.unlink(missing_ok=True)
+            self._send(200, {"deleted": True})
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return  # quiet: message contents must not end up in logs
+
+    return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--smtp-port", type=int, default=1025)
+    parser.add_argument("--http-port", type=int, default=8025)
+    parser.add_argument("--maildir", type=Path, required=True)
+    args = parser.parse_args()
+    args.maildir.mkdir(parents=True, exist_ok=True)
+
+    controller = Controller(MaildirHandler(args.maildir), hostname=args.host, port=args.smtp_port)
+    controller.start()
+    server = ThreadingHTTPServer((args.host, args.http_port), make_http_handler(args.maildir))
+    print(f"smtp sink on {args.host}:{args.smtp_port}, api on {args.http_port}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()
