@@ -28,7 +28,7 @@ class MaildirHandler:
         self.folder = folder
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         message_id = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
         meta = {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos)}
         raw = envelope.original_content or b""
@@ -69,7 +69,7 @@ def make_http_handler(folder: Path) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path.startswith("/api/v1/messages"):
                 ids = sorted((p.stem for p in folder.glob("*.eml")), reverse=True)
                 items = []
@@ -93,12 +93,12 @@ def make_http_handler(folder: Path) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"error": "not found"})
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             for path in folder.glob("*"):
                 path.unlink(missing_ok=True)
             self._send(200, {"deleted": True})
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return  # quiet: message contents must not end up in logs
 
     return Handler

@@ -64,7 +64,7 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             return json.loads(self.rfile.read(length) or b"{}")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             try:
                 payload = self._json()
             except ValueError:
@@ -79,7 +79,9 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
             if self.path != "/sms":
                 self._send(404, {"error": "not found"})
                 return
-            if not isinstance(payload.get("to"), str) or not isinstance(payload.get("message"), str):
+            if not isinstance(payload.get("to"), str) or not isinstance(
+                payload.get("message"), str
+            ):
                 self._send(400, {"error": "'to' and 'message' are required strings"})
                 return
             failure = store.take_failure()
@@ -97,7 +99,7 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
             store.append(record)
             self._send(202, {"id": record["id"], "status": "queued"})
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/messages":
                 self._send(200, {"messages": store.all()})
             elif self.path == "/livez":
@@ -105,14 +107,14 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"error": "not found"})
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             if self.path == "/messages":
                 store.clear()
                 self._send(200, {"deleted": True})
             else:
                 self._send(404, {"error": "not found"})
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return  # quiet: phone numbers must not end up in logs
 
     return Handler

@@ -1,0 +1,69 @@
+# SIPUMA: one command to start everything, one to run all tests.
+#   make up      infra + the four services (Docker when an engine answers, local servers otherwise)
+#   make test    lint, types, then unit + integration + e2e tests against real components
+#   make down    stop everything `make up` started
+SHELL := bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
+PYTEST_ARGS ?=
+
+.PHONY: help uv sync up down infra-up infra-down services-up services-down status \
+        test test-unit test-integration test-e2e check lint format typecheck docs
+
+help:
+	@grep -E '^[a-z-]+:.*' Makefile | grep -v '^help' | cut -d: -f1 | sort | xargs -n1 echo "make"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || test -x $(UV) || python3 -m pip install --quiet --user uv==$(UV_VERSION)
+
+sync: uv
+	@$(UV) sync --locked --quiet
+
+ifeq ($(DOCKER),yes)
+up:
+	docker compose up -d --build --wait
+down:
+	docker compose down
+else
+up: infra-up services-up
+down: services-down infra-down
+endif
+
+infra-up: sync
+	@bash deploy/local/infra.sh up
+infra-down:
+	@bash deploy/local/infra.sh down
+services-up: sync
+	@bash deploy/local/services.sh up
+services-down:
+	@bash deploy/local/services.sh down
+status:
+	@bash deploy/local/infra.sh status; bash deploy/local/services.sh status
+
+lint: sync
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+typecheck: sync
+	$(UV) run mypy shared/src services/intake/src services/registry/src services/evidence/src services/notifier/src
+check: lint typecheck
+
+format: sync
+	$(UV) run ruff format . && $(UV) run ruff check --fix .
+
+docs: sync
+	$(UV) run python -m sipuma.shared.docs_gen
+
+# The test harness resolves real components itself (env vars, testcontainers, or these local
+# servers); starting them first keeps the first test from paying for it.
+test: check
+	@if [ "$(DOCKER)" != "yes" ]; then bash deploy/local/infra.sh up; fi
+	$(UV) run pytest $(PYTEST_ARGS)
+
+test-unit: sync
+	$(UV) run pytest -m unit $(PYTEST_ARGS)
+test-integration: sync
+	$(UV) run pytest -m integration $(PYTEST_ARGS)
+test-e2e: sync
+	$(UV) run pytest -m e2e $(PYTEST_ARGS)

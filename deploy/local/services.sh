@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Starts / stops the four SIPUMA services as local processes against deploy/local/infra.sh.
+#   deploy/local/services.sh up | down | status
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+RUN="${SIPUMA_RUN_DIR:-$HOME/.local/state/sipuma}"
+LOGS="$RUN/logs"
+PIDS="$RUN/pids"
+SERVICES=(registry intake evidence notifier)
+declare -A PORTS=([intake]=8001 [registry]=8002 [evidence]=8003 [notifier]=8004)
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+is_running() { [[ -f "$PIDS/$1.pid" ]] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
+
+# Local development settings; production sets its own through the environment.
+export SIPUMA_ENVIRONMENT="${SIPUMA_ENVIRONMENT:-development}"
+export SIPUMA_KAFKA_BOOTSTRAP="${SIPUMA_KAFKA_BOOTSTRAP:-127.0.0.1:${SIPUMA_KAFKA_PORT:-9092}}"
+export SIPUMA_MONGO_URI="${SIPUMA_MONGO_URI:-mongodb://127.0.0.1:${SIPUMA_FERRETDB_PORT:-27017}/}"
+export SIPUMA_S3_ENDPOINT="${SIPUMA_S3_ENDPOINT:-127.0.0.1:${SIPUMA_MINIO_PORT:-9000}}"
+export SIPUMA_S3_ACCESS_KEY="${SIPUMA_S3_ACCESS_KEY:-sipuma-dev}"
+export SIPUMA_S3_SECRET_KEY="${SIPUMA_S3_SECRET_KEY:-sipuma-dev-secret}"
+export SIPUMA_SMTP_HOST="${SIPUMA_SMTP_HOST:-127.0.0.1}"
+export SIPUMA_SMTP_PORT="${SIPUMA_SMTP_PORT:-1025}"
+export SIPUMA_SMS_GATEWAY_URL="${SIPUMA_SMS_GATEWAY_URL:-http://127.0.0.1:${SIPUMA_SMS_PORT:-8026}/sms}"
+export SIPUMA_STATE_DIR="${SIPUMA_STATE_DIR:-$RUN/data}"
+
+up() {
+  mkdir -p "$LOGS" "$PIDS"
+  for name in "${SERVICES[@]}"; do
+    is_running "$name" && continue
+    log "starting $name on 127.0.0.1:${PORTS[$name]}"
+    SIPUMA_HTTP_PORT="${PORTS[$name]}" setsid "$ROOT/.venv/bin/sipuma-$name" \
+      >>"$LOGS/$name.log" 2>&1 < /dev/null &
+    echo $! > "$PIDS/$name.pid"
+  done
+  for name in "${SERVICES[@]}"; do
+    local deadline=$((SECONDS + 60))
+    until curl -fsS "http://127.0.0.1:${PORTS[$name]}/readyz" >/dev/null 2>&1; do
+      if ! is_running "$name"; then tail -n 30 "$LOGS/$name.log" >&2; log "$name exited"; exit 1; fi
+      ((SECONDS < deadline)) || { log "$name not ready after 60s (log: $LOGS/$name.log)"; exit 1; }
+      sleep 0.5
+    done
+    log "$name ready: http://127.0.0.1:${PORTS[$name]}"
+  done
+}
+
+down() {
+  for name in "${SERVICES[@]}"; do
+    [[ -f "$PIDS/$name.pid" ]] || continue
+    local pid; pid="$(cat "$PIDS/$name.pid")"
+    if kill -0 "$pid" 2>/dev/null; then
+      log "stopping $name (SIGTERM: finish in-flight work, commit, leave the group)"
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    rm -f "$PIDS/$name.pid"
+  done
+}
+
+status() {
+  for name in "${SERVICES[@]}"; do
+    if is_running "$name"; then echo "$name: running (pid $(cat "$PIDS/$name.pid"), port ${PORTS[$name]})"
+    else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;; down) down ;; status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
