@@ -105,8 +105,8 @@ def from_docker(stack: ExitStack) -> Endpoints:
 
     kafka = stack.enter_context(KafkaContainer("apache/kafka:4.1.1").with_kraft())
     mongo = stack.enter_context(MongoDbContainer("mongo:8"))
-    minio = stack.enter_context(MinioContainer("minio/minio:latest"))
-    mailpit = DockerContainer("axllent/mailpit:latest").with_exposed_ports(1025, 8025)
+    minio = stack.enter_context(MinioContainer("minio/minio:RELEASE.2025-09-07T16-13-09Z"))
+    mailpit = DockerContainer("axllent/mailpit:v1.29").with_exposed_ports(1025, 8025)
     stack.enter_context(mailpit)
     wait_for_logs(mailpit, "accessible via", timeout=60)
     sms_url = start_local_sms_sink(stack)
