@@ -1,0 +1,176 @@
+"""What happens to one consumed message: decode, hand to the service, then commit, retry or
+dead-letter it.
+
+- not a valid event (headers, body, or they disagree)  → dead-letter topic, commit, go on;
+- the handler raises `DeadLetter`                      → dead-letter topic, commit, go on;
+- the handler raises anything else                     → back off, `nack` (seek back): the same
+  message comes again, nothing after it is committed before it (no loss, order kept);
+- the handler returns                                  → commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import traceback
+from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiokafka import ConsumerRecord, TopicPartition
+from faststream.exceptions import HandlerException, NackMessage
+from faststream.kafka.publisher.usecase import DefaultPublisher
+from faststream.message import StreamMessage
+
+from sipuma.shared.cloudevents import decode_message
+from sipuma.shared.correlation import correlation_scope
+from sipuma.shared.events import Event, InvalidEvent
+from sipuma.shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED, HANDLER_SECONDS
+
+INVALID_HEADERS_MARK = "x-sipuma-invalid-header-bytes"
+DEAD_LETTER_HEADER = "x-sipuma-dead-letter-"  # prefix of the headers added on dead-lettering
+log = structlog.get_logger("sipuma.consumer")
+
+
+class DeadLetter(Exception):
+    """Raise from a handler for a valid event that can never be processed (retrying cannot help).
+    `detail` goes into logs and headers: name fields, never values."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+async def tolerant_parser(
+    record: ConsumerRecord[Any, Any],
+    original: Callable[[ConsumerRecord[Any, Any]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """FastStream decodes header values as UTF-8 before any handler runs; a header that is not
+    (or is null) would crash the parser and skip the message unseen. Mark it for the dead letter."""
+    try:
+        return await original(record)
+    except (UnicodeDecodeError, AttributeError):
+        headers = [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in record.headers]
+        clean = dataclasses.replace(record, headers=[*headers, (INVALID_HEADERS_MARK, b"1")])
+        if hasattr(record, "consumer"):
+            clean.consumer = record.consumer
+        return await original(clean)
+
+
+async def raw_body(message: StreamMessage[Any]) -> Any:
+    """Leave the body as bytes: decoding and validation are ours, so they can dead-letter."""
+    return message.body
+
+
+def _where(error: BaseException) -> str:
+    """Error type and innermost frame only: exception messages may quote personal data."""
+    frames = traceback.extract_tb(error.__traceback__)
+    place = f" at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
+    return f"{type(error).__name__}{place}"
+
+
+@dataclasses.dataclass
+class EventConsumer:
+    handler: Callable[[Any], Awaitable[object]]
+    group_id: str
+    accept: Collection[type[Event]]
+    dead_letters: DefaultPublisher
+    retry_initial_seconds: float = 0.5
+    retry_max_seconds: float = 30.0
+    max_attempts: int | None = None  # None: retry until it works (the partition waits)
+    _attempts: dict[tuple[str, int, int], int] = dataclasses.field(default_factory=dict)
+
+    async def consume(self, message: StreamMessage[Any]) -> None:
+        record: ConsumerRecord[Any, Any] = message.raw_message
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        with structlog.contextvars.bound_contextvars(group=self.group_id, **where):
+            try:
+                if INVALID_HEADERS_MARK in message.headers:
+                    raise InvalidEvent("invalid_header_bytes", "header not UTF-8 or null")
+                _, event = decode_message(message.headers, bytes(message.body), self.accept)
+            except InvalidEvent as invalid:
+                await self.dead_letter(message, invalid.code, invalid.detail)
+            else:
+                await self._handle(message, event)
+        self._record_lag(message)
+
+    async def _handle(self, message: StreamMessage[Any], event: Event) -> None:
+        record = message.raw_message
+        position = (record.topic, record.partition, record.offset)
+        labels = {"group": self.group_id, "topic": record.topic}
+        with correlation_scope(
+            event.correlation_id, event_id=str(event.event_id), event_type=event.event_type
+        ):
+            try:
+                with HANDLER_SECONDS.labels(**labels).time():
+                    await self.handler(event)
+            except HandlerException:
+                raise  # FastStream's own AckMessage / NackMessage: its documented meaning
+            except DeadLetter as refused:
+                self._attempts.pop(position, None)
+                await self.dead_letter(message, refused.code, refused.detail)
+                return
+            except Exception as error:
+                attempts = self._attempts[position] = self._attempts.get(position, 0) + 1
+                if self.max_attempts is not None and attempts >= self.max_attempts:
+                    self._attempts.pop(position, None)
+                    await self.dead_letter(message, "handler_failed", _where(error))
+                    return
+                delay = min(
+                    self.retry_max_seconds, self.retry_initial_seconds * 2 ** (attempts - 1)
+                )
+                log.warning(
+                    "handler_failed_will_retry",
+                    attempt=attempts,
+                    retry_in_seconds=delay,
+                    error=_where(error),
+                )
+                EVENTS_CONSUMED.labels(outcome="retried", **labels).inc()
+                await asyncio.sleep(delay)
+                raise NackMessage() from None
+            self._attempts.pop(position, None)
+            EVENTS_CONSUMED.labels(outcome="processed", **labels).inc()
+
+    async def dead_letter(self, message: StreamMessage[Any], code: str, detail: str) -> None:
+        """Original value, key and headers plus why, where from and when; then the offset is
+        committed. If this publish fails the exception nacks the message: it is retried."""
+        record = message.raw_message
+        headers = dict(message.headers)
+        headers.update(
+            {
+                f"{DEAD_LETTER_HEADER}reason": code,
+                f"{DEAD_LETTER_HEADER}detail": detail[:1000],
+                f"{DEAD_LETTER_HEADER}topic": record.topic,
+                f"{DEAD_LETTER_HEADER}partition": str(record.partition),
+                f"{DEAD_LETTER_HEADER}offset": str(record.offset),
+                f"{DEAD_LETTER_HEADER}group": self.group_id,
+                f"{DEAD_LETTER_HEADER}at": datetime.now(UTC).isoformat(),
+            }
+        )
+        await self.dead_letters.publish(
+            bytes(record.value or b""),
+            key=record.key,
+            headers=headers,
+            correlation_id=headers.get("correlation_id"),
+        )
+        log.warning(
+            "message_dead_lettered",
+            reason=code,
+            detail=detail,
+            dead_letter_topic=self.dead_letters.topic,
+        )
+        EVENTS_CONSUMED.labels(
+            group=self.group_id, topic=record.topic, outcome="dead_lettered"
+        ).inc()
+
+    def _record_lag(self, message: StreamMessage[Any]) -> None:
+        record = message.raw_message
+        highwater = getattr(getattr(message, "consumer", None), "highwater", None)
+        if highwater is None:
+            return
+        end = highwater(TopicPartition(record.topic, record.partition))
+        if isinstance(end, int):
+            lag = max(0, end - record.offset - 1)
+            CONSUMER_LAG.labels(self.group_id, record.topic, str(record.partition)).set(lag)

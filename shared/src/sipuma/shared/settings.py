@@ -1,0 +1,87 @@
+"""Settings base for every service: `SIPUMA_*` environment variables (12-factor).
+
+Built once in a service's composition root (`Settings()`), never at import. Secrets are
+`SecretStr` fields; outside development a secret that is empty, a known default or a dev-only
+value is refused, so a forgotten variable stops the service instead of weakening it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sipuma.shared.topic_admin import DEFAULT_RETENTION_MS
+
+DEV_SECRET_PREFIX = "dev-only-"  # noqa: S105 (a marker, not a secret)
+DEV_TOKEN_SECRET = SecretStr(DEV_SECRET_PREFIX + "sipuma-token-secret-change-me")
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "changethis",
+        "secret",
+        "password",
+        "admin",
+        "minioadmin",
+        "sipuma",
+        "sipuma-dev",
+        "sipuma-dev-secret",
+        "test",
+        "dev",
+    }
+)
+
+Environment = Literal["development", "test", "production"]
+LogFormat = Literal["auto", "json", "console"]
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIPUMA_", extra="ignore", frozen=True)
+
+    service: str = Field("sipuma", pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    environment: Environment = "development"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_partitions: int = Field(6, ge=1)
+    topic_replication_factor: int = Field(1, ge=1)
+    topic_retention_ms: int = Field(DEFAULT_RETENTION_MS, ge=-1)
+    consumer_retry_initial_seconds: float = Field(0.5, gt=0)
+    consumer_retry_max_seconds: float = Field(30.0, gt=0)
+    shutdown_grace_seconds: float = Field(25.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: LogFormat = "auto"
+    http_host: str = "127.0.0.1"  # containers set SIPUMA_HTTP_HOST=0.0.0.0
+    http_port: int = Field(8000, ge=1, le=65535)
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @model_validator(mode="after")
+    def _no_default_secrets_outside_development(self) -> Self:
+        if self.is_development:
+            return self
+        weak = [
+            name
+            for name in type(self).model_fields
+            if isinstance(value := getattr(self, name), SecretStr) and is_default_secret(value)
+        ]
+        if weak:
+            raise ValueError(
+                f"environment is {self.environment}: set real values for "
+                + ", ".join(f"SIPUMA_{name.upper()}" for name in sorted(weak))
+            )
+        return self
+
+
+class StaffApiSettings(ServiceSettings):
+    """For services with an officer-facing HTTP API (tokens from `auth.py`)."""
+
+    token_secret: SecretStr = DEV_TOKEN_SECRET
+
+
+def is_default_secret(secret: SecretStr) -> bool:
+    value = secret.get_secret_value().strip()
+    return value.lower() in KNOWN_DEFAULT_SECRETS or value.startswith(DEV_SECRET_PREFIX)

@@ -1,0 +1,172 @@
+"""Kafka topics: explicit, versioned names (never derived from class names) and who uses them.
+
+Restricted topics may carry personal data and are readable only by the pipeline"s services;
+every other topic is an analytics topic and must never carry an event that has personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sipuma.shared import events as ev
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    restricted: bool
+    event_types: tuple[type[ev.Event], ...]
+    producers: tuple[str, ...] = ()
+    consumers: tuple[str, ...] = ()
+    description: str = ""
+
+    def accepts(self, event_type: str) -> bool:
+        return any(event_type == cls.TYPE for cls in self.event_types)
+
+
+COMPLAINT_RECEIVED = TopicSpec(
+    name="sipuma.complaint.received.v1",
+    restricted=True,
+    event_types=(ev.ComplaintReceived,),
+    producers=("intake",),
+    consumers=("registry",),
+    description="Complaints as recorded by receivers, with complainant identity.",
+)
+COMPLAINT_SUPPLEMENTED = TopicSpec(
+    name="sipuma.complaint.supplemented.v1",
+    restricted=True,
+    event_types=(ev.ComplaintSupplemented,),
+    producers=("intake",),
+    consumers=("registry",),
+    description="Additions, corrections and reported employees added after the first save.",
+)
+CONTACT_PROVIDED = TopicSpec(
+    name="sipuma.complaint.contact-provided.v1",
+    restricted=True,
+    event_types=(ev.TrackingContactProvided,),
+    producers=("intake",),
+    consumers=("registry",),
+    description="E-mail / mobile the complainant gave to follow the complaint.",
+)
+REGISTER_NUMBER_COMMUNICATED = TopicSpec(
+    name="sipuma.complaint.register-number-communicated.v1",
+    restricted=True,
+    event_types=(ev.RegisterNumberCommunicated,),
+    producers=("intake",),
+    consumers=("registry",),
+    description="Whether the register number reached the complainant.",
+)
+TICKET_ISSUED = TopicSpec(
+    name="sipuma.ticket.issued.v1",
+    restricted=True,
+    event_types=(ev.TicketIssued,),
+    producers=("registry",),
+    consumers=("notifier",),
+    description="Ticket numbers with the contact to send them to.",
+)
+COMPLAINT_REGISTERED = TopicSpec(
+    name="sipuma.complaint.registered.v1",
+    restricted=False,
+    event_types=(ev.ComplaintRegistered,),
+    producers=("registry",),
+    consumers=("intake",),
+    description="Register numbers given (analytics).",
+)
+COMPLAINT_STATUS_CHANGED = TopicSpec(
+    name="sipuma.complaint.status-changed.v1",
+    restricted=False,
+    event_types=(ev.ComplaintStatusChanged,),
+    producers=("registry",),
+    consumers=(),
+    description="Follow-up status changes, without staff notes (analytics).",
+)
+EVIDENCE_STORED = TopicSpec(
+    name="sipuma.evidence.stored.v1",
+    restricted=False,
+    event_types=(ev.EvidenceStored,),
+    producers=("evidence",),
+    consumers=("registry",),
+    description="Metadata of stored supporting data (analytics).",
+)
+NOTIFICATION_SENT = TopicSpec(
+    name="sipuma.notification.sent.v1",
+    restricted=False,
+    event_types=(ev.NotificationSent,),
+    producers=("notifier",),
+    consumers=("registry",),
+    description="Ticket notifications delivered, per channel (analytics).",
+)
+NOTIFICATION_FAILED = TopicSpec(
+    name="sipuma.notification.failed.v1",
+    restricted=False,
+    event_types=(ev.NotificationFailed,),
+    producers=("notifier",),
+    consumers=("registry",),
+    description="Ticket notifications that failed, per channel (analytics).",
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    COMPLAINT_RECEIVED,
+    COMPLAINT_SUPPLEMENTED,
+    CONTACT_PROVIDED,
+    REGISTER_NUMBER_COMMUNICATED,
+    TICKET_ISSUED,
+    COMPLAINT_REGISTERED,
+    COMPLAINT_STATUS_CHANGED,
+    EVIDENCE_STORED,
+    NOTIFICATION_SENT,
+    NOTIFICATION_FAILED,
+)
+BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in ALL_TOPICS}
+
+
+def dead_letter_topic(group_id: str) -> str:
+    """One dead-letter topic per consumer group; restricted (it holds whatever was refused)."""
+    return f"sipuma.dead-letter.{group_id}.v1"
+
+
+def dead_letter_spec(group_id: str) -> TopicSpec:
+    return TopicSpec(dead_letter_topic(group_id), True, (), description=f"Refused by {group_id}")
+
+
+def topic_for(event: ev.Event | type[ev.Event]) -> TopicSpec:
+    """The one topic an event type is published to."""
+    matches = [spec for spec in ALL_TOPICS if spec.accepts(event.TYPE)]
+    if len(matches) != 1:
+        raise LookupError(f"{event.TYPE} is on {len(matches)} topics, expected exactly one")
+    return matches[0]
+
+
+def topic_problems(specs: Iterable[TopicSpec] = ALL_TOPICS) -> list[str]:
+    """Everything wrong with a topic list; empty when it is sound."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.name in seen:
+            problems.append(f"{spec.name}: declared twice")
+        seen.add(spec.name)
+        if not spec.name.startswith("sipuma.") or not spec.name.rsplit(".", 1)[-1][1:].isdigit():
+            problems.append(f"{spec.name}: not a versioned sipuma.*.vN name")
+        for cls in spec.event_types:
+            if cls.carries_personal_data and not spec.restricted:
+                problems.append(f"{spec.name}: {cls.TYPE} carries personal data, topic is open")
+    return problems
+
+
+def check_topics(specs: Iterable[TopicSpec] = ALL_TOPICS) -> None:
+    if problems := topic_problems(specs):
+        raise ValueError("; ".join(problems))
+
+
+def check_publishable(event: ev.Event, topic: TopicSpec | str) -> None:
+    """Refuse to put an event on a topic that is not declared for it (or not restricted enough).
+    A plain name must be a declared topic, unless the event has no personal data (tests)."""
+    spec = BY_NAME.get(topic) if isinstance(topic, str) else topic
+    if spec is None:
+        if event.carries_personal_data:
+            raise ValueError(f"{event.TYPE} carries personal data; {topic} is not a known topic")
+        return
+    if not spec.accepts(event.TYPE):
+        raise ValueError(f"{spec.name} does not carry {event.TYPE}")
+    check_topics([spec])

@@ -1,0 +1,78 @@
+"""HTTP plumbing every service installs the same way: correlation id, problem+json errors,
+health/readiness/metrics, and a request-body limit that answers 413 instead of reading on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sipuma.shared.correlation import CorrelationIdMiddleware
+from sipuma.shared.health import ReadinessCheck, health_router
+from sipuma.shared.problems import install_problem_handlers, payload_too_large
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over `max_bytes`, by Content-Length up front or while streaming (a chunked
+    upload cannot lie its way past the limit). Routes that stream large files set their own."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = payload_too_large(self.max_bytes).problem(scope.get("path"))
+        body = problem.model_dump_json(by_alias=True, exclude_none=True).encode()
+        headers = [(b"content-type", b"application/problem+json"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def install_http_plumbing(
+    app: FastAPI,
+    checks: Mapping[str, ReadinessCheck],
+    *,
+    max_body_bytes: int | None = 1_048_576,
+) -> None:
+    """Call once in the composition root, after the routes are added."""
+    install_problem_handlers(app)
+    app.include_router(health_router(checks))
+    if max_body_bytes is not None:
+        app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(CorrelationIdMiddleware)  # outermost: even a 413 carries the id

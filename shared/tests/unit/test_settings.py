@@ -1,0 +1,78 @@
+"""Settings: SIPUMA_* variables, built on demand, no default secrets outside development."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from sipuma.shared.settings import ServiceSettings, StaffApiSettings
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("SIPUMA_")]:
+        monkeypatch.delenv(name)
+
+
+class StoreSettings(StaffApiSettings):
+    service: str = "evidence"
+    s3_secret_key: SecretStr = SecretStr("sipuma-dev-secret")
+
+
+def test_reads_sipuma_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIPUMA_KAFKA_BOOTSTRAP", "kafka:9092")
+    monkeypatch.setenv("SIPUMA_TOPIC_PARTITIONS", "12")
+    monkeypatch.setenv("SIPUMA_HTTP_PORT", "8003")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "ignored:1")
+    settings = ServiceSettings()
+    assert settings.kafka_bootstrap == "kafka:9092"
+    assert settings.topic_partitions == 12
+    assert settings.http_port == 8003
+    assert settings.environment == "development"
+
+
+def test_defaults() -> None:
+    settings = ServiceSettings()
+    assert (settings.topic_partitions, settings.topic_replication_factor) == (6, 1)
+    assert settings.http_host == "127.0.0.1"
+
+
+def test_development_accepts_dev_secrets() -> None:
+    assert StoreSettings(environment="development").is_development
+
+
+@pytest.mark.parametrize("environment", ["test", "production"])
+def test_default_secrets_are_refused_outside_development(environment: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        StoreSettings(environment=environment)
+    message = str(info.value)
+    assert "SIPUMA_S3_SECRET_KEY" in message and "SIPUMA_TOKEN_SECRET" in message
+    assert "sipuma-dev-secret" not in message  # the value itself is never echoed
+
+
+@pytest.mark.parametrize("weak", ["", "changeme", "secret", "dev-only-anything", "minioadmin"])
+def test_known_weak_values_are_refused(weak: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIPUMA_ENVIRONMENT", "production")
+    monkeypatch.setenv("SIPUMA_TOKEN_SECRET", weak)
+    monkeypatch.setenv("SIPUMA_S3_SECRET_KEY", "a-real-secret-from-the-vault-123")
+    with pytest.raises(ValidationError, match="SIPUMA_TOKEN_SECRET"):
+        StoreSettings()
+
+
+def test_real_secrets_pass_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIPUMA_ENVIRONMENT", "production")
+    monkeypatch.setenv("SIPUMA_TOKEN_SECRET", "k8s-secret-7f3a9c2e1b4d6f8a0c2e4f6a")
+    monkeypatch.setenv("SIPUMA_S3_SECRET_KEY", "a-real-secret-from-the-vault-123")
+    settings = StoreSettings()
+    assert settings.environment == "production"
+    assert "k8s-secret" not in repr(settings)
+
+
+def test_settings_are_frozen() -> None:
+    settings = ServiceSettings()
+    with pytest.raises(ValidationError):
+        settings.http_port = 1  # type: ignore[misc]
