@@ -1,0 +1,1 @@
+"""SIPUMA registry: the complaint database, register numbers, tickets, read and tracking API."""

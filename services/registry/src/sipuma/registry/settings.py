@@ -1,0 +1,41 @@
+"""Registry settings: `SIPUMA_*` environment variables, built once in `main.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+
+from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT, validate_number_format
+from sipuma.shared.settings import DEV_SECRET_PREFIX, StaffApiSettings
+
+
+class RegistrySettings(StaffApiSettings):
+    service: str = "registry"
+    http_port: int = Field(8002, ge=1, le=65535)
+    mongo_uri: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str = "sipuma_registry"
+    consumer_group: str = "registry"
+    # Prepended to every topic name (consumed, produced, dead letter): isolates test runs and
+    # lets two environments share one Kafka cluster. Empty in production.
+    topic_prefix: str = Field("", pattern=r"^[a-z0-9._-]*$")
+    register_number_format: str = DEFAULT_NUMBER_FORMAT
+    ticket_hash_key: SecretStr = SecretStr(DEV_SECRET_PREFIX + "registry-ticket-hash-key")
+    offices_file: Path | None = None
+    outbox_interval_seconds: float = Field(1.0, gt=0)
+    track_requests_per_minute: int = Field(20, ge=1)
+    track_min_seconds: float = Field(0.05, ge=0, description="Floor on the tracking answer time")
+    recover_on_start: bool = True
+    # A replica that died holds its partitions until the session times out (Kafka's minimum is
+    # 6 s by default); a restarted one with the same instance id takes them back at once.
+    consumer_session_timeout_ms: int = Field(10_000, ge=1000)
+    consumer_heartbeat_interval_ms: int = Field(3_000, ge=100)
+    consumer_instance_id: str | None = None
+
+    @field_validator("register_number_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        return validate_number_format(value)
+
+    def topic(self, name: str) -> str:
+        return self.topic_prefix + name

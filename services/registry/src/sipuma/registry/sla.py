@@ -1,0 +1,110 @@
+"""The SOP's service standard: the whole intake within 30 minutes.
+
+Per complaint, the intake duration runs from when the complaint was received to when the ticket
+number went out (NotificationSent) or the register number was told to the complainant, whichever
+came first. Per office, over a range of local dates: count, completed, median minutes and the
+share within the standard (an intake not finished is not within it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sipuma.registry.store import Doc, Store
+from sipuma.registry.views import intake_done_at
+from sipuma.shared.offices import OfficeDirectory
+
+STANDARD_MINUTES = 30
+OFFICE_FIELDS = (
+    "office_code",
+    "office_name",
+    "count",
+    "completed",
+    "median_minutes",
+    "within_standard",
+    "share_within_standard",
+)
+
+
+def minutes(received: datetime, done: datetime | None) -> float | None:
+    return None if done is None else round((done - received).total_seconds() / 60, 2)
+
+
+async def report(
+    store: Store,
+    offices: OfficeDirectory,
+    first: date,
+    last: date,
+    office_codes: list[str] | None = None,
+) -> dict[str, Any]:
+    codes = office_codes if office_codes is not None else offices.codes()
+    # UTC window wide enough for every Indonesian zone; the local date decides below.
+    start = datetime.combine(first, time(), UTC) - timedelta(days=1)
+    end = datetime.combine(last, time(), UTC) + timedelta(days=2)
+    complaints = await store.scan_complaints(
+        {"office_code": {"$in": codes}, "received_at": {"$gte": start, "$lt": end}}
+    )
+    facts = await store.intake_facts([c["_id"] for c in complaints])
+    rows: list[Doc] = []
+    for complaint in complaints:
+        office = complaint["office_code"]
+        received = complaint["received_at"]
+        if not first <= offices.local_time(office, received).date() <= last:
+            continue
+        done = intake_done_at(facts.get(complaint["_id"], []))
+        took = minutes(received, done)
+        rows.append(
+            {
+                "office_code": office,
+                "register_number": (complaint.get("view") or {}).get("register_number"),
+                "received_at": received,
+                "intake_done_at": done,
+                "minutes": took,
+                "within_standard": took is not None and took <= STANDARD_MINUTES,
+            }
+        )
+    summary = []
+    for code in codes:
+        mine = [r for r in rows if r["office_code"] == code]
+        durations = [r["minutes"] for r in mine if r["minutes"] is not None]
+        within = sum(1 for r in mine if r["within_standard"])
+        office = offices.get(code)
+        summary.append(
+            {
+                "office_code": code,
+                "office_name": office.name if office else code,
+                "count": len(mine),
+                "completed": len(durations),
+                "median_minutes": round(statistics.median(durations), 2) if durations else None,
+                "within_standard": within,
+                "share_within_standard": round(within / len(mine), 4) if mine else None,
+            }
+        )
+    return {
+        "standard_minutes": STANDARD_MINUTES,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "offices": summary,
+        "complaints": sorted(rows, key=lambda r: (r["office_code"], r["received_at"])),
+    }
+
+
+def to_csv(found: dict[str, Any], level: str = "office") -> str:
+    out = io.StringIO()
+    rows = found["offices"] if level == "office" else found["complaints"]
+    fields = list(rows[0]) if rows else list(OFFICE_FIELDS)
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+        )
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -1,0 +1,225 @@
+"""Staff read API, status changes, public tracking and the SLA report over HTTP (in-process
+ASGI, the same wiring as `sipuma-registry`), on the real store."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from registry_testkit.events import OFFICES, base, received
+from registry_testkit.wiring import TICKET_KEY, make_registry
+
+from sipuma.registry.main import http_app
+from sipuma.registry.service import Registry
+from sipuma.registry.settings import RegistrySettings
+from sipuma.registry.store import Store
+from sipuma.shared import events as ev
+from sipuma.shared import payloads as p
+from sipuma.shared.auth import Role, mint_token
+
+pytestmark = pytest.mark.integration
+SECRET = "test-token-secret-registry-0123456789"
+A, B = OFFICES[0], OFFICES[1]
+
+
+def settings(**extra: Any) -> RegistrySettings:
+    values: dict[str, Any] = {
+        "token_secret": SECRET,
+        "ticket_hash_key": TICKET_KEY.decode(),
+        "track_requests_per_minute": 1000,
+        "track_min_seconds": 0.05,
+    }
+    return RegistrySettings(**(values | extra))
+
+
+def auth(office: str, *roles: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(SECRET, 'officer-1', office, roles)}"}
+
+
+def client(registry: Registry, **extra: Any) -> httpx.AsyncClient:
+    app = http_app(registry, settings(**extra))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry")
+
+
+async def _seed(registry: Registry) -> dict[str, str]:
+    """Two complaints in office A (one with a failed SMS), one in B; register numbers by name."""
+    a1 = received(A, contact=p.TrackingContact(mobile="+6281234567890"))
+    a2 = received(A, channel=p.Channel.EMAIL)
+    b1 = received(B)
+    numbers = {}
+    for name, event in (("a1", a1), ("a2", a2), ("b1", b1)):
+        numbers[name] = (await registry.receive(event))["number"]
+    await registry.absorb(
+        ev.NotificationFailed(
+            **base(A, a1.complaint_id, "notifier"),
+            ticket_event_id=a1.event_id,
+            channel=p.NotificationChannel.SMS,
+            attempts=5,
+            reason=p.NotificationFailure.RETRIES_EXHAUSTED,
+            final=True,
+        )
+    )
+    return numbers
+
+
+async def test_staff_see_their_office_and_supervisors_see_all(store: Store) -> None:
+    registry, _ = make_registry(store)
+    numbers = await _seed(registry)
+    async with client(registry) as http:
+        assert (await http.get("/v1/complaints")).status_code == 401
+        mine = (await http.get("/v1/complaints", headers=auth(A, Role.RECEIVER))).json()
+        assert {i["register_number"] for i in mine["items"]} == {numbers["a1"], numbers["a2"]}
+        other = await http.get(f"/v1/complaints?office={B}", headers=auth(A, Role.RECEIVER))
+        assert other.status_code == 403
+        assert other.json()["messages"]["id"].startswith("Anda hanya")
+        everyone = (await http.get("/v1/complaints", headers=auth(A, Role.SUPERVISOR))).json()
+        assert everyone["total"] == 3
+
+        failed = await http.get(
+            "/v1/complaints?notification_failed=true", headers=auth(A, Role.COMPLIANCE)
+        )
+        assert [i["register_number"] for i in failed.json()["items"]] == [numbers["a1"]]
+        by_channel = await http.get("/v1/complaints?channel=email", headers=auth(A, Role.RECEIVER))
+        assert [i["register_number"] for i in by_channel.json()["items"]] == [numbers["a2"]]
+        paged = await http.get("/v1/complaints?page=2&page_size=1", headers=auth(A, Role.RECEIVER))
+        assert paged.json()["total"] == 2 and len(paged.json()["items"]) == 1
+        future = (datetime.now(UTC) + timedelta(days=1)).isoformat().replace("+00:00", "Z")
+        later = await http.get(
+            "/v1/complaints", params={"from": future}, headers=auth(A, Role.RECEIVER)
+        )
+        assert later.json()["total"] == 0
+        bad = await http.get("/v1/complaints?page=0", headers=auth(A, Role.RECEIVER))
+        assert bad.status_code == 422 and bad.json()["invalid-params"][0]["name"] == "query.page"
+
+        detail = await http.get(f"/v1/complaints/{numbers['a1']}", headers=auth(A, Role.RECEIVER))
+        assert detail.status_code == 200
+        body = detail.json()
+        assert body["complainant"]["name"] == "Siti Nur'aini"  # staff see the record
+        assert body["notifications"]["sms"]["status"] == "failed"
+        assert body["status_history"] == []
+        hidden = await http.get(f"/v1/complaints/{numbers['b1']}", headers=auth(A, Role.RECEIVER))
+        assert hidden.status_code == 404  # another office's number is not even confirmed
+
+
+async def test_only_compliance_staff_move_the_status(store: Store) -> None:
+    registry, _ = make_registry(store)
+    numbers = await _seed(registry)
+    url = f"/v1/complaints/{numbers['a1']}/status"
+    change = {"status": "verified", "note": "Identitas dan unsur pengaduan lengkap."}
+    async with client(registry) as http:
+        refused = await http.post(url, json=change, headers=auth(A, Role.RECEIVER))
+        assert refused.status_code == 403
+        elsewhere = await http.post(url, json=change, headers=auth(B, Role.COMPLIANCE))
+        assert elsewhere.status_code == 404
+        done = await http.post(url, json=change, headers=auth(A, Role.COMPLIANCE))
+        assert done.status_code == 200
+        assert done.json()["from_status"] == "registered"
+        assert done.json()["to_status"] == "verified"
+        again = await http.post(url, json=change, headers=auth(A, Role.COMPLIANCE))
+        assert again.status_code == 409 and "verified" in again.json()["messages"]["en"]
+        unknown = await http.post(
+            url, json={"status": "lost", "note": "x"}, headers=auth(A, Role.COMPLIANCE)
+        )
+        assert unknown.status_code == 422
+        listed = await http.get("/v1/complaints?status=verified", headers=auth(A, Role.RECEIVER))
+        assert [i["register_number"] for i in listed.json()["items"]] == [numbers["a1"]]
+        read = await http.get(f"/v1/complaints/{numbers['a1']}", headers=auth(A, Role.RECEIVER))
+        detail = read.json()
+        assert detail["status_history"][0]["note"] == change["note"]
+
+
+async def test_tracking_shows_timeline_only_and_hides_unknown_from_malformed(store: Store) -> None:
+    registry, recorder = make_registry(store)
+    await _seed(registry)
+    plain = recorder.of(ev.TicketIssued)[0].ticket_number  # type: ignore[attr-defined]
+    number = recorder.of(ev.TicketIssued)[0].register_number  # type: ignore[attr-defined]
+    async with client(registry) as http:
+        found = await http.get(f"/v1/track/{plain.lower().replace('-', ' ')}")
+        assert found.status_code == 200
+        body = found.json()
+        assert [s["status"] for s in body["timeline"]] == ["received", "registered"]
+        assert body["label"] == {"id": "Tercatat", "en": "Registered"}
+        text = found.text
+        for secret in ("Siti", "Merdeka", "+62812", "uang", number, "complaint_id"):
+            assert secret not in text
+
+        unknown, malformed = "7KQ2-M9XD-4HBT-0RZ0", "not-a-ticket"
+        times, bodies = {}, {}
+        for name, ticket in (("unknown", unknown), ("malformed", malformed)):
+            started = time.perf_counter()
+            answer = await http.get(f"/v1/track/{ticket}")
+            times[name] = time.perf_counter() - started
+            assert answer.status_code == 404
+            bodies[name] = {k: v for k, v in answer.json().items() if k != "instance"}
+        assert bodies["unknown"] == bodies["malformed"]
+        assert abs(times["unknown"] - times["malformed"]) < 0.05
+
+
+async def test_tracking_is_rate_limited_per_client(store: Store) -> None:
+    registry, _ = make_registry(store)
+    async with client(registry, track_requests_per_minute=3, track_min_seconds=0) as http:
+        codes = [(await http.get("/v1/track/XXXX")).status_code for _ in range(5)]
+    assert codes == [404, 404, 404, 429, 429]
+
+
+async def test_service_standard_report_per_office(store: Store) -> None:
+    registry, _ = make_registry(store)
+    day = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 08:00 WIB, 09:00 WITA
+    durations = {A: [10, 20, 45], B: [25]}
+    for office, minutes in durations.items():
+        for m in minutes:
+            event = received(office, received_at=day, occurred_at=day + timedelta(minutes=1))
+            await registry.receive(event)
+            await registry.absorb(
+                ev.NotificationSent(
+                    **base(office, event.complaint_id, "notifier"),
+                    occurred_at=day + timedelta(minutes=m),
+                    ticket_event_id=event.event_id,
+                    channel=p.NotificationChannel.EMAIL,
+                    attempts=1,
+                )
+            )
+    unfinished = received(B, received_at=day, occurred_at=day)
+    await registry.receive(unfinished)
+    outside = received(A, received_at=day - timedelta(days=3))
+    await registry.receive(outside)
+
+    query = {"from": "2026-11-02", "to": "2026-11-02"}
+    async with client(registry) as http:
+        report = await http.get(
+            "/v1/reports/service-standard", params=query, headers=auth(A, Role.SUPERVISOR)
+        )
+        rows = {r["office_code"]: r for r in report.json()["offices"]}
+        assert rows[A]["count"] == 3 and rows[A]["median_minutes"] == 20
+        assert rows[A]["within_standard"] == 2 and rows[A]["share_within_standard"] == 0.6667
+        assert rows[B]["count"] == 2 and rows[B]["completed"] == 1
+        assert rows[B]["share_within_standard"] == 0.5
+        assert rows[OFFICES[2]]["count"] == 0
+        assert len(report.json()["complaints"]) == 5
+
+        own = await http.get(
+            "/v1/reports/service-standard",
+            params=query | {"format": "csv"},
+            headers=auth(A, Role.COMPLIANCE),
+        )
+        assert own.headers["content-type"].startswith("text/csv")
+        table = list(csv.DictReader(io.StringIO(own.text)))
+        assert [r["office_code"] for r in table] == [A]  # scoped to the caller's office
+        assert float(table[0]["median_minutes"]) == 20
+        per_complaint = await http.get(
+            "/v1/reports/service-standard",
+            params=query | {"format": "csv", "level": "complaint"},
+            headers=auth(A, Role.COMPLIANCE),
+        )
+        assert sorted(r["minutes"] for r in csv.DictReader(io.StringIO(per_complaint.text))) == [
+            "10.0",
+            "20.0",
+            "45.0",
+        ]
+    await asyncio.sleep(0)

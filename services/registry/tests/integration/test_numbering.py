@@ -1,0 +1,120 @@
+"""Register numbers on the real store: gapless and unique per office and year under concurrent
+replicas (separate clients), redelivery, a crash on either side of the insert, and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+
+import pytest
+
+from sipuma.registry.domain import number_key
+from sipuma.registry.numbering import Numberer
+from sipuma.registry.store import Doc, Store, is_duplicate
+from tests.harness.endpoints import Endpoints
+
+pytestmark = pytest.mark.integration
+
+
+def number_doc(complaint: Doc, seq: int) -> Doc:
+    office, year = complaint["office_code"], complaint["register_year"]
+    return {
+        "_id": number_key(office, year, seq),
+        "office_code": office,
+        "year": year,
+        "seq": seq,
+        "number": f"PGD/{office}/{year}/{seq:06d}",
+        "complaint_id": complaint["_id"],
+    }
+
+
+async def _receive(store: Store, cid: str, office: str, year: int = 2026) -> Doc:
+    doc = {"_id": cid, "office_code": office, "register_year": year}
+    await store.insert_once(store.complaints, doc)
+    return doc
+
+
+async def _numbers(store: Store) -> dict[tuple[str, int], list[int]]:
+    found: dict[tuple[str, int], list[int]] = {}
+    for doc in await store.numbers.find({}).to_list():
+        found.setdefault((doc["office_code"], doc["year"]), []).append(doc["seq"])
+    return {key: sorted(seqs) for key, seqs in found.items()}
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_at(step: str) -> Callable[[str], None]:
+    def hook(at: str) -> None:
+        if at == step:
+            raise Crash(at)
+
+    return hook
+
+
+async def test_three_replicas_with_redelivery_stay_gapless_and_unique(
+    store: Store, endpoints: Endpoints
+) -> None:
+    # Three replicas = three clients with their own connection pools, racing for real.
+    clients = [Store.connect(endpoints.mongo_uri, store.db.name) for _ in range(3)]
+    try:
+        replicas = [Numberer(s, number_doc) for s in clients]
+        complaints = [
+            await _receive(store, f"c{i:03d}", "ABC"[i % 3], 2026 + (i % 2)) for i in range(90)
+        ]
+        # Every complaint goes to two replicas (a rebalance), a third of them a third time.
+        work = [(r, c) for c in complaints for r in random.sample(replicas, 2)]
+        work += [(replicas[0], c) for c in complaints[::3]]
+        random.shuffle(work)
+        results = await asyncio.gather(*(r.assign(c) for r, c in work))
+    finally:
+        for client in clients:
+            await client.close()
+
+    by_complaint: dict[str, set[int]] = {}
+    for (_, complaint), number in zip(work, results, strict=True):
+        by_complaint.setdefault(complaint["_id"], set()).add(number["seq"])
+    assert all(len(seqs) == 1 for seqs in by_complaint.values())  # same answer every time
+    expected = {}
+    for c in complaints:
+        key = (c["office_code"], c["register_year"])
+        expected[key] = expected.get(key, 0) + 1
+    assert await _numbers(store) == {k: list(range(1, n + 1)) for k, n in expected.items()}
+
+
+@pytest.mark.parametrize("step", ["before_insert", "after_insert"])
+async def test_a_crash_on_either_side_of_the_insert_leaves_no_gap(store: Store, step: str) -> None:
+    complaints = [await _receive(store, f"c{i}", "A") for i in range(4)]
+    assert (await Numberer(store, number_doc).assign(complaints[0]))["seq"] == 1
+    crashing = Numberer(store, number_doc)
+    crashing.crash_point = crash_at(step)
+    with pytest.raises(Crash):
+        await crashing.assign(complaints[1])
+
+    # Another replica goes on; the crashed complaint comes again (redelivery) afterwards.
+    other = Numberer(store, number_doc)
+    assert (await other.assign(complaints[2]))["seq"] == (2 if step == "before_insert" else 3)
+    again = await other.assign(complaints[1])
+    assert again["seq"] == (3 if step == "before_insert" else 2)
+    assert (await other.assign(complaints[1]))["seq"] == again["seq"]  # and again: same
+    await other.assign(complaints[3])
+    assert await _numbers(store) == {("A", 2026): [1, 2, 3, 4]}
+
+
+async def test_unnumbered_lists_what_a_crash_left_behind(store: Store) -> None:
+    complaints = [await _receive(store, f"c{i}", "A") for i in range(3)]
+    numberer = Numberer(store, number_doc)
+    await numberer.assign(complaints[0])
+    assert sorted(c["_id"] for c in await numberer.unnumbered()) == ["c1", "c2"]
+
+
+async def test_the_store_refuses_a_second_holder_of_a_seq_or_a_second_seq(store: Store) -> None:
+    a, b = await _receive(store, "a", "A"), await _receive(store, "b", "A")
+    assert await store.insert_once(store.numbers, number_doc(a, 1))
+    assert not await store.insert_once(store.numbers, number_doc(b, 1))  # same seq
+    assert not await store.insert_once(store.numbers, number_doc(a, 2))  # same complaint
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - FerretDB and MongoDB differ
+        await store.numbers.insert_one(number_doc(b, 1))
+    assert is_duplicate(raised.value)

@@ -1,0 +1,157 @@
+"""Use cases on the real store: outbox, de-duplication, tickets, the complaint record, status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from registry_testkit.events import OFFICES, base, contact_provided, received
+from registry_testkit.wiring import TICKET_KEY, make_registry
+
+from sipuma.registry import tickets
+from sipuma.registry.domain import Status, TransitionRefused
+from sipuma.registry.service import Conflict
+from sipuma.registry.store import Store
+from sipuma.shared import events as ev
+from sipuma.shared import payloads as p
+
+pytestmark = pytest.mark.integration
+
+
+async def _everything(store: Store) -> str:
+    dump = []
+    for name in await store.db.list_collection_names():
+        dump += await store.db[name].find({}).to_list()
+    return json.dumps(dump, default=str)
+
+
+async def test_registered_event_is_stored_with_the_number_then_published_once(store: Store):
+    registry, recorder = make_registry(store)
+    event = received()
+    number = await registry.receive(event)
+    assert number["number"] == f"PGD/{event.office_code}/2026/000001"
+    registered = recorder.of(ev.ComplaintRegistered)
+    assert len(registered) == 1 and registered[0].register_number == number["number"]
+    assert recorder.stored_before_publish == [True]
+    assert (await store.numbers.find_one({}))["outbox"]["sent"] is True
+
+    # Redelivery of the same event: same number, nothing new stored or emitted.
+    assert (await registry.receive(event))["number"] == number["number"]
+    assert await store.numbers.count_documents({}) == 1
+    assert len(recorder.of(ev.ComplaintRegistered)) == 1
+
+
+async def test_unsent_outbox_entries_are_relayed_after_kafka_comes_back(store: Store):
+    registry, recorder = make_registry(store)
+    recorder.fail = 1
+    await registry.receive(received())  # Kafka down: the change is stored all the same
+    # The number is stored with its pending event; nothing was published.
+    assert recorder.published == []
+    assert await store.numbers.count_documents({"outbox.sent": False}) == 1
+    assert await registry.relay.relay_once(grace=timedelta(0)) == 1
+    assert len(recorder.of(ev.ComplaintRegistered)) == 1
+    assert await registry.relay.relay_once(grace=timedelta(0)) == 0  # marked: not again
+
+
+async def test_redelivered_events_are_absorbed_once(store: Store):
+    registry, _ = make_registry(store)
+    first = received()
+    await registry.receive(first)
+    supplement = ev.ComplaintSupplemented(
+        **base(first.office_code, first.complaint_id),
+        supplement_id=uuid4(),
+        kind=p.SupplementKind.CORRECTION,
+        text="Tanggal kejadian 2 Oktober, bukan 1 Oktober.",
+        corrects="elements.when",
+        reason="Pengadu mengingat kembali tanggalnya.",
+        recorded_at=datetime.now(UTC),
+        officer_id="198001012005011001",
+    )
+    assert await registry.absorb(supplement) is True
+    assert await registry.absorb(supplement) is False
+    assert await store.facts.count_documents({}) == 1
+    await asyncio.gather(*(registry.absorb(supplement) for _ in range(5)))  # replicas racing
+    assert await store.facts.count_documents({}) == 1
+
+
+async def test_ticket_is_issued_once_per_contact_and_kept_only_as_a_hash(store: Store):
+    registry, recorder = make_registry(store)
+    event = received(contact=p.TrackingContact(email="pengadu@example.org"))
+    await registry.receive(event)
+    await registry.receive(event)  # redelivery
+    issued = recorder.of(ev.TicketIssued)
+    assert len(issued) == 1
+    plain = issued[0].ticket_number  # type: ignore[attr-defined]
+    canonical = tickets.parse(plain)
+    assert canonical is not None
+    ticket = await store.tickets.find_one({})
+    assert ticket["hash"] == tickets.ticket_hash(TICKET_KEY, canonical)
+    everything = await _everything(store)
+    assert plain not in everything and canonical not in everything  # not even in the outbox
+
+    # A new contact later: a second ticket; the same contact event again: nothing more.
+    later = contact_provided(event.office_code, event.complaint_id, "baru@example.org")
+    await registry.absorb(later)
+    await registry.absorb(later)
+    assert len(recorder.of(ev.TicketIssued)) == 2
+    assert recorder.of(ev.TicketIssued)[1].contact.email == "baru@example.org"  # type: ignore[attr-defined]
+    assert all(recorder.stored_before_publish)
+
+
+async def test_contact_that_arrives_before_the_complaint_gets_its_ticket_on_registration(
+    store: Store,
+):
+    registry, recorder = make_registry(store)
+    event = received(OFFICES[1])
+    await registry.absorb(contact_provided(event.office_code, event.complaint_id))
+    assert recorder.of(ev.TicketIssued) == []  # no number yet: no ticket yet
+    await registry.receive(event)
+    issued = recorder.of(ev.TicketIssued)
+    assert len(issued) == 1
+    assert issued[0].register_number.startswith(f"PGD/{OFFICES[1]}/")  # type: ignore[attr-defined]
+
+
+async def test_status_moves_through_the_follow_up_and_emits_changes(store: Store):
+    registry, recorder = make_registry(store)
+    number = (await registry.receive(received()))["number"]
+    await registry.change_status(number, Status.VERIFIED, "Data lengkap.", "uki-1")
+    with pytest.raises(TransitionRefused):
+        await registry.change_status(number, Status.CLOSED, "Terlalu cepat.", "uki-1")
+    await registry.change_status(number, Status.IN_FOLLOW_UP, "Diperiksa.", "uki-1")
+    await registry.change_status(number, Status.CLOSED, "Selesai.", "uki-1")
+    changes = recorder.of(ev.ComplaintStatusChanged)
+    assert [(c.from_status, c.to_status) for c in changes] == [  # type: ignore[attr-defined]
+        ("registered", "verified"),
+        ("verified", "in_follow_up"),
+        ("in_follow_up", "closed"),
+    ]
+    assert "Selesai" not in changes[-1].model_dump_json()  # staff notes stay in the registry
+    assert recorder.stored_before_publish and all(recorder.stored_before_publish)
+    complaint = await store.complaints.find_one({})
+    assert complaint["view"]["status"] == "closed"
+
+
+async def test_two_officers_changing_at_once_cannot_both_win(store: Store):
+    registry, _ = make_registry(store)
+    number = (await registry.receive(received()))["number"]
+    results = await asyncio.gather(
+        registry.change_status(number, Status.VERIFIED, "A", "uki-1"),
+        registry.change_status(number, Status.VERIFIED, "B", "uki-2"),
+        return_exceptions=True,
+    )
+    wins = [r for r in results if not isinstance(r, Exception)]
+    assert len(wins) == 1
+    assert all(isinstance(r, Conflict | TransitionRefused) for r in results if r not in wins)
+    assert await store.status_changes.count_documents({}) == 1
+
+
+async def test_register_year_is_the_office_local_year(store: Store):
+    registry, _ = make_registry(store)
+    new_year_eve = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)  # 22:30 WIB, 00:30 WIT next day
+    jakarta = await registry.receive(received(OFFICES[0], occurred_at=new_year_eve))
+    jayapura = await registry.receive(received(OFFICES[2], occurred_at=new_year_eve))
+    assert jakarta["number"].endswith("/2026/000001")
+    assert jayapura["number"].endswith("/2027/000001")
