@@ -73,3 +73,14 @@ def test_services_named_in_topics() -> None:
     registry_reads = {spec.name for spec in ALL_TOPICS if "registry" in spec.consumers}
     assert "sipuma.evidence.stored.v1" in registry_reads
     assert "sipuma.notification.failed.v1" in registry_reads
+
+
+def test_prefixed_topic_names_keep_their_declared_rules() -> None:
+    from sipuma.shared import events as ev
+    from sipuma.shared import topics
+    from sipuma.shared.samples import example
+
+    received = example(ev.ComplaintReceived)
+    topics.check_publishable(received, "t-abc123.sipuma.complaint.received.v1")
+    with pytest.raises(ValueError, match="does not carry"):
+        topics.check_publishable(received, "t-abc123.sipuma.complaint.registered.v1")

@@ -159,10 +159,18 @@ def check_topics(specs: Iterable[TopicSpec] = ALL_TOPICS) -> None:
         raise ValueError("; ".join(problems))
 
 
+def declared_spec(topic: str) -> TopicSpec | None:
+    """The declared topic behind a name, also when the name carries an isolation prefix."""
+    if topic in BY_NAME:
+        return BY_NAME[topic]
+    return next((spec for spec in ALL_TOPICS if topic.endswith(spec.name)), None)
+
+
 def check_publishable(event: ev.Event, topic: TopicSpec | str) -> None:
     """Refuse to put an event on a topic that is not declared for it (or not restricted enough).
-    A plain name must be a declared topic, unless the event has no personal data (tests)."""
-    spec = BY_NAME.get(topic) if isinstance(topic, str) else topic
+    A plain name must be a declared topic, possibly behind a prefix (tests and staging isolate
+    themselves with `<prefix>sipuma.…`), unless the event has no personal data."""
+    spec = declared_spec(topic) if isinstance(topic, str) else topic
     if spec is None:
         if event.carries_personal_data:
             raise ValueError(f"{event.TYPE} carries personal data; {topic} is not a known topic")
