@@ -30,7 +30,7 @@ COMPLAINT_RECEIVED = TopicSpec(
     restricted=True,
     event_types=(ev.ComplaintReceived,),
     producers=("intake",),
-    consumers=("registry",),
+    consumers=("registry", "evidence"),
     description="Complaints as recorded by receivers, with complainant identity.",
 )
 COMPLAINT_SUPPLEMENTED = TopicSpec(
@@ -70,7 +70,7 @@ COMPLAINT_REGISTERED = TopicSpec(
     restricted=False,
     event_types=(ev.ComplaintRegistered,),
     producers=("registry",),
-    consumers=("intake",),
+    consumers=("intake", "evidence"),
     description="Register numbers given (analytics).",
 )
 COMPLAINT_STATUS_CHANGED = TopicSpec(

@@ -1,0 +1,177 @@
+"""Composition root: settings → logging → MongoDB store, MinIO storage, Kafka broker → app.
+
+`run()` is the `sipuma-evidence` console script. On SIGTERM uvicorn stops accepting, lets
+in-flight uploads finish (`shutdown_grace_seconds`), then the lifespan stops the outbox relay,
+stops the broker (commits offsets and leaves the consumer group) and closes the clients.
+The service starts with Kafka, MongoDB or MinIO down and reports it on /readyz; uploads then
+answer 503 (MinIO, MongoDB) or are stored with their event kept in the outbox (Kafka).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from starlette.requests import ClientDisconnect
+
+from sipuma.evidence.api import build_router
+from sipuma.evidence.handlers import KafkaEvidencePublisher, register_complaint_view
+from sipuma.evidence.problems import disconnect_handler
+from sipuma.evidence.service import EvidenceService
+from sipuma.evidence.settings import EvidenceSettings
+from sipuma.evidence.storage import EvidenceStorage
+from sipuma.evidence.store import EvidenceStore
+from sipuma.shared.auth import TokenVerifier, install_auth_handler
+from sipuma.shared.kafka import build_broker
+from sipuma.shared.lifespan import ensure_service_topics
+from sipuma.shared.logging import configure_logging
+from sipuma.shared.web import install_http_plumbing
+
+log = structlog.get_logger("sipuma.evidence")
+
+
+async def _keep_connecting(
+    broker: KafkaBroker, publisher: KafkaEvidencePublisher, settings: EvidenceSettings
+) -> None:
+    """Start the broker once Kafka answers (the service serves uploads meanwhile: the outbox
+    keeps their events)."""
+    topics = [
+        settings.topic_evidence_stored,
+        settings.topic_complaint_received,
+        settings.topic_complaint_registered,
+    ]
+    delay = settings.consumer_retry_initial_seconds
+    while True:
+        try:
+            if settings.create_topics:
+                await asyncio.wait_for(
+                    ensure_service_topics(settings, topics, [settings.consumer_group]), timeout=15
+                )
+            await asyncio.wait_for(broker.start(), timeout=30)
+        except Exception as exc:
+            log.warning("kafka_unreachable", error=type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, settings.consumer_retry_max_seconds)
+            continue
+        publisher.connected = True
+        log.info("kafka_connected")
+        return
+
+
+async def _relay(
+    service: EvidenceService, publisher: KafkaEvidencePublisher, every_s: float
+) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        if not publisher.connected:
+            continue
+        try:
+            sent = await service.relay_once(older_than_s=every_s)
+            if sent:
+                log.info("outbox_relayed", count=sent)
+        except Exception as exc:
+            log.warning("outbox_relay_failed", error=type(exc).__name__)
+
+
+def build_app(settings: EvidenceSettings) -> FastAPI:
+    verifier = TokenVerifier(settings.token_secret.get_secret_value())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = EvidenceStore(settings.mongo_uri, settings.mongo_database)
+        storage = EvidenceStorage(settings)
+        broker = build_broker(settings, logger=log)
+        publisher = KafkaEvidencePublisher(broker, settings.topic_evidence_stored)
+        register_complaint_view(
+            broker,
+            store,
+            received_topic=settings.topic_complaint_received,
+            registered_topic=settings.topic_complaint_registered,
+            group_id=settings.consumer_group,
+            retry_initial_seconds=settings.consumer_retry_initial_seconds,
+            retry_max_seconds=settings.consumer_retry_max_seconds,
+        )
+        service = EvidenceService(
+            storage,
+            store,
+            publisher,
+            settings.limits(),
+            complaint_wait_s=settings.complaint_wait_s,
+            block_bytes=settings.block_bytes,
+        )
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(store.prepare(), timeout=10)
+        with contextlib.suppress(Exception):
+            await storage.ensure_bucket()
+        connect = asyncio.create_task(
+            _keep_connecting(broker, publisher, settings), name="kafka-connect"
+        )
+        relay = asyncio.create_task(
+            _relay(service, publisher, settings.outbox_interval_s), name="outbox"
+        )
+        app.state.service, app.state.store, app.state.storage = service, store, storage
+        app.state.publisher, app.state.broker = publisher, broker
+        log.info(
+            "evidence_started",
+            bucket=settings.bucket,
+            lock=bool(storage.state and storage.state.object_lock),
+        )
+        try:
+            yield
+        finally:
+            for task in (connect, relay):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(broker.stop(), timeout=settings.shutdown_grace_seconds)
+            await store.close()
+            log.info("evidence_stopped")
+
+    app = FastAPI(
+        title="SIPUMA Evidence",
+        summary="Data pendukung pengaduan · Complaint evidence",
+        description=(
+            "Unggahan data pendukung (SOP DJBC langkah 5): pindaian, salinan lunak, foto, "
+            "suara, video. "
+            "Evidence uploads (DJBC SOP step 5): scans, soft copies, photos, sound, video."
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_auth_handler(app)
+    app.include_router(build_router(verifier))
+    app.add_exception_handler(ClientDisconnect, disconnect_handler)
+
+    async def storage_up() -> bool:
+        return await app.state.storage.ping()  # type: ignore[no-any-return]
+
+    async def database_up() -> bool:
+        return await app.state.store.ping()  # type: ignore[no-any-return]
+
+    # Ready = MinIO and MongoDB answer. Kafka is not a condition: with Kafka down uploads are
+    # still kept whole and their events wait in the outbox (kafka state: the broker's metrics).
+    install_http_plumbing(
+        app, {"storage": storage_up, "database": database_up}, max_body_bytes=None
+    )
+    return app
+
+
+def run() -> None:
+    settings = EvidenceSettings()
+    configure_logging(settings.service, settings.log_level, settings.log_format)
+    uvicorn.run(
+        build_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )

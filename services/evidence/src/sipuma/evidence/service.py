@@ -1,0 +1,360 @@
+"""Use cases: upload evidence, list it, hand out a download link. No HTTP, no client libraries.
+
+Upload order (each step undoes the earlier ones when it fails, so a failure leaves nothing):
+check who and which complaint → read the first bytes and decide the type (nothing stored yet) →
+stream into MinIO, hashing → reserve the complaint's count/total → seal (hash tag, retention) →
+insert the record with its pending event (outbox) → publish → mark published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import structlog
+
+from sipuma.evidence import problems as pr
+from sipuma.evidence.domain import (
+    ACCEPTED,
+    FileType,
+    Limits,
+    default_kind,
+    object_key,
+    sanitise_filename,
+)
+from sipuma.evidence.sniffing import SNIFF_BYTES, Unsupported, identify
+from sipuma.evidence.storage import EvidenceStorage, StorageUnavailable, Stored
+from sipuma.evidence.store import EvidenceStore, KnownComplaint
+from sipuma.shared.auth import Principal, Role
+from sipuma.shared.events import EvidenceStored
+from sipuma.shared.payloads import EvidenceKind
+from sipuma.shared.problems import ProblemError
+
+log = structlog.get_logger("sipuma.evidence.service")
+
+STAFF = frozenset({Role.RECEIVER, Role.COMPLIANCE, Role.SUPERVISOR})
+
+
+class Publisher(Protocol):
+    async def publish(self, event: EvidenceStored) -> None: ...
+
+
+@dataclass(frozen=True)
+class Upload:
+    complaint_id: uuid.UUID
+    kind: EvidenceKind | None
+    declared_type: str | None
+    filename: str | None
+    length: int | None  # Content-Length, when the client sent one
+    body: AsyncIterator[bytes]
+    correlation_id: str
+
+
+def _forbidden_role() -> ProblemError:
+    return pr.refuse(
+        403,
+        "forbidden_role",
+        "Hanya Penerima Pengaduan atau staf UKI yang boleh mengelola data pendukung.",
+        "Only receivers or compliance staff may handle evidence.",
+    )
+
+
+def _forbidden_office() -> ProblemError:
+    return pr.refuse(
+        403,
+        "forbidden_office",
+        "Pengaduan ini milik kantor lain.",
+        "This complaint belongs to another office.",
+    )
+
+
+def _unknown_complaint() -> ProblemError:
+    return pr.refuse(
+        404,
+        "complaint_unknown",
+        "Pengaduan tidak ditemukan (atau belum tercatat). Simpan pengaduan terlebih dahulu.",
+        "The complaint was not found (or is not recorded yet). Save the complaint first.",
+        field="complaint_id",
+    )
+
+
+def _empty() -> ProblemError:
+    return pr.refuse(
+        422,
+        "empty_file",
+        "Berkas kosong tidak dapat disimpan.",
+        "An empty file cannot be stored.",
+        field="body",
+    )
+
+
+def _complaint_full(limits: Limits) -> ProblemError:
+    return pr.refuse(
+        413,
+        "complaint_evidence_limit",
+        f"Batas data pendukung per pengaduan tercapai (maksimum {limits.max_files} berkas, "
+        f"{pr.mib(limits.max_total_bytes)} total).",
+        f"The complaint's evidence limit is reached (at most {limits.max_files} files, "
+        f"{pr.mib(limits.max_total_bytes)} in total).",
+    )
+
+
+async def _with_limit(
+    head: bytes, rest: AsyncIterator[bytes], limit: int, kind: str, block: int
+) -> AsyncIterator[bytes]:
+    """The body again (head first) in blocks of about `block` bytes; 413 past `limit`."""
+    seen = len(head)
+    buffer = bytearray(head)
+    async for chunk in rest:
+        seen += len(chunk)
+        if seen > limit:
+            raise pr.too_large(limit, kind)
+        buffer += chunk
+        if len(buffer) >= block:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+class EvidenceService:
+    def __init__(
+        self,
+        storage: EvidenceStorage,
+        store: EvidenceStore,
+        publisher: Publisher,
+        limits: Limits,
+        *,
+        complaint_wait_s: float = 3.0,
+        block_bytes: int = 1024 * 1024,
+    ) -> None:
+        self.storage = storage
+        self.store = store
+        self.publisher = publisher
+        self.limits = limits
+        self.complaint_wait_s = complaint_wait_s
+        self.block_bytes = block_bytes
+
+    async def _complaint_for(self, who: Principal, complaint_id: uuid.UUID) -> KnownComplaint:
+        if not who.roles & STAFF:
+            raise _forbidden_role()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.complaint_wait_s
+        while True:  # the complaint's event may be a moment behind the receiver's click
+            try:
+                found = await self.store.complaint(str(complaint_id))
+            except Exception as exc:
+                log.warning("database_unavailable", error=type(exc).__name__)
+                raise pr.database_unavailable() from exc
+            if found is not None or loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.2)
+        if found is None:
+            raise _unknown_complaint()
+        if not who.may_act_for(found.office_code):
+            raise _forbidden_office()
+        return found
+
+    async def upload(self, who: Principal, up: Upload) -> dict[str, Any]:
+        complaint = await self._complaint_for(who, up.complaint_id)
+        limits = self.limits
+        if up.length == 0:
+            raise _empty()
+        first_limit = limits.for_kind(up.kind) if up.kind else limits.largest
+        if up.length is not None and up.length > first_limit:
+            raise pr.too_large(first_limit, up.kind.value if up.kind else "apa pun / any")
+        if complaint.evidence_count >= limits.max_files or (
+            complaint.evidence_bytes + (up.length or 1) > limits.max_total_bytes
+        ):
+            raise _complaint_full(limits)
+        try:
+            await self.storage.ensure_bucket()
+        except StorageUnavailable as exc:
+            log.warning("storage_unavailable", error=str(exc))
+            raise pr.storage_unavailable() from exc
+
+        rest = up.body.__aiter__()
+        head, complete = await _read_head(rest)
+        if not head:
+            raise _empty()
+        filename = sanitise_filename(up.filename)
+        try:
+            ftype = identify(head, up.declared_type, filename, complete=complete)
+        except Unsupported as exc:
+            raise pr.unsupported(exc.code, exc.detected, up.declared_type) from None
+        kind = up.kind or default_kind(ftype)
+        if kind not in ftype.kinds:
+            raise pr.kind_mismatch(kind.value, ftype.label)
+        limit = limits.for_kind(kind)
+        if up.length is not None and up.length > limit:
+            raise pr.too_large(limit, kind.value)
+
+        evidence_id = uuid.uuid4()
+        key = object_key(str(up.complaint_id), str(evidence_id))
+        metadata = {
+            "evidence-id": str(evidence_id),
+            "complaint-id": str(up.complaint_id),
+            "kind": kind.value,
+            "uploaded-by": who.officer_id,
+            "original-name": quote(filename or "", safe=""),
+        }
+        blocks = _with_limit(head, rest, limit, kind.value, self.block_bytes)
+        try:
+            stored = await self.storage.put_stream(
+                key, blocks, length=up.length, content_type=ftype.content_type, metadata=metadata
+            )
+        except StorageUnavailable as exc:
+            log.warning("storage_unavailable", error=str(exc))
+            raise pr.storage_unavailable() from exc
+        except BaseException as exc:  # cut off, too large: nothing was kept
+            log.info("upload_abandoned", evidence_id=str(evidence_id), reason=type(exc).__name__)
+            raise
+        log.info(
+            "evidence_streamed", evidence_id=str(evidence_id), size=stored.size, kind=kind.value
+        )
+        return await self._record(
+            who, up, complaint, ftype, kind, evidence_id, key, filename, stored
+        )
+
+    async def _record(
+        self,
+        who: Principal,
+        up: Upload,
+        complaint: KnownComplaint,
+        ftype: FileType,
+        kind: EvidenceKind,
+        evidence_id: uuid.UUID,
+        key: str,
+        filename: str | None,
+        stored: Stored,
+    ) -> dict[str, Any]:
+        cid = str(up.complaint_id)
+        try:
+            reserved = await self.store.reserve(
+                cid, stored.size, self.limits.max_files, self.limits.max_total_bytes
+            )
+        except Exception as exc:
+            await self._discard(key, stored.version_id)
+            raise pr.database_unavailable() from exc
+        if not reserved:
+            await self._discard(key, stored.version_id)
+            raise _complaint_full(self.limits)
+        now = datetime.now(UTC)
+        event = EvidenceStored(
+            source="evidence",
+            correlation_id=up.correlation_id,
+            office_code=complaint.office_code,
+            complaint_id=up.complaint_id,
+            evidence_id=evidence_id,
+            kind=kind,
+            content_type=ftype.content_type,
+            size_bytes=stored.size,
+            sha256=stored.sha256,
+            object_key=key,
+        )
+        record: dict[str, Any] = {
+            "_id": str(evidence_id),
+            "complaint_id": cid,
+            "office_code": complaint.office_code,
+            "kind": kind.value,
+            "content_type": ftype.content_type,
+            "file_type": ftype.label,
+            "size_bytes": stored.size,
+            "sha256": stored.sha256,
+            "object_key": key,
+            "version_id": stored.version_id,
+            "file_name": filename,
+            "uploaded_by": who.officer_id,
+            "uploaded_at": now,
+            "retained_until": None,
+            "event_id": str(event.event_id),
+        }
+        try:
+            record["retained_until"] = await self.storage.seal(
+                key, stored.version_id, stored.sha256
+            )
+            await self.store.add(record, event.model_dump_json())
+        except Exception as exc:
+            log.warning("record_failed", error=type(exc).__name__, evidence_id=str(evidence_id))
+            await self.store.release(cid, stored.size)
+            await self._discard(key, stored.version_id)
+            if isinstance(exc, StorageUnavailable):
+                raise pr.storage_unavailable() from exc
+            raise pr.database_unavailable() from exc
+        await self.publish_now(str(evidence_id), event)
+        return record
+
+    async def _discard(self, key: str, version_id: str | None) -> None:
+        try:
+            await self.storage.remove(key, version_id)
+        except Exception as exc:  # logged; an orphan object has no record and no event
+            log.error("discard_failed", key=key, error=type(exc).__name__)
+
+    async def publish_now(self, evidence_id: str, event: EvidenceStored) -> bool:
+        try:
+            await self.publisher.publish(event)
+            await self.store.published(evidence_id)
+        except Exception as exc:  # the outbox relay publishes it later
+            log.warning("publish_deferred", evidence_id=evidence_id, error=type(exc).__name__)
+            return False
+        return True
+
+    async def relay_once(self, older_than_s: float = 5.0) -> int:
+        """Publish events whose first attempt failed (the outbox)."""
+        sent = 0
+        for evidence_id, event_json in await self.store.pending(older_than_s):
+            if await self.publish_now(evidence_id, EvidenceStored.model_validate_json(event_json)):
+                sent += 1
+        return sent
+
+    async def list(self, who: Principal, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
+        await self._complaint_for(who, complaint_id)
+        return await self.store.list_for(str(complaint_id))
+
+    async def get(
+        self, who: Principal, complaint_id: uuid.UUID, evidence_id: uuid.UUID
+    ) -> dict[str, Any]:
+        await self._complaint_for(who, complaint_id)
+        found = await self.store.get(str(complaint_id), str(evidence_id))
+        if found is None:
+            raise pr.refuse(
+                404,
+                "evidence_unknown",
+                "Data pendukung tidak ditemukan.",
+                "The evidence was not found.",
+                field="evidence_id",
+            )
+        return found
+
+    async def download_link(
+        self, who: Principal, complaint_id: uuid.UUID, evidence_id: uuid.UUID
+    ) -> tuple[str, int]:
+        record = await self.get(who, complaint_id, evidence_id)
+        name = record.get("file_name") or f"{evidence_id}{_ext(record)}"
+        url = self.storage.download_url(
+            record["object_key"], record.get("version_id"), name, record["content_type"]
+        )
+        return url, self.storage.presign_ttl_s
+
+
+def _ext(record: dict[str, Any]) -> str:
+    for ftype in ACCEPTED:
+        if ftype.label == record.get("file_type"):
+            return ftype.extensions[0]
+    return ""
+
+
+async def _read_head(rest: AsyncIterator[bytes]) -> tuple[bytes, bool]:
+    """At least SNIFF_BYTES (or the whole body, when shorter); True when the body ended."""
+    head = bytearray()
+    while len(head) < SNIFF_BYTES:
+        try:
+            head += await rest.__anext__()
+        except StopAsyncIteration:
+            return bytes(head), True
+    return bytes(head), False

@@ -1,0 +1,76 @@
+"""Evidence configuration from SIPUMA_* environment variables (12-factor)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from sipuma.evidence.domain import Limits
+from sipuma.shared import topics
+from sipuma.shared.payloads import EvidenceKind
+from sipuma.shared.settings import StaffApiSettings
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+class EvidenceSettings(StaffApiSettings):
+    service: str = "evidence"
+    http_port: int = Field(8003, ge=1, le=65535)
+
+    # MongoDB (own database): the complaints this service has heard of, evidence records, outbox
+    mongo_uri: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str = "sipuma_evidence"
+
+    # MinIO / S3
+    s3_endpoint: str = "127.0.0.1:9000"  # host:port
+    s3_access_key: str = "sipuma-dev"
+    s3_secret_key: SecretStr = SecretStr("sipuma-dev-secret")
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_public_endpoint: str | None = None  # host:port browsers reach, for presigned URLs
+    s3_public_secure: bool | None = None
+    s3_timeout_s: float = Field(10.0, gt=0)
+    s3_retries: int = Field(1, ge=0, le=10)
+    bucket: str = "sipuma-evidence"
+    object_lock: bool = True  # asked for when the bucket is created; falls back if refused
+    retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    retention_days: int = Field(3650, ge=1)
+    part_size_bytes: int = Field(8 * MiB, ge=5 * MiB)
+    queue_blocks: int = Field(4, ge=1, le=64)
+    block_bytes: int = Field(1 * MiB, ge=64 * 1024)
+    presign_ttl_s: int = Field(300, ge=10, le=3600)
+
+    # limits
+    max_scan_bytes: int = Field(100 * MiB, ge=1)
+    max_soft_copy_bytes: int = Field(100 * MiB, ge=1)
+    max_photo_bytes: int = Field(50 * MiB, ge=1)
+    max_sound_bytes: int = Field(500 * MiB, ge=1)
+    max_video_bytes: int = Field(2 * GiB, ge=1)
+    max_other_bytes: int = Field(100 * MiB, ge=1)
+    max_files_per_complaint: int = Field(100, ge=1)
+    max_bytes_per_complaint: int = Field(10 * GiB, ge=1)
+    complaint_wait_s: float = Field(3.0, ge=0, le=30)
+
+    # Kafka
+    topic_evidence_stored: str = topics.EVIDENCE_STORED.name
+    topic_complaint_received: str = topics.COMPLAINT_RECEIVED.name
+    topic_complaint_registered: str = topics.COMPLAINT_REGISTERED.name
+    consumer_group: str = "sipuma-evidence"
+    create_topics: bool = True
+    outbox_interval_s: float = Field(5.0, gt=0)
+
+    def limits(self) -> Limits:
+        return Limits(
+            per_kind={
+                EvidenceKind.SCAN: self.max_scan_bytes,
+                EvidenceKind.SOFT_COPY: self.max_soft_copy_bytes,
+                EvidenceKind.PHOTO: self.max_photo_bytes,
+                EvidenceKind.SOUND: self.max_sound_bytes,
+                EvidenceKind.VIDEO: self.max_video_bytes,
+                EvidenceKind.OTHER: self.max_other_bytes,
+            },
+            max_files=self.max_files_per_complaint,
+            max_total_bytes=self.max_bytes_per_complaint,
+        )
