@@ -1,0 +1,124 @@
+"""Idempotency-Key at the HTTP edge.
+
+- same officer + same route + same key + same body → the stored answer again, nothing published;
+- same key with a different body → 409; the same key while the first request is still running → 409;
+- answers are kept in SQLite beside the spool, so they survive a restart.
+
+The store is per replica. Across replicas the complaint id (and every amendment id) is derived
+from officer + route + key (`domain.deterministic_id`), so a retry that lands on another replica
+publishes the *same* ids and the registry de-duplicates it: still one complaint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from sipuma.intake.sqlite import Durable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (scope, key)
+)
+"""
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class Outcome(Enum):
+    NEW = "new"
+    REPLAY = "replay"
+    MISMATCH = "mismatch"
+    IN_PROGRESS = "in_progress"
+
+
+def fingerprint(body: bytes) -> str:
+    """Canonical JSON, so whitespace or key order do not turn a retry into a conflict."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+        data = canonical.encode()
+    except ValueError:
+        data = body
+    return hashlib.sha256(data).hexdigest()
+
+
+class IdempotencyStore:
+    def __init__(self, path: Path, ttl_s: float = 48 * 3600) -> None:
+        self._db = Durable(path)
+        self._db.run(lambda c: c.execute(_SCHEMA))
+        self._ttl_s = ttl_s
+        self._running: dict[tuple[str, str], str] = {}
+        self.purge()
+
+    def purge(self) -> int:
+        cutoff = time.time() - self._ttl_s
+        return self._db.run(
+            lambda c: c.execute("DELETE FROM answers WHERE created_at < ?", (cutoff,)).rowcount
+        )
+
+    async def begin(self, scope: str, key: str, print_: str) -> tuple[Outcome, StoredAnswer | None]:
+        running = self._running.get((scope, key))
+        if running is not None:
+            return (Outcome.IN_PROGRESS if running == print_ else Outcome.MISMATCH), None
+
+        def find(c: sqlite3.Connection) -> tuple[str, int, str, str] | None:
+            row = c.execute(
+                "SELECT fingerprint, status, body, headers FROM answers WHERE scope=? AND key=?",
+                (scope, key),
+            ).fetchone()
+            return None if row is None else (row[0], row[1], row[2], row[3])
+
+        row = await self._db.arun(find)
+        if row is None:
+            if (scope, key) in self._running:  # another request started while we looked
+                return Outcome.IN_PROGRESS, None
+            self._running[(scope, key)] = print_
+            return Outcome.NEW, None
+        if row[0] != print_:
+            return Outcome.MISMATCH, None
+        return Outcome.REPLAY, StoredAnswer(row[1], json.loads(row[2]), json.loads(row[3]))
+
+    async def finish(self, scope: str, key: str, print_: str, answer: StoredAnswer) -> None:
+        def save(c: sqlite3.Connection) -> None:
+            c.execute(
+                "INSERT OR REPLACE INTO answers VALUES (?,?,?,?,?,?,?)",
+                (
+                    scope,
+                    key,
+                    print_,
+                    answer.status,
+                    json.dumps(answer.body),
+                    json.dumps(answer.headers),
+                    time.time(),
+                ),
+            )
+
+        try:
+            await self._db.arun(save)
+        finally:
+            self._running.pop((scope, key), None)
+
+    def abandon(self, scope: str, key: str) -> None:
+        """The request failed (4xx, 5xx): nothing was published, a retry may run again."""
+        self._running.pop((scope, key), None)
+
+    def close(self) -> None:
+        self._db.close()

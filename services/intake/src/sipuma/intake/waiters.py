@@ -1,0 +1,256 @@
+"""How intake learns register numbers, with any number of intake replicas.
+
+Every replica reads the whole registered topic (and the received topic, for office and existence)
+**without a consumer group**: all partitions, its own position, nothing committed. That way the
+replica that published a complaint sees its `ComplaintRegistered` whichever partition it lands on,
+and any replica can answer `GET /v1/complaints/{id}/status`:
+
+- at start each replica looks back a bounded window (`status_lookback`, by record timestamp) so
+  recent complaints are known after a restart or on a new replica, then follows the live end;
+- a waiting request registers a future keyed by complaint id *before* it publishes, so an answer
+  that arrives quickly is never missed;
+- the book keeps only ids, office codes and register numbers (no personal data), bounded in size
+  (least recently touched entries go first).
+
+A group-per-replica would give the same fan-out but leaves a consumer group behind for every pod
+that ever ran; no group at all needs no clean-up and no rebalancing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from sipuma.intake.models import ComplaintStatus
+
+log = structlog.get_logger("sipuma.intake.waiters")
+
+
+async def partition_counts(bootstrap: str, topics: list[str]) -> dict[str, int]:
+    """Partition count of each topic that exists (missing topics are left out)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="sipuma-intake-admin")
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return {d["topic"]: len(d["partitions"]) for d in described if not d["error_code"]}
+
+
+@dataclass(frozen=True)
+class Entry:
+    complaint_id: str
+    office_code: str
+    status: ComplaintStatus
+    register_number: str | None = None
+    registered_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the feeder extracted from one event."""
+
+    complaint_id: str
+    office_code: str
+    register_number: str | None = None
+    registered_at: str | None = None
+
+
+class ComplaintBook:
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._waiters: dict[str, list[asyncio.Future[Entry]]] = {}
+        self._max = max_entries
+
+    def get(self, complaint_id: str) -> Entry | None:
+        return self._entries.get(complaint_id)
+
+    def _put(self, entry: Entry) -> None:
+        self._entries[entry.complaint_id] = entry
+        self._entries.move_to_end(entry.complaint_id)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def note(self, complaint_id: str, office_code: str, status: ComplaintStatus) -> None:
+        """This replica accepted the complaint (published or spooled)."""
+        known = self._entries.get(complaint_id)
+        if known is not None and known.status is ComplaintStatus.REGISTERED:
+            return
+        if known is not None and known.status is ComplaintStatus.RECEIVED:
+            status = ComplaintStatus.RECEIVED
+        self._put(Entry(complaint_id, office_code, status))
+
+    def received(self, seen: Seen) -> None:
+        known = self._entries.get(seen.complaint_id)
+        if known is None or known.status is ComplaintStatus.QUEUED:
+            self._put(Entry(seen.complaint_id, seen.office_code, ComplaintStatus.RECEIVED))
+
+    def registered(self, seen: Seen) -> None:
+        entry = Entry(
+            seen.complaint_id,
+            seen.office_code,
+            ComplaintStatus.REGISTERED,
+            seen.register_number,
+            seen.registered_at,
+        )
+        known = self._entries.get(seen.complaint_id)
+        if known is not None and known.status is ComplaintStatus.REGISTERED:
+            entry = replace(known)  # the first number stands; a redelivery changes nothing
+        self._put(entry)
+        for future in self._waiters.pop(seen.complaint_id, []):
+            if not future.done():
+                future.set_result(entry)
+
+    def expect(self, complaint_id: str) -> asyncio.Future[Entry]:
+        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        known = self._entries.get(complaint_id)
+        if known is not None and known.status is ComplaintStatus.REGISTERED:
+            future.set_result(known)
+        else:
+            self._waiters.setdefault(complaint_id, []).append(future)
+        return future
+
+    def forget(self, complaint_id: str, future: asyncio.Future[Entry]) -> None:
+        waiting = self._waiters.get(complaint_id)
+        if waiting and future in waiting:
+            waiting.remove(future)
+            if not waiting:
+                del self._waiters[complaint_id]
+
+    async def wait_registered(
+        self, complaint_id: str, future: asyncio.Future[Entry], timeout_s: float
+    ) -> Entry | None:
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout=timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            self.forget(complaint_id, future)
+
+
+Decoder = Callable[[Any, bytes], Seen | None]  # (Kafka headers, value)
+
+
+class BookFeeder:
+    """Reads the received and registered topics into the book; reconnects while Kafka is down."""
+
+    def __init__(
+        self,
+        book: ComplaintBook,
+        bootstrap: str,
+        *,
+        received_topic: str,
+        registered_topic: str,
+        decode_received: Decoder,
+        decode_registered: Decoder,
+        lookback_s: float,
+        prepare_topics: Callable[[], Awaitable[object]],
+        client_id: str = "sipuma-intake-book",
+    ) -> None:
+        self._prepare_topics = prepare_topics
+        self._book = book
+        self._bootstrap = bootstrap
+        self._topics = {received_topic: decode_received, registered_topic: decode_registered}
+        self._registered_topic = registered_topic
+        self._lookback_s = lookback_s
+        self._client_id = client_id
+        self.ready = asyncio.Event()  # positioned on every partition: live events will be seen
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, wait_s: float = 10.0) -> None:
+        self._task = asyncio.create_task(self._run(), name="complaint-book")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), timeout=wait_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                client_id=self._client_id,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="latest",
+                metadata_max_age_ms=30_000,
+            )
+            try:
+                await consumer.start()
+                await self._position(consumer)
+                self.ready.set()
+                failures = 0
+                await self._follow(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.ready.clear()
+                failures += 1
+                if failures == 1 or failures % 30 == 0:
+                    log.warning("status_book_interrupted", error=type(exc).__name__)
+                await asyncio.sleep(min(1.0 * failures, 5.0))
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(consumer.stop(), timeout=5)
+
+    async def _partitions(self) -> list[TopicPartition]:
+        names = list(self._topics)
+        counts = await partition_counts(self._bootstrap, names)
+        for _ in range(50):
+            if all(counts.get(t) for t in names):
+                return [TopicPartition(t, p) for t in names for p in range(counts[t])]
+            await self._prepare_topics()
+            await asyncio.sleep(0.2)
+            counts = await partition_counts(self._bootstrap, names)
+        raise RuntimeError("topics of the status book do not exist")
+
+    async def _position(self, consumer: AIOKafkaConsumer) -> None:
+        partitions = await self._partitions()
+        consumer.assign(partitions)
+        since_ms = int((time.time() - self._lookback_s) * 1000)
+        starts = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            found = starts.get(tp)
+            consumer.seek(tp, found.offset if found is not None else ends[tp])
+        # Read the look-back window before declaring the book live.
+        behind = set(partitions)
+        while behind:
+            await self._apply(await consumer.getmany(timeout_ms=200, max_records=5000))
+            behind = {tp for tp in behind if await consumer.position(tp) < ends[tp]}
+
+    async def _follow(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            await self._apply(await consumer.getmany(timeout_ms=1000, max_records=5000))
+
+    async def _apply(self, batches: dict[TopicPartition, list[object]]) -> None:
+        for tp, records in batches.items():
+            decode = self._topics[tp.topic]
+            registered = tp.topic == self._registered_topic
+            for record in records:
+                value = getattr(record, "value", None)
+                if not value:
+                    continue
+                try:
+                    seen = decode(getattr(record, "headers", ()), value)
+                except Exception:
+                    seen = None
+                if seen is None:
+                    continue  # not ours to judge; the registry dead-letters poison events
+                if registered:
+                    self._book.registered(seen)
+                else:
+                    self._book.received(seen)

@@ -1,0 +1,347 @@
+"""Every validation rule at the HTTP edge: 422 problem+json naming field and rule in Indonesian
+and English, unknown fields refused, 413 over the size limit — and nothing published."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.intake.tests.support import (
+    RegistryDouble,
+    auth,
+    complaint,
+    read_topic,
+    running_intake,
+)
+from sipuma.intake.domain import CompletenessRule
+
+pytestmark = pytest.mark.integration
+
+Body = dict[str, Any]
+FUTURE = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+
+
+def change(path: str, value: Any) -> Callable[[Body], None]:
+    """Set (or with value=... delete) a dotted path like `complainant.name` or `elements.who.0`."""
+
+    def apply(body: Body) -> None:
+        *parents, last = path.split(".")
+        node: Any = body
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        if value is ...:
+            del node[int(last) if last.isdigit() else last]
+        else:
+            node[int(last) if last.isdigit() else last] = value
+
+    return apply
+
+
+CASES: list[tuple[str, list[Callable[[Body], None]], set[tuple[str, str]]]] = [
+    ("name missing", [change("complainant.name", ...)], {("complainant.name", "required")}),
+    (
+        "name digits",
+        [change("complainant.name", "Budi123")],
+        {("complainant.name", "name_characters")},
+    ),
+    (
+        "name placeholder",
+        [change("complainant.name", "-")],
+        {("complainant.name", "not_meaningful")},
+    ),
+    (
+        "address placeholder",
+        [change("complainant.address", "n/a")],
+        {("complainant.address", "not_meaningful")},
+    ),
+    (
+        "no phone nor email",
+        [change("complainant.phone", ...), change("complainant.email", "-")],
+        {("complainant", "phone_or_email")},
+    ),
+    ("phone", [change("complainant.phone", "12345")], {("complainant.phone", "phone_invalid")}),
+    ("email", [change("complainant.email", "ayu@")], {("complainant.email", "email_invalid")}),
+    ("nik length", [change("complainant.nik", "123")], {("complainant.nik", "nik_format")}),
+    (
+        "nik region",
+        [change("complainant.nik", "0000015708450001")],
+        {("complainant.nik", "nik_region")},
+    ),
+    ("what missing", [change("elements.what", ...)], {("elements.what", "required")}),
+    (
+        "where placeholder",
+        [change("elements.where", "tidak ada")],
+        {("elements.where", "not_meaningful")},
+    ),
+    ("how dots", [change("elements.how", "...")], {("elements.how", "not_meaningful")}),
+    ("when missing", [change("elements.when", ...)], {("elements.when", "required")}),
+    (
+        "when date future",
+        [change("elements.when", {"kind": "date", "date": FUTURE})],
+        {("elements.when.date", "not_in_future")},
+    ),
+    (
+        "when period reversed",
+        [change("elements.when", {"kind": "period", "start": "2026-10-05", "end": "2026-10-01"})],
+        {("elements.when.end", "period_order")},
+    ),
+    (
+        "when approximate placeholder",
+        [change("elements.when", {"kind": "approximate", "description": "-"})],
+        {("elements.when.description", "not_meaningful")},
+    ),
+    (
+        "when kind unknown",
+        [change("elements.when", {"kind": "someday"})],
+        {("elements.when", "union_tag_invalid")},
+    ),
+    (
+        "when bad date",
+        [change("elements.when", {"kind": "date", "date": "20-11-2026"})],
+        {("elements.when.date.date", "date_from_datetime_parsing")},
+    ),
+    (
+        "who name missing",
+        [change("elements.who", [{"position": "Pemeriksa"}])],
+        {("elements.who.0.name", "required")},
+    ),
+    (
+        "who nip",
+        [change("elements.who", [{"name": "Budi", "nip": "1980"}])],
+        {("elements.who.0.nip", "nip_format")},
+    ),
+    (
+        "channel other needs description",
+        [change("channel", "other")],
+        {("channel_description", "required")},
+    ),
+    ("channel unknown", [change("channel", "pigeon")], {("channel", "enum")}),
+    (
+        "received in future",
+        [change("received_at", (datetime.now(UTC) + timedelta(hours=2)).isoformat())],
+        {("received_at", "not_in_future")},
+    ),
+    (
+        "received without zone",
+        [change("received_at", "2026-11-20T10:00:00")],
+        {("received_at", "timezone_aware")},
+    ),
+    ("unknown top-level field", [change("priority", "high")], {("priority", "extra_forbidden")}),
+    (
+        "unknown nested field",
+        [change("complainant.age", 40)],
+        {("complainant.age", "extra_forbidden")},
+    ),
+    (
+        "tracking contact empty",
+        [change("tracking_contact", {})],
+        {("tracking_contact", "email_or_mobile")},
+    ),
+    (
+        "tracking mobile landline",
+        [change("tracking_contact", {"mobile": "021 555 1234"})],
+        {("tracking_contact.mobile", "mobile_landline")},
+    ),
+    (
+        "tracking e-mail",
+        [change("tracking_contact", {"email": "not-mail"})],
+        {("tracking_contact.email", "email_invalid")},
+    ),
+    (
+        "what too long",
+        [change("elements.what", "a" * 10_001)],
+        {("elements.what", "string_too_long")},
+    ),
+    (
+        "complainant not an object",
+        [change("complainant", "Ayu")],
+        {("complainant", "model_attributes_type")},
+    ),
+    (
+        "every missing element named at once",
+        [change("elements", {"who": []})],
+        {
+            ("elements.what", "required"),
+            ("elements.when", "required"),
+            ("elements.where", "required"),
+            ("elements.how", "required"),
+        },
+    ),
+]
+
+
+async def test_every_complaint_rule_answers_422_and_publishes_nothing(settings) -> None:
+    async with running_intake(settings) as client:
+        for label, changes, expected in CASES:
+            body = copy.deepcopy(complaint())
+            for apply in changes:
+                apply(body)
+            answer = await client.post("/v1/complaints", json=body, headers=auth())
+            assert answer.status_code == 422, (label, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+            problem = answer.json()
+            assert problem["status"] == 422 and problem["type"].startswith("urn:sipuma:problem")
+            got = {(e["name"], e["code"]) for e in problem["invalid-params"]}
+            assert expected <= got, (label, got)
+            for error in problem["invalid-params"]:
+                assert error["messages"]["id"] and error["messages"]["en"], label
+
+        broken = await client.post(
+            "/v1/complaints",
+            content=b'{"channel": "in_person",',
+            headers={**auth(), "content-type": "application/json"},
+        )
+        assert broken.status_code == 400
+        assert broken.json()["code"] == "json_invalid"
+
+    assert await read_topic(settings.kafka_bootstrap, settings.topic_complaint_received, 1, 2) == []
+
+
+async def test_strict_completeness_rule_needs_phone_and_email(settings) -> None:
+    strict = settings.model_copy(update={"completeness_rule": CompletenessRule.STRICT})
+    async with running_intake(strict) as client:
+        body = complaint()
+        del body["complainant"]["email"]
+        answer = await client.post("/v1/complaints", json=body, headers=auth())
+        assert answer.status_code == 422
+        errors = {(e["name"], e["code"]) for e in answer.json()["invalid-params"]}
+        assert errors == {("complainant.email", "required_strict")}
+        assert "PER-13/BC/2025" in answer.json()["invalid-params"][0]["messages"]["id"]
+    assert await read_topic(settings.kafka_bootstrap, settings.topic_complaint_received, 1, 2) == []
+
+
+async def test_unknown_office_of_the_officer_is_refused(settings) -> None:
+    async with running_intake(settings) as client:
+        body = complaint(office_code="KPPBC-NOWHERE")
+        answer = await client.post("/v1/complaints", json=body, headers=auth("KPPBC-NOWHERE"))
+        assert answer.status_code == 422
+        assert {(e["name"], e["code"]) for e in answer.json()["invalid-params"]} == {
+            ("office_code", "unknown_office")
+        }
+
+
+async def test_bodies_over_the_limit_get_413(settings) -> None:
+    small = settings.model_copy(update={"max_body_bytes": 4096})
+    async with running_intake(small) as client:
+        body = complaint()
+        body["elements"]["what"] = "Uraian panjang. " * 400
+        answer = await client.post("/v1/complaints", json=body, headers=auth())
+        assert answer.status_code == 413
+        assert answer.json()["code"] == "payload_too_large"
+        assert "4096" in answer.json()["messages"]["id"]
+
+        async def chunks():
+            for _ in range(10):
+                yield b" " * 1000
+
+        chunked = await client.post(
+            "/v1/complaints",
+            content=chunks(),
+            headers={**auth(), "content-type": "application/json"},
+        )
+        assert chunked.status_code == 413
+    assert await read_topic(settings.kafka_bootstrap, settings.topic_complaint_received, 1, 2) == []
+
+
+AMEND_CASES: list[tuple[str, str, str, Body, set[tuple[str, str]]]] = [
+    (
+        "correction needs reason and part",
+        "post",
+        "supplements",
+        {"kind": "correction", "text": "Tanggal yang benar 21 November."},
+        {("reason", "required"), ("corrects", "required")},
+    ),
+    (
+        "addition placeholder",
+        "post",
+        "supplements",
+        {"kind": "addition", "text": "-"},
+        {("text", "not_meaningful")},
+    ),
+    (
+        "supplement kind unknown",
+        "post",
+        "supplements",
+        {"kind": "note", "text": "Tambahan"},
+        {("kind", "enum")},
+    ),
+    (
+        "supplement unknown field",
+        "post",
+        "supplements",
+        {"kind": "addition", "text": "Tambahan saksi", "by": "x"},
+        {("by", "extra_forbidden")},
+    ),
+    ("no employees", "post", "reported-employees", {"employees": []}, {("employees", "required")}),
+    (
+        "employee nip",
+        "post",
+        "reported-employees",
+        {"employees": [{"name": "Budi", "nip": "19800101"}]},
+        {("employees.0.nip", "nip_format")},
+    ),
+    ("contact empty", "put", "tracking-contact", {}, {("body", "email_or_mobile")}),
+    ("contact e-mail", "put", "tracking-contact", {"email": "x@"}, {("email", "email_invalid")}),
+    (
+        "contact landline",
+        "put",
+        "tracking-contact",
+        {"mobile": "(021) 555-1234"},
+        {("mobile", "mobile_landline")},
+    ),
+    (
+        "told without method",
+        "post",
+        "register-number-communication",
+        {"outcome": "told"},
+        {("method", "required")},
+    ),
+    (
+        "unreachable without reason",
+        "post",
+        "register-number-communication",
+        {"outcome": "unreachable"},
+        {("reason", "required")},
+    ),
+    (
+        "told with a reason",
+        "post",
+        "register-number-communication",
+        {"outcome": "told", "method": "telephone", "reason": "not_answering"},
+        {("reason", "not_applicable")},
+    ),
+    (
+        "unreachable with a method",
+        "post",
+        "register-number-communication",
+        {"outcome": "unreachable", "reason": "no_contact_left", "method": "sms"},
+        {("method", "not_applicable")},
+    ),
+]
+
+
+async def test_every_amendment_rule_answers_422_and_publishes_nothing(
+    settings, registry: RegistryDouble
+) -> None:
+    async with running_intake(settings) as client, registry.running():
+        created = await client.post("/v1/complaints", json=complaint(), headers=auth())
+        assert created.status_code == 201
+        cid = created.json()["complaint_id"]
+        for label, method, path, body, expected in AMEND_CASES:
+            answer = await client.request(
+                method.upper(), f"/v1/complaints/{cid}/{path}", json=body, headers=auth()
+            )
+            assert answer.status_code == 422, (label, answer.text)
+            got = {(e["name"], e["code"]) for e in answer.json()["invalid-params"]}
+            assert expected <= got, (label, got)
+
+    for topic in (
+        settings.topic_complaint_supplemented,
+        settings.topic_contact_provided,
+        settings.topic_register_number_communicated,
+    ):
+        assert await read_topic(settings.kafka_bootstrap, topic, 1, 1.5) == [], topic

@@ -1,0 +1,119 @@
+"""Idempotency-Key across retries, restarts and replicas; status answered by any replica."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.intake.tests.support import auth, complaint, read_topic, running_intake
+
+pytestmark = pytest.mark.integration
+
+
+async def test_same_key_same_body_same_answer_once(settings, registry) -> None:
+    body = complaint()
+    key = {"Idempotency-Key": "form-7f3a-0001"}
+    async with registry.running():
+        async with running_intake(settings) as client:
+            first = await client.post("/v1/complaints", json=body, headers={**auth(), **key})
+            assert first.status_code == 201
+            again = await client.post("/v1/complaints", json=body, headers={**auth(), **key})
+            assert (again.status_code, again.json()) == (201, first.json())
+            assert again.headers["idempotent-replayed"] == "true"
+
+            changed = dict(body, paper_archive_ref="Lemari arsip UKI, map 12")
+            conflict = await client.post("/v1/complaints", json=changed, headers={**auth(), **key})
+            assert conflict.status_code == 409
+            assert conflict.json()["code"] == "idempotency_key_reused"
+            assert conflict.json()["messages"]["id"].startswith("Idempotency-Key ini")
+
+            # The key belongs to the officer: another officer's same key is a new complaint.
+            other = await client.post(
+                "/v1/complaints", json=body, headers={**auth(officer="199002"), **key}
+            )
+            assert other.status_code == 201
+            assert other.json()["complaint_id"] != first.json()["complaint_id"]
+
+        # A restart keeps the answers (SQLite beside the spool).
+        async with running_intake(settings) as client:
+            replay = await client.post("/v1/complaints", json=body, headers={**auth(), **key})
+            assert (replay.status_code, replay.json()) == (201, first.json())
+
+    received = await read_topic(settings.kafka_bootstrap, settings.topic_complaint_received, 3, 3)
+    ids = sorted(r.key.decode() for r in received)
+    assert ids == sorted([first.json()["complaint_id"], other.json()["complaint_id"]])
+
+
+async def test_key_retried_on_another_replica_is_the_same_complaint(
+    settings, registry, tmp_path
+) -> None:
+    replica_b = settings.model_copy(update={"state_dir": tmp_path / "replica-b"})
+    body, key = complaint(), {"Idempotency-Key": "retry-on-b"}
+    async with registry.running(), running_intake(settings) as a, running_intake(replica_b) as b:
+        first = await a.post("/v1/complaints", json=body, headers={**auth(), **key})
+        second = await b.post("/v1/complaints", json=body, headers={**auth(), **key})
+        assert first.status_code == second.status_code == 201
+        assert first.json()["complaint_id"] == second.json()["complaint_id"]
+        assert first.json()["register_number"] == second.json()["register_number"]
+        cid = first.json()["complaint_id"]
+        assert registry.deliveries[cid] == 2  # published twice, registered once
+        assert len(registry.numbers) == 1
+
+
+async def test_any_replica_answers_status_and_accepts_amendments(
+    settings, registry, tmp_path
+) -> None:
+    replica_b = settings.model_copy(
+        update={"state_dir": tmp_path / "replica-b", "register_wait_s": 0.2}
+    )
+    slow = settings.model_copy(update={"register_wait_s": 0.2})
+    async with running_intake(slow) as a, running_intake(replica_b) as b:
+        registry.paused.set()
+        async with registry.running():
+            created = await a.post("/v1/complaints", json=complaint(), headers=auth())
+            assert created.status_code == 202
+            url = created.json()["status_url"]
+            for _ in range(50):  # B learns of the complaint from the received topic
+                seen = await b.get(url, headers=auth())
+                if seen.status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert seen.json()["status"] == "received"
+            registry.paused.clear()
+            for _ in range(100):
+                seen = await b.get(url, headers=auth())
+                if seen.json()["status"] == "registered":
+                    break
+                await asyncio.sleep(0.1)
+            cid = created.json()["complaint_id"]
+            assert seen.json()["register_number"] == registry.numbers[cid]
+            amended = await b.post(
+                f"/v1/complaints/{cid}/supplements",
+                json={"kind": "addition", "text": "Bukti foto menyusul."},
+                headers=auth(),
+            )
+            assert amended.status_code == 201
+
+    # A replica that starts later reads the look-back window and knows the number too.
+    late = settings.model_copy(update={"state_dir": tmp_path / "replica-c"})
+    async with running_intake(late) as c:
+        status = await c.get(url, headers=auth())
+        assert status.json()["register_number"] == registry.numbers[cid]
+
+
+async def test_amendment_keys_are_idempotent(client, settings) -> None:
+    created = await client.post("/v1/complaints", json=complaint(), headers=auth())
+    cid = created.json()["complaint_id"]
+    body, key = {"kind": "addition", "text": "Saksi: petugas parkir."}, {"Idempotency-Key": "sup-1"}
+    url = f"/v1/complaints/{cid}/supplements"
+    first = await client.post(url, json=body, headers={**auth(), **key})
+    second = await client.post(url, json=body, headers={**auth(), **key})
+    assert first.status_code == second.status_code == 201
+    assert first.json()["amendment_id"] == second.json()["amendment_id"]
+    clash = await client.post(url, json={**body, "text": "Lain"}, headers={**auth(), **key})
+    assert clash.status_code == 409
+    records = await read_topic(
+        settings.kafka_bootstrap, settings.topic_complaint_supplemented, 2, 2
+    )
+    assert len(records) == 1

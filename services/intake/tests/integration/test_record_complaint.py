@@ -1,0 +1,79 @@
+"""Recording a complaint on the real Kafka, with a registry double on the real topics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from services.intake.tests.support import (
+    OFFICE,
+    RegistryDouble,
+    auth,
+    complaint,
+    read_topic,
+    running_intake,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def double_for(settings, delay_s: float = 0.0) -> RegistryDouble:
+    return RegistryDouble(
+        settings.kafka_bootstrap,
+        settings.topic_complaint_received,
+        settings.topic_complaint_registered,
+        delay_s=delay_s,
+    )
+
+
+async def test_201_with_register_number(settings) -> None:
+    async with running_intake(settings) as client, double_for(settings).running() as registry:
+        answer = await client.post("/v1/complaints", json=complaint(), headers=auth())
+        assert answer.status_code == 201, answer.text
+        body = answer.json()
+        assert body["status"] == "registered"
+        assert body["register_number"] == registry.numbers[body["complaint_id"]]
+        assert "Nomor register" in body["message"]["id"]
+        assert answer.headers["location"] == body["status_url"]
+
+        status = await client.get(body["status_url"], headers=auth())
+        assert status.status_code == 200
+        assert status.json()["register_number"] == body["register_number"]
+
+    records = await read_topic(settings.kafka_bootstrap, settings.topic_complaint_received, 1)
+    assert len(records) == 1
+    record = records[0]
+    headers = dict(record.headers)
+    assert headers["ce_type"] == b"sipuma.complaint.received.v1"
+    assert headers["ce_subject"].decode() == body["complaint_id"]
+    assert record.key.decode() == body["complaint_id"]
+    event = json.loads(record.value)
+    assert event["complainant"]["phone"] == "+6281234567890"  # stored as E.164
+    assert event["office_code"] == OFFICE
+
+
+async def test_202_then_status_url_shows_the_number(settings) -> None:
+    settings = settings.model_copy(update={"register_wait_s": 0.3})
+    async with running_intake(settings) as client:
+        double = double_for(settings)
+        double.paused.set()
+        async with double.running():
+            answer = await client.post("/v1/complaints", json=complaint(), headers=auth())
+            assert answer.status_code == 202, answer.text
+            body = answer.json()
+            assert body["status"] == "received"
+            assert body["register_number"] is None
+
+            pending = await client.get(body["status_url"], headers=auth())
+            assert pending.status_code == 200
+            assert pending.json()["status"] == "received"
+
+            double.paused.clear()
+            for _ in range(100):
+                status = (await client.get(body["status_url"], headers=auth())).json()
+                if status["status"] == "registered":
+                    break
+                await asyncio.sleep(0.1)
+            assert status["register_number"] == double.numbers[body["complaint_id"]]
