@@ -30,7 +30,7 @@ COMPLAINT_RECEIVED = TopicSpec(
     restricted=True,
     event_types=(ev.ComplaintReceived,),
     producers=("intake",),
-    consumers=("registry", "evidence"),
+    consumers=("registry", "evidence", "intake"),
     description="Complaints as recorded by receivers, with complainant identity.",
 )
 COMPLAINT_SUPPLEMENTED = TopicSpec(
