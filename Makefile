@@ -59,6 +59,7 @@ docs: sync
 # servers); starting them first keeps the first test from paying for it.
 test: check
 	@if [ "$(DOCKER)" != "yes" ]; then bash deploy/local/infra.sh up; fi
+	@bash deploy/local/install-browser.sh
 	$(UV) run pytest $(PYTEST_ARGS)
 
 test-unit: sync
@@ -66,4 +67,5 @@ test-unit: sync
 test-integration: sync
 	$(UV) run pytest -m integration $(PYTEST_ARGS)
 test-e2e: sync
+	@bash deploy/local/install-browser.sh
 	$(UV) run pytest -m e2e $(PYTEST_ARGS)

@@ -80,6 +80,9 @@ class StaffApiSettings(ServiceSettings):
     """For services with an officer-facing HTTP API (tokens from `auth.py`)."""
 
     token_secret: SecretStr = DEV_TOKEN_SECRET
+    # Browser origins allowed to call this API directly (the officer console on another port).
+    # Empty = no CORS; behind one ingress the console uses same-origin paths instead.
+    cors_origins: list[str] = []
 
 
 def is_default_secret(secret: SecretStr) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sipuma.shared.correlation import CorrelationIdMiddleware
@@ -76,3 +77,25 @@ def install_http_plumbing(
     if max_body_bytes is not None:
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)  # outermost: even a 413 carries the id
+
+
+def install_cors(
+    app: FastAPI,
+    origins: list[str],
+    *,
+    methods: tuple[str, ...] = ("GET", "POST"),
+    allow_headers: tuple[str, ...] = (),
+    expose_headers: tuple[str, ...] = (),
+) -> None:
+    """Let the officer console (another origin) call this API; add last, so it is outermost and
+    a preflight is answered before auth or size limits. No origins configured = nothing added."""
+    if not origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=list(methods),
+        allow_headers=["Authorization", "Content-Type", "X-Correlation-ID", *allow_headers],
+        expose_headers=["X-Correlation-ID", *expose_headers],
+        max_age=600,
+    )

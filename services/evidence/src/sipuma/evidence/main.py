@@ -31,7 +31,7 @@ from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.logging import configure_logging
-from sipuma.shared.web import install_http_plumbing
+from sipuma.shared.web import install_cors, install_http_plumbing
 
 log = structlog.get_logger("sipuma.evidence")
 
@@ -161,6 +161,9 @@ def build_app(settings: EvidenceSettings) -> FastAPI:
     # still kept whole and their events wait in the outbox (kafka state: the broker's metrics).
     install_http_plumbing(
         app, {"storage": storage_up, "database": database_up}, max_body_bytes=None
+    )
+    install_cors(
+        app, settings.cors_origins, allow_headers=("X-File-Name",), expose_headers=("Location",)
     )
     return app
 

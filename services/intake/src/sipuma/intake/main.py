@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from sipuma.intake import metrics, outbound
 from sipuma.intake.api import build_router, invalid_handler, refused_handler
+from sipuma.intake.console import mount_console
 from sipuma.intake.idempotency import IdempotencyStore
 from sipuma.intake.middleware import BodyLimit
 from sipuma.intake.models import ComplaintStatus
@@ -161,6 +162,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         return await spool.ping()
 
     app.include_router(health_router({"spool": spool_answers}))
+    mount_console(app, settings)
     return app
 
 

@@ -37,6 +37,7 @@ from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.problems import install_problem_handlers
 from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.topics import check_publishable
+from sipuma.shared.web import install_cors
 
 PRODUCED = (topics.COMPLAINT_REGISTERED, topics.TICKET_ISSUED, topics.COMPLAINT_STATUS_CHANGED)
 
@@ -144,6 +145,7 @@ def http_app(
         )
     )
     app.include_router(health_router(checks or {"store": registry.store.ping}))
+    install_cors(app, settings.cors_origins)
     return app
 
 

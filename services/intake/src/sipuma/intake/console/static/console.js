@@ -1,0 +1,264 @@
+/* SIPUMA console: shared helpers (config, texts, session, API calls, problem display). */
+"use strict";
+
+const SIPUMA = (() => {
+  const config = JSON.parse(document.getElementById("sipuma-config").textContent);
+  const texts = config.texts;
+  const TOKEN_KEY = "sipuma_token";
+
+  const t = (key) => (key in texts ? texts[key] : key);
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "text") node.textContent = value;
+      else if (name === "class") node.className = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  // -- session ----------------------------------------------------------------------------------
+  function decode(token) {
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const json = decodeURIComponent(
+        Array.from(atob(part), (c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0")).join("")
+      );
+      const claims = JSON.parse(json);
+      if (!claims.sub || !claims.office || !Array.isArray(claims.roles)) return null;
+      if (claims.exp && claims.exp * 1000 < Date.now()) return null;
+      return claims;
+    } catch (_) {
+      return null;
+    }
+  }
+  const token = () => sessionStorage.getItem(TOKEN_KEY);
+  const claims = () => (token() ? decode(token()) : null);
+  function signIn(value) {
+    const found = decode(value.trim());
+    if (!found) return null;
+    sessionStorage.setItem(TOKEN_KEY, value.trim());
+    return found;
+  }
+  function signOut(reason) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    const next = encodeURIComponent(location.pathname + location.search);
+    location.assign(`${config.prefix}/masuk?next=${next}${reason ? "&why=" + reason : ""}`);
+  }
+  function requireSignIn() {
+    const who = claims();
+    if (!who) {
+      signOut(token() ? "expired" : "");
+      return null;
+    }
+    const office = office_(who.office);
+    const box = document.getElementById("who");
+    if (box) {
+      document.getElementById("who-text").textContent =
+        `${t("signed_in_as")} ${who.sub} · ${office ? office.name : who.office}`;
+      box.hidden = false;
+      document.getElementById("sign-out").addEventListener("click", () => signOut(""));
+    }
+    return who;
+  }
+  const office_ = (code) => config.offices.find((o) => o.code === code) || null;
+
+  // -- API ----------------------------------------------------------------------------------------
+  function url(service, path) {
+    return config.api[service] + path;
+  }
+  async function api(service, path, options = {}) {
+    const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+    if (token()) headers.Authorization = `Bearer ${token()}`;
+    let body = options.body;
+    if (body !== undefined && !(body instanceof Blob) && typeof body !== "string") {
+      body = JSON.stringify(body);
+      headers["Content-Type"] = "application/json";
+    }
+    let response;
+    try {
+      response = await fetch(url(service, path), { method: options.method || "GET", headers, body });
+    } catch (_) {
+      return { status: 0, body: problemOf(t("error_network")) };
+    }
+    const type = response.headers.get("content-type") || "";
+    const data = type.includes("json") ? await response.json().catch(() => null) : null;
+    if (response.status === 401 && !options.public) {
+      signOut("expired");
+    }
+    return { status: response.status, body: data, headers: response.headers };
+  }
+  const problemOf = (text) => ({ messages: { id: text, en: text } });
+  const message = (problem) => {
+    if (problem && problem.messages) return problem.messages[config.lang] || problem.messages.id;
+    return t("error_network");
+  };
+
+  // -- forms and problems -------------------------------------------------------------------------
+  const fid = (name) => name.replace(/\./g, "-");
+  function clearErrors(root) {
+    root.querySelectorAll(".field-error").forEach((p) => {
+      p.hidden = true;
+      p.textContent = "";
+    });
+    root.querySelectorAll("[aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
+    root.querySelectorAll(".field.has-error").forEach((n) => n.classList.remove("has-error"));
+    const summary = root.querySelector(".error-summary");
+    if (summary) {
+      summary.hidden = true;
+      summary.querySelector("ul").replaceChildren();
+    }
+  }
+  /** Put each invalid-params entry under its field (the longest known prefix of its name, by
+      `data-field`), and list them all on top with links that move the focus there. */
+  function showProblem(root, problem, fallback) {
+    clearErrors(root);
+    const params = (problem && problem["invalid-params"]) || [];
+    const summary = root.querySelector(".error-summary");
+    const items = [];
+    for (const param of params) {
+      const text = param.messages ? param.messages[config.lang] || param.reason : param.reason;
+      let name = param.name;
+      let box = null;
+      while (name) {
+        box = root.querySelector(`[data-field="${CSS.escape(name)}"]`);
+        if (box) break;
+        name = name.includes(".") ? name.slice(0, name.lastIndexOf(".")) : "";
+      }
+      let focusId = null;
+      let title = "";
+      if (box) {
+        const target = box.querySelector(":scope > .field-error");
+        if (target) {
+          target.textContent = target.textContent ? `${target.textContent} ${text}` : text;
+          target.hidden = false;
+        }
+        box.classList.add("has-error");
+        const input = box.querySelector(":scope > input, :scope > select, :scope > textarea") ||
+          box.querySelector("input:checked") || box.querySelector("input, select, textarea");
+        if (input) {
+          input.setAttribute("aria-invalid", "true");
+          focusId = input.id || null;
+        }
+        const label = box.querySelector(":scope > label, :scope > legend");
+        if (label) title = label.textContent.replace(/\s*\((wajib|opsional|required|optional)\)\s*$/, "").trim();
+      }
+      items.push({ text: title ? `${title}: ${text}` : text, focusId });
+    }
+    if (summary) {
+      const list = summary.querySelector("ul");
+      if (!items.length) items.push({ text: message(problem) || fallback, focusId: null });
+      for (const item of items) {
+        const li = el("li");
+        if (item.focusId && document.getElementById(item.focusId)) {
+          li.append(
+            el("a", {
+              href: `#${item.focusId}`,
+              text: item.text,
+              onclick: (e) => {
+                e.preventDefault();
+                document.getElementById(item.focusId).focus();
+              },
+            })
+          );
+        } else li.textContent = item.text;
+        list.append(li);
+      }
+      summary.hidden = false;
+      summary.focus();
+    } else {
+      alert_(items.length ? items.map((i) => i.text).join(" ") : message(problem));
+    }
+  }
+  function alert_(text) {
+    const box = document.getElementById("page-alert");
+    box.textContent = text;
+    box.hidden = !text;
+  }
+  const clean = (value) => {
+    const v = (value || "").trim();
+    return v === "" ? null : v;
+  };
+  function prune(obj) {
+    // Drop empty optional values so the API's "required" messages stay the meaningful ones.
+    if (Array.isArray(obj)) return obj.map(prune);
+    if (obj && typeof obj === "object") {
+      const out = {};
+      for (const [k, v] of Object.entries(obj)) {
+        const p = prune(v);
+        if (p === null || p === undefined) continue;
+        if (typeof p === "object" && !Array.isArray(p) && Object.keys(p).length === 0) continue;
+        out[k] = p;
+      }
+      return out;
+    }
+    return obj;
+  }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  // -- display ----------------------------------------------------------------------------------
+  function when(iso, officeCode) {
+    if (!iso) return "—";
+    const office = office_(officeCode || (claims() || {}).office) || config.offices[0];
+    const date = new Date(iso);
+    const text = new Intl.DateTimeFormat(config.lang === "id" ? "id-ID" : "en-GB", {
+      dateStyle: "medium",
+      timeStyle: "short",
+      timeZone: office ? office.tz : undefined,
+    }).format(date);
+    return office ? `${text} ${office.zone}` : text;
+  }
+  const statusLabel = (status) => t(`st_${status}`);
+  function size(bytes) {
+    if (bytes < 1024) return `${bytes} B`;
+    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+    return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  }
+  function copyButton(button, source) {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const text = source.textContent.trim();
+      try {
+        await navigator.clipboard.writeText(text);
+      } catch (_) {
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        document.execCommand("copy");
+      }
+      button.textContent = t("copied");
+      setTimeout(() => (button.textContent = t("copy")), 2000);
+    });
+  }
+  function setStatus(form, text) {
+    const node = form.querySelector("[data-status]");
+    if (node) node.textContent = text;
+  }
+
+  // Keep the chosen language across the page's state (the switch link is plain HTML).
+  document.querySelectorAll("a[data-keep-hash]").forEach((a) => {
+    a.addEventListener("click", () => {
+      const u = new URL(a.href);
+      new URLSearchParams(location.search).forEach((v, k) => k !== "lang" && u.searchParams.set(k, v));
+      a.href = u.toString();
+    });
+  });
+
+  return {
+    config, t, el, api, url, token, claims, signIn, signOut, requireSignIn, office: office_,
+    showProblem, clearErrors, alert: alert_, message, clean, prune, newKey, when, statusLabel,
+    size, copyButton, setStatus, fid,
+  };
+})();

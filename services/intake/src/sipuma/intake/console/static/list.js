@@ -1,0 +1,101 @@
+/* The office's complaints from the registry's read API, with the 30-minute service standard
+   from its report; failed notifications stand out. */
+"use strict";
+(() => {
+  const S = SIPUMA;
+  const who = S.requireSignIn();
+  if (!who) return;
+  const office = S.office(who.office) || { tz: "Asia/Jakarta", offset: "+07:00", name: who.office };
+  document.getElementById("list-office").textContent =
+    who.roles.includes("supervisor") ? "" : `· ${office.name}`;
+
+  const form = document.getElementById("filter-form");
+  const localDate = (d) =>
+    new Intl.DateTimeFormat("en-CA", { timeZone: office.tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(d);
+  form.to.value = localDate(new Date());
+  form.from.value = localDate(new Date(Date.now() - 6 * 86400000));
+  let page = 1;
+  const pageSize = 25;
+
+  function nextDay(day) {
+    const d = new Date(`${day}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().slice(0, 10);
+  }
+
+  let latest = 0;
+  async function load() {
+    const mine = ++latest; // a slower earlier answer must not overwrite a newer one
+    const status = document.getElementById("list-status");
+    status.textContent = S.t("loading");
+    const q = new URLSearchParams({ page: String(page), page_size: String(pageSize) });
+    if (form.from.value) q.set("from", `${form.from.value}T00:00:00${office.offset}`);
+    if (form.to.value) q.set("to", `${nextDay(form.to.value)}T00:00:00${office.offset}`);
+    if (form.status.value) q.set("status", form.status.value);
+    if (form.channel.value) q.set("channel", form.channel.value);
+    if (form.failed.checked) q.set("notification_failed", "true");
+    const r = new URLSearchParams({ from: form.from.value, to: form.to.value, level: "complaint", format: "json" });
+    const [list, report] = await Promise.all([
+      S.api("registry", `/v1/complaints?${q}`),
+      form.from.value && form.to.value ? S.api("registry", `/v1/reports/service-standard?${r}`) : null,
+    ]);
+    if (mine !== latest) return;
+    if (list.status !== 200) {
+      status.textContent = "";
+      S.alert(S.message(list.body));
+      return;
+    }
+    S.alert("");
+    const sla = new Map();
+    if (report && report.status === 200) {
+      for (const row of report.body.complaints) if (row.register_number) sla.set(row.register_number, row);
+    }
+    render(list.body, sla, report && report.status === 200 ? report.body.standard_minutes : 30);
+    status.textContent = `${S.t("total")}: ${list.body.total}`;
+  }
+
+  function standardCell(item, row, limit) {
+    if (row && row.within_standard) return [S.t("s_met"), `${Math.round(row.minutes)} ${S.t("minutes")}`, "met"];
+    if (row && row.minutes !== null && row.minutes !== undefined) {
+      return [S.t("s_missed"), `${Math.round(row.minutes)} ${S.t("minutes")}`, "missed"];
+    }
+    const elapsed = (Date.now() - new Date(item.received_at)) / 60000;
+    if (elapsed > limit) return [S.t("s_missed"), `> ${limit} ${S.t("minutes")}`, "missed"];
+    const left = String(Math.max(0, Math.round(limit - elapsed)));
+    return [S.t("s_running"), S.t("minutes_left").replace("{n}", left), "running"];
+  }
+
+  function render(data, sla, limit) {
+    const body = document.querySelector("#complaints tbody");
+    body.replaceChildren(
+      ...data.items.map((item) => {
+        const failed = item.notification_failed;
+        const [sText, sDetail, sClass] = standardCell(item, sla.get(item.register_number), limit);
+        const link = `${S.config.prefix}/pengaduan/${item.complaint_id}?nomor=${encodeURIComponent(item.register_number || "")}`;
+        return S.el("tr", { class: failed ? "row-failed" : "" },
+          S.el("th", { scope: "row" }, S.el("a", { href: link, text: item.register_number || "…" })),
+          S.el("td", { text: S.when(item.received_at, item.office_code) }),
+          S.el("td", { text: S.t(`ch_${item.channel}`) }),
+          S.el("td", {}, S.el("span", { class: `badge st-${item.status}`, text: S.statusLabel(item.status) })),
+          S.el("td", {}, failed
+            ? S.el("span", { class: "badge failed", text: `⚠ ${S.t("n_failed")}` })
+            : S.el("span", { class: "badge", text: S.t(item.ticket_issued ? "n_ticket" : "n_none") })),
+          S.el("td", {}, S.el("span", { class: `badge sla-${sClass}`, text: sText }), " ", S.el("small", { class: "nowrap", text: sDetail })));
+      })
+    );
+    document.getElementById("list-empty").hidden = data.items.length > 0;
+    const pages = Math.max(1, Math.ceil(data.total / data.page_size));
+    document.getElementById("page-info").textContent = `${S.t("page")} ${data.page} / ${pages}`;
+    document.getElementById("prev").disabled = data.page <= 1;
+    document.getElementById("next").disabled = data.page >= pages;
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    page = 1;
+    load();
+  });
+  document.getElementById("prev").addEventListener("click", () => { page -= 1; load(); });
+  document.getElementById("next").addEventListener("click", () => { page += 1; load(); });
+  load();
+})();

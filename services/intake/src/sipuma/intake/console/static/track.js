@@ -1,0 +1,47 @@
+/* Public tracking: ticket → status timeline (statuses and dates only). The ticket goes in the
+   request path to the registry, never into this page's URL or history. */
+"use strict";
+(() => {
+  const S = SIPUMA;
+  const form = document.getElementById("track-form");
+  const result = document.getElementById("track-result");
+  const fmt = (iso) =>
+    new Intl.DateTimeFormat(S.config.lang === "id" ? "id-ID" : "en-GB", {
+      year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit",
+      timeZoneName: "short",
+    }).format(new Date(iso));
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    S.clearErrors(form);
+    S.alert("");
+    result.hidden = true;
+    const ticket = form.ticket.value.replace(/\s+/g, "").toUpperCase();
+    const error = document.getElementById("ticket-error");
+    if (!ticket) {
+      error.textContent = S.t("ticket_required");
+      error.hidden = false;
+      form.ticket.setAttribute("aria-invalid", "true");
+      form.ticket.focus();
+      return;
+    }
+    const answer = await S.api("registry", `/v1/track/${encodeURIComponent(ticket)}`, { public: true });
+    if (answer.status !== 200) {
+      error.textContent = S.message(answer.body);
+      error.hidden = false;
+      form.ticket.setAttribute("aria-invalid", "true");
+      form.ticket.focus();
+      return;
+    }
+    const label = (l) => (l ? l[S.config.lang] || l.id : "");
+    document.getElementById("track-status").textContent = label(answer.body.label);
+    document.getElementById("track-timeline").replaceChildren(
+      ...answer.body.timeline.map((step) =>
+        S.el("li", {}, S.el("time", { datetime: step.at, text: fmt(step.at) }), S.el("strong", { text: label(step.label) }))
+      )
+    );
+    result.hidden = false;
+    document.getElementById("track-status-title").setAttribute("tabindex", "-1");
+    document.getElementById("track-status-title").focus();
+  });
+})();

@@ -1,0 +1,233 @@
+"""Provider adapters behind two small Protocols: `EmailSender` and `SmsGateway`.
+
+Implementations:
+- `SmtpEmailSender`: SMTP through `aiosmtplib`, optional STARTTLS (or implicit TLS) and login.
+- `JsonSmsGateway`: a generic JSON-over-HTTP gateway, `POST {url}` with `{"to", "message",
+  "reference"}` and an `Idempotency-Key` header; 2xx with `{"id": ...}` is accepted. The local
+  SMS sink (`deploy/local/smssink.py`) speaks it.
+- `ZenzivaSmsGateway`: shaped like Zenziva's "reguler" SMS API (an Indonesian provider):
+  form fields `userkey`, `passkey`, `to` (digits, `628…`), `message`; HTTP 200 with a JSON body
+  `{"messageId", "to", "status": "1"|"0", "text"}` where status "1" means accepted. Written from
+  the provider's public documentation as we know it; check it against the contract you sign.
+
+Every failure leaves as a classified `DeliveryError` (see `retry.py`); no exception text that could
+echo the recipient is kept.
+
+`send(message, commit)`: a sender awaits `commit()` right before the step after which the provider
+may have the message (the HTTP request; SMTP `DATA`, after the recipient was accepted). Everything
+before it is safe to repeat; from `commit()` until the outcome is recorded is the window in which
+a crash leaves the outcome unknown (see `service.py`). If `commit()` raises, nothing is sent.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import aiosmtplib
+import httpx
+
+from sipuma.notifier.retry import (
+    DeliveryError,
+    classify,
+    classify_http_status,
+    permanent,
+    transient,
+)
+from sipuma.shared.payloads import NotificationFailure
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    text: str
+    html: str | None
+    language: str
+    reference: str  # stable per delivery: becomes the Message-ID, so resends are recognisable
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    to: str  # E.164
+    text: str
+    reference: str  # stable per delivery: idempotency key for gateways that honour one
+
+
+@dataclass(frozen=True)
+class Receipt:
+    provider: str
+    message_id: str | None
+
+
+Commit = Callable[[], Awaitable[None]]
+
+
+async def _no_commit() -> None:
+    return None
+
+
+class EmailSender(Protocol):
+    provider: str
+
+    async def send(self, message: OutgoingEmail, commit: Commit = ...) -> Receipt: ...
+
+
+class SmsGateway(Protocol):
+    provider: str
+
+    async def send(self, message: OutgoingSms, commit: Commit = ...) -> Receipt: ...
+
+
+class SmtpEmailSender:
+    provider = "smtp"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        sender: str,
+        sender_name: str = "",
+        starttls: bool = False,
+        implicit_tls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self.host, self.port = host, port
+        self.sender, self.sender_name = sender, sender_name
+        self.starttls, self.implicit_tls = starttls, implicit_tls
+        self.username, self.password = username, password
+        self.timeout = timeout_seconds
+        self.domain = sender.rsplit("@", 1)[-1]
+
+    def build(self, message: OutgoingEmail) -> EmailMessage:
+        mail = EmailMessage()
+        mail["From"] = email.utils.formataddr((self.sender_name, self.sender))
+        mail["To"] = message.to
+        mail["Subject"] = message.subject
+        mail["Date"] = email.utils.formatdate(localtime=False)
+        mail["Message-ID"] = f"<{message.reference}@{self.domain}>"
+        mail["Auto-Submitted"] = "auto-generated"
+        mail.set_content(message.text)  # clears Content-* headers: set the language after it
+        mail["Content-Language"] = message.language
+        if message.html is not None:
+            mail.add_alternative(message.html, subtype="html")
+        return mail
+
+    async def send(self, message: OutgoingEmail, commit: Commit = _no_commit) -> Receipt:
+        mail = self.build(message)
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.starttls if not self.implicit_tls else False,
+            use_tls=self.implicit_tls,
+            timeout=self.timeout,
+        )
+        try:
+            # Connect, EHLO, STARTTLS, login, MAIL, RCPT: nothing is delivered yet.
+            await client.connect()
+            await client.mail(self.sender)
+            await client.rcpt(message.to)
+        except Exception as error:
+            client.close()
+            raise classify(error) from None
+        try:
+            await commit()  # may raise: then nothing was sent and no outcome is ours to record
+        except BaseException:
+            client.close()
+            raise
+        try:
+            await client.data(mail.as_bytes(policy=email.policy.SMTP))
+        except Exception as error:
+            client.close()
+            raise classify(error) from None
+        try:  # accepted at the end of DATA: a failing QUIT changes nothing
+            await client.quit()
+        except Exception:  # noqa: S110 - the message is accepted; the connection is closed below
+            pass
+        finally:
+            client.close()
+        return Receipt(self.provider, str(mail["Message-ID"]))
+
+
+class JsonSmsGateway:
+    provider = "http-json"
+
+    def __init__(self, url: str, client: httpx.AsyncClient, *, api_key: str | None = None) -> None:
+        self.url, self.client, self.api_key = url, client, api_key
+
+    async def send(self, message: OutgoingSms, commit: Commit = _no_commit) -> Receipt:
+        headers = {"Idempotency-Key": message.reference}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        body = {"to": message.to, "message": message.text, "reference": message.reference}
+        await commit()
+        try:
+            response = await self.client.post(self.url, json=body, headers=headers)
+        except Exception as error:
+            raise classify(error) from None
+        if not response.is_success:
+            raise classify_http_status(response.status_code)
+        return Receipt(self.provider, _field(response, "id"))
+
+
+class ZenzivaSmsGateway:
+    provider = "zenziva"
+    # Texts of status "0" answers that an operator can fix (credit, keys): worth retrying.
+    _OPERATOR_FIXABLE = ("saldo", "balance", "credit", "userkey", "passkey", "expired")
+    _BAD_NUMBER = ("nomor", "number", "invalid to", "tidak valid")
+
+    def __init__(
+        self, url: str, client: httpx.AsyncClient, *, user_key: str, pass_key: str
+    ) -> None:
+        self.url, self.client = url, client
+        self.user_key, self.pass_key = user_key, pass_key
+
+    async def send(self, message: OutgoingSms, commit: Commit = _no_commit) -> Receipt:
+        form = {
+            "userkey": self.user_key,
+            "passkey": self.pass_key,
+            "to": message.to.removeprefix("+"),
+            "message": message.text,
+        }
+        await commit()
+        try:
+            response = await self.client.post(self.url, data=form)
+        except Exception as error:
+            raise classify(error) from None
+        if not response.is_success:
+            raise classify_http_status(response.status_code)
+        try:
+            answer: Any = response.json()
+        except ValueError:
+            raise transient("answer is not JSON") from None
+        status = str(answer.get("status", "")) if isinstance(answer, dict) else ""
+        if status == "1":
+            return Receipt(self.provider, _field(response, "messageId"))
+        raise self._refusal(str(answer.get("text", "")) if isinstance(answer, dict) else "")
+
+    def _refusal(self, text: str) -> DeliveryError:
+        lowered = text.lower()
+        detail = f"zenziva status 0 ({len(text)} chars of text)"
+        if any(word in lowered for word in self._OPERATOR_FIXABLE):
+            return transient("zenziva account problem (credit or keys)")
+        if any(word in lowered for word in self._BAD_NUMBER):
+            return permanent(NotificationFailure.INVALID_RECIPIENT, "zenziva refused the number")
+        return permanent(NotificationFailure.REJECTED, detail)
+
+
+def _field(response: httpx.Response, name: str) -> str | None:
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    value = answer.get(name) if isinstance(answer, dict) else None
+    return str(value) if value is not None else None

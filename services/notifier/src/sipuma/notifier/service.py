@@ -1,0 +1,339 @@
+"""Use case: send the ticket number once per channel the complainant gave (SOP step 9).
+
+For each channel: record the delivery in the log (unique key ticket + channel), claim it with a
+lease, render, send, record the outcome in the same document (with the outcome event as a
+single-document outbox), then publish `NotificationSent` / `NotificationFailed`.
+
+Delivery guarantee, honestly:
+- A redelivered or duplicated `TicketIssued`, a restart, a rebalance or a second replica never
+  sends twice: the log entry exists, and only the one process that inserted an attempt's claim
+  mark sends (see `store.py`).
+- The one window left is a crash *during* an attempt: after the sender's `commit()` marked the
+  delivery `sending` (right before the HTTP request, or before SMTP `DATA` once the recipient
+  was accepted) and before the attempt's decision mark was inserted. The provider may or may
+  not have accepted the message, and the notifier cannot know which. With
+  `unknown_outcome="report"` (default) the delivery is not resent but reported as a final
+  `NotificationFailed` (reason `other`, "outcome unknown"), so a crash can cost at most a
+  reported, visible miss and never a second SMS (at most once). With `"resend"` it is sent
+  again with the same Message-ID / Idempotency-Key (at least once: a duplicate is possible
+  unless the provider deduplicates on that key). The window is one provider request plus one
+  insert. A crash before `commit()` is safe (the attempt is released after its lease and
+  retried); one after the decision mark is rolled forward (see `store.py`); SIGTERM finishes
+  in-flight attempts and leaves none open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from sipuma.notifier import metrics
+from sipuma.notifier.messages import MessageRenderer, TicketFacts
+from sipuma.notifier.ratelimit import RateLimiter
+from sipuma.notifier.retry import Backoff, DeliveryError, classify, permanent
+from sipuma.notifier.senders import (
+    Commit,
+    EmailSender,
+    OutgoingEmail,
+    OutgoingSms,
+    Receipt,
+    SmsGateway,
+)
+from sipuma.notifier.settings import Language, UnknownOutcome
+from sipuma.notifier.store import FAILED, PENDING, SENT, DeliveryLog, Doc, delivery_id
+from sipuma.shared import pii, validators
+from sipuma.shared.events import Event, NotificationFailed, NotificationSent, TicketIssued
+from sipuma.shared.events import parse_event as parse
+from sipuma.shared.offices import OfficeDirectory
+from sipuma.shared.payloads import NotificationChannel, NotificationFailure
+from sipuma.shared.rules import RuleViolation
+
+log = structlog.get_logger("sipuma.notifier")
+Publish = Callable[[Event], Awaitable[object]]
+EMAIL, SMS = NotificationChannel.EMAIL.value, NotificationChannel.SMS.value
+UNKNOWN_DETAIL = "outcome unknown: the notifier stopped during the provider call; not resent"
+
+
+class ClaimLost(Exception):
+    """The attempt was released (its lease ran out) before it could be committed."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Policy:
+    backoff: Backoff
+    lease: timedelta
+    unknown_outcome: UnknownOutcome
+    tracking_url: str
+    default_language: Language
+    owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # claims carry it
+
+
+class Notifier:
+    def __init__(
+        self,
+        deliveries: DeliveryLog,
+        email: EmailSender,
+        sms: SmsGateway,
+        publish: Publish,
+        policy: Policy,
+        limits: dict[str, RateLimiter],
+        offices: OfficeDirectory,
+        renderer: MessageRenderer | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.log, self.email, self.sms, self.publish = deliveries, email, sms, publish
+        self.policy, self.limits, self.offices = policy, limits, offices
+        self.renderer = renderer or MessageRenderer()
+        self.clock = clock
+        self._cooling_until: dict[str, float] = {}  # provider failing: leave it to the dispatcher
+
+    def provider(self, channel: str) -> str:
+        return self.email.provider if channel == EMAIL else self.sms.provider
+
+    # -- entry: one TicketIssued ------------------------------------------------------------
+    async def ticket_issued(self, event: TicketIssued, language: Language | None = None) -> None:
+        """Record a delivery per channel, then make the first attempt now (unless the provider is
+        known to be failing). Returns once every outcome of this call is in the log."""
+        now = self.clock()
+        wanted = [(EMAIL, event.contact.email), (SMS, event.contact.mobile)]
+        keys: list[str] = []
+        for channel, address in wanted:
+            if address is None:
+                continue
+            key = delivery_id(event.ticket_number, channel)
+            doc = self._new_delivery(key, channel, address, event, language, now)
+            if await self.log.record(doc):
+                keys.append(key)
+            else:
+                metrics.DUPLICATES_SKIPPED.labels(channel).inc()
+                log.info("delivery_already_recorded", channel=channel, delivery=key)
+        inline = [k for k in keys if self._cooling_until.get(k.split(":")[0], 0) < time.monotonic()]
+        await asyncio.gather(*(self.attempt(key) for key in inline))
+
+    def _new_delivery(
+        self,
+        key: str,
+        channel: str,
+        address: str,
+        event: TicketIssued,
+        language: Language | None,
+        now: datetime,
+    ) -> Doc:
+        return {
+            "_id": key,
+            "channel": channel,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "ticket_event_id": str(event.event_id),
+            "complaint_id": str(event.complaint_id),
+            "office_code": event.office_code,
+            "correlation_id": event.correlation_id,
+            "language": language or self.policy.default_language,
+            "job": {
+                "address": address,
+                "ticket_number": event.ticket_number,
+                "register_number": event.register_number,
+            },
+            "outbox_pending": False,
+        }
+
+    # -- one attempt ---------------------------------------------------------------------------
+    async def attempt(self, key: str) -> None:
+        channel = key.split(":", 1)[0]
+        current = await self.log.get(key)
+        if current is None or current["state"] != PENDING:
+            return
+        await self.limits[channel].acquire()  # before the claim: waiting holds no lease
+        claimed = await self.log.claim(key, self.policy.owner, self.clock(), self.policy.lease)
+        if claimed is None:
+            return  # another replica (or task) has it, or it is not due
+        provider = self.provider(channel)
+        started = time.monotonic()
+
+        async def commit() -> None:
+            if not await self.log.commit(claimed, self.clock()):
+                raise ClaimLost(key)
+
+        try:
+            receipt = await self._send(channel, claimed, commit)
+        except ClaimLost:
+            log.warning("claim_lost_before_send", channel=channel, delivery=key)
+            return
+        except Exception as error:
+            failure = classify(error)
+            metrics.ATTEMPT_SECONDS.labels(channel, provider).observe(time.monotonic() - started)
+            await self._record_failure(claimed, provider, failure)
+        else:
+            metrics.ATTEMPT_SECONDS.labels(channel, provider).observe(time.monotonic() - started)
+            await self._record_sent(claimed, receipt)
+        await self.publish_outbox(key)
+
+    async def _send(self, channel: str, doc: Doc, commit: Commit) -> Receipt:
+        job, language = doc["job"], doc["language"]
+        office = self.offices.get(doc["office_code"])
+        facts = TicketFacts(
+            ticket_number=job["ticket_number"],
+            register_number=job.get("register_number"),
+            office=office.name if office else doc["office_code"],
+            tracking_url=self.policy.tracking_url,
+        )
+        reference = doc["_id"].replace(":", "-")
+        if channel == EMAIL:
+            try:
+                address = validators.normalize_email(job["address"])
+            except RuleViolation:
+                raise permanent(NotificationFailure.INVALID_RECIPIENT, "e-mail invalid") from None
+            rendered = self.renderer.email(facts, language)
+            mail = OutgoingEmail(
+                address, rendered.subject, rendered.text, None, language, reference
+            )
+            return await self.email.send(mail, commit)
+        try:
+            number = validators.normalize_mobile(job["address"])
+        except RuleViolation as violation:
+            raise permanent(NotificationFailure.INVALID_RECIPIENT, violation.rule.code) from None
+        text = self.renderer.sms(facts, language)
+        return await self.sms.send(OutgoingSms(number, text, reference), commit)
+
+    async def _record_sent(self, claimed: Doc, receipt: Receipt) -> None:
+        now, channel = self.clock(), claimed["channel"]
+        event = NotificationSent(
+            **self._event_base(claimed), channel=channel, attempts=claimed["attempts"]
+        )
+        update = self._final(SENT, event, now)
+        update["$set"] |= {"provider": receipt.provider, "provider_message_id": receipt.message_id}
+        if await self.log.finish(claimed, update):
+            metrics.SENT.labels(channel, receipt.provider).inc()
+            log.info("notification_sent", channel=channel, attempts=claimed["attempts"])
+        else:
+            log.warning("claim_lost_after_send", channel=channel, delivery=claimed["_id"])
+
+    async def _record_failure(self, claimed: Doc, provider: str, error: DeliveryError) -> None:
+        now, channel, attempts = self.clock(), claimed["channel"], claimed["attempts"]
+        last_error = {
+            "kind": error.kind.value,
+            "reason": error.reason.value,
+            "detail": error.detail,
+        }
+        if error.transient and not self.policy.backoff.exhausted(attempts):
+            delay = self.policy.backoff.delay(attempts)
+            self._cooling_until[channel] = time.monotonic() + delay
+            update: Doc = {
+                "$set": {
+                    "state": PENDING,
+                    "next_attempt_at": now + timedelta(seconds=delay),
+                    "last_error": last_error,
+                    "updated_at": now,
+                },
+                "$unset": {"owner": "", "lease_until": ""},
+            }
+            if await self.log.finish(claimed, update):
+                metrics.RETRIED.labels(channel, provider).inc()
+                log.warning(
+                    "notification_retry_scheduled",
+                    channel=channel,
+                    attempts=attempts,
+                    retry_in_seconds=round(delay, 2),
+                    error=error.detail,
+                )
+            return
+        reason = NotificationFailure.RETRIES_EXHAUSTED if error.transient else error.reason
+        event = self._failed_event(claimed, reason, error.detail)
+        update = self._final(FAILED, event, now)
+        update["$set"]["last_error"] = last_error
+        if await self.log.finish(claimed, update):
+            metrics.FAILED.labels(channel, provider, reason.value).inc()
+            log.warning(
+                "notification_failed", channel=channel, reason=reason.value, attempts=attempts
+            )
+
+    # -- recovery of attempts whose owner died ---------------------------------------------------
+    async def recover(self, stale: Doc) -> None:
+        now, channel = self.clock(), stale["channel"]
+        resend = self.policy.unknown_outcome == "resend"
+        if resend and not self.policy.backoff.exhausted(stale["attempts"]):
+            update: Doc = {
+                "$set": {"state": PENDING, "next_attempt_at": now, "updated_at": now},
+                "$unset": {"owner": "", "lease_until": ""},
+            }
+            action = "resent"
+        else:
+            reason = NotificationFailure.RETRIES_EXHAUSTED if resend else NotificationFailure.OTHER
+            event = self._failed_event(stale, reason, UNKNOWN_DETAIL)
+            update = self._final(FAILED, event, now)
+            action = "reported"
+        if await self.log.finish(stale, update, by="recovery"):
+            metrics.UNKNOWN_OUTCOME.labels(channel, action).inc()
+            if action == "reported":
+                metrics.FAILED.labels(channel, self.provider(channel), "unknown_outcome").inc()
+            log.warning("notification_outcome_unknown", channel=channel, action=action)
+        else:  # the owner had decided before it died: its outcome was rolled forward
+            log.info("notification_outcome_rolled_forward", channel=channel)
+        await self.publish_outbox(stale["_id"])
+
+    # -- outbox ------------------------------------------------------------------------------
+    async def publish_outbox(self, key: str) -> None:
+        doc = await self.log.get(key)
+        if doc is None or not doc.get("outbox_pending"):
+            return
+        await self.publish_entry(doc)
+
+    async def publish_entry(self, doc: Doc) -> None:
+        outbox = doc["outbox"]
+        try:
+            await self.publish(parse(outbox["event_type"], outbox["json"]))
+        except Exception as error:  # stays pending; the dispatcher publishes it later
+            log.warning("outcome_publish_failed", error=type(error).__name__)
+            return
+        await self.log.mark_published(doc["_id"], outbox["event_id"])
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _event_base(self, doc: Doc) -> dict[str, Any]:
+        return {
+            "source": "notifier",
+            "correlation_id": doc["correlation_id"],
+            "office_code": doc["office_code"],
+            "complaint_id": uuid.UUID(doc["complaint_id"]),
+            "ticket_event_id": uuid.UUID(doc["ticket_event_id"]),
+        }
+
+    def _failed_event(self, doc: Doc, reason: NotificationFailure, detail: str) -> Event:
+        return NotificationFailed(
+            **self._event_base(doc),
+            channel=doc["channel"],
+            attempts=max(1, doc["attempts"]),
+            reason=reason,
+            final=True,
+            detail=pii.mask_text(detail)[:500],
+        )
+
+    def _final(self, state: str, event: Event, now: datetime) -> Doc:
+        outbox = {
+            "event_id": str(event.event_id),
+            "event_type": event.event_type,
+            "json": event.model_dump_json(),
+        }
+        return {
+            "$set": {
+                "state": state,
+                "finished_at": now,
+                "updated_at": now,
+                "outbox": outbox,
+                "outbox_pending": True,
+            },
+            "$unset": {"job": "", "owner": "", "lease_until": ""},
+        }

@@ -1,0 +1,76 @@
+"""Notifier settings: `SIPUMA_*` environment variables, built once in `main.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+
+from sipuma.shared.settings import ServiceSettings
+
+Language = Literal["id", "en"]
+SmsProvider = Literal["generic", "zenziva"]
+UnknownOutcome = Literal["report", "resend"]
+
+
+class NotifierSettings(ServiceSettings):
+    service: str = "notifier"
+    http_port: int = Field(8004, ge=1, le=65535)
+    mongo_uri: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str = "sipuma_notifier"
+    deliveries_collection: str = "deliveries"
+    consumer_group: str = "notifier"
+    # Prepended to every topic name (consumed, produced, dead letter), as in the registry.
+    topic_prefix: str = Field("", pattern=r"^[a-z0-9._-]*$")
+    offices_file: Path | None = None
+
+    # Message content
+    default_language: Language = "id"
+    tracking_url: str = "https://sipuma.beacukai.go.id/lacak"
+    sender_name: str = "SIPUMA Bea Cukai"
+
+    # E-mail (SMTP)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(1025, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_implicit_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "no-reply@sipuma.beacukai.go.id"
+    smtp_timeout_seconds: float = Field(10.0, gt=0)
+    email_rate_per_second: float = Field(20.0, gt=0)
+
+    # SMS gateway
+    sms_provider: SmsProvider = "generic"
+    sms_gateway_url: str = "http://127.0.0.1:8026/sms"
+    sms_api_key: SecretStr | None = None  # generic: Bearer token; zenziva: passkey
+    sms_user_key: str | None = None  # zenziva: userkey
+    sms_timeout_seconds: float = Field(10.0, gt=0)
+    sms_rate_per_second: float = Field(5.0, gt=0)
+
+    # Retries: attempt n waits min(max, base * 2**(n-1)) with full jitter.
+    retry_max_attempts: int = Field(8, ge=1)
+    retry_base_seconds: float = Field(2.0, gt=0)
+    retry_max_seconds: float = Field(900.0, gt=0)
+    # A claimed delivery whose owner does not record an outcome within the lease is recovered.
+    lease_seconds: float = Field(60.0, gt=0)
+    # What recovery does with a delivery whose provider call may or may not have reached the
+    # provider (the owner died mid-call): report it as failed (at most once, the default) or send
+    # it again (at least once). See README "The duplicate window".
+    unknown_outcome: UnknownOutcome = "report"
+    dispatch_interval_seconds: float = Field(1.0, gt=0)
+    dispatch_batch: int = Field(50, ge=1)
+    dispatch_concurrency: int = Field(8, ge=1)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Self:
+        # An SMTP send is several commands, each with the timeout: the lease must cover them all,
+        # or a slow but live attempt would be recovered as "outcome unknown".
+        slowest = max(self.smtp_timeout_seconds, self.sms_timeout_seconds)
+        if self.lease_seconds < 1.5 * slowest:
+            raise ValueError("lease_seconds must be at least 1.5 x the slowest send timeout")
+        return self
+
+    def topic(self, name: str) -> str:
+        return self.topic_prefix + name

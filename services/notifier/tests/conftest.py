@@ -1,0 +1,23 @@
+"""Notifier test fixtures: settings with their own topics, consumer group and database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from services.notifier.tests.support import delivery_log, settings_for
+from sipuma.notifier.settings import NotifierSettings
+from tests.harness.endpoints import Endpoints
+
+
+@pytest.fixture
+def settings(endpoints: Endpoints, unique_name: Callable[[str], str]) -> NotifierSettings:
+    return settings_for(endpoints, unique_name("ntf"))
+
+
+@pytest.fixture
+async def deliveries(settings: NotifierSettings) -> AsyncIterator[Any]:
+    async with delivery_log(settings) as collection:
+        yield collection

@@ -1,0 +1,85 @@
+"""Fixtures for the console's browser tests: the running system and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.e2e.console.stack import Stack, start_stack
+from tests.harness.endpoints import ROOT, Endpoints
+
+CHROMIUM = os.environ.get("SIPUMA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def console_stack(
+    endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    unique = f"e2e-console-{uuid.uuid4().hex[:10]}"
+    stack = start_stack(endpoints, unique, tmp_path_factory.mktemp("console-stack"))
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: run deploy/local/install-browser.sh (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(
+        locale="id-ID", timezone_id="Asia/Jakarta", viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(20_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    opened.js_errors = errors  # type: ignore[attr-defined]  # read by the tests
+    refused: list[str] = []
+    opened.on(
+        "console",
+        lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert refused == [], f"the page broke its own Content-Security-Policy: {refused}"
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Screenshots go to docs/screenshots/ with SIPUMA_SCREENSHOTS=1, else a temporary folder."""
+    if os.environ.get("SIPUMA_SCREENSHOTS") == "1":
+        folder = ROOT / "docs" / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return Path(tmp_path_factory.mktemp("screenshots"))
