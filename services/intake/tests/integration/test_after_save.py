@@ -100,8 +100,11 @@ async def test_amendments_are_published_with_cloudevents_headers(client, setting
     assert {_headers(r)["ce_type"] for r in supplemented} == {"sipuma.complaint.supplemented.v1"}
 
     given = json.loads(contact[0].value)["contact"]
-    assert given == {"email": "Ayu@example.co.id", "mobile": "+6281234567890"}
+    assert given == {"email": "Ayu@example.co.id", "mobile": "+6281234567890", "language": "id"}
     outcomes = sorted(json.loads(r.value)["outcome"] for r in told)
     assert outcomes == ["told", "unreachable"]
-    unreachable = next(json.loads(r.value) for r in told if b"unreachable" in r.value)
-    assert unreachable["note"] == "[not_answering] Dua kali ditelepon."
+    unreachable = next(
+        json.loads(r.value) for r in told if json.loads(r.value)["outcome"] == "unreachable"
+    )
+    assert unreachable["note"] == "Dua kali ditelepon."
+    assert unreachable["unreachable_reason"] == "not_answering"

@@ -71,9 +71,12 @@ async def test_both_channels_delivered_in_indonesian_by_default(
 
 async def test_english_on_request(settings, deliveries, mail_inbox, sms_inbox):
     email, number = address(), mobile()
-    event = ticket(email, number)
+    english = ticket(email, number)
+    event = english.model_copy(
+        update={"contact": english.contact.model_copy(update={"language": "en"})}
+    )
     async with running(settings):
-        await publish_tickets(settings, event, language="en")
+        await publish_tickets(settings, event)
         mails = await inbox_wait(mail_inbox, email)
         texts = await inbox_wait(sms_inbox, number)
         await outcomes(settings, "sent", 2)

@@ -1,4 +1,4 @@
-"""The language request, and the per-provider rate limit."""
+"""The per-provider rate limit."""
 
 from __future__ import annotations
 
@@ -7,26 +7,9 @@ import time
 
 import pytest
 
-from sipuma.notifier.handlers import requested_language
 from sipuma.notifier.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        (b'{"language": "en"}', "en"),
-        (b'{"contact": {"email": "a@b.c", "language": "EN-gb"}}', "en"),
-        (b'{"language": "id"}', "id"),
-        (b'{"language": "fr"}', None),
-        (b"{}", None),
-        (b"not json", None),
-        (b"[1, 2]", None),
-    ],
-)
-def test_requested_language(body, expected):
-    assert requested_language(body) == expected
 
 
 async def test_rate_limiter_spaces_calls_after_the_burst():

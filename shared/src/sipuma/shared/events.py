@@ -128,6 +128,9 @@ class RegisterNumberCommunicated(Event):
     )
     outcome: p.CommunicationOutcome
     method: p.CommunicationMethod | None = Field(None, description="How, when outcome is told")
+    unreachable_reason: p.UnreachableReason | None = Field(
+        None, description="Why, when outcome is unreachable"
+    )
     note: Annotated[str, Field(max_length=1000)] | None = None
     officer_id: p.Code
 
@@ -167,6 +170,8 @@ class NotificationSent(Event):
     ticket_event_id: UUID = Field(description="event_id of the TicketIssued")
     channel: p.NotificationChannel
     attempts: int = Field(ge=1)
+    provider: p.ShortText | None = Field(None, description="Which e-mail/SMS provider sent it")
+    provider_message_id: p.ShortText | None = Field(None, description="The provider's own id")
 
 
 class NotificationFailed(Event):

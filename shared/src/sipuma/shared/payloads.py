@@ -95,11 +95,19 @@ class ComplaintElements(Part):
     how: LongText | None = None
 
 
+class Language(StrEnum):
+    """Language of what the complainant receives: Indonesian unless they ask for English."""
+
+    ID = "id"
+    EN = "en"
+
+
 class TrackingContact(Part):
     """E-mail and/or mobile the complainant gave to follow up (SOP steps 7–8)."""
 
     email: Email | None = None
     mobile: MobileE164 | None = None
+    language: Language = Language.ID
 
     @model_validator(mode="after")
     def _at_least_one(self) -> Self:
@@ -117,6 +125,11 @@ class SupplementKind(StrEnum):
 class CommunicationOutcome(StrEnum):
     TOLD = "told"  # register number told to the complainant
     UNREACHABLE = "unreachable"
+
+
+class UnreachableReason(StrEnum):
+    NO_CONTACT_LEFT = "no_contact_left"  # tidak meninggalkan kontak
+    NOT_ANSWERING = "not_answering"  # tidak dapat dihubungi
 
 
 class CommunicationMethod(StrEnum):

@@ -13,7 +13,13 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from sipuma.shared.payloads import Channel, CommunicationMethod, CommunicationOutcome
+from sipuma.shared.payloads import (
+    Channel,
+    CommunicationMethod,
+    CommunicationOutcome,
+    Language,
+    UnreachableReason,
+)
 
 SHORT = 200
 LONG = 10_000
@@ -76,6 +82,7 @@ class TrackingContactIn(_In):
 
     email: str | None = Field(None, max_length=254)
     mobile: str | None = Field(None, max_length=32)
+    language: Language = Field(Language.ID, description="Bahasa pesan tiket: id (baku) atau en")
 
 
 class ComplaintIn(_In):
@@ -120,11 +127,6 @@ class SupplementIn(_In):
 
 class ReportedEmployeesIn(_In):
     employees: list[ReportedEmployeeIn] = Field(max_length=50)
-
-
-class UnreachableReason(StrEnum):
-    NO_CONTACT_LEFT = "no_contact_left"  # tidak meninggalkan kontak
-    NOT_ANSWERING = "not_answering"  # tidak dapat dihubungi
 
 
 class RegisterNumberCommunicationIn(_In):

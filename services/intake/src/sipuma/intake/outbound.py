@@ -62,7 +62,9 @@ def _employee(item: ReportedEmployeeIn) -> p.ReportedEmployee:
 def _contact(contact: TrackingContactIn | None) -> p.TrackingContact | None:
     if contact is None:
         return None
-    return p.TrackingContact(email=_text(contact.email), mobile=_text(contact.mobile))
+    return p.TrackingContact(
+        email=_text(contact.email), mobile=_text(contact.mobile), language=contact.language
+    )
 
 
 def _when(body: ComplaintIn) -> p.WhenDate | p.WhenPeriod | p.WhenApproximate | None:
@@ -199,15 +201,12 @@ def register_number_communicated(
     correlation_id: str,
     at: datetime,
 ) -> OutgoingRecord:
-    # The contract has no field for why the complainant could not be reached yet; it travels
-    # in the note, machine-readable, until an additive `unreachable_reason` field exists.
     note = _text(body.note)
-    if body.reason is not None:
-        note = f"[{body.reason.value}] {note}" if note else f"[{body.reason.value}]"
     event = ev.RegisterNumberCommunicated(
         **_common(complaint_id, amendment_id, who, correlation_id, at),
         outcome=body.outcome,
         method=body.method,
+        unreachable_reason=body.reason,
         note=note[:1000] if note else None,
     )
     return _record(topics.communicated, event)

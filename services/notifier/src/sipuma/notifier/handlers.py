@@ -6,47 +6,22 @@ once every delivery of the ticket has an outcome in the delivery log: sent, fail
 scheduled there. Long retries are the dispatcher's, not the consumer's, so one failing provider
 never holds a partition, and the offset is committed only after the log holds the work.
 
-Language: the contract has no language field yet; a complainant's request for English is read
-from an optional `language` ("id"/"en") in the event JSON (top level or inside `contact`), which
-the tolerant reader otherwise drops. Anything else means the configured default (Indonesian).
+Language: the complainant's choice travels in `TicketIssued.contact.language` (Indonesian unless
+they asked for English).
 """
 
 from __future__ import annotations
-
-import json
-from contextvars import ContextVar
-from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import DefaultSubscriber
 
 from sipuma.notifier.service import Notifier
-from sipuma.notifier.settings import Language, NotifierSettings
+from sipuma.notifier.settings import NotifierSettings
 from sipuma.shared import topics
 from sipuma.shared.consumer import EventConsumer, raw_body, tolerant_parser
 from sipuma.shared.events import Event, TicketIssued
 from sipuma.shared.kafka import DEFAULT_ACK_POLICY
-
-_language: ContextVar[Language | None] = ContextVar("requested_language", default=None)
-
-
-def requested_language(body: bytes) -> Language | None:
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    contact = data.get("contact")
-    for value in (
-        data.get("language"),
-        contact.get("language") if isinstance(contact, dict) else None,
-    ):
-        if isinstance(value, str) and value.strip().lower()[:2] in ("id", "en"):
-            found: Language = "en" if value.strip().lower().startswith("en") else "id"
-            return found
-    return None
 
 
 def register(
@@ -55,7 +30,7 @@ def register(
     async def send_ticket_notification(event: Event) -> None:
         """Send the ticket number by e-mail and/or SMS, once per channel."""
         if isinstance(event, TicketIssued):
-            await notifier.ticket_issued(event, _language.get())
+            await notifier.ticket_issued(event, event.contact.language.value)
 
     consumer = EventConsumer(
         handler=send_ticket_notification,
@@ -70,11 +45,7 @@ def register(
     )
 
     async def consume(message: KafkaMessage) -> None:
-        token = _language.set(requested_language(bytes(message.body)))
-        try:
-            await consumer.consume(message)
-        finally:
-            _language.reset(token)
+        await consumer.consume(message)
 
     subscriber: DefaultSubscriber = broker.subscriber(
         settings.topic(topics.TICKET_ISSUED.name),

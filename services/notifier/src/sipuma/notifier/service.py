@@ -212,7 +212,11 @@ class Notifier:
     async def _record_sent(self, claimed: Doc, receipt: Receipt) -> None:
         now, channel = self.clock(), claimed["channel"]
         event = NotificationSent(
-            **self._event_base(claimed), channel=channel, attempts=claimed["attempts"]
+            **self._event_base(claimed),
+            channel=channel,
+            attempts=claimed["attempts"],
+            provider=receipt.provider,
+            provider_message_id=receipt.message_id,
         )
         update = self._final(SENT, event, now)
         update["$set"] |= {"provider": receipt.provider, "provider_message_id": receipt.message_id}

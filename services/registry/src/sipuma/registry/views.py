@@ -110,7 +110,10 @@ def detail(
             for f in by_type.get(ev.EvidenceStored.TYPE, [])
         ],
         "communications": [
-            {k: f["data"].get(k) for k in ("outcome", "method", "note", "officer_id")}
+            {
+                k: f["data"].get(k)
+                for k in ("outcome", "method", "unreachable_reason", "note", "officer_id")
+            }
             | {"at": f["at"]}
             for f in by_type.get(TOLD, [])
         ],
