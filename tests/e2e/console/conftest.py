@@ -25,7 +25,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API runs an event loop on the main thread while it is open;
+# it must be closed before other packages' asyncio tests run.
+@pytest.fixture(scope="package")
 def console_stack(
     endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
@@ -37,7 +39,7 @@ def console_stack(
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run deploy/local/install-browser.sh (make test does)")

@@ -22,7 +22,7 @@ from tests.harness.endpoints import Endpoints
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
-async def _read(bootstrap: str, topic: str, expect: int, timeout: float = 20) -> list:
+async def _read(bootstrap: str, topic: str, expect: int, timeout: float = 60) -> list:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
     )
