@@ -69,3 +69,21 @@ test-integration: sync
 test-e2e: sync
 	@bash deploy/local/install-browser.sh
 	$(UV) run pytest -m e2e $(PYTEST_ARGS)
+
+# Ratio benchmarks (not tests): all four services as processes on the real servers, each next
+# to a raw baseline in the same run; writes docs/benchmarks.{md,json} and the latency plot.
+# Knobs: make bench BENCH_ARGS="--events 2000 --e2e-seconds 60" (uv run python -m bench --help).
+.PHONY: bench
+BENCH_ARGS ?=
+bench: sync
+	@if [ "$(DOCKER)" != "yes" ]; then bash deploy/local/infra.sh up; fi
+	$(UV) run python -m bench $(BENCH_ARGS)
+
+# Fault injection under load (issue 9, part 3): a private Kafka/FerretDB/MinIO/SMTP/SMS stack on
+# free ports, SIPUMA_CHAOS_RUNS runs of every scenario, exact reconciliation after each, results
+# in docs/reliability.md. `make test` runs the same suite with one run each and shorter outages.
+.PHONY: chaos
+CHAOS_RUNS ?= 20
+chaos: sync
+	SIPUMA_CHAOS_RUNS=$(CHAOS_RUNS) SIPUMA_CHAOS_STORE_DOWN_S=30 \
+	  SIPUMA_CHAOS_REPORT=docs/reliability.md $(UV) run pytest tests/chaos -m chaos $(PYTEST_ARGS)

@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from services.evidence.tests.samples import ftyp, video_stream  # noqa: E402
 from services.evidence.tests.support import free_port, publish_registered  # noqa: E402
 from sipuma.shared.auth import mint_token  # noqa: E402
-from tests.harness.endpoints import resolve  # noqa: E402
+from tests.harness.endpoints import Endpoints, resolve  # noqa: E402
 
 MiB = 1024 * 1024
 SECRET = "bench-secret-0123456789abcdef0123456789"
@@ -83,14 +84,12 @@ def file_chunks(path: Path, size: int = MiB) -> Any:
             yield chunk
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--size-mib", type=int, default=256)
-    parser.add_argument("--big-mib", type=int, default=1024)
-    args = parser.parse_args()
-
+def measure(
+    ep: Endpoints, size_mib: int, big_mib: int, step: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
+    """Start a `sipuma-evidence` process, run the three uploads, stop it, clean up; `step` is
+    told when each part begins (for a progress display)."""
     with ExitStack() as stack:
-        ep = resolve(stack)
         name = f"bench-{uuid.uuid4().hex[:10]}"
         port = free_port()
         env = {
@@ -135,10 +134,11 @@ def main() -> None:
 
         minio = Minio(ep.s3_endpoint, ep.s3_access_key, ep.s3_secret_key, secure=False)
         path = tmp / "bench.mp4"
-        size = args.size_mib * MiB
+        size = size_mib * MiB
         digest = write_file(path, size)
         rss_start = rss_bytes(proc.pid)
 
+        step("evidence: direct minio put")
         # 1. direct minio put of the file (client defaults: 3 parallel part uploads)
         t = time.perf_counter()
         with path.open("rb") as f:
@@ -152,6 +152,7 @@ def main() -> None:
             )
         direct_seq_s = time.perf_counter() - t
 
+        step("evidence: upload through the service")
         # 2. the same file through the service (streamed HTTP body, Content-Length known)
         t = time.perf_counter()
         answer = client.post(
@@ -164,8 +165,9 @@ def main() -> None:
         assert answer.status_code == 201, answer.text
         assert answer.json()["sha256"] == digest
 
+        step(f"evidence: {big_mib} MiB streamed, RSS sampled")
         # 3. memory while 1 GiB streams in (no Content-Length: chunked, the harder case)
-        big = args.big_mib * MiB
+        big = big_mib * MiB
         rss_before = rss_bytes(proc.pid)
         sampler = RssSampler(proc.pid)
         sampler.start()
@@ -194,33 +196,37 @@ def main() -> None:
         minio.remove_bucket(name)
 
         mbps = lambda n, s: round(n / MiB / s, 1)  # noqa: E731
-        print(
-            json.dumps(
-                {
-                    "file_mib": args.size_mib,
-                    "direct_minio_put_s": round(direct_s, 2),
-                    "direct_minio_put_mib_s": mbps(size, direct_s),
-                    "direct_minio_stream_seq_8mib_s": round(direct_seq_s, 2),
-                    "direct_minio_stream_seq_mib_s": mbps(size, direct_seq_s),
-                    "service_upload_s": round(service_s, 2),
-                    "service_upload_mib_s": mbps(size, service_s),
-                    "service_vs_direct_ratio": round(direct_s / service_s, 2),
-                    "service_vs_direct_seq_ratio": round(direct_seq_s / service_s, 2),
-                    "big_upload_mib": args.big_mib,
-                    "big_upload_s": round(big_s, 2),
-                    "big_upload_mib_s": mbps(big, big_s),
-                    "rss_at_start_mib": round(rss_start / MiB, 1),
-                    "rss_before_big_mib": round(rss_before / MiB, 1),
-                    "rss_peak_during_big_mib": round(sampler.peak / MiB, 1),
-                    "rss_growth_during_big_mib": round((sampler.peak - rss_before) / MiB, 1),
-                    "rss_growth_since_start_mib": round((sampler.peak - rss_start) / MiB, 1),
-                    "limit_mib": 64,
-                    "service_exit_code_after_sigterm": exit_code,
-                    "service_stopped_gracefully": graceful,
-                },
-                indent=2,
-            )
-        )
+        return {
+            "file_mib": size_mib,
+            "direct_minio_put_s": round(direct_s, 2),
+            "direct_minio_put_mib_s": mbps(size, direct_s),
+            "direct_minio_stream_seq_8mib_s": round(direct_seq_s, 2),
+            "direct_minio_stream_seq_mib_s": mbps(size, direct_seq_s),
+            "service_upload_s": round(service_s, 2),
+            "service_upload_mib_s": mbps(size, service_s),
+            "service_vs_direct_ratio": round(direct_s / service_s, 2),
+            "service_vs_direct_seq_ratio": round(direct_seq_s / service_s, 2),
+            "big_upload_mib": big_mib,
+            "big_upload_s": round(big_s, 2),
+            "big_upload_mib_s": mbps(big, big_s),
+            "rss_at_start_mib": round(rss_start / MiB, 1),
+            "rss_before_big_mib": round(rss_before / MiB, 1),
+            "rss_peak_during_big_mib": round(sampler.peak / MiB, 1),
+            "rss_growth_during_big_mib": round((sampler.peak - rss_before) / MiB, 1),
+            "rss_growth_since_start_mib": round((sampler.peak - rss_start) / MiB, 1),
+            "limit_mib": 64,
+            "service_exit_code_after_sigterm": exit_code,
+            "service_stopped_gracefully": graceful,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--big-mib", type=int, default=1024)
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        print(json.dumps(measure(resolve(stack), args.size_mib, args.big_mib), indent=2))
 
 
 if __name__ == "__main__":

@@ -122,8 +122,17 @@ def start_intake(stack: ExitStack, folder: Path, bootstrap: str, prefix: str, wa
     return base
 
 
-async def load(base: str, seconds: float, concurrency: int, expect: int) -> dict[str, Any]:
-    body, headers = complaint(), auth()
+async def load(
+    base: str,
+    seconds: float,
+    concurrency: int,
+    expect: int,
+    headers: dict[str, str] | None = None,
+    samples: list[tuple[float, float]] | None = None,
+) -> dict[str, Any]:
+    """Closed loop: `concurrency` workers POST the same complaint for `seconds`. `samples`, when
+    given, collects (seconds since the start, latency in seconds) of every request."""
+    body, headers = complaint(), headers or auth()
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -138,6 +147,8 @@ async def load(base: str, seconds: float, concurrency: int, expect: int) -> dict
                 started = time.perf_counter()
                 answer = await client.post("/v1/complaints", json=body, headers=headers)
                 latencies.append(time.perf_counter() - started)
+                if samples is not None:
+                    samples.append((started - began, latencies[-1]))
                 if answer.status_code != expect:
                     errors += 1
 

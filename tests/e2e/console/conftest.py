@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.console.stack import Stack, start_stack
+from tests.e2e.stack import Stack, start_stack
 from tests.harness.endpoints import ROOT, Endpoints
 
 CHROMIUM = os.environ.get("SIPUMA_CHROMIUM", "/usr/bin/chromium")

@@ -13,7 +13,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-from tests.e2e.console.stack import start_stack
+from tests.e2e.stack import start_stack
 from tests.harness.endpoints import resolve
 
 

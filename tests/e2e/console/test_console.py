@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from sipuma.shared.auth import Role
-from tests.e2e.console.stack import OFFICE, Stack
+from tests.e2e.stack import OFFICE, Stack
 from tests.harness.inboxes import MailInbox
 
 pytestmark = pytest.mark.e2e

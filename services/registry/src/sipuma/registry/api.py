@@ -65,6 +65,9 @@ def _scope(principal: Principal, office: str | None) -> list[str] | None:
     return None if principal.has(Role.SUPERVISOR) else [principal.office_code]
 
 
+REPORT_FIRST, REPORT_LAST = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["staf / staff"])
     Caller = Annotated[Principal, Depends(bearer_principal(verifier))]
@@ -78,7 +81,8 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
         status: str | None = None,
         channel: Channel | None = None,
         notification_failed: bool | None = None,
-        page: Annotated[int, Query(ge=1)] = 1,
+        # Bounded: (page - 1) * page_size must fit MongoDB's 8-byte skip (a huge page was a 500).
+        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> ComplaintPage:
         query: dict[str, Any] = {"register_year": {"$exists": True}}
@@ -168,8 +172,10 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
     @router.get("/reports/service-standard", summary="Standar layanan 30 menit / 30-min standard")
     async def service_standard(
         caller: Caller,
-        first: Annotated[date, Query(alias="from")],
-        last: Annotated[date, Query(alias="to")],
+        # Bounded: the UTC search window is the local dates widened by days, which overflowed
+        # (a 500) for dates such as 0001-01-01 or 9999-12-31.
+        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
+        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
         office: str | None = None,
         format: Literal["json", "csv"] = "json",
         level: Literal["office", "complaint"] = "office",

@@ -148,14 +148,23 @@ class Registry:
 
     # -- tickets ------------------------------------------------------------------------------
     async def ensure_ticket(self, complaint_id: str) -> Doc | None:
-        """One ticket per tracking contact, once the complaint has its number."""
+        """One ticket per tracking contact, once the complaint has its number.
+
+        Every contact gets its own ticket whatever order the received and contact events were
+        handled in (they arrive on different topics), so the outcome never depends on a race."""
         complaint = await self.store.complaint(complaint_id)
         number = await self.store.number_of(complaint_id)
         if complaint is None or number is None:
             return None
-        contact, source_id = await self._latest_contact(complaint)
-        if contact is None:
-            return None
+        latest: Doc | None = None
+        for contact, source_id in await self._contacts(complaint):
+            latest = await self._ticket_for(complaint, number["number"], contact, source_id)
+        return latest
+
+    async def _ticket_for(
+        self, complaint: Doc, register_number: str, contact: TrackingContact, source_id: str
+    ) -> Doc:
+        complaint_id = complaint["_id"]
         key = f"{complaint_id}/{source_id}"
         existing = await self.store.tickets.find_one({"_id": key}, {"outbox.payload": 0})
         if existing is not None:
@@ -169,7 +178,7 @@ class Registry:
             office_code=complaint["office_code"],
             complaint_id=UUID(complaint_id),
             ticket_number=plain,
-            register_number=number["number"],
+            register_number=register_number,
             contact=contact,
         )
         doc = {
@@ -183,17 +192,20 @@ class Registry:
         }
         if await self.store.insert_once(self.store.tickets, doc):
             await self.relay.send_soon("tickets", doc)
-        return doc
+            return doc
+        # a concurrent handler (or replica) issued it first: theirs is the ticket
+        return await self.store.tickets.find_one({"_id": key}, {"outbox.payload": 0}) or doc
 
-    async def _latest_contact(self, complaint: Doc) -> tuple[TrackingContact | None, str]:
-        latest: tuple[TrackingContact | None, str] = (None, "")
+    async def _contacts(self, complaint: Doc) -> list[tuple[TrackingContact, str]]:
+        """Every tracking contact in the order given, each with the event that brought it."""
+        found: list[tuple[TrackingContact, str]] = []
         given = complaint.get("intake", {}).get("tracking_contact")
         if given:
-            latest = (TrackingContact.model_validate(given), complaint["received_event_id"])
+            found.append((TrackingContact.model_validate(given), complaint["received_event_id"]))
         for fact in await self.store.facts_of(complaint["_id"]):
             if fact["type"] == ev.TrackingContactProvided.TYPE:
-                latest = (TrackingContact.model_validate(fact["data"]["contact"]), fact["_id"])
-        return latest
+                found.append((TrackingContact.model_validate(fact["data"]["contact"]), fact["_id"]))
+        return found
 
     # -- follow-up status ---------------------------------------------------------------------
     async def change_status(

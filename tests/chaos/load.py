@@ -1,0 +1,356 @@
+"""Load while faults happen, and the exact reconciliation afterwards.
+
+The load behaves like a careful receiver's browser: every complaint carries an `Idempotency-Key`
+and is retried with the same key and body until intake answers 2xx (a dead intake, a refused
+connection, a 5xx). So each complaint is *accepted* exactly once from the client's point of view,
+and the system must hold it exactly once. Evidence is uploaded to some accepted complaints and
+retried until 201 (503 while MinIO is down, 404 until evidence has seen the complaint)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from minio import Minio
+from pymongo import MongoClient
+
+from sipuma.shared import topics
+from tests.chaos.infra import OFFICES, S3_KEY, S3_SECRET, World
+
+TXT = "Berita acara pengaduan: petugas meminta uang tambahan di ruang pemeriksaan.\n"
+
+
+@dataclass
+class Accepted:
+    complaint_id: str
+    office: str
+    status: int
+    email: str | None = None
+    mobile: str | None = None
+
+
+@dataclass
+class Ledger:
+    """What the clients were told, cumulative over the whole world's life."""
+
+    complaints: dict[str, Accepted] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)  # evidence id → complaint id
+    unanswered: list[str] = field(default_factory=list)  # idempotency keys never answered 2xx
+    rejected: list[str] = field(default_factory=list)  # 4xx answers: a bug in the load or service
+    statuses: Counter[int] = field(default_factory=Counter)
+    retries: int = 0
+    known_problems: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _body(rng: random.Random, contact: dict[str, str] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "in_person",
+        "received_at": datetime.now(UTC).isoformat(),
+        "complainant": {
+            "name": rng.choice(
+                ["Ni Luh Putu Ayu", "Sukarno", "Andi Mappanyukki", "O'Neil Siregar"]
+            ),
+            "address": "Jl. Sunset Road No. 8, Kuta, Badung",
+            "phone": "0812 3456 7890",
+        },
+        "elements": {
+            "what": "Petugas meminta uang tambahan untuk mempercepat pemeriksaan barang.",
+            "who": [{"name": "Budi S.", "position": "Pemeriksa", "unit": "P2"}],
+            "when": {"kind": "date", "date": "2026-11-20"},
+            "where": "Ruang pemeriksaan fisik, Terminal 3",
+            "how": "Disampaikan secara lisan saat pemeriksaan koper.",
+        },
+    }
+    if contact:
+        body["tracking_contact"] = contact
+    return body
+
+
+def _retrying(
+    send: Any, ledger: Ledger, deadline: float, retry_on: tuple[int, ...] = ()
+) -> httpx.Response | None:
+    while time.monotonic() < deadline:
+        try:
+            answer: httpx.Response = send()
+        except httpx.HTTPError:
+            answer = None  # type: ignore[assignment]
+        if answer is not None:
+            with ledger.lock:
+                ledger.statuses[answer.status_code] += 1
+            if answer.status_code < 300:
+                return answer
+            if answer.status_code < 500 and answer.status_code not in retry_on:
+                return answer
+        with ledger.lock:
+            ledger.retries += 1
+        time.sleep(0.5)
+    return None
+
+
+def office_load(
+    world: World,
+    ledger: Ledger,
+    office: str,
+    count: int,
+    spread_s: float,
+    seed: int,
+    give_up_s: float = 150,
+) -> None:
+    rng = random.Random(seed)
+    intake = world.services["intake"]
+    evidence = world.services["evidence"]
+    auth = {"Authorization": f"Bearer {world.token(office)}"}
+    with httpx.Client(timeout=10) as client:
+        for i in range(count):
+            started = time.monotonic()
+            contact = None
+            if i % 2 == 0:
+                contact = {
+                    "email": f"c{uuid.uuid4().hex[:16]}@example.co.id",
+                    "mobile": f"+62812{rng.randrange(10**8):08d}",
+                }
+            body = _body(rng, contact)
+            key = str(uuid.uuid4())
+            answer = _retrying(
+                lambda body=body, key=key: client.post(
+                    f"{intake.url}/v1/complaints",
+                    json=body,
+                    headers={**auth, "Idempotency-Key": key},
+                ),
+                ledger,
+                time.monotonic() + give_up_s,
+                retry_on=(409,),  # the same key still running after a retry: ask again
+            )
+            if answer is None or answer.status_code >= 300:
+                with ledger.lock:
+                    target = ledger.unanswered if answer is None else ledger.rejected
+                    target.append(
+                        key if answer is None else f"{answer.status_code} {answer.text[:300]}"
+                    )
+                continue
+            cid = answer.json()["complaint_id"]
+            with ledger.lock:
+                ledger.complaints[cid] = Accepted(
+                    cid,
+                    office,
+                    answer.status_code,
+                    contact["email"] if contact else None,
+                    contact["mobile"] if contact else None,
+                )
+            if i % 3 == 0:
+                up = _retrying(
+                    lambda cid=cid: client.post(
+                        f"{evidence.url}/v1/complaints/{cid}/evidence",
+                        params={"kind": "soft_copy", "filename": "berita-acara.txt"},
+                        content=(TXT * rng.randint(1, 50)).encode(),
+                        headers={**auth, "Content-Type": "text/plain"},
+                    ),
+                    ledger,
+                    time.monotonic() + give_up_s,
+                    retry_on=(404,),
+                )
+                if up is not None and up.status_code == 201:
+                    with ledger.lock:
+                        ledger.evidence[up.json()["evidence_id"]] = cid
+                elif up is not None:
+                    with ledger.lock:
+                        ledger.rejected.append(f"evidence {up.status_code} {up.text[:300]}")
+                else:
+                    with ledger.lock:
+                        ledger.unanswered.append(f"evidence for {cid}")
+            pause = spread_s / count - (time.monotonic() - started)
+            if pause > 0:
+                time.sleep(pause)
+
+
+def run_load(world: World, ledger: Ledger, per_office: int, spread_s: float, seed: int) -> None:
+    threads = [
+        threading.Thread(
+            target=office_load,
+            args=(world, ledger, office, per_office, spread_s, seed * 10 + n),
+            daemon=True,
+        )
+        for n, office in enumerate(OFFICES)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+# --- what the system holds -------------------------------------------------------------------
+
+
+def _mail_recipients(world: World) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for meta in (world.folder / "mail").glob("*.json"):
+        try:
+            found.update(r.lower() for r in json.loads(meta.read_text())["rcpt_tos"])
+        except (ValueError, KeyError):
+            continue  # half-written
+    return found
+
+
+def _sms_recipients(world: World) -> Counter[str]:
+    found: Counter[str] = Counter()
+    store = world.folder / "sms.jsonl"
+    if store.exists():
+        for line in store.read_text().splitlines():
+            try:
+                found[json.loads(line)["to"]] += 1
+            except (ValueError, KeyError):
+                continue
+    return found
+
+
+async def _events(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=1500)
+            if not batch:
+                return found
+            found += [json.loads(r.value) for rs in batch.values() for r in rs]
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class Snapshot:
+    numbers: list[dict[str, Any]]
+    complaints: int
+    tickets: Counter[str]
+    mail: Counter[str]
+    sms: Counter[str]
+    evidence_events: list[dict[str, Any]]
+    evidence_records: int
+
+    @classmethod
+    def take(cls, world: World, with_events: bool = True) -> Snapshot:
+        with MongoClient(world.mongo_uri, serverSelectionTimeoutMS=5000) as mongo:
+            registry = mongo[f"{world.db}_registry"]
+            numbers = list(
+                registry["register_numbers"].find(
+                    {}, {"office_code": 1, "year": 1, "seq": 1, "complaint_id": 1}
+                )
+            )
+            complaints = registry["complaints"].count_documents({})
+            tickets = Counter(
+                t["complaint_id"] for t in registry["tickets"].find({}, {"complaint_id": 1})
+            )
+            evidence_records = mongo[f"{world.db}_evidence"]["evidence"].count_documents({})
+        events = (
+            asyncio.run(_events(world.broker.bootstrap, world.topic(topics.EVIDENCE_STORED)))
+            if with_events
+            else []
+        )
+        return cls(
+            numbers,
+            complaints,
+            tickets,
+            _mail_recipients(world),
+            _sms_recipients(world),
+            events,
+            evidence_records,
+        )
+
+
+def converged(world: World, ledger: Ledger) -> bool:
+    try:
+        snap = Snapshot.take(world, with_events=False)
+    except Exception:
+        return False
+    if len({n["complaint_id"] for n in snap.numbers}) < len(ledger.complaints):
+        return False
+    for accepted in ledger.complaints.values():
+        if accepted.email and snap.mail[accepted.email.lower()] < 1:
+            return False
+        if accepted.mobile and snap.sms[accepted.mobile] < 1:
+            return False
+    return snap.evidence_records >= len(ledger.evidence)
+
+
+def wait_converged(world: World, ledger: Ledger, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if converged(world, ledger):
+            return time.monotonic() - started
+        time.sleep(1)
+    return -1.0
+
+
+def reconcile(world: World, ledger: Ledger) -> dict[str, Any]:
+    """Every check, collected (not stopping at the first) so a report names all of them."""
+    snap = Snapshot.take(world)
+    problems: list[str] = []
+    accepted = ledger.complaints
+    per_complaint = Counter(n["complaint_id"] for n in snap.numbers)
+    missing = set(accepted) - set(per_complaint)
+    if missing:
+        problems.append(f"{len(missing)} accepted complaints never numbered: {sorted(missing)[:5]}")
+    extra = set(per_complaint) - set(accepted)
+    if len(extra) > len(ledger.unanswered):
+        problems.append(f"{len(extra)} numbered complaints nobody was told about")
+    twice = {c: k for c, k in per_complaint.items() if k > 1}
+    if twice:
+        problems.append(f"{len(twice)} complaints numbered more than once: {twice}")
+    if snap.complaints != len(per_complaint):
+        problems.append(f"{snap.complaints} complaint documents for {len(per_complaint)} numbered")
+    per_office: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for n in snap.numbers:
+        per_office[(n["office_code"], n["year"])].append(n["seq"])
+    for (office, year), seqs in sorted(per_office.items()):
+        if sorted(seqs) != list(range(1, len(seqs) + 1)):
+            dupes = [s for s, k in Counter(seqs).items() if k > 1]
+            gaps = sorted(set(range(1, max(seqs) + 1)) - set(seqs))
+            problems.append(f"{office}/{year}: gaps {gaps[:10]} duplicates {dupes[:10]}")
+    contacts = [a for a in accepted.values() if a.email]
+    for a in contacts:
+        if snap.tickets[a.complaint_id] != 1:
+            problems.append(f"complaint {a.complaint_id}: {snap.tickets[a.complaint_id]} tickets")
+        if snap.mail[a.email.lower()] != 1:  # type: ignore[union-attr]
+            problems.append(f"complaint {a.complaint_id}: {snap.mail[a.email.lower()]} e-mails")  # type: ignore[union-attr]
+        if snap.sms[a.mobile] != 1:  # type: ignore[index]
+            problems.append(f"complaint {a.complaint_id}: {snap.sms[a.mobile]} SMS")  # type: ignore[index]
+    s3 = Minio(world.s3_endpoint, access_key=S3_KEY, secret_key=S3_SECRET, secure=False)
+    event_ids = set()
+    for event in snap.evidence_events:
+        event_ids.add(event["evidence_id"])
+        try:
+            s3.stat_object(world.bucket, event["object_key"])
+        except Exception as error:
+            problems.append(f"EvidenceStored {event['evidence_id']} without object: {error}")
+    unevented = set(ledger.evidence) - event_ids
+    if unevented:
+        problems.append(f"{len(unevented)} uploads answered 201 without EvidenceStored")
+    if ledger.rejected:
+        problems.append(f"{len(ledger.rejected)} 4xx answers: {ledger.rejected[:3]}")
+    if ledger.unanswered:
+        problems.append(f"{len(ledger.unanswered)} requests never answered 2xx")
+    return {
+        "complaints": len(accepted),
+        "queued_202": sum(1 for a in accepted.values() if a.status == 202),
+        "numbered": len(per_complaint),
+        "contacts": len(contacts),
+        "emails": sum(snap.mail[a.email.lower()] for a in contacts),  # type: ignore[union-attr]
+        "sms": sum(snap.sms[a.mobile] for a in contacts),  # type: ignore[index]
+        "evidence": len(ledger.evidence),
+        "evidence_events": len(snap.evidence_events),
+        "retries": ledger.retries,
+        "problems": problems,
+    }
