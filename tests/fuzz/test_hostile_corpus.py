@@ -92,6 +92,7 @@ COMPLAINTS: list[tuple[str, bytes]] = [
         "received_at without zone",
         json.dumps(valid_complaint(received_at="2026-11-20T10:00")).encode(),
     ),
+    ("received_at as Unix seconds", json.dumps(valid_complaint(received_at=1795853163)).encode()),
     ("elements is a list", json.dumps(valid_complaint(elements=[])).encode()),
     ("who is an object", json.dumps(with_elements(who={"name": "A"})).encode()),
     ("body is a list", b"[]"),
@@ -132,6 +133,8 @@ COMPLAINTS: list[tuple[str, bytes]] = [
     ),
     ("UTF-16 body", json.dumps(valid_complaint(channel=5)).encode("utf-16")),
     ("emoji-only phone", json.dumps(with_complainant(phone="☎️📞")).encode()),
+    ("emoji after a phone", json.dumps(with_complainant(phone="081234567890😀")).encode()),
+    ("phone in a URI", json.dumps(with_complainant(phone="tel:081234567890")).encode()),
     ("Arabic-Indic digits NIK", json.dumps(with_complainant(nik="٣١٧١٠١١٥٠٨٩٠١٠٠١")).encode()),
     # injection strings
     ("Mongo operator office", json.dumps(valid_complaint(office_code={"$gt": ""})).encode()),

@@ -92,6 +92,15 @@ def test_phone_accepts_landlines_and_foreign_numbers() -> None:
     assert code_of(normalize_phone, "12") == "phone_invalid"
 
 
+@pytest.mark.parametrize(
+    "raw", ["081234567890😀", "tel:081234567890", "0812 3456 7890 ext 5", "0812-3456-7890 (HP)"]
+)
+def test_phone_with_anything_besides_the_number_is_refused(raw: str) -> None:
+    """phonenumbers would find the number inside the text; a stored contact must be only that."""
+    assert code_of(normalize_phone, raw) == "phone_invalid"
+    assert code_of(normalize_mobile, raw) == "phone_invalid"
+
+
 MOBILE_PREFIXES = ["811", "812", "813", "821", "822", "823", "851", "852", "853", "855", "856"]
 MOBILE_PREFIXES += ["857", "858", "859", "877", "878", "881", "882", "887", "895", "896", "899"]
 national_mobile = st.builds(

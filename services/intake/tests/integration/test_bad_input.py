@@ -130,6 +130,11 @@ CASES: list[tuple[str, list[Callable[[Body], None]], set[tuple[str, str]]]] = [
         [change("received_at", "2026-11-20T10:00:00")],
         {("received_at", "timezone_aware")},
     ),
+    (
+        "received as a number (would be read as Unix seconds)",
+        [change("received_at", 1795853163)],
+        {("received_at", "datetime_type")},
+    ),
     ("unknown top-level field", [change("priority", "high")], {("priority", "extra_forbidden")}),
     (
         "unknown nested field",

@@ -33,6 +33,10 @@ def _digits_only(raw: str) -> str:
 def _parse_phone(raw: str) -> phonenumbers.PhoneNumber:
     text = raw.strip()
     compact = _digits_only(text)
+    # phonenumbers reads a number out of surrounding text ("0812… 😀", "tel:0812…", "ext 5");
+    # a stored contact must be the number and nothing else.
+    if not compact.removeprefix("+").isdigit():
+        raise RuleViolation(rules.PHONE_INVALID)
     # "62 812…" is how many people write +62; phonenumbers would read it as a national number.
     if compact.startswith("62") and compact.isdigit() and len(compact) >= 10:
         text = "+" + compact

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sipuma.shared.correlation import CorrelationIdMiddleware
 from sipuma.shared.health import ReadinessCheck, health_router
+from sipuma.shared.openapi import document_problems
 from sipuma.shared.problems import install_problem_handlers, payload_too_large
 
 
@@ -70,9 +71,14 @@ def install_http_plumbing(
     checks: Mapping[str, ReadinessCheck],
     *,
     max_body_bytes: int | None = 1_048_576,
+    public_paths: tuple[str, ...] = (),
 ) -> None:
-    """Call once in the composition root, after the routes are added."""
+    """Call once in the composition root, after the routes are added. Operations under `/v1`
+    need a staff token unless their path starts with one of `public_paths`."""
     install_problem_handlers(app)
+    document_problems(
+        app, authenticated=lambda path: path.startswith("/v1") and not path.startswith(public_paths)
+    )
     app.include_router(health_router(checks))
     if max_body_bytes is not None:
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)

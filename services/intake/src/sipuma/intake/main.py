@@ -32,6 +32,7 @@ from sipuma.shared.correlation import CorrelationIdMiddleware
 from sipuma.shared.health import health_router
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
+from sipuma.shared.openapi import document_problems
 from sipuma.shared.problems import install_problem_handlers
 from sipuma.shared.topic_admin import ensure_topics
 
@@ -150,6 +151,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
+    document_problems(app, authenticated=lambda path: path.startswith("/v1"))
     app.add_exception_handler(Invalid, invalid_handler)
     app.add_exception_handler(Refused, refused_handler)
     app.add_middleware(CorrelationIdMiddleware)

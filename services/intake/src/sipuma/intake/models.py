@@ -11,7 +11,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from sipuma.shared.payloads import (
     Channel,
@@ -85,6 +86,16 @@ class TrackingContactIn(_In):
     language: Language = Field(Language.ID, description="Bahasa pesan tiket: id (baku) atau en")
 
 
+def _written_time(value: object) -> object:
+    # pydantic would read a JSON number as Unix seconds; a receiving time is written ISO 8601.
+    if isinstance(value, int | float):
+        raise PydanticCustomError("datetime_type", "Input should be a valid datetime")
+    return value
+
+
+WrittenDatetime = Annotated[AwareDatetime, BeforeValidator(_written_time)]
+
+
 class ComplaintIn(_In):
     office_code: str | None = Field(
         None, max_length=64, description="Kode kantor; bila kosong, kantor petugas dari token"
@@ -93,7 +104,7 @@ class ComplaintIn(_In):
     channel_description: str | None = Field(
         None, max_length=SHORT, description="Wajib bila channel = other"
     )
-    received_at: AwareDatetime = Field(description="Waktu pengaduan diterima (dengan zona waktu)")
+    received_at: WrittenDatetime = Field(description="Waktu pengaduan diterima (dengan zona waktu)")
     complainant: ComplainantIn
     elements: ElementsIn
     tracking_contact: TrackingContactIn | None = None
