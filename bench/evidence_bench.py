@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from services.evidence.tests.samples import ftyp, video_stream  # noqa: E402
 from services.evidence.tests.support import free_port, publish_registered  # noqa: E402
+from sipuma.shared import topics  # noqa: E402
 from sipuma.shared.auth import mint_token  # noqa: E402
 from tests.harness.endpoints import Endpoints, resolve  # noqa: E402
 
@@ -100,9 +101,7 @@ def measure(
             "SIPUMA_BUCKET": name,
             "SIPUMA_OBJECT_LOCK": "false",  # so the benchmark can clean up after itself
             "SIPUMA_MONGO_DATABASE": name.replace("-", "_"),
-            "SIPUMA_TOPIC_EVIDENCE_STORED": f"sipuma.{name}.evidence-stored.v1",
-            "SIPUMA_TOPIC_COMPLAINT_RECEIVED": f"sipuma.{name}.complaint-received.v1",
-            "SIPUMA_TOPIC_COMPLAINT_REGISTERED": f"sipuma.{name}.complaint-registered.v1",
+            "SIPUMA_TOPIC_PREFIX": f"{name}.",
             "SIPUMA_CONSUMER_GROUP": f"{name}-evidence",
             "SIPUMA_TOPIC_PARTITIONS": "1",
             "SIPUMA_LOG_LEVEL": "INFO",
@@ -122,7 +121,7 @@ def measure(
                 pass
             time.sleep(0.1)
         cid = asyncio.run(
-            publish_registered(ep.kafka_bootstrap, f"sipuma.{name}.complaint-registered.v1")
+            publish_registered(ep.kafka_bootstrap, f"{name}.{topics.COMPLAINT_REGISTERED.name}")
         )
         headers = {"Authorization": f"Bearer {mint_token(SECRET, 'bench', OFFICE, ['receiver'])}"}
         url = f"{base}/v1/complaints/{cid}/evidence"

@@ -44,10 +44,7 @@ def settings_for(endpoints: Endpoints, name: str, **overrides: Any) -> EvidenceS
         "bucket": name,
         "retention_days": 1,
         "part_size_bytes": 5 * MiB,
-        # Versioned sipuma.* names: the shared subscriber checks them.
-        "topic_evidence_stored": f"sipuma.{name}.evidence-stored.v1",
-        "topic_complaint_received": f"sipuma.{name}.complaint-received.v1",
-        "topic_complaint_registered": f"sipuma.{name}.complaint-registered.v1",
+        "topic_prefix": f"{name}.",
         "consumer_group": f"{name}-evidence",
         "complaint_wait_s": 1.0,
         "outbox_interval_s": 1.0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sipuma.shared import events as ev
@@ -30,6 +32,13 @@ def test_unversioned_or_duplicate_names_are_refused() -> None:
     spec = TopicSpec("complaints", restricted=True, event_types=())
     assert any("versioned" in p for p in topics.topic_problems([spec]))
     assert any("twice" in p for p in topics.topic_problems([ALL_TOPICS[0], ALL_TOPICS[0]]))
+    unversioned = TopicSpec("test-1.sipuma.complaints", restricted=True, event_types=())
+    assert any("versioned" in p for p in topics.topic_problems([unversioned]))
+
+
+def test_an_isolation_prefix_keeps_a_name_valid() -> None:
+    prefixed = replace(topics.COMPLAINT_RECEIVED, name="test-1." + topics.COMPLAINT_RECEIVED.name)
+    assert topics.topic_problems([prefixed]) == []
 
 
 def test_every_event_has_exactly_one_topic_and_names_are_explicit() -> None:

@@ -54,12 +54,24 @@ class EvidenceSettings(StaffApiSettings):
     complaint_wait_s: float = Field(3.0, ge=0, le=30)
 
     # Kafka
-    topic_evidence_stored: str = topics.EVIDENCE_STORED.name
-    topic_complaint_received: str = topics.COMPLAINT_RECEIVED.name
-    topic_complaint_registered: str = topics.COMPLAINT_REGISTERED.name
+    # Prepended to every topic name, as in the other services: isolates test runs and lets two
+    # deployments share one cluster. The names themselves come from `sipuma.shared.topics` only.
+    topic_prefix: str = Field("", pattern=r"^[a-z0-9._-]*$")
     consumer_group: str = "sipuma-evidence"
     create_topics: bool = True
     outbox_interval_s: float = Field(5.0, gt=0)
+
+    @property
+    def topic_evidence_stored(self) -> str:
+        return self.topic_prefix + topics.EVIDENCE_STORED.name
+
+    @property
+    def topic_complaint_received(self) -> str:
+        return self.topic_prefix + topics.COMPLAINT_RECEIVED.name
+
+    @property
+    def topic_complaint_registered(self) -> str:
+        return self.topic_prefix + topics.COMPLAINT_REGISTERED.name
 
     def limits(self) -> Limits:
         return Limits(
