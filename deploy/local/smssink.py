@@ -1,10 +1,16 @@
 """Local HTTP SMS-gateway sink for development and tests (not service code; standard library only).
 
   POST   /sms              {"to": "+628…", "message": "…"} -> 202 {"id": …}; records the message
-  GET    /messages         every recorded message, oldest first
+  GET    /messages         every recorded message, oldest first (and how many requests were replays)
   DELETE /messages         forget them all
   POST   /control/fail     {"count": n, "status": 503} -> the next n POST /sms answer that status
   GET    /livez            health
+
+Idempotency, as gateways that accept an `Idempotency-Key` header do (and as the IETF draft
+"The Idempotency-Key HTTP Header Field" describes): a second POST /sms with a key already seen
+sends nothing and answers 200 with the *first* request's id (`"replayed": true`); the same key
+with a different `to` or `message` is refused with 422. Keys survive a restart of the sink (they
+are read back from the store file). Requests without the header are never deduplicated.
 
 Failure injection lets notifier tests prove retries with backoff against a real HTTP peer.
 """
@@ -27,10 +33,28 @@ class Store:
         self.lock = threading.Lock()
         self.fail_count = 0
         self.fail_status = 503
+        self.replays = 0
+        self.by_key: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> the recorded message
+        for record in self.all():
+            if record.get("idempotency_key"):
+                self.by_key[record["idempotency_key"]] = record
 
-    def append(self, record: dict[str, Any]) -> None:
-        with self.lock, self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+    def record_once(self, record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Record `record` unless its idempotency key was seen: (202, it), (200, the first one),
+        or (422, an error) when the key was used for a different message."""
+        key = record.get("idempotency_key")
+        with self.lock:
+            first = self.by_key.get(key) if key else None
+            if first is not None:
+                if (first["to"], first["message"]) != (record["to"], record["message"]):
+                    return 422, {"error": "Idempotency-Key reused for a different message"}
+                self.replays += 1
+                return 200, first
+            with self.path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+            if key:
+                self.by_key[key] = record
+            return 202, record
 
     def all(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -41,6 +65,8 @@ class Store:
     def clear(self) -> None:
         with self.lock:
             self.path.unlink(missing_ok=True)
+            self.by_key.clear()
+            self.replays = 0
 
     def take_failure(self) -> int | None:
         with self.lock:
@@ -96,12 +122,17 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
                 "received_at": time.time(),
                 "idempotency_key": self.headers.get("Idempotency-Key"),
             }
-            store.append(record)
-            self._send(202, {"id": record["id"], "status": "queued"})
+            status, answer = store.record_once(record)
+            if status == 422:
+                self._send(422, answer)
+            else:
+                self._send(
+                    status, {"id": answer["id"], "status": "queued", "replayed": status == 200}
+                )
 
         def do_GET(self) -> None:
             if self.path == "/messages":
-                self._send(200, {"messages": store.all()})
+                self._send(200, {"messages": store.all(), "replays": store.replays})
             elif self.path == "/livez":
                 self._send(200, {"status": "ok"})
             else:

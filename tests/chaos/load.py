@@ -17,6 +17,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
 from typing import Any
 
 import httpx
@@ -192,14 +193,36 @@ def run_load(world: World, ledger: Ledger, per_office: int, spread_s: float, see
 # --- what the system holds -------------------------------------------------------------------
 
 
-def _mail_recipients(world: World) -> Counter[str]:
-    found: Counter[str] = Counter()
+def _mail_recipients(world: World) -> tuple[Counter[str], Counter[str]]:
+    """Per recipient: the distinct messages (Message-IDs) and the copies the SMTP sink took.
+
+    The notifier resends after a crash in the provider call with the same Message-ID; SMTP has
+    no way to make that idempotent, so if the first copy had been accepted the sink holds two
+    transmissions of one message. What the complainant has is one message (the identity of an
+    e-mail is its Message-ID, RFC 5322 §3.6.4; mailbox stores that suppress duplicates show
+    it once), so messages are counted by Message-ID and the extra copies separately."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    copies: Counter[str] = Counter()
+    parser = BytesHeaderParser()
     for meta in (world.folder / "mail").glob("*.json"):
+        raw = meta.with_suffix(".eml")
         try:
-            found.update(r.lower() for r in json.loads(meta.read_text())["rcpt_tos"])
-        except (ValueError, KeyError):
-            continue  # half-written
-    return found
+            recipients = [r.lower() for r in json.loads(meta.read_text())["rcpt_tos"]]
+            message_id = str(parser.parsebytes(raw.read_bytes()).get("Message-ID", meta.stem))
+        except (ValueError, KeyError, OSError):
+            continue  # half-written (the .eml is written last)
+        for recipient in recipients:
+            ids[recipient].add(message_id)
+            copies[recipient] += 1
+    return Counter({r: len(found) for r, found in ids.items()}), copies
+
+
+def _sms_replays(world: World) -> int:
+    """Resends the SMS sink answered from its Idempotency-Key record instead of sending."""
+    try:
+        return int(httpx.get(f"{world.infra['sms'].url}/messages", timeout=10).json()["replays"])
+    except (httpx.HTTPError, ValueError, KeyError):
+        return -1
 
 
 def _sms_recipients(world: World) -> Counter[str]:
@@ -235,7 +258,8 @@ class Snapshot:
     numbers: list[dict[str, Any]]
     complaints: int
     tickets: Counter[str]
-    mail: Counter[str]
+    mail: Counter[str]  # distinct messages (Message-IDs) per recipient
+    mail_copies: Counter[str]  # transmissions per recipient
     sms: Counter[str]
     evidence_events: list[dict[str, Any]]
     evidence_records: int
@@ -259,11 +283,13 @@ class Snapshot:
             if with_events
             else []
         )
+        mail, mail_copies = _mail_recipients(world)
         return cls(
             numbers,
             complaints,
             tickets,
-            _mail_recipients(world),
+            mail,
+            mail_copies,
             _sms_recipients(world),
             events,
             evidence_records,
@@ -325,6 +351,8 @@ def reconcile(world: World, ledger: Ledger) -> dict[str, Any]:
             problems.append(f"complaint {a.complaint_id}: {snap.tickets[a.complaint_id]} tickets")
         if snap.mail[a.email.lower()] != 1:  # type: ignore[union-attr]
             problems.append(f"complaint {a.complaint_id}: {snap.mail[a.email.lower()]} e-mails")  # type: ignore[union-attr]
+        # (a second copy of the *same* message is counted below, not a problem: see
+        # `_mail_recipients`)
         if snap.sms[a.mobile] != 1:  # type: ignore[index]
             problems.append(f"complaint {a.complaint_id}: {snap.sms[a.mobile]} SMS")  # type: ignore[index]
     s3 = Minio(world.s3_endpoint, access_key=S3_KEY, secret_key=S3_SECRET, secure=False)
@@ -348,7 +376,12 @@ def reconcile(world: World, ledger: Ledger) -> dict[str, Any]:
         "numbered": len(per_complaint),
         "contacts": len(contacts),
         "emails": sum(snap.mail[a.email.lower()] for a in contacts),  # type: ignore[union-attr]
+        "email_retransmissions": sum(
+            snap.mail_copies[a.email.lower()] - snap.mail[a.email.lower()]  # type: ignore[union-attr]
+            for a in contacts
+        ),
         "sms": sum(snap.sms[a.mobile] for a in contacts),  # type: ignore[index]
+        "sms_resends_folded": _sms_replays(world),
         "evidence": len(ledger.evidence),
         "evidence_events": len(snap.evidence_events),
         "retries": ledger.retries,

@@ -38,7 +38,13 @@ Every run of every scenario:
      no complaint nobody was told about;
    - per office and register year the numbers are exactly 1..N: no gap, no duplicate;
    - every tracking contact has exactly one ticket, exactly one e-mail in the SMTP sink and exactly
-     one SMS in the gateway sink;
+     one SMS in the gateway sink. E-mails are counted by Message-ID: after a crash inside the
+     provider call the notifier resends with the same Message-ID (SMTP cannot make a resend
+     idempotent; the identity of an e-mail is its Message-ID and mailbox stores that suppress
+     duplicates show it once), so a second copy of the *same* message is reported as a
+     retransmission, while a second, different message fails the run. SMS resends carry the
+     same `Idempotency-Key`, which the gateway sink (like real gateways that accept the header)
+     answers from its record without sending again: a second SMS fails the run;
    - every upload answered 201 has its `EvidenceStored` on Kafka, and every `EvidenceStored` on
      Kafka has its object in MinIO (`stat_object`).
    The pass waits until everything the clients were told about has arrived ("recovery s" below:
@@ -69,7 +75,9 @@ def render(results: list[dict[str, Any]], total_s: float, startup_s: float) -> s
         f"whole pass {total_s:.0f} s (private stack started in {startup_s:.0f} s). "
         f"In all: {last.get('complaints', 0)} complaints accepted "
         f"({last.get('queued_202', 0)} answered 202), {last.get('contacts', 0)} tracking contacts "
-        f"→ {last.get('emails', 0)} e-mails / {last.get('sms', 0)} SMS, "
+        f"→ {last.get('emails', 0)} e-mails / {last.get('sms', 0)} SMS "
+        f"({last.get('email_retransmissions', 0)} e-mail retransmissions with the same "
+        f"Message-ID, {last.get('sms_resends_folded', 0)} SMS resends folded by the gateway), "
         f"{last.get('evidence', 0)} uploads → {last.get('evidence_events', 0)} EvidenceStored, "
         f"{last.get('retries', 0)} client retries.",
         "",

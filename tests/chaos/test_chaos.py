@@ -39,6 +39,22 @@ def _kill(name: str) -> Callable[[World], None]:
     return fault
 
 
+def _kill_notifier_mid_send(world: World) -> None:
+    """SIGKILL the notifier the moment the gateway sink records an SMS: that ticket's SMS has
+    just been accepted (its outcome not yet recorded, or just) and its e-mail is usually inside
+    the SMTP exchange — the window in which a crash leaves the outcome unknown. (A kill at a
+    fixed time mostly finds the notifier idle: it needs milliseconds per ticket.)"""
+    store = world.folder / "sms.jsonl"
+
+    def size() -> int:
+        return store.stat().st_size if store.exists() else 0
+
+    seen, deadline = size(), time.monotonic() + SPREAD_S * 2
+    while size() == seen and time.monotonic() < deadline:
+        time.sleep(0.001)
+    _kill("notifier")(world)
+
+
 def _kill_kafka(world: World) -> None:
     world.broker.kill()
     time.sleep(2.0)
@@ -64,6 +80,10 @@ def _sms_5xx(world: World) -> None:
 SCENARIOS: dict[str, tuple[str, Callable[[World], None]]] = {
     "kill-registry": ("SIGKILL sipuma-registry, restart after 1 s", _kill("registry")),
     "kill-notifier": ("SIGKILL sipuma-notifier, restart after 1 s", _kill("notifier")),
+    "kill-notifier-mid-send": (
+        "SIGKILL sipuma-notifier as an SMS reaches the gateway, restart after 1 s",
+        _kill_notifier_mid_send,
+    ),
     "kill-intake": ("SIGKILL sipuma-intake, restart after 1 s", _kill("intake")),
     "kill-evidence": ("SIGKILL sipuma-evidence, restart after 1 s", _kill("evidence")),
     "kill-kafka": ("SIGKILL the Kafka broker, restart after 2 s", _kill_kafka),

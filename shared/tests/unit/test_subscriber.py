@@ -10,7 +10,14 @@ from faststream.kafka import TestKafkaBroker
 from sipuma.shared import cloudevents as ce
 from sipuma.shared import events as ev
 from sipuma.shared import topics
-from sipuma.shared.kafka import DeadLetter, build_broker, event_subscriber, subscribe_events
+from sipuma.shared.consumer import EventConsumer
+from sipuma.shared.kafka import (
+    DeadLetter,
+    build_broker,
+    event_subscriber,
+    subscribe_event_batches,
+    subscribe_events,
+)
 from sipuma.shared.samples import example
 from sipuma.shared.settings import ServiceSettings
 
@@ -38,6 +45,17 @@ def test_many_workers_or_batches_are_refused() -> None:
 
     with pytest.raises(ValueError, match="one message in flight"):
         subscribe_events(broker, topics.COMPLAINT_REGISTERED, handler, group_id="g", max_workers=4)
+
+
+def test_batches_refuse_workers_and_other_acks() -> None:
+    broker = build_broker(ServiceSettings())
+
+    async def handler(event: ev.Event) -> None: ...
+
+    consumer = EventConsumer(handler, "g", (ev.ComplaintRegistered,), broker.publisher(DLQ))
+    for options in ({"max_workers": 4}, {"ack_policy": AckPolicy.ACK_FIRST}):
+        with pytest.raises(ValueError, match="committed once"):
+            subscribe_event_batches(broker, ["t"], consumer, **options)  # type: ignore[arg-type]
 
 
 async def test_valid_event_reaches_the_handler() -> None:

@@ -241,3 +241,60 @@ async def test_nothing_reaches_the_servers_when_the_commit_is_refused(tmp_path):
             with pytest.raises(ClaimLost):
                 await gateway.send(OutgoingSms("+6281234567890", "T", "r-3"), refused)
         assert httpx.get(f"{url}/messages").json()["messages"] == []
+
+
+class CountingEhlo(ScriptedSmtp):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions = 0
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses):
+        self.sessions += 1
+        session.host_name = hostname  # aiosmtpd: a handle_EHLO hook sets it itself
+        return responses
+
+
+async def test_smtp_connections_are_pooled_and_a_dropped_one_is_replaced():
+    """Several messages share one connection (one EHLO); when the server went away meanwhile
+    (a restart, an idle timeout), the next message notices at MAIL — before anything is sent —
+    and goes out on a new connection instead of failing."""
+    from sipuma.notifier.senders import OutgoingEmail, SmtpEmailSender
+
+    port = free_port()
+    smtp = CountingEhlo()
+    controller = Controller(smtp, hostname="127.0.0.1", port=port)
+    controller.start()
+    sender = SmtpEmailSender("127.0.0.1", port, sender="no-reply@sipuma.beacukai.go.id")
+    recipients = [address("pool") for _ in range(6)]
+    try:
+        for n, to in enumerate(recipients[:5]):
+            await sender.send(OutgoingEmail(to, "S", "T", None, "id", f"r-{n}"))
+        assert smtp.sessions == 1, "one connection for five messages"
+        controller.stop()  # the server goes away: the pooled connection is dead
+        controller = Controller(smtp, hostname="127.0.0.1", port=port)
+        controller.start()
+        await sender.send(OutgoingEmail(recipients[5], "S", "T", None, "id", "r-5"))
+    finally:
+        await sender.aclose()
+        controller.stop()
+    assert [len(smtp.to(to)) for to in recipients] == [1] * 6
+    assert smtp.sessions == 2
+
+
+async def test_the_gateway_sink_honours_the_idempotency_key(tmp_path):
+    """The generic gateway contract the resend after a crash relies on, as the local sink (and
+    gateways that accept the header) implement it: a repeated key sends nothing and answers the
+    first id; the same key for another message is refused; no key, no deduplication."""
+    with sms_sink(tmp_path) as url:
+        body = {"to": "+6281234567890", "message": "Tiket Anda: AB12"}
+        key = {"Idempotency-Key": "sms-abc"}
+        first = httpx.post(f"{url}/sms", json=body, headers=key)
+        again = httpx.post(f"{url}/sms", json=body, headers=key)
+        other = httpx.post(f"{url}/sms", json={**body, "message": "lain"}, headers=key)
+        plain = [httpx.post(f"{url}/sms", json=body) for _ in range(2)]
+        inbox = httpx.get(f"{url}/messages").json()
+    assert first.status_code == 202 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"] and again.json()["replayed"] is True
+    assert other.status_code == 422
+    assert all(p.status_code == 202 for p in plain)
+    assert len(inbox["messages"]) == 3 and inbox["replays"] == 1

@@ -36,9 +36,12 @@ async def test_racing_claims_have_exactly_one_winner(settings, deliveries):
             )
             winners = [(n, c) for n, c in enumerate(claims) if c is not None]
             assert len(winners) == 1, f"round {i}: {len(winners)} claimers won"
-            n, claimed = winners[0]
-            assert await logs[n].commit(claimed, now)
-            assert (await logs[0].get(key))["state"] == SENDING
+            _, claimed = winners[0]
+            commits = await asyncio.gather(
+                *(log.commit({**claimed}, now) for log in logs)  # the same claim, six times
+            )
+            assert sum(commits) == 1, "an attempt is committed once"
+            assert await logs[0].marks.find_one({"_id": f"{key}#1/go"}) is not None
             stale = {**claimed}
             update = {"$set": {"state": "sent", "updated_at": now}}
             decided = await asyncio.gather(
@@ -70,7 +73,7 @@ async def test_a_released_claimer_cannot_commit_any_more(settings, deliveries):
 
 
 async def test_abandoned_claim_is_released_after_its_lease(settings, deliveries):
-    """A process that inserted the claim mark and died before marking the delivery `sending`
+    """A process that inserted the claim mark and died before committing (the `/go` mark)
     never called the provider: once the lease is over the next attempt may go ahead."""
     client = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
     log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
@@ -84,7 +87,49 @@ async def test_abandoned_claim_is_released_after_its_lease(settings, deliveries)
         claimed = await log.claim("email:x", "me", now, timedelta(seconds=30))
         assert claimed is not None and claimed["attempts"] == 2
         assert await log.commit(claimed, now)
-        assert (await log.get("email:x"))["state"] == SENDING
+        assert (await log.get("email:x"))["attempts"] == 1, "attempt 1 closed, 2 running"
+    finally:
+        await client.close()
+
+
+async def test_a_committed_attempt_whose_owner_died_goes_to_recovery(settings, deliveries):
+    """The owner committed (inserted `/go`) and died before deciding: the attempt is never
+    released (its message may have gone out). Once the lease is over, the next claimer marks
+    the delivery `sending`, which is what the recovery of stale attempts looks for."""
+    client = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
+    now = datetime.now(UTC)
+    lease = timedelta(seconds=2)
+    try:
+        await log.record(_doc("sms:w", now))
+        claimed = await log.claim("sms:w", "dies", now, lease)
+        assert claimed is not None and await log.commit(claimed, now)  # ... and died here
+        assert await log.claim("sms:w", "other", now + timedelta(seconds=1), lease) is None
+        assert (await log.get("sms:w"))["state"] == PENDING, "within its lease: left alone"
+        later = now + timedelta(seconds=5)
+        assert await log.claim("sms:w", "other", later, lease) is None, "never released"
+        doc = await log.get("sms:w")
+        assert doc["state"] == SENDING and doc["attempts"] == 1 and doc["owner"] == "dies"
+        assert [d["_id"] for d in await log.stale(later, 10)] == ["sms:w"]
+        unknown = {"$set": {"state": "failed", "updated_at": later}}
+        assert await log.finish(doc, unknown, by="recovery")
+        assert (await log.get("sms:w"))["state"] == "failed"
+    finally:
+        await client.close()
+
+
+async def test_many_marks_at_once_each_learn_their_own_outcome(settings, deliveries):
+    """Marks are inserted in groups (one command for all asked meanwhile); each caller still
+    learns whether its own mark was new, duplicates within a group included."""
+    client = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
+    try:
+        await log.marks.insert_one({"_id": "k3"})
+        names = [f"k{i % 7}" for i in range(60)]
+        won = await asyncio.gather(*(log._take(name, {"n": n}) for n, name in enumerate(names)))
+        winners = sorted(name for name, w in zip(names, won, strict=True) if w)
+        assert winners == ["k0", "k1", "k2", "k4", "k5", "k6"]
+        assert await log.marks.count_documents({}) == 7
     finally:
         await client.close()
 
@@ -99,7 +144,7 @@ async def test_a_decision_taken_before_a_crash_is_rolled_forward(settings, deliv
         await log.record(_doc("sms:y", now))
         claimed = await log.claim("sms:y", "owner", now, timedelta(seconds=30))
         assert claimed is not None and await log.commit(claimed, now)
-        sent = {"$set": {"state": "sent", "updated_at": now}, "$unset": {"job": ""}}
+        sent = {"$set": {"state": "sent", "attempts": 1, "updated_at": now}, "$unset": {"job": ""}}
         await log.marks.insert_one(
             {
                 "_id": "sms:y#1/done",

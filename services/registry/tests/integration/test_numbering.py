@@ -118,3 +118,24 @@ async def test_the_store_refuses_a_second_holder_of_a_seq_or_a_second_seq(store:
     with pytest.raises(Exception) as raised:  # noqa: PT011 - FerretDB and MongoDB differ
         await store.numbers.insert_one(number_doc(b, 1))
     assert is_duplicate(raised.value)
+
+
+async def test_a_redelivery_finds_its_number_by_key_without_a_scan(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numberer = Numberer(store, number_doc)
+    floor = await numberer.floor("A", 2026)
+    crashed = {"_id": "crashed", "office_code": "A", "register_year": 2026, "number_floor": floor}
+    first = await numberer.assign(crashed)  # ... and the process died before listing it
+    for i in range(5):  # others are numbered meanwhile, by this replica and a fresh one
+        await numberer.assign(await _receive(store, f"c{i}", "A"))
+        await Numberer(store, number_doc).assign(await _receive(store, f"d{i}", "A"))
+
+    async def no_scan(_: str) -> None:
+        raise AssertionError("the floor bounds the search: no collection scan")
+
+    monkeypatch.setattr(store, "number_of", no_scan)
+    for replica in (numberer, Numberer(store, number_doc)):
+        assert (await replica.assign(crashed))["_id"] == first["_id"]
+        assert (await replica.number_for(crashed))["_id"] == first["_id"]  # type: ignore[index]
+    assert await _numbers(store) == {("A", 2026): list(range(1, 12))}

@@ -13,21 +13,42 @@ errors that may pass (a database down) are retried, with backoff, holding the pa
 Offsets are committed per message with `consumer.commit()`, which commits everything fetched so
 far; that is exact only with one message in flight, so `max_workers` stays 1 (scale out with
 partitions and replicas instead).
+
+Where one message at a time is too slow, `subscribe_event_batches` takes a whole poll (up to
+`max_records`) and handles it with the same `EventConsumer` per record, several at once: records
+with the same key (the complaint id) form one lane, handled in offset order; lanes run
+concurrently. The batch is committed (again `consumer.commit()`, exact here: it commits what the
+poll returned, all of it handled) only after every lane finished; if any record must be
+retried, nothing of the batch is committed and each partition is rewound to its first record of
+the batch, so the whole batch comes again — handlers dedupe by event id, so what already
+succeeded is a no-op.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import structlog
+from aiokafka import ConsumerRecord
 from faststream import AckPolicy
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.subscriber.usecase import DefaultSubscriber
+from faststream.kafka.message import KafkaMessage as KafkaStreamMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber, DefaultSubscriber
+from faststream.message import StreamMessage
 
-from sipuma.shared.consumer import DeadLetter, EventConsumer, raw_body, tolerant_parser
+from sipuma.shared.consumer import (
+    INVALID_HEADERS_MARK,
+    DeadLetter,
+    EventConsumer,
+    raw_body,
+    tolerant_parser,
+)
 from sipuma.shared.events import Event
 from sipuma.shared.settings import ServiceSettings
 from sipuma.shared.topics import TopicSpec, check_topics, dead_letter_topic
@@ -38,12 +59,17 @@ _settings: WeakKeyDictionary[KafkaBroker, ServiceSettings] = WeakKeyDictionary()
 E = TypeVar("E", bound=Event)
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[object]])
 
+log = structlog.get_logger("sipuma.consumer")
+
 __all__ = [
     "DEFAULT_ACK_POLICY",
     "DeadLetter",
+    "EventBatchConsumer",
     "build_broker",
     "event_subscriber",
+    "subscribe_event_batches",
     "subscribe_events",
+    "tolerant_batch_parser",
 ]
 
 
@@ -134,3 +160,134 @@ def event_subscriber(
         return handler
 
     return register
+
+
+# ---------------------------------------------------------------- batches
+
+
+def _clean(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    """The record, or a copy whose header values are UTF-8 and marked for the dead letter:
+    FastStream decodes every header of a batch at once, one bad value would sink the batch."""
+    try:
+        for _, value in record.headers:
+            value.decode()
+    except (UnicodeDecodeError, AttributeError):
+        headers = [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in record.headers]
+        return dataclasses.replace(record, headers=[*headers, (INVALID_HEADERS_MARK, b"1")])
+    return record
+
+
+async def tolerant_batch_parser(
+    records: tuple[ConsumerRecord[Any, Any], ...],
+    original: Callable[[tuple[ConsumerRecord[Any, Any], ...]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """`tolerant_parser` for a batch: undecodable headers are marked per record."""
+    return await original(tuple(_clean(record) for record in records))
+
+
+def _record_message(record: ConsumerRecord[Any, Any], consumer: Any) -> StreamMessage[Any]:
+    """One record of a batch as the message `EventConsumer` expects (as FastStream parses a
+    single record). Its own ack/nack do nothing: the batch is acknowledged as a whole."""
+    headers = {key: value.decode() for key, value in record.headers}
+    return KafkaStreamMessage(
+        body=record.value or b"",
+        headers=headers,
+        reply_to=headers.get("reply_to", ""),
+        content_type=headers.get("content-type"),
+        message_id=f"{record.offset}-{record.timestamp}",
+        correlation_id=headers.get("correlation_id"),
+        raw_message=record,
+        consumer=consumer,
+    )
+
+
+@dataclasses.dataclass
+class EventBatchConsumer:
+    """One polled batch through `EventConsumer`, one lane per key, `concurrency` lanes at once.
+
+    Returns when every record was handled or dead-lettered (the batch is then committed);
+    raises `NackMessage` when any record is to be retried (nothing is committed, the batch
+    comes again). A lane stops at its first failed record, so nothing of that key is handled
+    out of order; other lanes finish their work, which the retry finds already done."""
+
+    consumer: EventConsumer
+    concurrency: int = 16
+    retry_seconds: float = 0.5  # after an error outside the handler (e.g. dead-letter publish)
+
+    async def consume(self, batch: StreamMessage[Any]) -> None:
+        raw = batch.raw_message
+        records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
+        lanes: dict[Hashable, list[ConsumerRecord[Any, Any]]] = {}
+        for record in records:
+            # Keyless records keep their partition's order.
+            lane = record.key if record.key is not None else (record.topic, record.partition)
+            lanes.setdefault(lane, []).append(record)
+        source = getattr(batch, "consumer", None)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def run(lane: list[ConsumerRecord[Any, Any]]) -> bool:
+            async with gate:
+                for record in lane:
+                    try:
+                        await self.consumer.consume(_record_message(record, source))
+                    except NackMessage:
+                        return False  # EventConsumer logged it and waited its backoff
+                    except Exception as error:  # e.g. the dead-letter publish: retried
+                        # The type only: exception messages may quote personal data.
+                        log.warning(
+                            "batch_record_failed",
+                            topic=record.topic,
+                            partition=record.partition,
+                            offset=record.offset,
+                            error=type(error).__name__,
+                        )
+                        await asyncio.sleep(self.retry_seconds)
+                        return False
+                return True
+
+        results = await asyncio.gather(*(run(lane) for lane in lanes.values()))
+        if not all(results):
+            raise NackMessage()
+
+
+def subscribe_event_batches(
+    broker: KafkaBroker,
+    topic_names: Sequence[str],
+    consumer: EventConsumer,
+    *,
+    max_records: int = 200,
+    concurrency: int = 16,
+    batch_timeout_ms: int = 50,
+    **options: Any,
+) -> BatchSubscriber:
+    """Subscribe `consumer` (its group) to `topic_names`, a poll of up to `max_records` at a
+    time, committed after the whole poll was handled (see `EventBatchConsumer`).
+
+    `options` go to `broker.subscriber` (title, session timeouts, assignors, ...); `batch`,
+    `ack_policy`, `parser` and `decoder` are fixed here, `max_workers` is refused: the batch is
+    the unit of concurrency and of commit."""
+    if options.get("max_workers", 1) != 1 or "ack_policy" in options:
+        raise ValueError("a batch is committed once, after it was handled: no workers, own acks")
+    batches = EventBatchConsumer(
+        consumer, concurrency=concurrency, retry_seconds=consumer.retry_initial_seconds
+    )
+
+    async def consume(batch: KafkaMessage) -> None:
+        await batches.consume(batch)
+
+    consume.__name__ = getattr(consumer.handler, "__name__", "consume")
+    consume.__doc__ = consumer.handler.__doc__
+    options.setdefault("auto_offset_reset", "earliest")  # a new group must not skip old events
+    subscriber: BatchSubscriber = broker.subscriber(
+        *topic_names,
+        group_id=consumer.group_id,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=batch_timeout_ms,
+        ack_policy=DEFAULT_ACK_POLICY,
+        parser=tolerant_batch_parser,
+        decoder=raw_body,
+        **options,
+    )
+    subscriber(consume)
+    return subscriber

@@ -1,80 +1,148 @@
-"""The dispatcher: the loop that makes scheduled retries happen and nothing stays open.
+"""The dispatcher: a bounded pool of workers that make the attempts, and the loop that makes
+scheduled retries happen and leaves nothing open.
 
-Every `interval` seconds it
-1. recovers deliveries whose owner died mid-attempt (lease ran out; see `Notifier.recover`),
-2. attempts the pending deliveries that are due (retries, and first attempts the consumer left
-   to it while a provider was failing), at most `concurrency` at a time, never one delivery twice
-   in this process (the claim in the log guards against other processes),
-3. publishes outcome events still pending in the log (Kafka was down when they were recorded).
+Work reaches the workers two ways:
+- **hand-off**: the Kafka handler records a ticket's deliveries and `offer`s them here (with the
+  document it just wrote, so the first attempt needs no read), then returns and the offset is
+  committed: the log, not the handler, holds the work from then on. `offer` never waits; when
+  the queue is full, the delivery simply stays in the log for the loop below;
+- **the loop**, every `interval` seconds (at once again while it finds a full batch), reads the
+  log in one query and
+  1. recovers deliveries whose owner died mid-attempt (lease ran out; see `Notifier.recover`),
+  2. queues the pending deliveries that are due (retries, deliveries recorded before a crash or
+     left by a full queue, first attempts the handler skipped while a provider was failing),
+  3. publishes outcome events still pending in the log (Kafka was down when they were decided).
 
-It runs beside the Kafka consumer, so a long retry schedule never holds a partition.
+A delivery is queued or running at most once per process (`_held`); the claim in the log
+guards against other processes. At most `concurrency` attempts run at a time, so the pool bounds
+the load on the providers and the store, and it runs beside the Kafka consumer, so a slow or
+failing provider never holds a partition.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
 
 import structlog
 
 from sipuma.notifier.service import Notifier
+from sipuma.notifier.store import Doc
 
 log = structlog.get_logger("sipuma.notifier.dispatcher")
+_STOP = ("", None)  # wakes an idle worker so it can see the stop
 
 
 class Dispatcher:
     def __init__(
-        self, notifier: Notifier, *, interval: float, batch: int, concurrency: int
+        self,
+        notifier: Notifier,
+        *,
+        interval: float,
+        batch: int,
+        concurrency: int,
+        queue_size: int = 1000,
     ) -> None:
         self.notifier, self.interval, self.batch = notifier, interval, batch
-        self._slots = asyncio.Semaphore(concurrency)
-        self._running: dict[str, asyncio.Task[None]] = {}
+        self.concurrency = concurrency
+        # room for the stop signals too, whatever the settings
+        self._queue: asyncio.Queue[tuple[str, Doc | None]] = asyncio.Queue(
+            max(queue_size, concurrency)
+        )
+        self._held: set[str] = set()  # queued or running in this process
+        self._finished: dict[str, float] = {}  # key -> when its attempt ended (monotonic)
+        self._workers: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"notifier-worker-{n}")
+            for n in range(self.concurrency)
+        ]
         self._loop = asyncio.create_task(self.run(), name="notifier-dispatcher")
 
+    # -- hand-off ---------------------------------------------------------------------------------
+    def offer(self, key: str, doc: Doc | None = None) -> bool:
+        """Queue one attempt of `key` without waiting; False when it was not queued (the queue
+        is full or the dispatcher is stopping: the delivery waits in the log for the loop)."""
+        if key in self._held:
+            return True
+        if self._stop.is_set():
+            return False
+        try:
+            self._queue.put_nowait((key, doc))
+        except asyncio.QueueFull:
+            return False
+        self._held.add(key)
+        return True
+
+    async def _work(self) -> None:
+        while not self._stop.is_set():
+            key, doc = await self._queue.get()
+            if not key:
+                continue  # the stop signal
+            try:
+                await self.notifier.attempt(key, doc)
+            except Exception as error:  # the store may be down: the log keeps the delivery
+                log.warning("attempt_failed", delivery=key, error=type(error).__name__)
+            finally:
+                self._held.discard(key)
+                self._finished[key] = time.monotonic()
+
+    # -- the loop ---------------------------------------------------------------------------------
     async def run(self) -> None:
         while not self._stop.is_set():
+            busy = False
             try:
-                await self.tick()
+                busy = await self.tick()
             except Exception as error:  # the store may be down: try again next tick
                 log.warning("dispatcher_tick_failed", error=type(error).__name__)
+            if busy:
+                await asyncio.sleep(0)
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.interval)
 
-    async def tick(self) -> None:
+    async def tick(self) -> bool:
+        """One pass over the log; True when it may have left due work behind that the queue
+        could take (a full batch, all of it queued): then the loop looks again at once."""
         n = self.notifier
-        now = n.clock()
-        for stale in await n.log.stale(now, self.batch):
-            await n.recover(stale)
-        for key in await n.log.due(now, self.batch):
-            if key not in self._running and not self._stop.is_set():
-                await self._slots.acquire()
-                task = asyncio.create_task(self._attempt(key), name=f"attempt-{key}")
-                self._running[key] = task
-        for doc in await n.log.unpublished(now - timedelta(seconds=2), self.batch):
+        now, asked = n.clock(), time.monotonic()
+        limit = self.batch + len(self._held)  # what is queued here still looks due in the log
+        due, stale, unpublished = await n.log.open_work(now, now - timedelta(seconds=2), limit)
+        self._finished = {k: t for k, t in self._finished.items() if t >= asked - 60}
+        for doc in stale:
+            await n.recover(doc)
+        queued, refused = 0, False
+        for doc in due:
+            if doc["_id"] in self._held or self._finished.get(doc["_id"], 0) >= asked:
+                continue  # queued or running here, or ended while the log was being read
+            if not self.offer(doc["_id"], doc):
+                refused = True
+                break
+            queued += 1
+        for doc in unpublished:
             await n.publish_entry(doc)
-
-    async def _attempt(self, key: str) -> None:
-        try:
-            await self.notifier.attempt(key)
-        except Exception as error:
-            log.warning("attempt_failed", delivery=key, error=type(error).__name__)
-        finally:
-            self._slots.release()
-            self._running.pop(key, None)
+        full = len(due) + len(stale) + len(unpublished) >= limit
+        return full and queued > 0 and not refused
 
     async def stop(self, grace_seconds: float) -> None:
-        """Stop taking work; let in-flight attempts record their outcome (up to the grace)."""
+        """Stop taking work; let in-flight attempts record their outcome (up to the grace).
+        Queued attempts that did not start stay pending in the log (nothing was claimed)."""
         self._stop.set()
         if self._loop is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
-        running = list(self._running.values())
-        if running:
-            _, late = await asyncio.wait(running, timeout=grace_seconds)
+        while not self._queue.empty():
+            key, _ = self._queue.get_nowait()
+            self._held.discard(key)
+        for _ in self._workers:
+            self._queue.put_nowait(_STOP)
+        if self._workers:
+            _, late = await asyncio.wait(self._workers, timeout=grace_seconds)
             for task in late:
                 task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)

@@ -3,8 +3,9 @@
 `run()` is the `sipuma-notifier` console script: the Kafka consumer and the retry dispatcher run
 inside the lifespan of a small FastAPI app that serves `/healthz`, `/readyz` and `/metrics` on
 `SIPUMA_HTTP_PORT` (8004). Uvicorn turns SIGTERM into a graceful stop: the consumer finishes the
-message in hand (its outcomes recorded, the offset committed) and leaves the group, in-flight
-retries record their outcome, then the clients close.
+batch in hand (its deliveries recorded, the offsets committed) and leaves the group, the attempts
+in flight record their outcome (queued ones that had not started stay pending in the log, for the
+next start), then the SMTP connections and the clients close.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Components:
     deliveries: DeliveryLog
     notifier: Notifier
     dispatcher: Dispatcher
+    email: SmtpEmailSender
 
     async def start(self) -> None:
         s = self.settings
@@ -89,11 +91,12 @@ class Components:
         await self.deliveries.ensure_indexes()
         await self.broker.start()
         self.dispatcher.start()
-        log.info("notifier_started", sms_provider=s.sms_provider, unknown=s.unknown_outcome)
+        log.info("notifier_started", sms_provider=s.sms_provider, unknown=s.unknown_outcome())
 
     async def stop(self) -> None:
         await self.broker.stop()  # waits for the message in hand, commits, leaves the group
-        await self.dispatcher.stop(self.settings.shutdown_grace_seconds)
+        await self.dispatcher.stop(self.settings.shutdown_grace_seconds)  # in-flight attempts
+        await self.email.aclose()
         await self.http.aclose()
         await self.mongo.close()
         log.info("notifier_stopped")
@@ -114,6 +117,9 @@ def build(settings: NotifierSettings, logger: Any | None = None) -> Components:
         username=settings.smtp_username,
         password=secret(settings.smtp_password),
         timeout_seconds=settings.smtp_timeout_seconds,
+        connections=settings.smtp_connections,
+        max_messages_per_connection=settings.smtp_messages_per_connection,
+        idle_seconds=settings.smtp_idle_seconds,
     )
     broker = build_broker(settings, logger)
 
@@ -125,7 +131,7 @@ def build(settings: NotifierSettings, logger: Any | None = None) -> Components:
             settings.retry_base_seconds, settings.retry_max_seconds, settings.retry_max_attempts
         ),
         lease=timedelta(seconds=settings.lease_seconds),
-        unknown_outcome=settings.unknown_outcome,
+        unknown_outcome=settings.unknown_outcome(),
         tracking_url=settings.tracking_url,
         default_language=settings.default_language,
     )
@@ -141,14 +147,15 @@ def build(settings: NotifierSettings, logger: Any | None = None) -> Components:
         },
         offices=OfficeDirectory.load(settings.offices_file),
     )
-    handlers.register(broker, notifier, settings)
     dispatcher = Dispatcher(
         notifier,
         interval=settings.dispatch_interval_seconds,
         batch=settings.dispatch_batch,
         concurrency=settings.dispatch_concurrency,
+        queue_size=settings.dispatch_queue,
     )
-    return Components(settings, mongo, http, broker, deliveries, notifier, dispatcher)
+    handlers.register(broker, notifier, dispatcher, settings)
+    return Components(settings, mongo, http, broker, deliveries, notifier, dispatcher, email)
 
 
 def build_app(settings: NotifierSettings, logger: Any | None = None) -> FastAPI:

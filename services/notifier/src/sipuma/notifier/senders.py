@@ -21,10 +21,12 @@ a crash leaves the outcome unknown (see `service.py`). If `commit()` raises, not
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 import email.utils
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -84,6 +86,12 @@ class SmsGateway(Protocol):
 
 
 class SmtpEmailSender:
+    """SMTP with a small pool of open connections (at most `connections` at a time, each reused
+    for up to `max_messages_per_connection` messages and dropped after `idle_seconds` unused):
+    connect, EHLO, STARTTLS and login are paid once per connection, not per message. A pooled
+    connection the server has closed meanwhile fails before `commit()` (at `MAIL`), so that
+    message is simply tried once more on a new connection: nothing had been sent."""
+
     provider = "smtp"
 
     def __init__(
@@ -98,6 +106,9 @@ class SmtpEmailSender:
         username: str | None = None,
         password: str | None = None,
         timeout_seconds: float = 10.0,
+        connections: int = 4,
+        max_messages_per_connection: int = 100,
+        idle_seconds: float = 30.0,
     ) -> None:
         self.host, self.port = host, port
         self.sender, self.sender_name = sender, sender_name
@@ -105,6 +116,10 @@ class SmtpEmailSender:
         self.username, self.password = username, password
         self.timeout = timeout_seconds
         self.domain = sender.rsplit("@", 1)[-1]
+        self.max_messages, self.idle_seconds = max_messages_per_connection, idle_seconds
+        self._slots = asyncio.Semaphore(connections)
+        self._idle: list[_Pooled] = []
+        self._closing: set[asyncio.Task[None]] = set()
 
     def build(self, message: OutgoingEmail) -> EmailMessage:
         mail = EmailMessage()
@@ -120,8 +135,7 @@ class SmtpEmailSender:
             mail.add_alternative(message.html, subtype="html")
         return mail
 
-    async def send(self, message: OutgoingEmail, commit: Commit = _no_commit) -> Receipt:
-        mail = self.build(message)
+    async def _connect(self) -> _Pooled:
         client = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
@@ -132,30 +146,96 @@ class SmtpEmailSender:
             timeout=self.timeout,
         )
         try:
-            # Connect, EHLO, STARTTLS, login, MAIL, RCPT: nothing is delivered yet.
-            await client.connect()
-            await client.mail(self.sender)
-            await client.rcpt(message.to)
+            await client.connect()  # EHLO, STARTTLS, login
         except Exception as error:
             client.close()
             raise classify(error) from None
-        try:
-            await commit()  # may raise: then nothing was sent and no outcome is ours to record
-        except BaseException:
-            client.close()
-            raise
-        try:
-            await client.data(mail.as_bytes(policy=email.policy.SMTP))
-        except Exception as error:
-            client.close()
-            raise classify(error) from None
-        try:  # accepted at the end of DATA: a failing QUIT changes nothing
-            await client.quit()
-        except Exception:  # noqa: S110 - the message is accepted; the connection is closed below
-            pass
-        finally:
-            client.close()
+        return _Pooled(client)
+
+    def _reuse(self) -> _Pooled | None:
+        now = time.monotonic()
+        while self._idle:
+            pooled = self._idle.pop()
+            if pooled.client.is_connected and now - pooled.last_used < self.idle_seconds:
+                return pooled
+            pooled.client.close()
+        return None
+
+    def _release(self, pooled: _Pooled) -> None:
+        pooled.sent += 1
+        pooled.last_used = time.monotonic()
+        if pooled.sent < self.max_messages and pooled.client.is_connected:
+            self._idle.append(pooled)
+        else:  # QUIT in the background: the outcome is recorded without waiting for it
+            task = asyncio.get_running_loop().create_task(_quit(pooled.client))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def send(self, message: OutgoingEmail, commit: Commit = _no_commit) -> Receipt:
+        mail = self.build(message)
+        async with self._slots:
+            pooled = await self._envelope(message)
+            client = pooled.client
+            try:
+                await commit()  # may raise: then nothing was sent, no outcome is ours to record
+            except BaseException:
+                client.close()
+                raise
+            try:
+                await client.data(mail.as_bytes(policy=email.policy.SMTP))
+            except Exception as error:
+                client.close()
+                raise classify(error) from None
+            # accepted at the end of DATA: the connection goes back to the pool
+            self._release(pooled)
         return Receipt(self.provider, str(mail["Message-ID"]))
+
+    async def _envelope(self, message: OutgoingEmail) -> _Pooled:
+        """`MAIL` and `RCPT` on a pooled (or new) connection: nothing is delivered yet. A pooled
+        connection that turns out closed is replaced once."""
+        pooled = self._reuse()
+        for fresh in (pooled is None, True):
+            if pooled is None:
+                pooled = await self._connect()
+            try:
+                await pooled.client.mail(self.sender)
+                await pooled.client.rcpt(message.to)
+            except Exception as error:
+                pooled.client.close()
+                if not fresh and _closed_by_server(error):
+                    pooled = None
+                    continue
+                raise classify(error) from None
+            return pooled
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(_quit(p.client) for p in idle), *self._closing)
+
+
+@dataclass
+class _Pooled:
+    client: aiosmtplib.SMTP
+    sent: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+
+def _closed_by_server(error: BaseException) -> bool:
+    """The pooled connection is gone (idle timeout, server restart), not a refusal."""
+    if isinstance(error, aiosmtplib.SMTPServerDisconnected | ConnectionError):
+        return True
+    return isinstance(error, aiosmtplib.SMTPResponseException) and error.code == 421
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    try:  # a polite goodbye; the messages were accepted already
+        if client.is_connected:
+            await client.quit()
+    except Exception:  # noqa: S110 - closed below either way
+        pass
+    finally:
+        client.close()
 
 
 class JsonSmsGateway:

@@ -8,18 +8,22 @@ Delivery guarantee, honestly:
 - A redelivered or duplicated `TicketIssued`, a restart, a rebalance or a second replica never
   sends twice: the log entry exists, and only the one process that inserted an attempt's claim
   mark sends (see `store.py`).
-- The one window left is a crash *during* an attempt: after the sender's `commit()` marked the
-  delivery `sending` (right before the HTTP request, or before SMTP `DATA` once the recipient
-  was accepted) and before the attempt's decision mark was inserted. The provider may or may
-  not have accepted the message, and the notifier cannot know which. With
-  `unknown_outcome="report"` (default) the delivery is not resent but reported as a final
-  `NotificationFailed` (reason `other`, "outcome unknown"), so a crash can cost at most a
-  reported, visible miss and never a second SMS (at most once). With `"resend"` it is sent
-  again with the same Message-ID / Idempotency-Key (at least once: a duplicate is possible
-  unless the provider deduplicates on that key). The window is one provider request plus one
-  insert. A crash before `commit()` is safe (the attempt is released after its lease and
-  retried); one after the decision mark is rolled forward (see `store.py`); SIGTERM finishes
-  in-flight attempts and leaves none open.
+- The one window left is a crash *during* an attempt: after the sender's `commit()` inserted
+  the attempt's `/go` mark (right before the HTTP request, or before SMTP `DATA` once the
+  recipient was accepted) and before the attempt's decision mark was inserted. The provider
+  may or may not have accepted the message, and the notifier cannot know which. What recovery
+  does then (after the lease) is chosen per channel (`Policy.unknown_outcome`):
+  - `"resend"`: sent again with the same Idempotency-Key / Message-ID. For the generic SMS
+    gateway this is exactly once (the gateway contract deduplicates on the key). For e-mail it
+    is at least once: SMTP has no idempotency, so if the crash fell after the server accepted
+    `DATA` (milliseconds) the complainant gets the same message, same Message-ID, twice —
+    which mailbox stores that suppress duplicates fold into one. Default for both channels.
+  - `"report"`: not resent; a final `NotificationFailed` (reason `other`, "outcome unknown") is
+    published, so staff see it (at most once). Default for SMS providers without an
+    idempotency key (Zenziva).
+  A crash before `commit()` is safe (the attempt is released after its lease and retried); one
+  after the decision mark is rolled forward (see `store.py`); SIGTERM finishes in-flight
+  attempts and leaves none open.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,6 +63,7 @@ log = structlog.get_logger("sipuma.notifier")
 Publish = Callable[[Event], Awaitable[object]]
 EMAIL, SMS = NotificationChannel.EMAIL.value, NotificationChannel.SMS.value
 UNKNOWN_DETAIL = "outcome unknown: the notifier stopped during the provider call; not resent"
+Deliveries = list[tuple[str, Doc]]
 
 
 class ClaimLost(Exception):
@@ -73,7 +78,7 @@ def utc_now() -> datetime:
 class Policy:
     backoff: Backoff
     lease: timedelta
-    unknown_outcome: UnknownOutcome
+    unknown_outcome: Mapping[str, UnknownOutcome]  # per channel: "resend" or "report"
     tracking_url: str
     default_language: Language
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # claims carry it
@@ -102,24 +107,45 @@ class Notifier:
         return self.email.provider if channel == EMAIL else self.sms.provider
 
     # -- entry: one TicketIssued ------------------------------------------------------------
-    async def ticket_issued(self, event: TicketIssued, language: Language | None = None) -> None:
-        """Record a delivery per channel, then make the first attempt now (unless the provider is
-        known to be failing). Returns once every outcome of this call is in the log."""
+    async def record(self, event: TicketIssued, language: Language | None = None) -> Deliveries:
+        """Record a delivery per channel in the log; answer the ones that are new (with the
+        document as written). Once this returned, the work is durable: the Kafka offset may be
+        committed and whoever attempts the deliveries (this process or, after a crash, the
+        dispatcher of any replica) finds them there."""
+        return await self.record_many([(event, language)])
+
+    async def record_many(self, tickets: list[tuple[TicketIssued, Language | None]]) -> Deliveries:
+        """`record` for several tickets in one write (a batch from Kafka)."""
         now = self.clock()
-        wanted = [(EMAIL, event.contact.email), (SMS, event.contact.mobile)]
-        keys: list[str] = []
-        for channel, address in wanted:
-            if address is None:
-                continue
-            key = delivery_id(event.ticket_number, channel)
-            doc = self._new_delivery(key, channel, address, event, language, now)
-            if await self.log.record(doc):
-                keys.append(key)
+        docs = [
+            self._new_delivery(
+                delivery_id(event.ticket_number, channel), channel, address, event, language, now
+            )
+            for event, language in tickets
+            for channel, address in ((EMAIL, event.contact.email), (SMS, event.contact.mobile))
+            if address is not None
+        ]
+        inserted = await self.log.record_many(docs)
+        new: Deliveries = []
+        for doc, is_new in zip(docs, inserted, strict=True):
+            if is_new:
+                new.append((doc["_id"], doc))
             else:
-                metrics.DUPLICATES_SKIPPED.labels(channel).inc()
-                log.info("delivery_already_recorded", channel=channel, delivery=key)
-        inline = [k for k in keys if self._cooling_until.get(k.split(":")[0], 0) < time.monotonic()]
-        await asyncio.gather(*(self.attempt(key) for key in inline))
+                metrics.DUPLICATES_SKIPPED.labels(doc["channel"]).inc()
+                log.info("delivery_already_recorded", channel=doc["channel"], delivery=doc["_id"])
+        return new
+
+    def cooling(self, channel: str) -> bool:
+        """The provider failed recently: leave new deliveries to the dispatcher's schedule."""
+        return self._cooling_until.get(channel, 0) >= time.monotonic()
+
+    async def ticket_issued(self, event: TicketIssued, language: Language | None = None) -> None:
+        """Record, then attempt every new delivery now (unless its provider is known to be
+        failing). Returns once every outcome of this call is in the log. The Kafka handler does
+        not use this (it records and hands the attempts to the dispatcher's workers)."""
+        new = await self.record(event, language)
+        inline = [(key, doc) for key, doc in new if not self.cooling(doc["channel"])]
+        await asyncio.gather(*(self.attempt(key, doc) for key, doc in inline))
 
     def _new_delivery(
         self,
@@ -152,13 +178,18 @@ class Notifier:
         }
 
     # -- one attempt ---------------------------------------------------------------------------
-    async def attempt(self, key: str) -> None:
+    async def attempt(self, key: str, current: Doc | None = None) -> None:
+        """One attempt of a pending delivery. `current`: the document as the caller has it (just
+        recorded, or just read by the dispatcher), which saves a read; see `DeliveryLog.claim`."""
         channel = key.split(":", 1)[0]
-        current = await self.log.get(key)
+        if current is None:
+            current = await self.log.get(key)
         if current is None or current["state"] != PENDING:
             return
         await self.limits[channel].acquire()  # before the claim: waiting holds no lease
-        claimed = await self.log.claim(key, self.policy.owner, self.clock(), self.policy.lease)
+        claimed = await self.log.claim(
+            key, self.policy.owner, self.clock(), self.policy.lease, current=current
+        )
         if claimed is None:
             return  # another replica (or task) has it, or it is not due
         provider = self.provider(channel)
@@ -176,11 +207,12 @@ class Notifier:
         except Exception as error:
             failure = classify(error)
             metrics.ATTEMPT_SECONDS.labels(channel, provider).observe(time.monotonic() - started)
-            await self._record_failure(claimed, provider, failure)
+            decided = await self._record_failure(claimed, provider, failure)
         else:
             metrics.ATTEMPT_SECONDS.labels(channel, provider).observe(time.monotonic() - started)
-            await self._record_sent(claimed, receipt)
-        await self.publish_outbox(key)
+            decided = await self._record_sent(claimed, receipt)
+        if not decided:  # someone else decided this attempt: publish what they decided
+            await self.publish_outbox(key)
 
     async def _send(self, channel: str, doc: Doc, commit: Commit) -> Receipt:
         job, language = doc["job"], doc["language"]
@@ -209,7 +241,7 @@ class Notifier:
         text = self.renderer.sms(facts, language)
         return await self.sms.send(OutgoingSms(number, text, reference), commit)
 
-    async def _record_sent(self, claimed: Doc, receipt: Receipt) -> None:
+    async def _record_sent(self, claimed: Doc, receipt: Receipt) -> bool:
         now, channel = self.clock(), claimed["channel"]
         event = NotificationSent(
             **self._event_base(claimed),
@@ -220,13 +252,14 @@ class Notifier:
         )
         update = self._final(SENT, event, now)
         update["$set"] |= {"provider": receipt.provider, "provider_message_id": receipt.message_id}
-        if await self.log.finish(claimed, update):
+        if await self._decide_final(claimed, update, event):
             metrics.SENT.labels(channel, receipt.provider).inc()
             log.info("notification_sent", channel=channel, attempts=claimed["attempts"])
-        else:
-            log.warning("claim_lost_after_send", channel=channel, delivery=claimed["_id"])
+            return True
+        log.warning("claim_lost_after_send", channel=channel, delivery=claimed["_id"])
+        return False
 
-    async def _record_failure(self, claimed: Doc, provider: str, error: DeliveryError) -> None:
+    async def _record_failure(self, claimed: Doc, provider: str, error: DeliveryError) -> bool:
         now, channel, attempts = self.clock(), claimed["channel"], claimed["attempts"]
         last_error = {
             "kind": error.kind.value,
@@ -245,7 +278,7 @@ class Notifier:
                 },
                 "$unset": {"owner": "", "lease_until": ""},
             }
-            if await self.log.finish(claimed, update):
+            if await self.log.finish(claimed, update, now=now):
                 metrics.RETRIED.labels(channel, provider).inc()
                 log.warning(
                     "notification_retry_scheduled",
@@ -254,21 +287,44 @@ class Notifier:
                     retry_in_seconds=round(delay, 2),
                     error=error.detail,
                 )
-            return
+                return True
+            return False
         reason = NotificationFailure.RETRIES_EXHAUSTED if error.transient else error.reason
         event = self._failed_event(claimed, reason, error.detail)
         update = self._final(FAILED, event, now)
         update["$set"]["last_error"] = last_error
-        if await self.log.finish(claimed, update):
+        if await self._decide_final(claimed, update, event):
             metrics.FAILED.labels(channel, provider, reason.value).inc()
             log.warning(
                 "notification_failed", channel=channel, reason=reason.value, attempts=attempts
             )
+            return True
+        return False
+
+    async def _decide_final(
+        self, claimed: Doc, update: Doc, event: Event, by: str = "owner"
+    ) -> bool:
+        """Decide a final outcome; the winner publishes its event as soon as the decision is
+        durable and writes the delivery once, already marked published (the outbox stays
+        pending, for the dispatcher, only if Kafka did not take the event)."""
+
+        async def publish_first() -> Doc:
+            try:
+                await self.publish(event)
+            except Exception as error:  # stays pending; the dispatcher publishes it later
+                log.warning("outcome_publish_failed", error=type(error).__name__)
+                return {}
+            return {"outbox_pending": False}
+
+        return await self.log.finish(
+            claimed, update, by=by, before_apply=publish_first, now=self.clock()
+        )
 
     # -- recovery of attempts whose owner died ---------------------------------------------------
     async def recover(self, stale: Doc) -> None:
         now, channel = self.clock(), stale["channel"]
-        resend = self.policy.unknown_outcome == "resend"
+        resend = self.policy.unknown_outcome.get(channel, "report") == "resend"
+        event: Event | None = None
         if resend and not self.policy.backoff.exhausted(stale["attempts"]):
             update: Doc = {
                 "$set": {"state": PENDING, "next_attempt_at": now, "updated_at": now},
@@ -280,14 +336,18 @@ class Notifier:
             event = self._failed_event(stale, reason, UNKNOWN_DETAIL)
             update = self._final(FAILED, event, now)
             action = "reported"
-        if await self.log.finish(stale, update, by="recovery"):
+        if event is not None:
+            won = await self._decide_final(stale, update, event, by="recovery")
+        else:
+            won = await self.log.finish(stale, update, by="recovery")
+        if won:
             metrics.UNKNOWN_OUTCOME.labels(channel, action).inc()
             if action == "reported":
                 metrics.FAILED.labels(channel, self.provider(channel), "unknown_outcome").inc()
             log.warning("notification_outcome_unknown", channel=channel, action=action)
         else:  # the owner had decided before it died: its outcome was rolled forward
             log.info("notification_outcome_rolled_forward", channel=channel)
-        await self.publish_outbox(stale["_id"])
+            await self.publish_outbox(stale["_id"])
 
     # -- outbox ------------------------------------------------------------------------------
     async def publish_outbox(self, key: str) -> None:

@@ -39,7 +39,12 @@ class NotifierSettings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "no-reply@sipuma.beacukai.go.id"
     smtp_timeout_seconds: float = Field(10.0, gt=0)
-    email_rate_per_second: float = Field(20.0, gt=0)
+    # Open SMTP connections kept and used at most at a time (each reused for up to
+    # smtp_messages_per_connection messages, closed after smtp_idle_seconds unused).
+    smtp_connections: int = Field(4, ge=1)
+    smtp_messages_per_connection: int = Field(100, ge=1)
+    smtp_idle_seconds: float = Field(30.0, gt=0)
+    email_rate_per_second: float = Field(100.0, gt=0)
 
     # SMS gateway
     sms_provider: SmsProvider = "generic"
@@ -55,13 +60,22 @@ class NotifierSettings(ServiceSettings):
     retry_max_seconds: float = Field(900.0, gt=0)
     # A claimed delivery whose owner does not record an outcome within the lease is recovered.
     lease_seconds: float = Field(60.0, gt=0)
-    # What recovery does with a delivery whose provider call may or may not have reached the
-    # provider (the owner died mid-call): report it as failed (at most once, the default) or send
-    # it again (at least once). See README "The duplicate window".
-    unknown_outcome: UnknownOutcome = "report"
+    # What recovery does, per channel, with a delivery whose provider call may or may not have
+    # reached the provider (the owner died mid-call): send it again with the same Message-ID /
+    # Idempotency-Key, or report it as failed without resending. SMS: None = "resend" when the
+    # provider deduplicates on the Idempotency-Key (generic), "report" otherwise (zenziva).
+    # See README "The duplicate window".
+    unknown_outcome_email: UnknownOutcome = "resend"
+    unknown_outcome_sms: UnknownOutcome | None = None
+    # TicketIssued records taken per poll (one batch in flight, recorded in one insert) and how
+    # long an idle poll waits for the first one.
+    consume_batch: int = Field(100, ge=1)
+    consume_batch_wait_ms: int = Field(100, ge=1)
     dispatch_interval_seconds: float = Field(1.0, gt=0)
     dispatch_batch: int = Field(50, ge=1)
-    dispatch_concurrency: int = Field(8, ge=1)
+    # Attempts running at a time (the worker pool), and deliveries queued for it in memory.
+    dispatch_concurrency: int = Field(16, ge=1)
+    dispatch_queue: int = Field(1000, ge=1)
 
     @model_validator(mode="after")
     def _lease_outlasts_an_attempt(self) -> Self:
@@ -74,3 +88,10 @@ class NotifierSettings(ServiceSettings):
 
     def topic(self, name: str) -> str:
         return self.topic_prefix + name
+
+    def unknown_outcome(self) -> dict[str, UnknownOutcome]:
+        """Per channel (`email`, `sms`): what recovery does when an attempt's outcome is unknown."""
+        sms = self.unknown_outcome_sms
+        if sms is None:
+            sms = "resend" if self.sms_provider == "generic" else "report"
+        return {"email": self.unknown_outcome_email, "sms": sms}

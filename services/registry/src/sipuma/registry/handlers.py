@@ -1,10 +1,12 @@
 """Kafka entry point: one subscriber over every topic the registry consumes.
 
 The range assignor gives one replica partition p of every topic, so all events of one complaint
-(key = complaint id) reach the same replica, one at a time. The shared `EventConsumer` decides
-what happens to each message: decoded and handled → commit; not a valid event (or an office
-that is not configured) → dead-letter topic, commit, go on; any other failure → back off and
-nack, so the same message comes again and nothing after it is committed first.
+(key = complaint id) reach the same replica. Each poll (up to `consumer_batch_size` records) is
+handled as one batch (`subscribe_event_batches`): one lane per complaint id, in offset order,
+`consumer_concurrency` lanes at once, and the poll is committed only when all are done. The
+shared `EventConsumer` decides what happens to each record: decoded and handled → done; not a
+valid event (or an office that is not configured) → dead-letter topic, done, go on; any other
+failure → back off, and the batch is not committed but comes again (handled records dedupe).
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from sipuma.registry.service import Registry
 from sipuma.registry.settings import RegistrySettings
 from sipuma.shared import events as ev
 from sipuma.shared import topics
-from sipuma.shared.consumer import DeadLetter, EventConsumer, raw_body, tolerant_parser
-from sipuma.shared.kafka import DEFAULT_ACK_POLICY
+from sipuma.shared.consumer import DeadLetter, EventConsumer
+from sipuma.shared.kafka import subscribe_event_batches
 
 CONSUMED = (
     topics.COMPLAINT_RECEIVED,
@@ -59,20 +60,16 @@ def register(broker: KafkaBroker, registry: Registry, settings: RegistrySettings
         retry_max_seconds=settings.consumer_retry_max_seconds,
     )
 
-    async def absorb_complaint_events(message: KafkaMessage) -> None:
-        await consumer.consume(message)
-
-    broker.subscriber(
-        *[settings.topic(spec.name) for spec in CONSUMED],
-        group_id=settings.consumer_group,
-        auto_offset_reset="earliest",
-        ack_policy=DEFAULT_ACK_POLICY,
+    subscribe_event_batches(
+        broker,
+        [settings.topic(spec.name) for spec in CONSUMED],
+        consumer,
+        max_records=settings.consumer_batch_size,
+        concurrency=settings.consumer_concurrency,
         partition_assignment_strategy=(RangePartitionAssignor,),
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
         group_instance_id=settings.consumer_instance_id,
-        parser=tolerant_parser,
-        decoder=raw_body,
         title="registry-consumer",
         description="Complaint, evidence and notification events into the complaint database",
-    )(absorb_complaint_events)
+    )

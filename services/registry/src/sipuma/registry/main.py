@@ -34,6 +34,7 @@ from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.metrics import EVENTS_PUBLISHED
 from sipuma.shared.offices import OfficeDirectory
+from sipuma.shared.openapi import document_problems
 from sipuma.shared.problems import install_problem_handlers
 from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.topics import check_publishable
@@ -67,7 +68,12 @@ def build(settings: RegistrySettings) -> Runtime:
         )
         EVENTS_PUBLISHED.labels(topic=topic, event_type=event.event_type).inc()
 
-    relay = OutboxRelay(store, publish, interval=settings.outbox_interval_seconds)
+    relay = OutboxRelay(
+        store,
+        publish,
+        interval=settings.outbox_interval_seconds,
+        sweep=settings.outbox_sweep_seconds,
+    )
     config = Config(
         number_format=settings.register_number_format,
         ticket_key=settings.ticket_hash_key.get_secret_value().encode(),
@@ -133,6 +139,10 @@ def http_app(
     )
     app.add_middleware(CorrelationIdMiddleware)
     install_problem_handlers(app)
+    # staff operations need a token; the public tracking page does not
+    document_problems(
+        app, authenticated=lambda path: path.startswith("/v1") and not path.startswith("/v1/track")
+    )
     install_auth_handler(app)
     verifier = TokenVerifier(settings.token_secret.get_secret_value())
     app.include_router(staff_router(registry, verifier))

@@ -45,7 +45,7 @@ async def report(
     # UTC window wide enough for every Indonesian zone; the local date decides below.
     start = datetime.combine(first, time(), UTC) - timedelta(days=1)
     end = datetime.combine(last, time(), UTC) + timedelta(days=2)
-    complaints = await store.scan_complaints(
+    complaints = await store.scan_listing(
         {"office_code": {"$in": codes}, "received_at": {"$gte": start, "$lt": end}}
     )
     facts = await store.intake_facts([c["_id"] for c in complaints])
