@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,8 +24,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         pytest.skip(why)
     started = time.monotonic()
     world = start_world(tmp_path_factory.mktemp("chaos-world"))
-    world.startup_s = time.monotonic() - started  # type: ignore[attr-defined]
-    world.started = started  # type: ignore[attr-defined]
+    world.startup_s = time.monotonic() - started
+    world.started = started
     try:
         yield world
     finally:
@@ -37,8 +38,8 @@ def ledger() -> Ledger:
 
 
 @pytest.fixture(scope="package")
-def results(world: World) -> Iterator[list[dict]]:
-    found: list[dict] = []
+def results(world: World) -> Iterator[list[dict[str, Any]]]:
+    found: list[dict[str, Any]] = []
     started = time.monotonic()
     yield found
     (world.folder / "results.json").write_text(json.dumps(found, indent=2))

@@ -159,6 +159,8 @@ class World:
     services: dict[str, Proc] = field(default_factory=dict)
     db: str = "chaos"
     bucket: str = "chaos-evidence"
+    started: float = 0.0  # time.monotonic() when the world began starting
+    startup_s: float = 0.0  # how long starting it took
 
     @property
     def mongo_uri(self) -> str:

@@ -266,7 +266,10 @@ class Snapshot:
 
     @classmethod
     def take(cls, world: World, with_events: bool = True) -> Snapshot:
-        with MongoClient(world.mongo_uri, serverSelectionTimeoutMS=5000) as mongo:
+        client: MongoClient[dict[str, Any]] = MongoClient(
+            world.mongo_uri, serverSelectionTimeoutMS=5000
+        )
+        with client as mongo:
             registry = mongo[f"{world.db}_registry"]
             numbers = list(
                 registry["register_numbers"].find(
@@ -345,16 +348,17 @@ def reconcile(world: World, ledger: Ledger) -> dict[str, Any]:
             dupes = [s for s, k in Counter(seqs).items() if k > 1]
             gaps = sorted(set(range(1, max(seqs) + 1)) - set(seqs))
             problems.append(f"{office}/{year}: gaps {gaps[:10]} duplicates {dupes[:10]}")
-    contacts = [a for a in accepted.values() if a.email]
-    for a in contacts:
+    # (complaint, e-mail, mobile) of those with a tracking contact: always both (office_load)
+    contacts = [(a, a.email.lower(), a.mobile) for a in accepted.values() if a.email and a.mobile]
+    for a, email, mobile in contacts:
         if snap.tickets[a.complaint_id] != 1:
             problems.append(f"complaint {a.complaint_id}: {snap.tickets[a.complaint_id]} tickets")
-        if snap.mail[a.email.lower()] != 1:  # type: ignore[union-attr]
-            problems.append(f"complaint {a.complaint_id}: {snap.mail[a.email.lower()]} e-mails")  # type: ignore[union-attr]
+        if snap.mail[email] != 1:
+            problems.append(f"complaint {a.complaint_id}: {snap.mail[email]} e-mails")
         # (a second copy of the *same* message is counted below, not a problem: see
         # `_mail_recipients`)
-        if snap.sms[a.mobile] != 1:  # type: ignore[index]
-            problems.append(f"complaint {a.complaint_id}: {snap.sms[a.mobile]} SMS")  # type: ignore[index]
+        if snap.sms[mobile] != 1:
+            problems.append(f"complaint {a.complaint_id}: {snap.sms[mobile]} SMS")
     s3 = Minio(world.s3_endpoint, access_key=S3_KEY, secret_key=S3_SECRET, secure=False)
     event_ids = set()
     for event in snap.evidence_events:
@@ -375,12 +379,11 @@ def reconcile(world: World, ledger: Ledger) -> dict[str, Any]:
         "queued_202": sum(1 for a in accepted.values() if a.status == 202),
         "numbered": len(per_complaint),
         "contacts": len(contacts),
-        "emails": sum(snap.mail[a.email.lower()] for a in contacts),  # type: ignore[union-attr]
+        "emails": sum(snap.mail[email] for _, email, _ in contacts),
         "email_retransmissions": sum(
-            snap.mail_copies[a.email.lower()] - snap.mail[a.email.lower()]  # type: ignore[union-attr]
-            for a in contacts
+            snap.mail_copies[email] - snap.mail[email] for _, email, _ in contacts
         ),
-        "sms": sum(snap.sms[a.mobile] for a in contacts),  # type: ignore[index]
+        "sms": sum(snap.sms[mobile] for _, _, mobile in contacts),
         "sms_resends_folded": _sms_replays(world),
         "evidence": len(ledger.evidence),
         "evidence_events": len(snap.evidence_events),

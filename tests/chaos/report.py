@@ -11,7 +11,10 @@ import sys
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.chaos.infra import World
 
 METHOD = """\
 ## How a run goes
@@ -60,6 +63,11 @@ Knobs: `SIPUMA_CHAOS_RUNS`, `SIPUMA_CHAOS_PER_OFFICE`, `SIPUMA_CHAOS_SPREAD_S`,
 """
 
 
+def _mean(rows: list[dict[str, Any]], key: str) -> float:
+    total: float = sum(r[key] for r in rows)
+    return total / len(rows)
+
+
 def render(results: list[dict[str, Any]], total_s: float, startup_s: float) -> str:
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in results:
@@ -87,12 +95,11 @@ def render(results: list[dict[str, Any]], total_s: float, startup_s: float) -> s
     ]
     for scenario, rs in by.items():
         problems = sum(len(r["new_problems"]) for r in rs) + sum(r["recovery_s"] < 0 for r in rs)
-        mean = lambda key, rs=rs: sum(r[key] for r in rs) / len(rs)  # noqa: E731
         lines.append(
             f"| {scenario} | {rs[0]['fault']} | {len(rs)} "
             f"| {sum(r['run_complaints'] for r in rs)} "
-            f"| {mean('fault_s'):.1f} | {mean('load_s'):.1f} "
-            f"| {mean('recovery_s'):.1f} / {max(r['recovery_s'] for r in rs):.1f} "
+            f"| {_mean(rs, 'fault_s'):.1f} | {_mean(rs, 'load_s'):.1f} "
+            f"| {_mean(rs, 'recovery_s'):.1f} / {max(r['recovery_s'] for r in rs):.1f} "
             f"| {problems or 'none'} |"
         )
     lines += ["", "## Problems found", ""]
@@ -105,8 +112,8 @@ def render(results: list[dict[str, Any]], total_s: float, startup_s: float) -> s
     return "\n".join(lines)
 
 
-def write_report(target: Path, results: list[dict[str, Any]], total_s: float, world: Any) -> None:
-    target.write_text(render(results, total_s, getattr(world, "startup_s", 0.0)))
+def write_report(target: Path, results: list[dict[str, Any]], total_s: float, world: World) -> None:
+    target.write_text(render(results, total_s, world.startup_s))
 
 
 if __name__ == "__main__":

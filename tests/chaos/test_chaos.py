@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -98,7 +99,9 @@ SCENARIOS: dict[str, tuple[str, Callable[[World], None]]] = {
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_fault_under_load(scenario: str, world: World, ledger: Ledger, results: list[dict]) -> None:
+def test_fault_under_load(
+    scenario: str, world: World, ledger: Ledger, results: list[dict[str, Any]]
+) -> None:
     label, fault = SCENARIOS[scenario]
     failures: list[str] = []
     for run in range(1, RUNS + 1):

@@ -87,7 +87,7 @@ def docker_engine_answers() -> bool:
     if os.environ.get("SIPUMA_TEST_NO_DOCKER"):
         return False
     try:
-        import docker  # type: ignore[import-untyped]
+        import docker
 
         docker.from_env(timeout=3).ping()
     except Exception:
@@ -97,11 +97,11 @@ def docker_engine_answers() -> bool:
 
 def from_docker(stack: ExitStack) -> Endpoints:
     """Official images through testcontainers; containers stop when the stack closes."""
-    from testcontainers.core.container import DockerContainer  # type: ignore[import-untyped]
-    from testcontainers.core.waiting_utils import wait_for_logs  # type: ignore[import-untyped]
-    from testcontainers.kafka import KafkaContainer  # type: ignore[import-untyped]
-    from testcontainers.minio import MinioContainer  # type: ignore[import-untyped]
-    from testcontainers.mongodb import MongoDbContainer  # type: ignore[import-untyped]
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.minio import MinioContainer
+    from testcontainers.mongodb import MongoDbContainer
 
     kafka = stack.enter_context(KafkaContainer("apache/kafka:4.1.1").with_kraft())
     mongo = stack.enter_context(MongoDbContainer("mongo:8"))

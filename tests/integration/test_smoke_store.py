@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -12,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_insert_find_upsert_inc_and_unique_index(endpoints: Endpoints, unique_name) -> None:
-    client: AsyncMongoClient = AsyncMongoClient(endpoints.mongo_uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongo_uri)
     db = client[unique_name("smoke").replace("-", "_")]
     try:
         docs = db["complaints"]

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -28,7 +28,7 @@ from sipuma.notifier.main import Components, build
 from sipuma.notifier.settings import NotifierSettings
 from sipuma.shared import topics
 from sipuma.shared.cloudevents import decode_message, to_headers
-from sipuma.shared.events import Event, TicketIssued
+from sipuma.shared.events import Event, NotificationFailed, NotificationSent, TicketIssued
 from sipuma.shared.payloads import TrackingContact
 from tests.harness.endpoints import ROOT, Endpoints
 
@@ -168,18 +168,44 @@ async def read_topic(
     return found
 
 
+@overload
 async def outcomes(
-    settings: NotifierSettings, kind: str, count: int, timeout: float = 20.0, settle: float = 0.0
-) -> list[Event]:
+    settings: NotifierSettings,
+    kind: Literal["sent"],
+    count: int,
+    timeout: float = ...,
+    settle: float = ...,
+) -> list[NotificationSent]: ...
+
+
+@overload
+async def outcomes(
+    settings: NotifierSettings,
+    kind: Literal["failed"],
+    count: int,
+    timeout: float = ...,
+    settle: float = ...,
+) -> list[NotificationFailed]: ...
+
+
+async def outcomes(
+    settings: NotifierSettings,
+    kind: Literal["sent", "failed"],
+    count: int,
+    timeout: float = 20.0,
+    settle: float = 0.0,
+) -> list[NotificationSent] | list[NotificationFailed]:
+    """The outcomes on the NotificationSent (`kind="sent"`) or NotificationFailed topic."""
     spec = topics.NOTIFICATION_SENT if kind == "sent" else topics.NOTIFICATION_FAILED
     records = await read_topic(
         settings.kafka_bootstrap, settings.topic(spec.name), count, timeout, settle
     )
-    events = []
+    events: list[Event] = []
     for record in records:
         headers = {k: v.decode() for k, v in record.headers}
         events.append(decode_message(headers, record.value)[1])
-    return events
+    # Each topic carries only its own event type (the notifier publishes nothing else there).
+    return cast("list[NotificationSent] | list[NotificationFailed]", events)
 
 
 @asynccontextmanager

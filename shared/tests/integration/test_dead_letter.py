@@ -27,7 +27,8 @@ async def committed_offset(bootstrap: str, group: str, topic: str) -> int | None
     )
     await consumer.start()
     try:
-        return await consumer.committed(TopicPartition(topic, 0))
+        offset: int | None = await consumer.committed(TopicPartition(topic, 0))
+        return offset
     finally:
         await consumer.stop()
 
@@ -90,7 +91,7 @@ async def test_poison_messages_are_dead_lettered_and_the_consumer_goes_on(
 
     dead = await read_all(bootstrap, dead_letter_topic(group), expect=len(poison))
     assert [record.value for record in dead] == [value for value, _ in poison]
-    reasons = []
+    reasons: list[str] = []
     for record, (_, original) in zip(dead, poison, strict=True):
         headers = dict(record.headers)
         assert record.key == b"poison"
@@ -156,6 +157,7 @@ async def read_dead_letters(bootstrap: str, group: str) -> int:
     await consumer.start()
     try:
         tp = TopicPartition(dead_letter_topic(group), 0)
-        return (await consumer.end_offsets([tp]))[tp]
+        end: int = (await consumer.end_offsets([tp]))[tp]
+        return end
     finally:
         await consumer.stop()

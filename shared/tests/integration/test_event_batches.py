@@ -40,7 +40,7 @@ async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes,
     await producer.start()
     try:
         sent = [
-            await producer.send(topic, value, key=key, headers=headers)  # type: ignore[arg-type]
+            await producer.send(topic, value, key=key, headers=headers)
             for key, value, headers in messages
         ]
         await asyncio.gather(*sent)

@@ -3,9 +3,13 @@ retried. The same flows run against the real Kafka in tests/integration."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import pytest
 from faststream import AckPolicy
-from faststream.kafka import TestKafkaBroker
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka.publisher.usecase import DefaultPublisher
 
 from sipuma.shared import cloudevents as ce
 from sipuma.shared import events as ev
@@ -25,9 +29,11 @@ pytestmark = pytest.mark.unit
 DLQ = topics.dead_letter_topic("registry")
 
 
-def broker_with(handler: object, **options: object):  # type: ignore[no-untyped-def]
+def broker_with(
+    handler: Callable[[ev.ComplaintRegistered], Awaitable[None]], **options: Any
+) -> tuple[KafkaBroker, DefaultPublisher]:
     broker = build_broker(ServiceSettings(service="registry"))
-    subscribe_events(broker, topics.COMPLAINT_REGISTERED, handler, group_id="registry", **options)  # type: ignore[arg-type]
+    subscribe_events(broker, topics.COMPLAINT_REGISTERED, handler, group_id="registry", **options)
     dead = broker.publisher(DLQ)
     return broker, dead
 
@@ -55,7 +61,7 @@ def test_batches_refuse_workers_and_other_acks() -> None:
     consumer = EventConsumer(handler, "g", (ev.ComplaintRegistered,), broker.publisher(DLQ))
     for options in ({"max_workers": 4}, {"ack_policy": AckPolicy.ACK_FIRST}):
         with pytest.raises(ValueError, match="committed once"):
-            subscribe_event_batches(broker, ["t"], consumer, **options)  # type: ignore[arg-type]
+            subscribe_event_batches(broker, ["t"], consumer, **options)
 
 
 async def test_valid_event_reaches_the_handler() -> None:

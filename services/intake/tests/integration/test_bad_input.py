@@ -4,7 +4,7 @@ and English, unknown fields refused, 413 over the size limit — and nothing pub
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -239,7 +239,7 @@ async def test_bodies_over_the_limit_get_413(settings) -> None:
         assert answer.json()["code"] == "payload_too_large"
         assert "4096" in answer.json()["messages"]["id"]
 
-        async def chunks():
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(10):
                 yield b" " * 1000
 

@@ -7,9 +7,15 @@ import asyncio
 import pytest
 
 from sipuma.intake.models import ComplaintStatus
-from sipuma.intake.waiters import ComplaintBook, Seen
+from sipuma.intake.waiters import ComplaintBook, Entry, Seen
 
 pytestmark = pytest.mark.unit
+
+
+def entry_of(book: ComplaintBook, complaint_id: str) -> Entry:
+    found = book.get(complaint_id)
+    assert found is not None, f"{complaint_id} is not in the book"
+    return found
 
 
 async def test_waiter_resolves_when_registered() -> None:
@@ -19,7 +25,7 @@ async def test_waiter_resolves_when_registered() -> None:
     asyncio.get_running_loop().call_later(0.05, book.registered, Seen("c1", "OFF", "N-1", "t"))
     entry = await book.wait_registered("c1", future, 2)
     assert entry is not None and entry.register_number == "N-1"
-    assert book.get("c1").status is ComplaintStatus.REGISTERED
+    assert entry_of(book, "c1").status is ComplaintStatus.REGISTERED
 
 
 async def test_wait_times_out_without_leaking_waiters() -> None:
@@ -33,19 +39,20 @@ async def test_already_registered_answers_at_once_and_first_number_stands() -> N
     book = ComplaintBook()
     book.registered(Seen("c3", "OFF", "N-1", "t"))
     book.registered(Seen("c3", "OFF", "N-2", "t"))  # a redelivery / replay
-    assert book.get("c3").register_number == "N-1"
-    assert (await book.wait_registered("c3", book.expect("c3"), 0.01)).register_number == "N-1"
+    assert entry_of(book, "c3").register_number == "N-1"
+    answer = await book.wait_registered("c3", book.expect("c3"), 0.01)
+    assert answer is not None and answer.register_number == "N-1"
 
 
 async def test_status_progresses_and_never_goes_back() -> None:
     book = ComplaintBook()
     book.note("c4", "OFF", ComplaintStatus.QUEUED)
     book.received(Seen("c4", "OFF"))
-    assert book.get("c4").status is ComplaintStatus.RECEIVED
+    assert entry_of(book, "c4").status is ComplaintStatus.RECEIVED
     book.registered(Seen("c4", "OFF", "N", "t"))
     book.received(Seen("c4", "OFF"))
     book.note("c4", "OFF", ComplaintStatus.QUEUED)
-    assert book.get("c4").status is ComplaintStatus.REGISTERED
+    assert entry_of(book, "c4").status is ComplaintStatus.REGISTERED
 
 
 def test_book_is_bounded() -> None:

@@ -22,6 +22,7 @@ from services.notifier.tests.support import (
 from sipuma.notifier.messages import fits_one_segment
 from sipuma.notifier.store import delivery_id
 from sipuma.shared.events import NotificationSent
+from sipuma.shared.payloads import Language
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +74,7 @@ async def test_english_on_request(settings, deliveries, mail_inbox, sms_inbox):
     email, number = address(), mobile()
     english = ticket(email, number)
     event = english.model_copy(
-        update={"contact": english.contact.model_copy(update={"language": "en"})}
+        update={"contact": english.contact.model_copy(update={"language": Language.EN})}
     )
     async with running(settings):
         await publish_tickets(settings, event)

@@ -30,6 +30,7 @@ from services.notifier.tests.support import (
     wait_until,
 )
 from sipuma.notifier.main import build
+from sipuma.notifier.senders import Commit, OutgoingSms, Receipt
 from sipuma.notifier.service import UNKNOWN_DETAIL
 from sipuma.notifier.store import SENDING, delivery_id
 from sipuma.shared import topics
@@ -41,7 +42,8 @@ pytestmark = pytest.mark.integration
 async def test_poison_message_goes_to_dead_letter_and_consumer_goes_on(
     settings, deliveries, sms_inbox
 ):
-    good = ticket(None, mobile())
+    good_number = mobile()
+    good = ticket(None, good_number)
     key, body, headers = encoded(ticket(None, mobile()))
     poison = [
         (b"x", b"\xff not json at all", headers),  # headers fine, body garbage
@@ -50,7 +52,7 @@ async def test_poison_message_goes_to_dead_letter_and_consumer_goes_on(
     async with running(settings):
         await publish_raw(settings.kafka_bootstrap, ticket_topic(settings), poison)
         await publish_tickets(settings, good)
-        assert len(await inbox_wait(sms_inbox, good.contact.mobile)) == 1
+        assert len(await inbox_wait(sms_inbox, good_number)) == 1
         dead = await read_topic(
             settings.kafka_bootstrap,
             settings.topic(topics.dead_letter_topic(settings.consumer_group)),
@@ -62,15 +64,19 @@ async def test_poison_message_goes_to_dead_letter_and_consumer_goes_on(
     assert await deliveries.count_documents({}) == 1
 
 
+async def _no_commit() -> None:
+    return None
+
+
 class CountingSms:
+    """An `SmsGateway` that only counts what it was asked to send."""
+
     provider = "counting"
 
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def send(self, message: Any, commit: Any) -> Any:
-        from sipuma.notifier.senders import Receipt
-
+    async def send(self, message: OutgoingSms, commit: Commit = _no_commit) -> Receipt:
         await asyncio.sleep(0.1)  # long enough for the other replica to try meanwhile
         await commit()
         await asyncio.sleep(0.1)
@@ -239,7 +245,8 @@ async def test_killed_mid_batch_and_restarted_no_duplicates_nothing_missed(
             await publish_tickets(settings, *events)
 
             def texts() -> list[dict[str, Any]]:
-                return httpx.get(f"{url}/messages").json()["messages"]
+                messages: list[dict[str, Any]] = httpx.get(f"{url}/messages").json()["messages"]
+                return messages
 
             async def some_sent() -> bool:
                 return len(await asyncio.to_thread(texts)) >= 8
@@ -253,9 +260,11 @@ async def test_killed_mid_batch_and_restarted_no_duplicates_nothing_missed(
             await asyncio.to_thread(second.wait_ready)
 
             async def all_final() -> bool:
-                open_ = await deliveries.count_documents({"state": {"$nin": ["sent", "failed"]}})
-                total = await deliveries.count_documents({})
-                pending = await deliveries.count_documents({"outbox_pending": True})
+                open_: int = await deliveries.count_documents(
+                    {"state": {"$nin": ["sent", "failed"]}}
+                )
+                total: int = await deliveries.count_documents({})
+                pending: int = await deliveries.count_documents({"outbox_pending": True})
                 return total == 2 * len(events) and open_ == 0 and pending == 0
 
             if not await wait_until(all_final, timeout=60):
@@ -281,13 +290,15 @@ async def test_killed_mid_batch_and_restarted_no_duplicates_nothing_missed(
             message_ids.setdefault(to["Address"].lower(), []).append(summary["MessageID"])
     retransmitted = 0
     for event in events:
-        mails = message_ids.get(event.contact.email.lower(), [])
+        email, number = event.contact.email, event.contact.mobile
+        assert email is not None and number is not None  # every ticket here has both
+        mails = message_ids.get(email.lower(), [])
         key = delivery_id(event.ticket_number, "email")
         assert set(mails) == {f"<{key.replace(':', '-')}@sipuma.beacukai.go.id>"}, (
             f"e-mail for {key}: {len(mails)} copies"
         )
         retransmitted += len(mails) - 1
-        assert sms_by_number.get(event.contact.mobile, 0) == 1, f"SMS for {event.ticket_number}"
+        assert sms_by_number.get(number, 0) == 1, f"SMS for {event.ticket_number}"
     print(
         f"sms at kill: {at_kill}/{len(events)}; SMS resends folded by the gateway: "
         f"{inbox['replays']}; e-mail retransmissions (same Message-ID): {retransmitted}"
@@ -319,7 +330,8 @@ async def test_sigterm_finishes_in_flight_work(endpoints, settings, deliveries, 
         settings = settings_for(
             endpoints, settings.consumer_group, sms_gateway_url=f"{url}/sms", sms_rate_per_second=4
         )
-        events = [ticket(None, mobile()) for _ in range(6)]
+        numbers = [mobile() for _ in range(6)]
+        events = [ticket(None, number) for number in numbers]
         proc = NotifierProcess(settings, tmp_path / "notifier.log")
         try:
             proc.start()
@@ -327,7 +339,8 @@ async def test_sigterm_finishes_in_flight_work(endpoints, settings, deliveries, 
             await publish_tickets(settings, *events)
 
             async def two_sent() -> bool:
-                return await deliveries.count_documents({"state": "sent"}) >= 2
+                sent: int = await deliveries.count_documents({"state": "sent"})
+                return sent >= 2
 
             assert await wait_until(two_sent)
             assert await asyncio.to_thread(proc.terminate), "graceful stop on SIGTERM"
@@ -336,13 +349,14 @@ async def test_sigterm_finishes_in_flight_work(endpoints, settings, deliveries, 
             await asyncio.to_thread(proc.wait_ready)
 
             async def all_sent() -> bool:
-                return await deliveries.count_documents({"state": "sent"}) == len(events)
+                sent: int = await deliveries.count_documents({"state": "sent"})
+                return sent == len(events)
 
             assert await wait_until(all_sent, timeout=30)
             messages = httpx.get(f"{url}/messages").json()["messages"]
         finally:
             proc.ensure_stopped()
-    assert sorted(m["to"] for m in messages) == sorted(e.contact.mobile for e in events)
+    assert sorted(m["to"] for m in messages) == sorted(numbers)
 
 
 async def test_outcome_survives_a_kafka_publish_failure(settings, deliveries, sms_inbox):

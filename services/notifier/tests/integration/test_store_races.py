@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from sipuma.notifier.settings import NotifierSettings
 from sipuma.notifier.store import PENDING, SENDING, DeliveryLog
 
 pytestmark = pytest.mark.integration
@@ -19,8 +20,18 @@ def _doc(key: str, now: datetime) -> dict[str, Any]:
     return {"_id": key, "state": PENDING, "attempts": 0, "next_attempt_at": now, "job": {}}
 
 
+def _client(settings: NotifierSettings) -> AsyncMongoClient[dict[str, Any]]:
+    return AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+
+
+async def _stored(log: DeliveryLog, key: str) -> dict[str, Any]:
+    doc = await log.get(key)
+    assert doc is not None, f"{key} is not in the delivery log"
+    return doc
+
+
 async def test_racing_claims_have_exactly_one_winner(settings, deliveries):
-    clients = [AsyncMongoClient(settings.mongo_uri, tz_aware=True) for _ in range(6)]
+    clients = [_client(settings) for _ in range(6)]
     logs = [
         DeliveryLog(c, settings.mongo_database, settings.deliveries_collection) for c in clients
     ]
@@ -56,7 +67,7 @@ async def test_racing_claims_have_exactly_one_winner(settings, deliveries):
 async def test_a_released_claimer_cannot_commit_any_more(settings, deliveries):
     """A claimer that stalls past its lease is released; its late commit is refused, so it
     never sends (and the next attempt can go ahead)."""
-    client = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    client = _client(settings)
     log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
     now = datetime.now(UTC)
     try:
@@ -75,7 +86,7 @@ async def test_a_released_claimer_cannot_commit_any_more(settings, deliveries):
 async def test_abandoned_claim_is_released_after_its_lease(settings, deliveries):
     """A process that inserted the claim mark and died before committing (the `/go` mark)
     never called the provider: once the lease is over the next attempt may go ahead."""
-    client = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    client = _client(settings)
     log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
     now = datetime.now(UTC)
     try:
@@ -87,7 +98,7 @@ async def test_abandoned_claim_is_released_after_its_lease(settings, deliveries)
         claimed = await log.claim("email:x", "me", now, timedelta(seconds=30))
         assert claimed is not None and claimed["attempts"] == 2
         assert await log.commit(claimed, now)
-        assert (await log.get("email:x"))["attempts"] == 1, "attempt 1 closed, 2 running"
+        assert (await _stored(log, "email:x"))["attempts"] == 1, "attempt 1 closed, 2 running"
     finally:
         await client.close()
 
@@ -96,7 +107,7 @@ async def test_a_committed_attempt_whose_owner_died_goes_to_recovery(settings, d
     """The owner committed (inserted `/go`) and died before deciding: the attempt is never
     released (its message may have gone out). Once the lease is over, the next claimer marks
     the delivery `sending`, which is what the recovery of stale attempts looks for."""
-    client = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    client = _client(settings)
     log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
     now = datetime.now(UTC)
     lease = timedelta(seconds=2)
@@ -105,15 +116,15 @@ async def test_a_committed_attempt_whose_owner_died_goes_to_recovery(settings, d
         claimed = await log.claim("sms:w", "dies", now, lease)
         assert claimed is not None and await log.commit(claimed, now)  # ... and died here
         assert await log.claim("sms:w", "other", now + timedelta(seconds=1), lease) is None
-        assert (await log.get("sms:w"))["state"] == PENDING, "within its lease: left alone"
+        assert (await _stored(log, "sms:w"))["state"] == PENDING, "within its lease: left alone"
         later = now + timedelta(seconds=5)
         assert await log.claim("sms:w", "other", later, lease) is None, "never released"
-        doc = await log.get("sms:w")
+        doc = await _stored(log, "sms:w")
         assert doc["state"] == SENDING and doc["attempts"] == 1 and doc["owner"] == "dies"
         assert [d["_id"] for d in await log.stale(later, 10)] == ["sms:w"]
         unknown = {"$set": {"state": "failed", "updated_at": later}}
         assert await log.finish(doc, unknown, by="recovery")
-        assert (await log.get("sms:w"))["state"] == "failed"
+        assert (await _stored(log, "sms:w"))["state"] == "failed"
     finally:
         await client.close()
 
@@ -121,7 +132,7 @@ async def test_a_committed_attempt_whose_owner_died_goes_to_recovery(settings, d
 async def test_many_marks_at_once_each_learn_their_own_outcome(settings, deliveries):
     """Marks are inserted in groups (one command for all asked meanwhile); each caller still
     learns whether its own mark was new, duplicates within a group included."""
-    client = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    client = _client(settings)
     log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
     try:
         await log.marks.insert_one({"_id": "k3"})
@@ -137,7 +148,7 @@ async def test_many_marks_at_once_each_learn_their_own_outcome(settings, deliver
 async def test_a_decision_taken_before_a_crash_is_rolled_forward(settings, deliveries):
     """The owner inserted its decision (sent) and died before writing the delivery: whoever
     tries to decide that attempt next applies the owner's decision, not its own."""
-    client = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    client = _client(settings)
     log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
     now = datetime.now(UTC)
     try:
@@ -158,7 +169,7 @@ async def test_a_decision_taken_before_a_crash_is_rolled_forward(settings, deliv
         )  # ... and the process died here
         unknown = {"$set": {"state": "failed", "updated_at": now}}
         assert await log.finish(claimed, unknown, by="recovery") is False
-        doc = await log.get("sms:y")
+        doc = await _stored(log, "sms:y")
         assert doc["state"] == "sent" and "job" not in doc
     finally:
         await client.close()

@@ -137,8 +137,8 @@ async def test_only_compliance_staff_move_the_status(store: Store) -> None:
 async def test_tracking_shows_timeline_only_and_hides_unknown_from_malformed(store: Store) -> None:
     registry, recorder = make_registry(store)
     await _seed(registry)
-    plain = recorder.of(ev.TicketIssued)[0].ticket_number  # type: ignore[attr-defined]
-    number = recorder.of(ev.TicketIssued)[0].register_number  # type: ignore[attr-defined]
+    plain = recorder.of(ev.TicketIssued)[0].ticket_number
+    number = recorder.of(ev.TicketIssued)[0].register_number
     async with client(registry) as http:
         found = await http.get(f"/v1/track/{plain.lower().replace('-', ' ')}")
         assert found.status_code == 200

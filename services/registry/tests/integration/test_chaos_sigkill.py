@@ -15,6 +15,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -34,12 +35,12 @@ async def _numbered(store: Store) -> int:
     return await store.numbers.count_documents({})
 
 
-async def _registered_events(bootstrap: str, topic: str) -> list[dict]:
+async def _registered_events(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
     )
     await consumer.start()
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
     try:
         while True:
             batch = await consumer.getmany(timeout_ms=2000)

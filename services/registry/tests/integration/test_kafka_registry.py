@@ -8,6 +8,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,12 +23,12 @@ from tests.harness.endpoints import Endpoints
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
-async def _read(bootstrap: str, topic: str, expect: int, timeout: float = 60) -> list:
+async def _read(bootstrap: str, topic: str, expect: int, timeout: float = 60) -> list[Any]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
     )
     await consumer.start()
-    found: list = []
+    found: list[Any] = []
     deadline = time.monotonic() + timeout
     try:
         while len(found) < expect and time.monotonic() < deadline:

@@ -77,7 +77,7 @@ async def test_three_replicas_with_redelivery_stay_gapless_and_unique(
     for (_, complaint), number in zip(work, results, strict=True):
         by_complaint.setdefault(complaint["_id"], set()).add(number["seq"])
     assert all(len(seqs) == 1 for seqs in by_complaint.values())  # same answer every time
-    expected = {}
+    expected: dict[tuple[str, int], int] = {}
     for c in complaints:
         key = (c["office_code"], c["register_year"])
         expected[key] = expected.get(key, 0) + 1

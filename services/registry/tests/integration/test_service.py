@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -42,7 +43,8 @@ async def test_registered_event_is_stored_with_the_number_then_published_once(st
     assert len(registered) == 1 and registered[0].register_number == number["number"]
     assert recorder.stored_before_publish == [True]
     # Listed once Kafka took the event: the listing entry is the number's "sent" mark.
-    assert (await store.listing.find_one({}))["number_id"] == number["_id"]
+    listed = await store.listing.find_one({})
+    assert listed is not None and listed["number_id"] == number["_id"]
 
     # Redelivery of the same event: same number, nothing new stored or emitted.
     assert (await registry.receive(event))["number"] == number["number"]
@@ -114,11 +116,11 @@ async def test_ticket_is_issued_once_per_contact_and_kept_only_as_a_hash(store: 
     await registry.receive(event)  # redelivery
     issued = recorder.of(ev.TicketIssued)
     assert len(issued) == 1
-    plain = issued[0].ticket_number  # type: ignore[attr-defined]
+    plain = issued[0].ticket_number
     canonical = tickets.parse(plain)
     assert canonical is not None
     ticket = await store.tickets.find_one({})
-    assert ticket["hash"] == tickets.ticket_hash(TICKET_KEY, canonical)
+    assert ticket is not None and ticket["hash"] == tickets.ticket_hash(TICKET_KEY, canonical)
     everything = await _everything(store)
     assert plain not in everything and canonical not in everything  # not even in the outbox
 
@@ -127,7 +129,7 @@ async def test_ticket_is_issued_once_per_contact_and_kept_only_as_a_hash(store: 
     await registry.absorb(later)
     await registry.absorb(later)
     assert len(recorder.of(ev.TicketIssued)) == 2
-    assert recorder.of(ev.TicketIssued)[1].contact.email == "baru@example.org"  # type: ignore[attr-defined]
+    assert recorder.of(ev.TicketIssued)[1].contact.email == "baru@example.org"
     assert all(recorder.stored_before_publish)
 
 
@@ -141,7 +143,7 @@ async def test_contact_that_arrives_before_the_complaint_gets_its_ticket_on_regi
     await registry.receive(event)
     issued = recorder.of(ev.TicketIssued)
     assert len(issued) == 1
-    assert issued[0].register_number.startswith(f"PGD/{OFFICES[1]}/")  # type: ignore[attr-defined]
+    assert issued[0].register_number.startswith(f"PGD/{OFFICES[1]}/")
 
 
 async def test_status_moves_through_the_follow_up_and_emits_changes(store: Store):
@@ -153,7 +155,7 @@ async def test_status_moves_through_the_follow_up_and_emits_changes(store: Store
     await registry.change_status(number, Status.IN_FOLLOW_UP, "Diperiksa.", "uki-1")
     await registry.change_status(number, Status.CLOSED, "Selesai.", "uki-1")
     changes = recorder.of(ev.ComplaintStatusChanged)
-    assert [(c.from_status, c.to_status) for c in changes] == [  # type: ignore[attr-defined]
+    assert [(c.from_status, c.to_status) for c in changes] == [
         ("registered", "verified"),
         ("verified", "in_follow_up"),
         ("in_follow_up", "closed"),
@@ -161,7 +163,7 @@ async def test_status_moves_through_the_follow_up_and_emits_changes(store: Store
     assert "Selesai" not in changes[-1].model_dump_json()  # staff notes stay in the registry
     assert recorder.stored_before_publish and all(recorder.stored_before_publish)
     listed = await store.listing.find_one({})
-    assert listed["view"]["status"] == "closed"
+    assert listed is not None and listed["view"]["status"] == "closed"
 
 
 async def test_two_officers_changing_at_once_cannot_both_win(store: Store):
@@ -199,11 +201,17 @@ async def test_the_consumer_reads_and_writes_by_key_only(
 
     config = Config(DEFAULT_NUMBER_FORMAT, TICKET_KEY, Topics(*(s.name for s in PRODUCED)))
     registry = Registry(store, OfficeDirectory.default(), config, OutboxRelay(store, publish))
-    filters: list[tuple[str, dict]] = []
+    filters: list[tuple[str, dict[str, Any]]] = []
     for name in ("find", "find_one", "update_one", "update_many", "delete_one", "delete_many"):
         original = getattr(AsyncCollection, name)
 
-        def spy(self, query=None, *args, __original=original, **kwargs):  # type: ignore[no-untyped-def]
+        def spy(
+            self: AsyncCollection[Any],
+            query: Any = None,
+            *args: Any,
+            __original: Any = original,
+            **kwargs: Any,
+        ) -> Any:
             filters.append((self.name, dict(query or {})))
             return __original(self, query, *args, **kwargs)
 

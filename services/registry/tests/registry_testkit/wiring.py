@@ -4,6 +4,7 @@ itself is covered by the subprocess tests)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT
 from sipuma.registry.main import PRODUCED
@@ -14,6 +15,7 @@ from sipuma.shared.events import Event
 from sipuma.shared.offices import OfficeDirectory
 
 TICKET_KEY = b"test-ticket-key"
+E = TypeVar("E", bound=Event)
 
 
 @dataclass
@@ -36,7 +38,7 @@ class Recorder:
         self.stored_before_publish.append(found == 1)
         self.published.append((topic, event))
 
-    def of(self, kind: type[Event]) -> list[Event]:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for _, e in self.published if isinstance(e, kind)]
 
 

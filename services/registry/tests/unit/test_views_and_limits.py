@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 
 
-def fact(kind: str, at_minute: int, **data: object) -> dict:
+def fact(kind: str, at_minute: int, **data: object) -> dict[str, Any]:
     return {"type": f"sipuma.{kind}.v1", "at": T0 + timedelta(minutes=at_minute), "data": data}
 
 
@@ -47,7 +48,7 @@ def test_timeline_has_statuses_and_dates_only() -> None:
 
 
 def test_csv_of_an_empty_report_still_has_its_header() -> None:
-    empty = {"offices": [], "complaints": []}
+    empty: dict[str, list[dict[str, Any]]] = {"offices": [], "complaints": []}
     assert to_csv(empty).splitlines()[0].startswith("office_code,office_name,count")
 
 
