@@ -93,3 +93,11 @@ CHAOS_RUNS ?= 20
 chaos: sync
 	SIPUMA_CHAOS_RUNS=$(CHAOS_RUNS) SIPUMA_CHAOS_STORE_DOWN_S=30 \
 	  SIPUMA_CHAOS_REPORT=docs/reliability.md $(UV) run pytest tests/chaos -m chaos $(PYTEST_ARGS)
+
+# Long fuzz pass (issue 9, part 4): schemathesis with >= 1,000 generated cases per service and the
+# hostile corpus, against the stack as `make up` starts it. `make test` runs 50 cases per service.
+.PHONY: fuzz
+FUZZ_CASES ?= 1000
+fuzz: sync
+	@if [ "$(DOCKER)" != "yes" ]; then bash deploy/local/infra.sh up; fi
+	SIPUMA_FUZZ_CASES=$(FUZZ_CASES) $(UV) run pytest tests/fuzz -q -s $(PYTEST_ARGS)
