@@ -106,7 +106,9 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         filename: Annotated[str | None, Query(max_length=1000)] = None,
         x_file_name: Annotated[str | None, Header(max_length=3000)] = None,
         content_type: Annotated[str | None, Header()] = None,
-        content_length: Annotated[int | None, Header(ge=0)] = None,
+        # A transport header: the HTTP server itself rejects a malformed one (plain-text 400)
+        # before the app runs, so it is read here but not offered as an API parameter.
+        content_length: Annotated[int | None, Header(ge=0, include_in_schema=False)] = None,
     ) -> JSONResponse:
         name = filename if filename is not None else (unquote(x_file_name) if x_file_name else None)
         up = Upload(

@@ -169,7 +169,16 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
             at=doc["at"],
         )
 
-    @router.get("/reports/service-standard", summary="Standar layanan 30 menit / 30-min standard")
+    @router.get(
+        "/reports/service-standard",
+        summary="Standar layanan 30 menit / 30-min standard",
+        responses={
+            200: {
+                "description": "JSON, or CSV with `format=csv`",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def service_standard(
         caller: Caller,
         # Bounded: the UTC search window is the local dates widened by days, which overflowed
