@@ -161,6 +161,26 @@ async def test_tracking_shows_timeline_only_and_hides_unknown_from_malformed(sto
         assert abs(times["unknown"] - times["malformed"]) < 0.05
 
 
+async def test_tracking_reads_by_key_and_backfills_older_tickets(store: Store) -> None:
+    """The public lookup is an `_id` read in `ticket_hashes` (no scan on FerretDB); tickets
+    issued before that collection existed get their entry at start-up."""
+    registry, recorder = make_registry(store)
+    await _seed(registry)
+    plain = recorder.of(ev.TicketIssued)[0].ticket_number
+    issued = await store.tickets.find({}, {"hash": 1, "complaint_id": 1}).to_list()
+    assert issued
+    for ticket in issued:
+        entry = await store.ticket_hashes.find_one({"_id": ticket["hash"]})
+        assert entry == {"_id": ticket["hash"], "complaint_id": ticket["complaint_id"]}
+
+    await store.ticket_hashes.delete_many({})  # a store from before the lookup collection
+    async with client(registry) as http:
+        assert (await http.get(f"/v1/track/{plain}")).status_code == 404
+        assert await store.backfill_ticket_hashes() == len(issued)
+        assert await store.backfill_ticket_hashes() == 0  # idempotent
+        assert (await http.get(f"/v1/track/{plain}")).status_code == 200
+
+
 async def test_tracking_is_rate_limited_per_client(store: Store) -> None:
     registry, _ = make_registry(store)
     async with client(registry, track_requests_per_minute=3, track_min_seconds=0) as http:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -41,6 +42,8 @@ from sipuma.shared.topics import check_publishable
 from sipuma.shared.web import install_cors
 
 PRODUCED = (topics.COMPLAINT_REGISTERED, topics.TICKET_ISSUED, topics.COMPLAINT_STATUS_CHANGED)
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -99,6 +102,9 @@ def create_app(settings: RegistrySettings) -> FastAPI:
             retention_ms=settings.topic_retention_ms,
         )
         await runtime.store.ensure_indexes()
+        added = await runtime.store.backfill_ticket_hashes()
+        if added:
+            log.info("ticket_lookup_backfilled", tickets=added)
         if settings.recover_on_start:
             await runtime.registry.recover()
         stop = asyncio.Event()

@@ -265,11 +265,17 @@ class Registry:
                 register_number=register_number,
                 contact=contact,
             )
+            digest = tickets.ticket_hash(self.config.ticket_key, canonical)
+            # The public lookup entry goes first: a ticket never exists that tracking cannot
+            # find. If this ticket then loses a race, the entry names a number nobody is told.
+            lookup = {"_id": digest, "complaint_id": complaint_id}
+            if not await self.store.insert_once(self.store.ticket_hashes, lookup):
+                continue  # the random ticket's hash is taken: redraw
             doc = {
                 "_id": key,
                 "complaint_id": complaint_id,
                 "office_code": complaint["office_code"],
-                "hash": tickets.ticket_hash(self.config.ticket_key, canonical),
+                "hash": digest,
                 "channels": [c for c in ("email", "mobile") if getattr(contact, c)],
                 "issued_at": self.clock(),
                 "outbox": entry(event, self.config.topics.tickets, secret=True),

@@ -10,6 +10,8 @@ makes duplicates impossible, and the change it causes carries its outbox entry i
 - `register_numbers`: one per number (`_id` = office/year/seq, unique complaint id), carrying
   its ComplaintRegistered outbox entry;
 - `tickets`: one per tracking contact (`_id` = complaint/contact event) + TicketIssued;
+- `ticket_hashes`: one per ticket (`_id` = the ticket's keyed hash → complaint id), inserted
+  before the ticket, so the public tracking lookup is an `_id` read, never a scan;
 - `status_changes`: one per step (`_id` = complaint/0001, /0002, ...) + ComplaintStatusChanged;
 - `facts`: one per absorbed event (`_id` = complaint/0001, /0002, ..., unique event id — the
   consumer de-duplication): supplements, contact, evidence, notification outcomes, "number told";
@@ -185,6 +187,7 @@ class Store:
         self.listing: AsyncCollection[Doc] = self.db["listing"]
         self.numbers: AsyncCollection[Doc] = self.db["register_numbers"]
         self.tickets: AsyncCollection[Doc] = self.db["tickets"]
+        self.ticket_hashes: AsyncCollection[Doc] = self.db["ticket_hashes"]
         self.status_changes: AsyncCollection[Doc] = self.db["status_changes"]
         self.facts: AsyncCollection[Doc] = self.db["facts"]
         self.pending: AsyncCollection[Doc] = self.db["outbox_pending"]
@@ -326,7 +329,27 @@ class Store:
         return found
 
     async def find_ticket(self, digest: str) -> Doc | None:
-        return await self.tickets.find_one({"hash": digest}, {"complaint_id": 1})
+        return await self.by_id(self.ticket_hashes, digest, {"complaint_id": 1})
+
+    async def backfill_ticket_hashes(self) -> int:
+        """Lookup entries for tickets issued before `ticket_hashes` existed (one pass at start;
+        idempotent: entries that exist are refused by `_id`). Returns how many were added."""
+        entries = [
+            {"_id": t["hash"], "complaint_id": t["complaint_id"]}
+            async for t in self.tickets.find({}, {"hash": 1, "complaint_id": 1})
+        ]
+        known = {d["_id"] async for d in self.ticket_hashes.find({}, {"_id": 1})}
+        missing = [e for e in entries if e["_id"] not in known]
+        if not missing:
+            return 0
+        try:
+            await self.ticket_hashes.insert_many(missing, ordered=False)
+        except BulkWriteError as refused:  # a replica starting at the same time added some
+            errors = refused.details.get("writeErrors", [])
+            if not all(_write_error_is_duplicate(e) for e in errors):
+                raise
+            return int(refused.details.get("nInserted", len(missing) - len(errors)))
+        return len(missing)
 
     async def complaint_dates(self, complaint_id: str) -> Doc | None:
         """Only what the public timeline may show: no intake data."""
