@@ -174,6 +174,10 @@ class GroupInsert:
         return outcome
 
 
+# In `ticket_hashes`: the older tickets have their entries (see `backfill_ticket_hashes`).
+BACKFILL_MARKER = "~backfilled"
+
+
 def run_key(complaint_id: str, slot: int) -> str:
     """Key of a complaint's n-th status step or fact (1-based)."""
     return f"{complaint_id}/{slot:04d}"
@@ -332,24 +336,26 @@ class Store:
         return await self.by_id(self.ticket_hashes, digest, {"complaint_id": 1})
 
     async def backfill_ticket_hashes(self) -> int:
-        """Lookup entries for tickets issued before `ticket_hashes` existed (one pass at start;
-        idempotent: entries that exist are refused by `_id`). Returns how many were added."""
+        """Lookup entries for tickets issued before `ticket_hashes` existed. The full pass runs
+        once per store: a marker (never a hex digest, so never a lookup hit) is written after
+        it, and every later start pays one `_id` read. Returns how many entries were added."""
+        if await self.by_id(self.ticket_hashes, BACKFILL_MARKER) is not None:
+            return 0
         entries = [
             {"_id": t["hash"], "complaint_id": t["complaint_id"]}
             async for t in self.tickets.find({}, {"hash": 1, "complaint_id": 1})
         ]
-        known = {d["_id"] async for d in self.ticket_hashes.find({}, {"_id": 1})}
-        missing = [e for e in entries if e["_id"] not in known]
-        if not missing:
-            return 0
-        try:
-            await self.ticket_hashes.insert_many(missing, ordered=False)
-        except BulkWriteError as refused:  # a replica starting at the same time added some
-            errors = refused.details.get("writeErrors", [])
-            if not all(_write_error_is_duplicate(e) for e in errors):
-                raise
-            return int(refused.details.get("nInserted", len(missing) - len(errors)))
-        return len(missing)
+        added = len(entries)
+        if entries:
+            try:
+                await self.ticket_hashes.insert_many(entries, ordered=False)
+            except BulkWriteError as refused:  # entries that exist (new tickets, a replica)
+                errors = refused.details.get("writeErrors", [])
+                if not all(_write_error_is_duplicate(e) for e in errors):
+                    raise
+                added = int(refused.details.get("nInserted", added - len(errors)))
+        await self.insert_once(self.ticket_hashes, {"_id": BACKFILL_MARKER})
+        return added
 
     async def complaint_dates(self, complaint_id: str) -> Doc | None:
         """Only what the public timeline may show: no intake data."""
