@@ -142,7 +142,9 @@ def test_helpers_and_http_errors(client: TestClient, path: str, status: int, cod
     problem = answer.json()
     assert problem["code"] == code and problem["status"] == status
     assert problem["messages"]["id"] and problem["messages"]["en"]
-    assert problem["instance"] == path
+    # `instance` is the matched route's template; an unmatched path is not echoed (it may hold
+    # a secret such as a ticket).
+    assert problem.get("instance") == (None if path == "/nowhere" else path)
     if status == 401:
         assert answer.headers["www-authenticate"].startswith("Bearer")
     if status == 413:

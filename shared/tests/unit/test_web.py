@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
@@ -56,3 +57,52 @@ def test_health_and_problem_handlers_are_installed(client: TestClient) -> None:
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").json()["status"] == "ready"
     assert client.get("/nope").json()["code"] == "not_found"
+
+
+SECRET_TICKET = "TKT-9f8e7d6c5b4a39281706"  # planted: must never reach a log line or an answer
+PLANTED_FILE = "Siti%20Aminah%20siti.aminah%40example.org%20081234567890.pdf"
+
+
+@pytest.fixture
+def log_lines() -> io.StringIO:
+    return io.StringIO()
+
+
+@pytest.fixture
+def logged_client(log_lines: io.StringIO) -> Iterator[TestClient]:
+    from sipuma.shared.logging import configure_logging
+    from sipuma.shared.problems import ProblemError
+
+    configure_logging("web-test", fmt="json", stream=log_lines)
+    app = FastAPI()
+
+    @app.get("/v1/track/{ticket}")
+    async def track(ticket: str) -> dict[str, str]:
+        raise ProblemError(404, "ticket_unknown", "Tiket tidak dikenal.", "Unknown ticket.")
+
+    @app.post("/v1/things/{thing_id}/files")
+    async def upload(thing_id: str, filename: str) -> dict[str, int]:
+        return {"length": len(filename)}
+
+    install_http_plumbing(app, {"kafka": always_ready})
+    with TestClient(app) as client:
+        yield client
+
+
+def test_access_log_names_the_route_template_never_the_path_or_query(
+    logged_client: TestClient, log_lines: io.StringIO
+) -> None:
+    tracked = logged_client.get(f"/v1/track/{SECRET_TICKET}")
+    uploaded = logged_client.post(f"/v1/things/abc/files?filename={PLANTED_FILE}")
+    missing = logged_client.get(f"/v1/nowhere/{SECRET_TICKET}")
+    assert (tracked.status_code, uploaded.status_code, missing.status_code) == (404, 200, 404)
+
+    out = log_lines.getvalue()
+    for planted in (SECRET_TICKET, "Siti", "Aminah", "siti.aminah", "%40", "081234567890"):
+        assert planted not in out
+    assert '"route": "/v1/track/{ticket}"' in out
+    assert '"route": "/v1/things/{thing_id}/files"' in out
+    assert '"route": "<unmatched>"' in out
+    # The problem's `instance` is the template too: the answer never echoes the ticket.
+    assert tracked.json()["instance"] == "/v1/track/{ticket}"
+    assert SECRET_TICKET not in missing.text

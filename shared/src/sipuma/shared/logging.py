@@ -111,5 +111,8 @@ def configure_logging(
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []  # propagate to the root handler instead
         logging.getLogger(name).propagate = True
+    # uvicorn's access line holds the raw path and query (tickets, file names): off, wherever
+    # uvicorn is started from; `web.AccessLogMiddleware` logs the route template instead.
+    logging.getLogger("uvicorn.access").disabled = True
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(f"sipuma.{service}")
     return logger

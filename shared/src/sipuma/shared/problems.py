@@ -7,6 +7,7 @@ as `auth.auth_problem`, so clients handle one format.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -153,8 +154,16 @@ _HTTP_TEXTS = {
 }
 
 
+def route_template(scope: Mapping[str, Any]) -> str | None:
+    """The matched route's template (`/v1/track/{ticket}`), never the raw path: a raw path can
+    carry a secret (a ticket) or personal data. None when no route matched."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
 def render(error: ProblemError, request: Request) -> JSONResponse:
-    body = error.problem(request.url.path).model_dump(by_alias=True, exclude_none=True)
+    body = error.problem(route_template(request.scope)).model_dump(by_alias=True, exclude_none=True)
     return JSONResponse(body, error.status, headers=error.headers, media_type=MEDIA_TYPE)
 
 

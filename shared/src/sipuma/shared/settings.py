@@ -54,6 +54,10 @@ class ServiceSettings(BaseSettings):
     log_format: LogFormat = "auto"
     http_host: str = "127.0.0.1"  # containers set SIPUMA_HTTP_HOST=0.0.0.0
     http_port: int = Field(8000, ge=1, le=65535)
+    # Addresses (or CIDRs) of reverse proxies whose X-Forwarded-For / -Proto may be believed, e.g.
+    # the ingress. Empty (the default): forwarded headers are ignored and the peer address is
+    # the client, so nobody can pick their own address to dodge a per-client limit.
+    trusted_proxies: list[str] = []
 
     @property
     def is_development(self) -> bool:

@@ -3,8 +3,11 @@ health/readiness/metrics, and a request-body limit that answers 413 instead of r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
+import structlog
+import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -12,7 +15,45 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sipuma.shared.correlation import CorrelationIdMiddleware
 from sipuma.shared.health import ReadinessCheck, health_router
 from sipuma.shared.openapi import document_problems
-from sipuma.shared.problems import install_problem_handlers, payload_too_large
+from sipuma.shared.problems import install_problem_handlers, payload_too_large, route_template
+from sipuma.shared.settings import ServiceSettings
+
+UNMATCHED_ROUTE = "<unmatched>"
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class AccessLogMiddleware:
+    """One log line per request with the route *template*, never the raw path or query string:
+    a path can hold a ticket (`/v1/track/{ticket}`) and a query a file name with a name or an
+    e-mail in it. Replaces uvicorn's access log, which prints both raw."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = structlog.get_logger("sipuma.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in _QUIET_PATHS:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server answers if the app raises before starting a response
+
+        async def remember_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, remember_status)
+        finally:
+            self.log.info(
+                "http_request",
+                method=scope.get("method"),
+                route=route_template(scope) or UNMATCHED_ROUTE,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
 
 
 class BodyTooLarge(Exception):
@@ -59,7 +100,7 @@ class BodySizeLimitMiddleware:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = payload_too_large(self.max_bytes).problem(scope.get("path"))
+        problem = payload_too_large(self.max_bytes).problem()  # the raw path may carry secrets
         body = problem.model_dump_json(by_alias=True, exclude_none=True).encode()
         headers = [(b"content-type", b"application/problem+json"), (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
@@ -82,7 +123,26 @@ def install_http_plumbing(
     app.include_router(health_router(checks))
     if max_body_bytes is not None:
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)  # inside the correlation scope: lines carry the id
     app.add_middleware(CorrelationIdMiddleware)  # outermost: even a 413 carries the id
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run a service's HTTP app until SIGTERM, the same way for all four services. Logging is
+    the service's (`configure_logging` first); uvicorn's raw access log stays off
+    (`AccessLogMiddleware` logs instead); forwarded headers are believed only from
+    `settings.trusted_proxies`."""
+    proxies = settings.trusted_proxies
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )
 
 
 def install_cors(
