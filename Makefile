@@ -5,11 +5,15 @@
 SHELL := bash
 .DEFAULT_GOAL := help
 UV_VERSION := 0.13.8
+# One resolution of uv for every recipe, script and test below: the one on PATH, else the one
+# `make uv` installs into ~/.local/bin, which a fresh shell does not have on PATH. Exporting its
+# folder makes deploy/local/*.sh and the test harness (which runs infra.sh) find the same uv.
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+export PATH := $(patsubst %/,%,$(dir $(UV))):$(PATH)
 DOCKER := $(shell docker info >/dev/null 2>&1 && echo yes)
 PYTEST_ARGS ?=
 
-.PHONY: help uv sync up down infra-up infra-down services-up services-down status \
+.PHONY: help uv sync up down infra-up infra-down services-up services-down status token \
         test test-unit test-integration test-e2e check lint format typecheck docs
 
 help:
@@ -41,6 +45,15 @@ services-down:
 	@bash deploy/local/services.sh down
 status:
 	@bash deploy/local/infra.sh status; bash deploy/local/services.sh status
+
+# An officer token for the console or curl (development mode only), e.g.
+#   make token OFFICER=199001012020121001 OFFICE=KPPBC-TMP-MAKASSAR ROLES="receiver compliance"
+OFFICER ?= 199001012020121001
+OFFICE ?= KPUBC-TPK-TJPRIOK
+ROLES ?= receiver
+token: sync
+	@$(UV) run sipuma-intake-token --officer "$(OFFICER)" --office "$(OFFICE)" \
+	  $(foreach role,$(ROLES),--role $(role))
 
 lint: sync
 	$(UV) run ruff check .

@@ -21,6 +21,7 @@ import httpx
 
 from sipuma.shared import topics
 from sipuma.shared.auth import Role, mint_token
+from tests.harness.cleanup import sweep
 from tests.harness.endpoints import ROOT, Endpoints
 
 SECRET = "e2e-console-token-secret-0123456789abcdef"
@@ -102,6 +103,8 @@ class Stack:
     databases: dict[str, str] = field(default_factory=dict)  # service → MongoDB database
     bucket: str = ""
     workdir: Path | None = None
+    endpoints: Endpoints | None = None
+    unique: str = ""  # the stack's scratch name: its databases, topics and bucket carry it
 
     def url(self, name: str) -> str:
         return self.services[name].url
@@ -126,13 +129,16 @@ class Stack:
         import pytest
 
         if name not in self.services:
-            pytest.skip(f"service {name} is not available yet: {self.missing.get(name, '?')}")
+            pytest.fail(f"service {name} did not start: {self.missing.get(name, '?')}")
 
     def stop(self) -> None:
         for service in reversed(list(self.services.values())):
             service.stop()
         if self.sms is not None:
             self.sms.stop()
+        if self.endpoints is not None and self.unique:
+            # Its databases, topics and bucket go with it (see tests/harness/cleanup.py).
+            sweep(self.endpoints, {self.unique.rsplit("-", 1)[-1]})
 
 
 def _script(name: str) -> str | None:
@@ -262,6 +268,8 @@ def start_stack(
         databases={name: f"{db}_{name}" for name in ("registry", "evidence", "notifier")},
         bucket=unique,
         workdir=workdir,
+        endpoints=endpoints,
+        unique=unique,
     )
     # Its own SMS gateway sink, so injected failures never reach another test's messages.
     sms_port = free_port()

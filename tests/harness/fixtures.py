@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
 import pytest
 
+from tests.harness.cleanup import scratch_name, sweep
 from tests.harness.endpoints import Endpoints, resolve
 from tests.harness.inboxes import MailInbox, SmsInbox
 
@@ -19,11 +20,24 @@ def endpoints() -> Iterator[Endpoints]:
 
 
 @pytest.fixture
-def unique_name() -> Callable[[str], str]:
-    """Unique, S3/Kafka/MongoDB-safe names so tests never share topics, databases or buckets."""
+def scratch_tokens(request: pytest.FixtureRequest) -> Iterator[set[str]]:
+    """Tokens of the names this test creates; what carries one is removed when the test ends
+    (only when the test used the real servers)."""
+    tokens: set[str] = set()
+    yield tokens
+    if tokens and "endpoints" in request.fixturenames:
+        failures = sweep(request.getfixturevalue("endpoints"), tokens)
+        if failures:
+            warnings.warn(f"scratch resources left behind: {failures}", stacklevel=1)
+
+
+@pytest.fixture
+def unique_name(scratch_tokens: set[str]) -> Callable[[str], str]:
+    """Unique, S3/Kafka/MongoDB-safe names so tests never share topics, databases or buckets;
+    whatever is named with one is removed after the test."""
 
     def make(prefix: str = "t") -> str:
-        return f"{prefix}-{uuid.uuid4().hex[:12]}".lower()
+        return scratch_name(prefix, scratch_tokens)
 
     return make
 
