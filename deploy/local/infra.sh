@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Local real infrastructure without Docker: Apache Kafka (KRaft), FerretDB (MongoDB wire protocol,
-# SQLite), MinIO, an SMTP sink and an SMS-gateway sink. Servers are built or fetched from package
-# registries (Maven Central, the Go module proxy, PyPI) into a cache outside the repo.
+# Local real infrastructure without Docker: Apache Kafka (KRaft), the MongoDB-wire store
+# (PostgreSQL 15 + DocumentDB + DocumentDB's gateway, TLS + SCRAM; docs/store.md), MinIO, an SMTP
+# sink and an SMS-gateway sink. Servers are built or fetched from package registries (Maven
+# Central, Debian, crates.io, the Go module proxy, PyPI) into a cache outside the repo.
 #
-#   deploy/local/infra.sh up | down | status | install
+#   deploy/local/infra.sh up | down | status | install | reset
 #
 # Idempotent: `up` installs what is missing, starts what is not running and waits until each
 # server answers; `down` stops everything it started.
@@ -21,12 +22,14 @@ PIDS="$RUN/pids"
 KAFKA_VERSION="4.1.1"
 MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
 MINIO_TAG="20260212201848"
-FERRETDB_VERSION="1.24.2"
 
 # Ports (loopback only).
 KAFKA_PORT="${SIPUMA_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${SIPUMA_KAFKA_CONTROLLER_PORT:-9093}"
-FERRETDB_PORT="${SIPUMA_FERRETDB_PORT:-27017}"
+# The store: the gateway (MongoDB wire) and its private PostgreSQL. SIPUMA_FERRETDB_PORT is the
+# old name of SIPUMA_STORE_PORT, still honoured.
+STORE_PORT="${SIPUMA_STORE_PORT:-${SIPUMA_FERRETDB_PORT:-27017}}"
+STORE_PG_PORT="${SIPUMA_STORE_PG_PORT:-5433}"
 MINIO_PORT="${SIPUMA_MINIO_PORT:-9000}"
 MINIO_CONSOLE_PORT="${SIPUMA_MINIO_CONSOLE_PORT:-9001}"
 SMTP_PORT="${SIPUMA_SMTP_PORT:-1025}"
@@ -37,7 +40,7 @@ export MINIO_ROOT_PASSWORD="${SIPUMA_S3_SECRET_KEY:-sipuma-dev-secret}"
 
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 MINIO_BIN="$CACHE/bin/minio-$MINIO_TAG"
-FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
+STORE_SH="$HERE/documentdb/store.sh"
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -108,12 +111,7 @@ install_minio() {
   mkdir -p "$CACHE/bin" && mv "$gobin/minio" "$MINIO_BIN" && rmdir "$gobin"
 }
 
-install_ferretdb() {
-  [[ -x "$FERRETDB_BIN" ]] && return 0
-  log "building FerretDB v$FERRETDB_VERSION from the Go module proxy"
-  mkdir -p "$CACHE/bin"
-  (cd "$HERE/ferretdb" && go build -o "$FERRETDB_BIN" .)
-}
+install_store() { bash "$HERE/documentdb/install.sh"; }
 
 install_python_tools() {
   ensure_uv
@@ -122,10 +120,10 @@ install_python_tools() {
 
 install_all() {
   command -v java >/dev/null || die "Java 17+ is required for Kafka"
-  command -v go >/dev/null || die "Go 1.24+ is required to build MinIO and FerretDB"
+  command -v go >/dev/null || die "Go 1.24+ is required to build MinIO"
   install_python_tools
   install_kafka
-  install_ferretdb
+  install_store
   install_minio
 }
 
@@ -152,13 +150,12 @@ kafka_up() {
 
 kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log"; }
 
-ferretdb_up() {
-  if is_running ferretdb; then return 0; fi
-  port_open "$FERRETDB_PORT" && die "port $FERRETDB_PORT is taken by another process"
-  mkdir -p "$DATA/ferretdb"
-  log "starting FerretDB $FERRETDB_VERSION (SQLite) on 127.0.0.1:$FERRETDB_PORT"
-  start_bg ferretdb "$FERRETDB_BIN" --listen-addr "127.0.0.1:$FERRETDB_PORT" \
-    --sqlite-url "file:$DATA/ferretdb/"
+# The shared local store: data in $DATA/store, TLS/passwords/URIs in $RUN/store, logs in $LOGS.
+# store.sh start is idempotent and returns once an authenticated TLS ping answers.
+store() {
+  SIPUMA_STORE_DATA="$DATA/store" SIPUMA_STORE_HOME="$RUN/store" SIPUMA_STORE_LOGS="$LOGS" \
+    SIPUMA_STORE_PORT="$STORE_PORT" SIPUMA_STORE_PG_PORT="$STORE_PG_PORT" \
+    SIPUMA_STORE_PYTHON="$ROOT/.venv/bin/python" bash "$STORE_SH" "$@"
 }
 
 minio_up() {
@@ -190,9 +187,10 @@ smssink_up() {
 up() {
   install_all
   mkdir -p "$DATA" "$LOGS" "$PIDS"
-  kafka_up; ferretdb_up; minio_up; mailsink_up; smssink_up
+  stop_one ferretdb  # left over from before the store moved to PostgreSQL + DocumentDB
+  kafka_up; minio_up; mailsink_up; smssink_up
+  store start
   wait_until kafka 120 kafka_ready
-  wait_until ferretdb 30 port_open "$FERRETDB_PORT"
   wait_until minio 60 minio_ready
   wait_until mailsink 30 port_open "$MAIL_API_PORT"
   wait_until smssink 30 port_open "$SMS_PORT"
@@ -200,14 +198,17 @@ up() {
 }
 
 down() {
-  for name in smssink mailsink minio ferretdb kafka; do stop_one "$name"; done
+  for name in smssink mailsink minio ferretdb; do stop_one "$name"; done
+  store stop
+  stop_one kafka
 }
 
 status() {
-  for name in kafka ferretdb minio mailsink smssink; do
+  for name in kafka minio mailsink smssink; do
     if is_running "$name"; then echo "$name: running (pid $(cat "$PIDS/$name.pid"))"
     else echo "$name: stopped"; fi
   done
+  store status
 }
 
 case "${1:-}" in
@@ -215,6 +216,7 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   install) install_all ;;
+  # Keeps the build cache and $RUN/store (TLS, passwords, URIs: the users are created again).
   reset) down; rm -rf "$DATA"; log "data removed" ;;
   *) echo "usage: $0 up|down|status|install|reset" >&2; exit 2 ;;
 esac

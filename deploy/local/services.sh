@@ -18,7 +18,14 @@ is_running() { [[ -f "$PIDS/$1.pid" ]] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev
 # Local development settings; production sets its own through the environment.
 export SIPUMA_ENVIRONMENT="${SIPUMA_ENVIRONMENT:-development}"
 export SIPUMA_KAFKA_BOOTSTRAP="${SIPUMA_KAFKA_BOOTSTRAP:-127.0.0.1:${SIPUMA_KAFKA_PORT:-9092}}"
-export SIPUMA_MONGO_URI="${SIPUMA_MONGO_URI:-mongodb://127.0.0.1:${SIPUMA_FERRETDB_PORT:-27017}/}"
+# The store: `deploy/local/infra.sh up` writes one URI per service user (TLS + SCRAM; see
+# docs/store.md) to $RUN/store/uri/<service>; a SIPUMA_MONGO_URI set by the caller wins. Intake
+# keeps no database.
+mongo_uri_for() {
+  if [[ -n "${SIPUMA_MONGO_URI:-}" ]]; then printf '%s' "$SIPUMA_MONGO_URI"
+  elif [[ -f "$RUN/store/uri/$1" ]]; then cat "$RUN/store/uri/$1"
+  else log "no store URI for $1 in $RUN/store/uri (run deploy/local/infra.sh up)"; return 1; fi
+}
 export SIPUMA_S3_ENDPOINT="${SIPUMA_S3_ENDPOINT:-127.0.0.1:${SIPUMA_MINIO_PORT:-9000}}"
 export SIPUMA_S3_ACCESS_KEY="${SIPUMA_S3_ACCESS_KEY:-sipuma-dev}"
 export SIPUMA_S3_SECRET_KEY="${SIPUMA_S3_SECRET_KEY:-sipuma-dev-secret}"
@@ -36,7 +43,12 @@ up() {
   for name in "${SERVICES[@]}"; do
     is_running "$name" && continue
     log "starting $name on 127.0.0.1:${PORTS[$name]}"
-    SIPUMA_HTTP_PORT="${PORTS[$name]}" setsid "$ROOT/.venv/bin/sipuma-$name" \
+    local store_env=() uri
+    if [[ "$name" != intake ]]; then
+      uri="$(mongo_uri_for "$name")" || exit 1
+      store_env=("SIPUMA_MONGO_URI=$uri")
+    fi
+    env "${store_env[@]}" SIPUMA_HTTP_PORT="${PORTS[$name]}" setsid "$ROOT/.venv/bin/sipuma-$name" \
       >>"$LOGS/$name.log" 2>&1 < /dev/null &
     echo $! > "$PIDS/$name.pid"
   done
