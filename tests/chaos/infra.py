@@ -1,16 +1,21 @@
-"""A private SIPUMA world for fault injection: its own Kafka broker, FerretDB, MinIO, SMTP sink
-and SMS-gateway sink on free ports (from the artefacts `deploy/local/infra.sh` caches), and the
-four services as real processes against them. Every piece can be SIGKILLed, stopped and started
-again on the same port and data folder. The shared servers on 127.0.0.1 (Kafka 9092, FerretDB
-27017, MinIO 9000, SMTP 1025, SMS 8026) are never touched: other tests use them."""
+"""A private SIPUMA world for fault injection: its own Kafka broker, store (PostgreSQL 15 +
+DocumentDB + its gateway, TLS + SCRAM, through `deploy/local/documentdb/store.sh`), MinIO, SMTP
+sink and SMS-gateway sink on free ports (from the artefacts `deploy/local/infra.sh` builds and
+caches), and the four services as real processes against them. Every piece can be SIGKILLed,
+stopped and started again on the same port and data folder. The shared servers on 127.0.0.1
+(Kafka 9092, store 27017 + PostgreSQL 5433, MinIO 9000, SMTP 1025, SMS 8026) are never touched:
+other tests use them."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +30,7 @@ from tests.e2e.stack import _die_with_parent, free_port
 from tests.harness.endpoints import ROOT
 
 CACHE = Path(os.environ.get("SIPUMA_CACHE_DIR", Path.home() / ".cache/sipuma"))
-FERRETDB = CACHE / "bin/ferretdb-1.24.2"
+STORE_SH = ROOT / "deploy/local/documentdb/store.sh"
 SECRET = "chaos-token-secret-0123456789abcdef0123"
 S3_KEY, S3_SECRET = "chaos-user", "chaos-secret-0123456789"
 OFFICES = ("KPUBC-TPK-TJPRIOK", "KPPBC-TMP-NGURAHRAI", "KPPBC-TMP-MAKASSAR")  # WIB, WITA, WITA
@@ -39,8 +44,12 @@ def minio_binary() -> Path | None:
 def missing_artefacts() -> str | None:
     if not kafka_available():
         return "Kafka jars not cached (run deploy/local/infra.sh up once)"
-    if not FERRETDB.exists():
-        return f"{FERRETDB} missing"
+    store = subprocess.run(
+        ["bash", str(STORE_SH), "check"], capture_output=True, text=True, check=False
+    )
+    if store.returncode != 0:
+        missing = "; ".join(store.stdout.split("\n")).strip("; ")
+        return f"store not built ({missing}; run deploy/local/infra.sh up once)"
     if minio_binary() is None:
         return "MinIO binary missing"
     if not Path(sys.executable).with_name("sipuma-intake").exists():
@@ -128,6 +137,86 @@ class Proc:
         self.wait_ready()
 
 
+class Store:
+    """The private store through `deploy/local/documentdb/store.sh`: PostgreSQL (own cluster, own
+    port) and the gateway (own port, own TLS material and users). `stop` is the gateway's graceful
+    shutdown plus `pg_ctl stop -m fast`; `kill` is SIGKILL to both (crash recovery at restart);
+    `restart` returns once an authenticated TLS ping answers.
+
+    Its folder is a fresh `tempfile.mkdtemp()`, not the world's: when the tests run as root,
+    PostgreSQL runs as the unprivileged `postgres` user, which cannot enter pytest's private
+    temporary root (mode 0700, reset by pytest at every run). The logs are copied into the world's
+    folder when the world stops."""
+
+    name = "store"
+
+    def __init__(self, world_folder: Path) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="sipuma-chaos-store-"))
+        self.world_folder = world_folder
+        self.port = free_port()
+        self.pg_port = free_port()
+        self.log = self.home / "logs/store-gateway.log"
+        self.starts = 0
+        self._env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SIPUMA_")},
+            "SIPUMA_CACHE_DIR": str(CACHE),
+            "SIPUMA_STORE_DATA": str(self.home / "data"),
+            "SIPUMA_STORE_HOME": str(self.home),
+            "SIPUMA_STORE_LOGS": str(self.home / "logs"),
+            "SIPUMA_STORE_PORT": str(self.port),
+            "SIPUMA_STORE_PG_PORT": str(self.pg_port),
+            "SIPUMA_STORE_PYTHON": sys.executable,
+        }
+        atexit.register(self.remove)  # also when the test process ends without World.stop()
+
+    def uri(self, user: str) -> str:
+        """`registry`, `evidence`, `notifier` (read-write), `test`, `readonly`."""
+        return (self.home / "uri" / user).read_text().strip()
+
+    def _run(self, command: str, timeout: float = 180) -> None:
+        done = subprocess.run(
+            ["bash", str(STORE_SH), command],
+            env=self._env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        with (self.world_folder / "store.sh.log").open("a") as out:
+            out.write(f"$ store.sh {command} -> {done.returncode}\n{done.stderr}{done.stdout}")
+        if done.returncode != 0:
+            raise RuntimeError(f"store.sh {command} failed: {done.stderr[-3000:]}")
+
+    def start(self) -> None:
+        self._run("start")
+        self.starts += 1
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        self._run("ping", timeout)
+
+    def restart(self) -> None:
+        self.start()  # returns once an authenticated TLS ping answers
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    def kill(self) -> None:
+        """SIGKILL the gateway and the postmaster, no goodbye."""
+        self._run("kill")
+
+    def remove(self) -> None:
+        """Stop, keep the logs beside the world's others, delete the cluster."""
+        if not self.home.exists():
+            return
+        try:
+            self._run("stop")
+        finally:
+            for log in (self.home / "logs").glob("*.log"):
+                if self.world_folder.exists():
+                    shutil.copy(log, self.world_folder / log.name)
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
 class Broker:
     """The throwaway Kafka with a SIGKILL."""
 
@@ -155,6 +244,7 @@ class World:
     folder: Path
     prefix: str
     broker: Broker
+    store: Store
     infra: dict[str, Proc] = field(default_factory=dict)
     services: dict[str, Proc] = field(default_factory=dict)
     db: str = "chaos"
@@ -164,7 +254,8 @@ class World:
 
     @property
     def mongo_uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self.infra['ferretdb'].port}/"
+        """The reconciliation's view: the store's read-only user (readAnyDatabase)."""
+        return self.store.uri("readonly")
 
     @property
     def s3_endpoint(self) -> str:
@@ -176,7 +267,9 @@ class World:
     def topic(self, spec: topics.TopicSpec) -> str:
         return self.prefix + spec.name
 
-    def component(self, name: str) -> Proc:
+    def component(self, name: str) -> Proc | Store:
+        if name == "store":
+            return self.store
         return self.services.get(name) or self.infra[name]
 
     def stop(self) -> None:
@@ -184,6 +277,7 @@ class World:
             proc.stop()
         for proc in reversed(list(self.infra.values())):
             proc.stop()
+        self.store.remove()
         self.broker.stop()
 
 
@@ -193,7 +287,6 @@ def _service_env(world: World, ports: dict[str, int]) -> dict[str, dict[str, str
     base.update(
         {
             "SIPUMA_KAFKA_BOOTSTRAP": world.broker.bootstrap,
-            "SIPUMA_MONGO_URI": world.mongo_uri,
             "SIPUMA_S3_ENDPOINT": world.s3_endpoint,
             "SIPUMA_S3_ACCESS_KEY": S3_KEY,
             "SIPUMA_S3_SECRET_KEY": S3_SECRET,
@@ -216,6 +309,7 @@ def _service_env(world: World, ports: dict[str, int]) -> dict[str, dict[str, str
     return {
         "registry": {
             **base,
+            "SIPUMA_MONGO_URI": world.store.uri("registry"),
             "SIPUMA_TOPIC_PREFIX": prefix,
             "SIPUMA_MONGO_DATABASE": f"{world.db}_registry",
             "SIPUMA_CONSUMER_GROUP": "chaos-registry",
@@ -223,6 +317,7 @@ def _service_env(world: World, ports: dict[str, int]) -> dict[str, dict[str, str
         },
         "evidence": {
             **base,
+            "SIPUMA_MONGO_URI": world.store.uri("evidence"),
             "SIPUMA_MONGO_DATABASE": f"{world.db}_evidence",
             "SIPUMA_BUCKET": world.bucket,
             "SIPUMA_CONSUMER_GROUP": "chaos-evidence",
@@ -232,6 +327,7 @@ def _service_env(world: World, ports: dict[str, int]) -> dict[str, dict[str, str
         },
         "notifier": {
             **base,
+            "SIPUMA_MONGO_URI": world.store.uri("notifier"),
             "SIPUMA_TOPIC_PREFIX": prefix,
             "SIPUMA_MONGO_DATABASE": f"{world.db}_notifier",
             "SIPUMA_CONSUMER_GROUP": "chaos-notifier",
@@ -258,10 +354,8 @@ def start_world(folder: Path) -> World:
     folder.mkdir(parents=True, exist_ok=True)
     python = str(Path(sys.executable))
     broker = Broker(folder / "kafka")
-    world = World(folder=folder, prefix="sipuma.chaos.", broker=broker)
+    world = World(folder=folder, prefix="sipuma.chaos.", broker=broker, store=Store(folder))
     minio_port, smtp_port, mail_api, sms_port = (free_port() for _ in range(4))
-    fdb_port = free_port()
-    (folder / "ferretdb").mkdir(exist_ok=True)
     (folder / "minio").mkdir(exist_ok=True)
     (folder / "mail").mkdir(exist_ok=True)
     minio_env = {
@@ -271,18 +365,6 @@ def start_world(folder: Path) -> World:
         "MINIO_BROWSER": "off",
     }
     world.infra = {
-        "ferretdb": Proc(
-            "ferretdb",
-            [
-                str(FERRETDB),
-                "--listen-addr",
-                f"127.0.0.1:{fdb_port}",
-                "--sqlite-url",
-                f"file:{folder / 'ferretdb'}/",
-            ],
-            folder / "ferretdb.log",
-            fdb_port,
-        ),
         "minio": Proc(
             "minio",
             [
@@ -329,24 +411,25 @@ def start_world(folder: Path) -> World:
             sms_port,
         ),
     }
-    broker.start()
-    for proc in world.infra.values():
-        proc.start()
-    for proc in world.infra.values():
-        proc.wait_ready()
-    ports = {name: free_port() for name in ("registry", "evidence", "notifier", "intake")}
-    envs = _service_env(world, ports)
-    for name in ("registry", "evidence", "notifier", "intake"):
-        env = {**envs[name], "SIPUMA_HTTP_PORT": str(ports[name])}
-        world.services[name] = Proc(
-            name,
-            [str(Path(python).with_name(f"sipuma-{name}"))],
-            folder / f"{name}.log",
-            ports[name],
-            env=env,
-            ready_path="/readyz",
-        )
     try:
+        broker.start()
+        for proc in world.infra.values():
+            proc.start()
+        world.store.start()  # synchronous: returns once an authenticated TLS ping answers
+        for proc in world.infra.values():
+            proc.wait_ready()
+        ports = {name: free_port() for name in ("registry", "evidence", "notifier", "intake")}
+        envs = _service_env(world, ports)
+        for name in ("registry", "evidence", "notifier", "intake"):
+            env = {**envs[name], "SIPUMA_HTTP_PORT": str(ports[name])}
+            world.services[name] = Proc(
+                name,
+                [str(Path(python).with_name(f"sipuma-{name}"))],
+                folder / f"{name}.log",
+                ports[name],
+                env=env,
+                ready_path="/readyz",
+            )
         for proc in world.services.values():
             proc.start()
         for proc in world.services.values():

@@ -21,11 +21,13 @@ METHOD = """\
 
 `tests/chaos` starts a **private** stack on free ports, never the shared servers on 127.0.0.1:
 its own single-node Kafka 4.1.1 (KRaft, from the jars `deploy/local/infra.sh` caches, own data
-folder), FerretDB 1.24.2 (SQLite), MinIO, the aiosmtpd SMTP sink (`deploy/local/mailsink.py`)
-and the SMS-gateway sink (`deploy/local/smssink.py`), then `sipuma-intake`, `sipuma-registry`,
-`sipuma-evidence` and `sipuma-notifier` as separate processes (`SIPUMA_TOPIC_PREFIX=sipuma.chaos.`,
-own databases and bucket, 2 partitions per topic). Each piece can be SIGKILLed or stopped and
-started again on the same port and data folder.
+folder), its own store (PostgreSQL 15 + DocumentDB + DocumentDB's gateway, TLS + SCRAM, own
+cluster and ports, through `deploy/local/documentdb/store.sh`), MinIO, the aiosmtpd SMTP sink
+(`deploy/local/mailsink.py`) and the SMS-gateway sink (`deploy/local/smssink.py`), then
+`sipuma-intake`, `sipuma-registry`, `sipuma-evidence` and `sipuma-notifier` as separate
+processes (`SIPUMA_TOPIC_PREFIX=sipuma.chaos.`, own databases and bucket, 2 partitions per
+topic). Each piece can be SIGKILLed or stopped and started again on the same port and data
+folder.
 
 Every run of every scenario:
 1. **Load**: three offices (KPUBC-TPK-TJPRIOK in WIB, KPPBC-TMP-NGURAHRAI and KPPBC-TMP-MAKASSAR in
@@ -54,9 +56,9 @@ Every run of every scenario:
    from the end of the load to that moment), waits 2 s more so a late duplicate would be seen,
    then checks. A run fails on any new problem; nothing is tolerated.
 
-Short CI pass (`make test`, `pytest tests/chaos`): 1 run per scenario, FerretDB down 8 s, MinIO and
+Short CI pass (`make test`, `pytest tests/chaos`): 1 run per scenario, store down 8 s, MinIO and
 SMTP down 5 s, 4 complaints per office per run (about 3 minutes on a 2-core box).
-Long pass: `make chaos` (`CHAOS_RUNS=20` by default, FerretDB down 30 s as the issue asks).
+Long pass: `make chaos` (`CHAOS_RUNS=20` by default, store down 30 s as the issue asks).
 Knobs: `SIPUMA_CHAOS_RUNS`, `SIPUMA_CHAOS_PER_OFFICE`, `SIPUMA_CHAOS_SPREAD_S`,
 `SIPUMA_CHAOS_STORE_DOWN_S`, `SIPUMA_CHAOS_OUTAGE_S`, `SIPUMA_CHAOS_CONVERGE_S`,
 `SIPUMA_CHAOS_REPORT`.

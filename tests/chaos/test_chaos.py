@@ -89,8 +89,8 @@ SCENARIOS: dict[str, tuple[str, Callable[[World], None]]] = {
     "kill-evidence": ("SIGKILL sipuma-evidence, restart after 1 s", _kill("evidence")),
     "kill-kafka": ("SIGKILL the Kafka broker, restart after 2 s", _kill_kafka),
     "store-down": (
-        f"FerretDB stopped (SIGTERM) for {STORE_DOWN_S:g} s",
-        _stop("ferretdb", STORE_DOWN_S),
+        f"Store (DocumentDB gateway + PostgreSQL) stopped for {STORE_DOWN_S:g} s",
+        _stop("store", STORE_DOWN_S),
     ),
     "minio-down": (f"MinIO stopped (SIGTERM) for {OUTAGE_S:g} s", _stop("minio", OUTAGE_S)),
     "smtp-down": (f"SMTP server stopped for {OUTAGE_S:g} s", _stop("smtp", OUTAGE_S)),
