@@ -39,7 +39,7 @@ NEEDS = {
 }
 SERVICE_ENV = {
     "SIPUMA_KAFKA_BOOTSTRAP": "kafka:9092",
-    "SIPUMA_MONGO_URI": "mongodb://mongo:27017",
+    "SIPUMA_MONGO_URI": "mongodb://mongo:27017/?replicaSet=rs0",
     "SIPUMA_S3_ENDPOINT": "minio:9000",
     "SIPUMA_SMTP_HOST": "mailpit",
     "SIPUMA_SMTP_PORT": "1025",
@@ -111,6 +111,21 @@ def test_kafka_is_a_single_kraft_node(project: dict[str, Any]) -> None:
     assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in test
 
 
+def test_mongo_is_a_one_node_replica_set(project: dict[str, Any]) -> None:
+    """Transactions need a replica set: MongoDB 8 runs as rs0 with one member, `mongo:27017`
+    (the name the services reach it by), initiated by its healthcheck."""
+    mongo = project["services"]["mongo"]
+    command = mongo["command"]
+    assert command[command.index("--replSet") + 1] == "rs0"
+    assert "--bind_ip_all" in command
+    check = " ".join(mongo["healthcheck"]["test"])
+    assert re.search(r"_id:\s*'rs0'", check) and "host: 'mongo:27017'" in check
+    assert "NotYetInitialized" in check  # initiates once, never on an initiated set
+    for name in ("registry", "notifier", "evidence"):
+        uri = project["services"][name]["environment"]["SIPUMA_MONGO_URI"]
+        assert uri.startswith("mongodb://mongo:27017/") and "replicaSet=rs0" in uri, name
+
+
 @pytest.mark.parametrize("name", [*INFRA, "smssink", *SERVICES])
 def test_every_component_has_a_healthcheck(project: dict[str, Any], name: str) -> None:
     check = project["services"][name].get("healthcheck")
@@ -124,6 +139,7 @@ def test_infrastructure_healthchecks_probe_the_server(project: dict[str, Any]) -
         return " ".join(project["services"][name]["healthcheck"]["test"])
 
     assert "mongosh" in test_of("mongo") and "ping" in test_of("mongo")
+    assert "rs.initiate" in test_of("mongo") and "isWritablePrimary" in test_of("mongo")
     assert "mc ready local" in test_of("minio") or "/minio/health/live" in test_of("minio")
     assert "readyz" in test_of("mailpit")
     assert "/livez" in test_of("smssink")
