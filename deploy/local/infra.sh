@@ -88,9 +88,13 @@ stop_one() {
 # ---------------------------------------------------------------- install
 ensure_uv() {
   command -v uv >/dev/null 2>&1 && return 0
-  log "installing uv from PyPI"
-  python3 -m pip install --quiet --user "uv==0.13.8" || python3 -m pip install --quiet "uv==0.13.8"
+  # Where `make uv` puts it; a fresh shell (or a venv's python, which has no pip) lacks it on PATH.
   export PATH="$HOME/.local/bin:$PATH"
+  command -v uv >/dev/null 2>&1 && return 0
+  log "installing uv from PyPI"
+  local py=python3
+  [[ -n "${VIRTUAL_ENV:-}" ]] && py=/usr/bin/python3  # a uv venv's python has no pip
+  "$py" -m pip install --quiet --user "uv==0.13.8" || "$py" -m pip install --quiet "uv==0.13.8"
 }
 
 install_kafka() {
