@@ -92,9 +92,10 @@ ensure_uv() {
   export PATH="$HOME/.local/bin:$PATH"
   command -v uv >/dev/null 2>&1 && return 0
   log "installing uv from PyPI"
-  local py=python3
-  [[ -n "${VIRTUAL_ENV:-}" ]] && py=/usr/bin/python3  # a uv venv's python has no pip
-  "$py" -m pip install --quiet --user "uv==0.13.8" || "$py" -m pip install --quiet "uv==0.13.8"
+  # The machine's python3, not a uv venv's (which has no pip), whoever calls this script.
+  local system_path="${PATH//${VIRTUAL_ENV:-/nonexistent}\/bin:/}"
+  PATH="$system_path" python3 -m pip install --quiet --user "uv==0.13.8" ||
+    PATH="$system_path" python3 -m pip install --quiet "uv==0.13.8"
 }
 
 install_kafka() {
