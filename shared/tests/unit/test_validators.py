@@ -70,6 +70,11 @@ def test_indonesian_mobile_spellings_store_e164(raw: str) -> None:
         ("021 555 1234", "mobile_landline"),
         ("+62 21 5551234", "mobile_landline"),
         ("(0361) 234567", "mobile_landline"),
+        ("0800 1234 567", "mobile_toll_free"),
+        ("+62 800 1888888", "mobile_toll_free"),
+        ("0809 1234567", "mobile_service_number"),
+        ("0804 1234567", "mobile_service_number"),
+        ("1500 123", "mobile_service_number"),
         ("+1 650 253 0000", "mobile_not_indonesian"),
         ("+44 7911 123456", "mobile_not_indonesian"),
         ("0812", "phone_invalid"),
@@ -84,6 +89,13 @@ def test_mobile_rejects_with_a_clear_rule(raw: str, code: str) -> None:
 
 def test_landline_message_says_it_cannot_receive_sms() -> None:
     assert "SMS" in rules.MOBILE_LANDLINE.id and "SMS" in rules.MOBILE_LANDLINE.en
+
+
+def test_a_toll_free_number_is_called_toll_free_not_a_landline() -> None:
+    rule = rules.MOBILE_TOLL_FREE
+    assert "bebas pulsa" in rule.id and "toll-free" in rule.en
+    assert "SMS" in rule.id and "SMS" in rule.en
+    assert "rumah/kantor" not in rule.id and "landline" not in rule.en
 
 
 def test_phone_accepts_landlines_and_foreign_numbers() -> None:

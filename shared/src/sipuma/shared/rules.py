@@ -48,6 +48,20 @@ MOBILE_LANDLINE = Rule(
     "Masukkan nomor ponsel (08…).",
     "This is a landline number and cannot receive SMS. Enter a mobile number (08…).",
 )
+MOBILE_TOLL_FREE = Rule(
+    "mobile_toll_free",
+    "Nomor 0800… adalah nomor bebas pulsa, bukan nomor ponsel, dan tidak dapat menerima SMS. "
+    "Masukkan nomor ponsel (08…).",
+    "A 0800… number is a toll-free number, not a mobile number, and cannot receive SMS. "
+    "Enter a mobile number (08…).",
+)
+MOBILE_SERVICE_NUMBER = Rule(
+    "mobile_service_number",
+    "Nomor ini adalah nomor layanan (premium, biaya bersama atau akses universal), bukan nomor "
+    "ponsel, dan tidak dapat menerima SMS. Masukkan nomor ponsel (08…).",
+    "This is a service number (premium rate, shared cost or universal access), not a mobile "
+    "number, and cannot receive SMS. Enter a mobile number (08…).",
+)
 EMAIL_INVALID = Rule(
     "email_invalid",
     "Alamat e-mail tidak valid. Tulis seperti nama@contoh.go.id.",

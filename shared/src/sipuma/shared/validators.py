@@ -23,6 +23,10 @@ from sipuma.shared import rules
 from sipuma.shared.rules import Rule, RuleViolation
 
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_NOT_MOBILE = {
+    PhoneNumberType.FIXED_LINE: rules.MOBILE_LANDLINE,
+    PhoneNumberType.TOLL_FREE: rules.MOBILE_TOLL_FREE,
+}
 _SEPARATORS = " -.()/"
 
 
@@ -63,8 +67,10 @@ def normalize_mobile(raw: str) -> str:
     number = _parse_phone(raw)
     if number.country_code != 62:
         raise RuleViolation(rules.MOBILE_NOT_INDONESIAN)
-    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
-        raise RuleViolation(rules.MOBILE_LANDLINE)
+    kind = phonenumbers.number_type(number)
+    if kind not in _MOBILE_TYPES:
+        # Say what the number is: a landline, a toll-free 0800… line or another service number.
+        raise RuleViolation(_NOT_MOBILE.get(kind, rules.MOBILE_SERVICE_NUMBER))
     return _e164(number)
 
 
