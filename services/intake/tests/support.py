@@ -3,14 +3,19 @@
 The double lives here, outside the service: it consumes `ComplaintReceived` from the real topic,
 numbers complaints per office (de-duplicating by complaint id, as the real registry must) and
 answers `ComplaintRegistered` on the real registered topic.
+
+Tests synchronise by reading state: `wait_until` polls a condition, `read_topic` waits until the
+expected records are there, and `read_all` reads a topic to its high-water marks, which proves an
+absence (nothing published) without waiting for anything. No reader joins a consumer group.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from sipuma.intake.main import build_app
 from sipuma.intake.settings import IntakeSettings
+from sipuma.intake.waiters import partition_counts
 from sipuma.shared import events as ev
 from sipuma.shared.auth import mint_token
 from sipuma.shared.cloudevents import decode_message, encode, to_headers
@@ -87,41 +93,54 @@ async def running_intake(settings: IntakeSettings) -> AsyncIterator[httpx.AsyncC
             yield client
 
 
+async def assigned_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer | None:
+    """A started consumer on every partition of `topic`, at the beginning, *without a consumer
+    group* (nothing joins or leaves a group on the shared broker); None if the topic is absent."""
+    counts = await partition_counts(bootstrap, [topic])
+    if topic not in counts:
+        return None
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(counts[topic])]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+    except BaseException:
+        await consumer.stop()
+        raise
+    return consumer
+
+
 @dataclass
 class RegistryDouble:
     bootstrap: str
     received_topic: str
     registered_topic: str
-    delay_s: float = 0.0
     numbers: dict[str, str] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)
     paused: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def _run(self) -> None:
-        consumer = AIOKafkaConsumer(
-            self.received_topic,
-            bootstrap_servers=self.bootstrap,
-            group_id=f"registry-double-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
+        consumer = None
+        while consumer is None:  # intake creates the topic when it starts
+            consumer = await assigned_consumer(self.bootstrap, self.received_topic)
+            if consumer is None:
+                await asyncio.sleep(0.1)
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
         )
-        await consumer.start()
         await producer.start()
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=200)
                 for records in batches.values():
                     for record in records:
-                        while self.paused.is_set():
+                        while self.paused.is_set():  # held back by the test, not a wait
                             await asyncio.sleep(0.05)
-                        if self.delay_s:
-                            await asyncio.sleep(self.delay_s)
                         await self._register(producer, record.headers, record.value)
-                await consumer.commit()
         finally:
             await consumer.stop()
             await producer.stop()
@@ -164,23 +183,62 @@ class RegistryDouble:
                 await task
 
 
-async def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 15.0) -> list[Any]:
-    """Every record on `topic` from the start, until `expect` arrived or the time is up."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
+PATIENCE_S = 120.0  # a deadline for reading state, never a pause: conditions end the wait early
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    what: str,
+    deadline_s: float = PATIENCE_S,
+) -> None:
+    """Poll `condition` until it holds; fail naming `what` after a generous deadline."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline_s
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        if loop.time() > end:
+            raise AssertionError(f"still not true after {deadline_s:.0f} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def read_topic(
+    bootstrap: str, topic: str, expect: int, timeout_s: float = PATIENCE_S
+) -> list[Any]:
+    """Every record on `topic` from the start, once at least `expect` are there (waits for
+    them; the deadline only stops a broken test)."""
     got: list[Any] = []
-    deadline = asyncio.get_running_loop().time() + timeout_s
+
+    async def enough() -> bool:
+        got[:] = await read_all(bootstrap, topic)
+        return len(got) >= expect
+
+    await wait_until(enough, f"{expect} record(s) on {topic}", timeout_s)
+    return got
+
+
+async def read_all(bootstrap: str, topic: str) -> list[Any]:
+    """Every record on `topic` up to its end *now* (the high-water marks): after a request was
+    answered, whatever it published is below them, so an empty answer proves nothing was."""
+    consumer = await assigned_consumer(bootstrap, topic)
+    if consumer is None:
+        return []
+    got: list[Any] = []
     try:
-        while len(got) < expect and asyncio.get_running_loop().time() < deadline:
-            batches = await consumer.getmany(timeout_ms=300)
+        partitions = list(consumer.assignment())
+        ends = await consumer.end_offsets(partitions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PATIENCE_S
+        behind = [tp for tp in partitions if ends[tp] > 0]
+        while behind:
+            assert loop.time() < deadline, f"could not read {topic} to its end"
+            batches = await consumer.getmany(*behind, timeout_ms=500)
             for records in batches.values():
                 got.extend(records)
+            behind = [tp for tp in behind if await consumer.position(tp) < ends[tp]]
     finally:
         await consumer.stop()
-    return got
+    return sorted(got, key=lambda r: (r.partition, r.offset))

@@ -14,7 +14,7 @@ from services.intake.tests.support import (
     SECRET,
     auth,
     complaint,
-    read_topic,
+    read_all,
 )
 
 pytestmark = pytest.mark.integration
@@ -66,9 +66,7 @@ async def test_401_without_or_with_bad_token(client, settings) -> None:
                 method, f"/v1/complaints/{any_id}/{path}", json=body, headers=headers
             )
             assert other.status_code == 401, (path, other.text)
-    assert (
-        await read_topic(settings.kafka_bootstrap, settings.topic_complaint_received, 1, 1.5) == []
-    )
+    assert await read_all(settings.kafka_bootstrap, settings.topic_complaint_received) == []
 
 
 async def test_403_for_other_roles_and_other_offices(client, settings) -> None:
@@ -108,14 +106,14 @@ async def test_403_for_other_roles_and_other_offices(client, settings) -> None:
         )
         assert role.status_code == 403, (path, role.text)
 
-    received = await read_topic(settings.kafka_bootstrap, settings.topic_complaint_received, 2, 2)
+    received = await read_all(settings.kafka_bootstrap, settings.topic_complaint_received)
     assert len(received) == 1  # only the complaint of the officer's own office
     for topic in (
         settings.topic_complaint_supplemented,
         settings.topic_contact_provided,
         settings.topic_register_number_communicated,
     ):
-        assert await read_topic(settings.kafka_bootstrap, topic, 1, 1) == []
+        assert await read_all(settings.kafka_bootstrap, topic) == []
 
 
 async def test_404_for_unknown_complaints(client) -> None:
@@ -127,3 +125,6 @@ async def test_404_for_unknown_complaints(client) -> None:
         assert answer.json()["code"] == "complaint_not_found"
     bad_id = await client.get("/v1/complaints/not-a-uuid/status", headers=auth())
     assert bad_id.status_code == 422
+    [param] = bad_id.json()["invalid-params"]
+    assert (param["name"], param["code"]) == ("complaint_id", "uuid_parsing")
+    assert param["messages"] == {"id": "Harus berupa UUID.", "en": "Must be a UUID."}

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from services.intake.tests.support import auth, complaint, read_topic, running_intake
+from services.intake.tests.support import auth, complaint, read_all, running_intake, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +38,7 @@ async def test_same_key_same_body_same_answer_once(settings, registry) -> None:
             replay = await client.post("/v1/complaints", json=body, headers={**auth(), **key})
             assert (replay.status_code, replay.json()) == (201, first.json())
 
-    received = await read_topic(settings.kafka_bootstrap, settings.topic_complaint_received, 3, 3)
+    received = await read_all(settings.kafka_bootstrap, settings.topic_complaint_received)
     ids = sorted(r.key.decode() for r in received)
     assert ids == sorted([first.json()["complaint_id"], other.json()["complaint_id"]])
 
@@ -59,10 +57,7 @@ async def test_key_retried_on_another_replica_is_the_same_complaint(
         cid = first.json()["complaint_id"]
         # B may answer from the registered topic before its own re-publish reaches the
         # registry, so wait for the second delivery rather than assume it already came.
-        for _ in range(100):
-            if registry.deliveries.get(cid) == 2:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: registry.deliveries.get(cid) == 2, "the second delivery")
         assert registry.deliveries[cid] == 2  # published twice, registered once
         assert len(registry.numbers) == 1
 
@@ -80,18 +75,16 @@ async def test_any_replica_answers_status_and_accepts_amendments(
             created = await a.post("/v1/complaints", json=complaint(), headers=auth())
             assert created.status_code == 202
             url = created.json()["status_url"]
-            for _ in range(50):  # B learns of the complaint from the received topic
+
+            async def b_knows(status: str) -> bool:
                 seen = await b.get(url, headers=auth())
-                if seen.status_code == 200:
-                    break
-                await asyncio.sleep(0.1)
-            assert seen.json()["status"] == "received"
+                return seen.status_code == 200 and seen.json()["status"] == status
+
+            # B learns of the complaint from the received topic.
+            await wait_until(lambda: b_knows("received"), "replica B knows the complaint")
             registry.paused.clear()
-            for _ in range(100):
-                seen = await b.get(url, headers=auth())
-                if seen.json()["status"] == "registered":
-                    break
-                await asyncio.sleep(0.1)
+            await wait_until(lambda: b_knows("registered"), "replica B knows the number")
+            seen = await b.get(url, headers=auth())
             cid = created.json()["complaint_id"]
             assert seen.json()["register_number"] == registry.numbers[cid]
             amended = await b.post(
@@ -119,7 +112,5 @@ async def test_amendment_keys_are_idempotent(client, settings) -> None:
     assert first.json()["amendment_id"] == second.json()["amendment_id"]
     clash = await client.post(url, json={**body, "text": "Lain"}, headers={**auth(), **key})
     assert clash.status_code == 409
-    records = await read_topic(
-        settings.kafka_bootstrap, settings.topic_complaint_supplemented, 2, 2
-    )
+    records = await read_all(settings.kafka_bootstrap, settings.topic_complaint_supplemented)
     assert len(records) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -14,17 +13,17 @@ from services.intake.tests.support import (
     complaint,
     read_topic,
     running_intake,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
 
 
-def double_for(settings, delay_s: float = 0.0) -> RegistryDouble:
+def double_for(settings) -> RegistryDouble:
     return RegistryDouble(
         settings.kafka_bootstrap,
         settings.topic_complaint_received,
         settings.topic_complaint_registered,
-        delay_s=delay_s,
     )
 
 
@@ -71,9 +70,11 @@ async def test_202_then_status_url_shows_the_number(settings) -> None:
             assert pending.json()["status"] == "received"
 
             double.paused.clear()
-            for _ in range(100):
-                status = (await client.get(body["status_url"], headers=auth())).json()
-                if status["status"] == "registered":
-                    break
-                await asyncio.sleep(0.1)
+
+            async def registered() -> bool:
+                status = await client.get(body["status_url"], headers=auth())
+                return bool(status.json()["status"] == "registered")
+
+            await wait_until(registered, "the status URL shows the register number")
+            status = (await client.get(body["status_url"], headers=auth())).json()
             assert status["register_number"] == double.numbers[body["complaint_id"]]

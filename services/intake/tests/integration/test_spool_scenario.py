@@ -8,7 +8,6 @@ other engineers' tests and must not be stopped.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -22,7 +21,14 @@ import httpx
 import pytest
 
 from services.intake.tests import kafka_process
-from services.intake.tests.support import SECRET, RegistryDouble, auth, complaint, read_topic
+from services.intake.tests.support import (
+    SECRET,
+    RegistryDouble,
+    auth,
+    complaint,
+    read_all,
+    wait_until,
+)
 from sipuma.shared.topic_admin import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -117,31 +123,27 @@ async def test_spool_survives_kill_and_delivers_everything_once(
     async with registry.running():
         second = start_intake(settings, endpoints.kafka_bootstrap, port, log)
         try:
-            records = await read_topic(
-                endpoints.kafka_bootstrap, settings.topic_complaint_received, 100, timeout_s=30
-            )
-            await asyncio.sleep(1)  # anything sent twice would show up by now
-            records = await read_topic(
-                endpoints.kafka_bootstrap, settings.topic_complaint_received, 101, timeout_s=2
-            )
+            await wait_until(lambda: set(ids) <= set(registry.numbers), "all 100 registered")
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-                deadline = time.monotonic() + 30
-                while len(registry.numbers) < 100 and time.monotonic() < deadline:
-                    await asyncio.sleep(0.2)
-                last = await http.get(f"/v1/complaints/{ids[-1]}/status", headers=auth())
-                for _ in range(50):
-                    if last.json()["status"] == "registered":
-                        break
-                    await asyncio.sleep(0.2)
+
+                async def last_registered() -> bool:
                     last = await http.get(f"/v1/complaints/{ids[-1]}/status", headers=auth())
+                    return bool(last.json()["status"] == "registered")
+
+                await wait_until(last_registered, "intake shows the last number")
+                last = await http.get(f"/v1/complaints/{ids[-1]}/status", headers=auth())
                 assert last.json()["register_number"] == registry.numbers[ids[-1]]
         finally:
             second.send_signal(signal.SIGTERM)  # graceful: finishes and exits cleanly
             second.wait(30)
         # Uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why.
         assert second.returncode in (0, -signal.SIGTERM), log.read_text()[-1500:]
-        assert '"event": "intake_stopped"' in log.read_text()
+        stopped = [line for line in log.read_text().splitlines() if "intake_stopped" in line]
+        assert json.loads(stopped[-1])["spooled"] == 0  # nothing left to send, ever
 
+    # Intake has stopped with an empty spool: nothing more can reach the topic, so reading it
+    # to its end is the final word on "exactly once" (no waiting for duplicates to show up).
+    records = await read_all(endpoints.kafka_bootstrap, settings.topic_complaint_received)
     keys = [r.key.decode() for r in records]
     assert len(keys) == 100, "each complaint exactly once on the topic"
     assert set(keys) == set(ids)
@@ -158,9 +160,7 @@ async def test_spool_survives_kill_and_delivers_everything_once(
         for r in records
     }
     assert refs[ids[42]] == "Map 042"
-    supplements = await read_topic(
-        endpoints.kafka_bootstrap, settings.topic_complaint_supplemented, 1, timeout_s=10
-    )
+    supplements = await read_all(endpoints.kafka_bootstrap, settings.topic_complaint_supplemented)
     assert [r.key.decode() for r in supplements] == [ids[7]]
     assert "Ni Luh" not in log.read_text() and "ayu@example" not in log.read_text()
 
@@ -207,14 +207,14 @@ async def test_kafka_stopping_under_a_running_intake(settings, tmp_path) -> None
         async with after.running():
             second = start_intake(settings, kafka.bootstrap, port, log)
             try:
-                deadline = time.monotonic() + 60
-                while not set(ids) <= set(after.numbers) and time.monotonic() < deadline:
-                    await asyncio.sleep(0.3)
+                await wait_until(lambda: set(ids) <= set(after.numbers), "all 100 registered")
             finally:
                 second.send_signal(signal.SIGTERM)
                 second.wait(30)
-        assert set(ids) <= set(after.numbers), f"{len(set(ids) - set(after.numbers))} missing"
-        records = await read_topic(kafka.bootstrap, settings.topic_complaint_received, 102, 3)
+        stopped = [line for line in log.read_text().splitlines() if "intake_stopped" in line]
+        assert json.loads(stopped[-1])["spooled"] == 0
+        # Intake stopped with an empty spool: the topic read to its end is complete.
+        records = await read_all(kafka.bootstrap, settings.topic_complaint_received)
         keys = [r.key.decode() for r in records]
         assert sorted(set(keys) - {ok.json()["complaint_id"]}) == sorted(ids)
         assert all(after.deliveries[cid] == keys.count(cid) for cid in ids)

@@ -117,3 +117,15 @@ def test_every_text_the_scripts_ask_for_exists() -> None:
         asked |= set(re.findall(r'\bS?\.?t\("([a-z0-9_]+)"\)', script.read_text("utf-8")))
     assert asked
     assert asked <= set(TEXTS), sorted(asked - set(TEXTS))
+
+
+def test_the_form_knows_how_old_a_receipt_may_be_and_where_contact_refusals_go() -> None:
+    html = client().get("/konsol/baru").text
+    config = re.search(r'id="sipuma-config"[^>]*>(.*?)</script>', html, re.S)
+    assert config and '"received_max_age_days": 30' in config.group(1)
+    for element in (
+        'id="result-contact"',
+        'id="result-contact-message"',
+        'id="result-contact-fix"',
+    ):
+        assert element in html

@@ -3,6 +3,10 @@ receiver token that intake's verifier accepts."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -19,14 +23,18 @@ def test_defaults(monkeypatch, tmp_path) -> None:
     settings = IntakeSettings()
     assert settings.http_port == 8001
     assert settings.register_wait_s == 2.0
+    assert settings.received_at_max_age_days == 30
     assert settings.completeness_rule is CompletenessRule.SOP
     assert settings.spool_file == tmp_path / "intake" / "spool.sqlite3"
     assert settings.topic_complaint_received == "sipuma.complaint.received.v1"
 
 
-def test_strict_rule_from_environment(monkeypatch) -> None:
+def test_strict_rule_and_receipt_age_from_environment(monkeypatch) -> None:
     monkeypatch.setenv("SIPUMA_COMPLETENESS_RULE", "strict")
-    assert IntakeSettings().completeness_rule is CompletenessRule.STRICT
+    monkeypatch.setenv("SIPUMA_RECEIVED_AT_MAX_AGE_DAYS", "90")
+    settings = IntakeSettings()
+    assert settings.completeness_rule is CompletenessRule.STRICT
+    assert settings.received_at_max_age_days == 90
 
 
 def test_default_secret_refused_in_production(monkeypatch) -> None:
@@ -53,3 +61,29 @@ def test_cli_refuses_unknown_offices_and_production(monkeypatch, capsys) -> None
     monkeypatch.setenv("SIPUMA_ENVIRONMENT", "production")
     monkeypatch.setenv("SIPUMA_TOKEN_SECRET", "a-real-production-secret-0123456789abcdef")
     assert token_cli.main(["--officer", "1", "--office", "KPUBC-TPK-TJPRIOK"]) == 2
+
+
+def test_cli_refuses_an_officer_id_no_event_could_carry(capsys) -> None:
+    assert token_cli.main(["--officer", "Budi Santoso", "--office", "KPUBC-TPK-TJPRIOK"]) == 2
+    assert "officer id" in capsys.readouterr().err
+
+
+def test_the_console_script_runs_from_the_environment_it_is_installed_in(tmp_path) -> None:
+    """`make token` runs `sipuma-intake-token` through uv; the script itself must work."""
+    script = Path(sys.executable).parent / "sipuma-intake-token"
+    secret = "cli-test-secret-0123456789abcdef0123"
+    env = {
+        "PATH": "/usr/bin:/bin",  # a fresh shell's PATH: the script finds its own interpreter
+        "HOME": str(tmp_path),
+        "SIPUMA_TOKEN_SECRET": secret,
+    }
+    done = subprocess.run(
+        [str(script), "--officer", "198001", "--office", "KPUBC-TPK-TJPRIOK"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert TokenVerifier(secret).verify(done.stdout.strip()).office_code == "KPUBC-TPK-TJPRIOK"

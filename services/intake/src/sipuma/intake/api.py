@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse, Response
 
-from sipuma.intake import domain
+from sipuma.intake import domain, tracking
 from sipuma.intake.idempotency import IdempotencyStore, Outcome, StoredAnswer, fingerprint
 from sipuma.intake.models import (
     AmendmentAccepted,
@@ -33,7 +33,13 @@ Answer = tuple[int, dict[str, Any], dict[str, str]]
 _PROBLEM: dict[str, Any] = {"model": Problem, "content": {MEDIA_TYPE: {}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Token tidak ada / tidak sah · Missing or invalid token", **_PROBLEM},
-    403: {"description": "Bukan penerima kantor ini · Not a receiver of this office", **_PROBLEM},
+    403: {
+        "description": (
+            "Bukan penerima kantor ini, atau kantor pada token tidak terdaftar · Not a receiver "
+            "of this office, or the token's office is not configured (office_not_configured)"
+        ),
+        **_PROBLEM,
+    },
     409: {"description": "Idempotency-Key dipakai untuk isi lain · Key reused", **_PROBLEM},
     413: {"description": "Isi terlalu besar · Body too large", **_PROBLEM},
     422: {"description": "Isian tidak valid · Invalid fields (field, rule, id, en)", **_PROBLEM},
@@ -137,6 +143,16 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         "",
         status_code=201,
         summary="Catat pengaduan · Record a complaint (SOP steps 3–4)",
+        description=(
+            "Kontak pemantauan (opsional) tidak pernah menggugurkan pengaduan: kanal yang ditolak "
+            "disebut di `tracking_contact.refused`, kanal yang sah tetap dipakai; bila semua "
+            "ditolak, pengaduan tetap tersimpan tanpa kontak (`tracking_contact.channels` kosong) "
+            "dan kontak dapat diperbaiki dengan PUT tracking-contact.\n\n"
+            "The (optional) tracking contact never costs the complaint: refused channels are "
+            "named in `tracking_contact.refused` and the valid one is kept; when every channel is "
+            "refused the complaint is still saved, without a contact (`tracking_contact.channels` "
+            "empty), and the contact can be corrected with PUT tracking-contact."
+        ),
         responses={
             201: {"model": ComplaintAccepted, "description": "Tersimpan, nomor register ada"},
             202: {"model": ComplaintAccepted, "description": "Tersimpan; nomor menyusul / antre"},
@@ -163,6 +179,7 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
                 registered_at=entry.registered_at if entry else None,
                 status_url=_status_url(done.complaint_id),
                 message=Messages(**_msg(done.status, number)),
+                tracking_contact=tracking.outcome(done.contact) if done.contact else None,
             )
             code = 201 if done.status is ComplaintStatus.REGISTERED else 202
             headers = {"Location": _status_url(done.complaint_id)}
@@ -195,6 +212,7 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
             amendment_id=done.amendment_id,
             kind=kind,
             status=done.delivery,
+            tracking_contact=tracking.outcome(done.contact) if done.contact else None,
             message=Messages(
                 id="Tersimpan di antrean lokal; akan dikirim otomatis." if queued else "Tersimpan.",
                 en="Saved in the local queue; it will be sent automatically."
@@ -261,6 +279,16 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         status_code=201,
         responses=amend_responses,
         summary="Kontak pemantauan tindak lanjut · Tracking contact (SOP steps 7–8)",
+        description=(
+            "Satu kanal yang salah tidak menggugurkan kanal lain: e-mail yang sah disimpan walau "
+            "nomor HP ditolak (mis. telepon rumah/kantor atau 0800 bebas pulsa), dan sebaliknya; "
+            "`tracking_contact.refused` pada jawaban menyebut kanal yang ditolak dan alasannya. "
+            "Bila semua kanal ditolak: 422, tidak ada yang berubah.\n\n"
+            "One bad channel never costs the other: a valid e-mail is saved even when the mobile "
+            "is refused (e.g. a landline or a toll-free 0800 number), and the other way round; "
+            "`tracking_contact.refused` in the answer names each refused channel and why. When "
+            "every channel is refused: 422, nothing changes."
+        ),
     )
     async def set_tracking_contact(
         complaint_id: ComplaintId,

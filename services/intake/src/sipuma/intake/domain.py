@@ -214,6 +214,24 @@ def not_in_future(field: str, value: date | datetime, now: datetime) -> list[Vio
     return []
 
 
+def not_too_old(field: str, value: datetime, now: datetime, max_age: timedelta) -> list[Violation]:
+    """A receipt older than the configured age is almost always a typing slip (a wrong year);
+    paper complaints recorded late stay well inside it (`SIPUMA_RECEIVED_AT_MAX_AGE_DAYS`)."""
+    if now - value <= max_age:
+        return []
+    days = max_age.days
+    return [
+        Violation(
+            field,
+            "too_old",
+            f"Waktu pengaduan diterima tidak boleh lebih dari {days} hari yang lalu. "
+            f"Periksa tanggal dan tahunnya.",
+            f"The time the complaint was received must not be more than {days} days ago. "
+            f"Check the date and the year.",
+        )
+    ]
+
+
 def period_violations(field: str, start: date, end: date, now: datetime) -> list[Violation]:
     found = not_in_future(f"{field}.start", start, now) + not_in_future(f"{field}.end", end, now)
     if end < start:

@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
-import uvicorn
 from fastapi import FastAPI
 
 from sipuma.intake import metrics, outbound
@@ -22,19 +22,17 @@ from sipuma.intake.console import mount_console
 from sipuma.intake.idempotency import IdempotencyStore
 from sipuma.intake.middleware import BodyLimit
 from sipuma.intake.models import ComplaintStatus
+from sipuma.intake.problems import install_field_names
 from sipuma.intake.publisher import KafkaSender
 from sipuma.intake.service import Intake, Invalid, Refused
 from sipuma.intake.settings import IntakeSettings
 from sipuma.intake.spool import Relay, Spool
 from sipuma.intake.waiters import BookFeeder, ComplaintBook
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
-from sipuma.shared.correlation import CorrelationIdMiddleware
-from sipuma.shared.health import health_router
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
-from sipuma.shared.openapi import document_problems
-from sipuma.shared.problems import install_problem_handlers
 from sipuma.shared.topic_admin import ensure_topics
+from sipuma.shared.web import install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.intake")
 
@@ -117,6 +115,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
             spool=spool,
             book=book,
             book_ready=feeder.ready.is_set,
+            received_max_age=timedelta(days=settings.received_at_max_age_days),
         )
         log.info(
             "intake_started",
@@ -149,22 +148,22 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    install_problem_handlers(app)
-    document_problems(app, authenticated=lambda path: path.startswith("/v1"))
-    app.add_exception_handler(Invalid, invalid_handler)
-    app.add_exception_handler(Refused, refused_handler)
-    app.add_middleware(CorrelationIdMiddleware)
-    install_auth_handler(app)
     app.include_router(build_router(verifier))
+    mount_console(app, settings)
 
     async def spool_answers() -> bool:
         # Ready while the spool takes complaints, even with Kafka down (store-and-forward).
         spool: Spool = app.state.spool
         return await spool.ping()
 
-    app.include_router(health_router({"spool": spool_answers}))
-    mount_console(app, settings)
+    # Intake's own body limit, innermost: it reads a chunked body up to the limit before the
+    # route does, so an oversized JSON body is a 413 (not the 400 FastAPI makes of a failed read).
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    install_http_plumbing(app, {"spool": spool_answers}, max_body_bytes=None)
+    app.add_exception_handler(Invalid, invalid_handler)
+    app.add_exception_handler(Refused, refused_handler)
+    install_auth_handler(app)
+    install_field_names(app)
     return app
 
 
@@ -181,11 +180,4 @@ async def _remember_spooled(spool: Spool, book: ComplaintBook) -> None:
 def run() -> None:
     settings = IntakeSettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
-    app = build_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
+    serve(build_app(settings), settings)

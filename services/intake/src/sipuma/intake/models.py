@@ -19,6 +19,7 @@ from sipuma.shared.payloads import (
     CommunicationMethod,
     CommunicationOutcome,
     Language,
+    NotificationChannel,
     UnreachableReason,
 )
 
@@ -159,6 +160,26 @@ class Messages(BaseModel):
     en: str
 
 
+class ChannelRefused(BaseModel):
+    """One tracking channel that was refused; the rest of the request was saved."""
+
+    channel: NotificationChannel = Field(description="email or sms")
+    name: str = Field(description="The field, e.g. tracking_contact.mobile")
+    code: str = Field(description="Stable rule code, e.g. mobile_landline, mobile_toll_free")
+    messages: Messages
+
+
+class TrackingContactOutcome(BaseModel):
+    """Where the ticket number will be sent (SOP steps 7–9). A channel that fails its rule is
+    refused on its own and listed in `refused`; the other channel is kept and the complaint /
+    contact saved. `channels` empty: no contact was saved, so no ticket is sent until a valid
+    contact is given with `PUT /v1/complaints/{id}/tracking-contact`."""
+
+    channels: list[NotificationChannel] = Field(description="Channels the ticket goes to")
+    refused: list[ChannelRefused] = Field(description="Channels refused, with the reason")
+    message: Messages
+
+
 class ComplaintAccepted(BaseModel):
     complaint_id: str
     status: ComplaintStatus
@@ -166,6 +187,9 @@ class ComplaintAccepted(BaseModel):
     registered_at: str | None = None
     status_url: str
     message: Messages
+    tracking_contact: TrackingContactOutcome | None = Field(
+        None, description="Only when a tracking contact was given: what happens with it"
+    )
 
 
 class StatusOut(BaseModel):
@@ -183,3 +207,6 @@ class AmendmentAccepted(BaseModel):
     kind: str
     status: Literal["published", "queued"]
     message: Messages
+    tracking_contact: TrackingContactOutcome | None = Field(
+        None, description="Tracking contact only: the channels kept and the channels refused"
+    )

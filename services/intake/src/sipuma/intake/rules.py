@@ -7,7 +7,8 @@ every `Violation` found, so a receiver sees all missing or unclear elements in o
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sipuma.intake.domain import (
     CompletenessRule,
@@ -16,6 +17,7 @@ from sipuma.intake.domain import (
     identity_violations,
     name_violations,
     not_in_future,
+    not_too_old,
     period_violations,
     required_text,
 )
@@ -32,7 +34,7 @@ from sipuma.intake.models import (
     WhenPeriod,
 )
 from sipuma.shared import validators
-from sipuma.shared.payloads import Channel, CommunicationOutcome
+from sipuma.shared.payloads import Channel, CommunicationOutcome, NotificationChannel
 from sipuma.shared.rules import RuleViolation
 
 
@@ -57,26 +59,73 @@ def employee(prefix: str, item: ReportedEmployeeIn, found: list[Violation]) -> R
     return item.model_copy(update={"nip": nip})
 
 
+@dataclass(frozen=True)
+class ChannelRefusal:
+    channel: NotificationChannel
+    violation: Violation
+
+
+@dataclass(frozen=True)
+class ContactCheck:
+    """A tracking contact split by channel: `usable` keeps only the channels that passed (None
+    when none did); `refused` names each refused channel with its field and rule. One bad
+    channel never costs the other (the SOP sends the ticket by e-mail and/or SMS)."""
+
+    usable: TrackingContactIn | None
+    refused: list[ChannelRefusal]
+
+
+def _channel(
+    channel: NotificationChannel, field: str, value: str | None, check: Callable[[str], str]
+) -> tuple[str | None, ChannelRefusal | None]:
+    found: list[Violation] = []
+    clean = _formatted(field, value, check, found)
+    if found:
+        return None, ChannelRefusal(channel, found[0])
+    return clean, None
+
+
 def tracking_contact(
     prefix: str, contact: TrackingContactIn, found: list[Violation]
-) -> TrackingContactIn:
+) -> ContactCheck:
+    """`found` gets only what is wrong with the request itself (no channel given at all)."""
     if not (has_text(contact.email) or has_text(contact.mobile)):
         found.append(
             Violation(
-                prefix,
+                prefix or "body",
                 "email_or_mobile",
                 "Isi alamat e-mail dan/atau nomor HP untuk memantau tindak lanjut.",
                 "Give an e-mail address and/or a mobile number to monitor the follow-up.",
             )
         )
-    email = _formatted(f"{prefix}.email", contact.email, validators.normalize_email, found)
-    mobile = _formatted(f"{prefix}.mobile", contact.mobile, validators.normalize_mobile, found)
-    return contact.model_copy(update={"email": email, "mobile": mobile})
+        return ContactCheck(None, [])
+    at = f"{prefix}." if prefix else ""
+    email, bad_email = _channel(
+        NotificationChannel.EMAIL, f"{at}email", contact.email, validators.normalize_email
+    )
+    mobile, bad_mobile = _channel(
+        NotificationChannel.SMS, f"{at}mobile", contact.mobile, validators.normalize_mobile
+    )
+    refused = [r for r in (bad_email, bad_mobile) if r is not None]
+    if email is None and mobile is None:
+        return ContactCheck(None, refused)
+    return ContactCheck(contact.model_copy(update={"email": email, "mobile": mobile}), refused)
+
+
+@dataclass(frozen=True)
+class CheckedComplaint:
+    clean: ComplaintIn  # normalised; the tracking contact keeps only its usable channels
+    found: list[Violation]  # any of these refuses the whole request
+    contact: ContactCheck | None  # None when no tracking contact was given
 
 
 def complaint(
-    body: ComplaintIn, rule: CompletenessRule, now: datetime, known_office: bool
-) -> tuple[ComplaintIn, list[Violation]]:
+    body: ComplaintIn,
+    rule: CompletenessRule,
+    now: datetime,
+    known_office: bool,
+    received_max_age: timedelta,
+) -> CheckedComplaint:
     found: list[Violation] = []
     if body.office_code is not None and not known_office:
         found.append(
@@ -95,6 +144,7 @@ def complaint(
             "The description of the other channel",
         )
     found += not_in_future("received_at", body.received_at, now)
+    found += not_too_old("received_at", body.received_at, now, received_max_age)
 
     person = body.complainant
     found += identity_violations(
@@ -136,18 +186,17 @@ def complaint(
         )
     who = [employee(f"elements.who.{i}", item, found) for i, item in enumerate(el.who)]
 
-    contact = body.tracking_contact
-    if contact is not None:
-        contact = tracking_contact("tracking_contact", contact, found)
+    given = body.tracking_contact
+    contact = None if given is None else tracking_contact("tracking_contact", given, found)
 
     clean = body.model_copy(
         update={
             "complainant": person,
             "elements": el.model_copy(update={"who": who}),
-            "tracking_contact": contact,
+            "tracking_contact": contact.usable if contact else None,
         }
     )
-    return clean, found
+    return CheckedComplaint(clean, found, contact)
 
 
 def supplement(body: SupplementIn) -> list[Violation]:

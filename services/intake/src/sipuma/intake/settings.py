@@ -25,6 +25,17 @@ class IntakeSettings(StaffApiSettings):
         description="sop: name, address, phone or e-mail · strict: PER-13/BC/2025, all four",
     )
     register_wait_s: float = Field(2.0, ge=0, le=30, description="Wait for the register number")
+    received_at_max_age_days: int = Field(
+        30,
+        ge=1,
+        le=3660,
+        description=(
+            "How long ago a complaint may have been received (received_at) when it is recorded. "
+            "The SOP records a hand-delivered complaint within 30 minutes, but a letter or the "
+            "complaint box may be recorded days later; anything older is almost always a slip "
+            "(a wrong year) and is refused with 422 received_at/too_old."
+        ),
+    )
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     spool_path: Path | None = None
     idempotency_path: Path | None = None

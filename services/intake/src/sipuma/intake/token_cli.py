@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pydantic import TypeAdapter, ValidationError
+
 from sipuma.intake.settings import IntakeSettings
 from sipuma.shared.auth import Role, mint_token
 from sipuma.shared.offices import OfficeDirectory
+from sipuma.shared.payloads import Code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.is_development and not args.allow_non_development:
         print(
             "Menolak: bukan lingkungan development · Refused: not a development environment",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        TypeAdapter(Code).validate_python(args.officer)
+    except ValidationError:
+        print(
+            "ID petugas hanya boleh huruf, angka dan . _ : - (maks. 64) · "
+            "The officer id may hold only letters, digits and . _ : - (at most 64)",
             file=sys.stderr,
         )
         return 2

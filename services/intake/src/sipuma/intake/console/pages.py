@@ -56,9 +56,15 @@ def offices_for_browser(offices: OfficeDirectory) -> list[dict[str, str]]:
 
 class Pages:
     def __init__(
-        self, console: ConsoleSettings, offices: OfficeDirectory, prefix: str, dev: bool
+        self,
+        console: ConsoleSettings,
+        offices: OfficeDirectory,
+        prefix: str,
+        dev: bool,
+        received_max_age_days: int = 30,
     ) -> None:
         self.console = console
+        self.received_max_age_days = received_max_age_days
         self.prefix = prefix
         self.dev = dev
         self.offices = offices_for_browser(offices)
@@ -101,6 +107,7 @@ class Pages:
                 "evidence": self.console.evidence_url.rstrip("/"),
             },
             "offices": self.offices,
+            "received_max_age_days": self.received_max_age_days,
             "texts": texts,
             **extra,
         }

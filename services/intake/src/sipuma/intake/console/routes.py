@@ -49,7 +49,13 @@ def mount_console(
     console = console or ConsoleSettings()
     offices = OfficeDirectory.load(settings.offices_file)
     local_login = settings.is_development and console.local_login
-    pages = Pages(console, offices, PREFIX, dev=local_login)
+    pages = Pages(
+        console,
+        offices,
+        PREFIX,
+        dev=local_login,
+        received_max_age_days=settings.received_at_max_age_days,
+    )
     secret = settings.token_secret.get_secret_value()
 
     @app.get(PREFIX, include_in_schema=False)

@@ -193,6 +193,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "SOP langkah 7–8: nomor tiket dikirim otomatis ke kontak ini.",
         "SOP steps 7–8: the ticket number is sent automatically to this contact.",
     ),
+    "fix_contact": (
+        "Perbaiki kontak pemantauan pada halaman pengaduan",
+        "Correct the tracking contact on the complaint page",
+    ),
     "sec_communication": ("Penyampaian nomor register", "Telling the register number"),
     "communication_hint": (
         "SOP langkah 6: catat apakah nomor register sudah disampaikan kepada pengadu.",

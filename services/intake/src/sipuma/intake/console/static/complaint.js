@@ -150,7 +150,7 @@
   }
 
   // -- amendments through intake ---------------------------------------------------------------
-  function amend(form, path, method, build) {
+  function amend(form, path, method, build, onAnswer) {
     let key = S.newKey();
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -166,6 +166,7 @@
       if (answer.status === 201 || answer.status === 202) {
         key = S.newKey();
         S.setStatus(form, answer.body.message ? answer.body.message[S.config.lang] : S.t("saved"));
+        if (onAnswer) onAnswer(answer.body);
         form.dispatchEvent(new CustomEvent("saved"));
         refreshSoon();
         return;
@@ -208,8 +209,19 @@
   });
 
   const contactForm = document.getElementById("contact-form");
-  amend(contactForm, "/tracking-contact", "PUT", () =>
-    S.prune({ email: S.clean(contactForm.elements.email.value), mobile: S.clean(contactForm.elements.mobile.value) })
+  amend(
+    contactForm,
+    "/tracking-contact",
+    "PUT",
+    () => S.prune({ email: S.clean(contactForm.elements.email.value), mobile: S.clean(contactForm.elements.mobile.value) }),
+    (body) => {
+      // Saved with what passed; a refused channel (landline, 0800…) stays in its field with
+      // the reason, so it can be corrected and saved again.
+      const contact = body.tracking_contact;
+      if (!contact) return;
+      for (const refused of contact.refused) S.placeMessage(contactForm, refused);
+      S.setStatus(contactForm, contact.message[S.config.lang]);
+    }
   );
   // The API names the pair "tracking_contact"/none when both are empty: show it on the e-mail.
   const commForm = document.getElementById("communication-form");

@@ -116,42 +116,44 @@ const SIPUMA = (() => {
       summary.querySelector("ul").replaceChildren();
     }
   }
-  /** Put each invalid-params entry under its field (the longest known prefix of its name, by
-      `data-field`), and list them all on top with links that move the focus there. */
+  /** Put one message (an invalid-params entry, or a refused tracking channel: both have `name`
+      and `messages`) under its field: the longest known prefix of its name, by `data-field`. */
+  function placeMessage(root, param) {
+    const text = param.messages ? param.messages[config.lang] || param.reason : param.reason;
+    let name = param.name;
+    let box = null;
+    while (name) {
+      box = root.querySelector(`[data-field="${CSS.escape(name)}"]`);
+      if (box) break;
+      name = name.includes(".") ? name.slice(0, name.lastIndexOf(".")) : "";
+    }
+    let focusId = null;
+    let title = "";
+    if (box) {
+      const target = box.querySelector(":scope > .field-error");
+      if (target) {
+        target.textContent = target.textContent ? `${target.textContent} ${text}` : text;
+        target.hidden = false;
+      }
+      box.classList.add("has-error");
+      const input = box.querySelector(":scope > input, :scope > select, :scope > textarea") ||
+        box.querySelector("input:checked") || box.querySelector("input, select, textarea");
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        focusId = input.id || null;
+      }
+      const label = box.querySelector(":scope > label, :scope > legend");
+      if (label) title = label.textContent.replace(/\s*\((wajib|opsional|required|optional)\)\s*$/, "").trim();
+    }
+    return { text: title ? `${title}: ${text}` : text, focusId };
+  }
+  /** Put each invalid-params entry under its field and list them all on top with links that
+      move the focus there. */
   function showProblem(root, problem, fallback) {
     clearErrors(root);
     const params = (problem && problem["invalid-params"]) || [];
     const summary = root.querySelector(".error-summary");
-    const items = [];
-    for (const param of params) {
-      const text = param.messages ? param.messages[config.lang] || param.reason : param.reason;
-      let name = param.name;
-      let box = null;
-      while (name) {
-        box = root.querySelector(`[data-field="${CSS.escape(name)}"]`);
-        if (box) break;
-        name = name.includes(".") ? name.slice(0, name.lastIndexOf(".")) : "";
-      }
-      let focusId = null;
-      let title = "";
-      if (box) {
-        const target = box.querySelector(":scope > .field-error");
-        if (target) {
-          target.textContent = target.textContent ? `${target.textContent} ${text}` : text;
-          target.hidden = false;
-        }
-        box.classList.add("has-error");
-        const input = box.querySelector(":scope > input, :scope > select, :scope > textarea") ||
-          box.querySelector("input:checked") || box.querySelector("input, select, textarea");
-        if (input) {
-          input.setAttribute("aria-invalid", "true");
-          focusId = input.id || null;
-        }
-        const label = box.querySelector(":scope > label, :scope > legend");
-        if (label) title = label.textContent.replace(/\s*\((wajib|opsional|required|optional)\)\s*$/, "").trim();
-      }
-      items.push({ text: title ? `${title}: ${text}` : text, focusId });
-    }
+    const items = params.map((param) => placeMessage(root, param));
     if (summary) {
       const list = summary.querySelector("ul");
       if (!items.length) items.push({ text: message(problem) || fallback, focusId: null });
@@ -258,7 +260,7 @@ const SIPUMA = (() => {
 
   return {
     config, t, el, api, url, token, claims, signIn, signOut, requireSignIn, office: office_,
-    showProblem, clearErrors, alert: alert_, message, clean, prune, newKey, when, statusLabel,
+    showProblem, placeMessage, clearErrors, alert: alert_, message, clean, prune, newKey, when, statusLabel,
     size, copyButton, setStatus, fid,
   };
 })();

@@ -29,6 +29,11 @@
   }
   form.received_at.value = localNow();
   form.received_at.max = localNow().slice(0, 10) + "T23:59";
+  // The API refuses a receipt older than this (a wrong year, mostly); the picker says so first.
+  const oldest = new Date(Date.now() - S.config.received_max_age_days * 86400000);
+  form.received_at.min = new Intl.DateTimeFormat("en-CA", {
+    timeZone: office().tz, year: "numeric", month: "2-digit", day: "2-digit",
+  }).format(oldest) + "T00:00";
 
   const otherBox = document.getElementById("channel-other");
   const syncChannel = () => (otherBox.hidden = form.channel.value !== "other");
@@ -130,9 +135,11 @@
   function saved(answer) {
     form.hidden = true;
     result.hidden = false;
-    document.getElementById("continue-link").href =
-      `${S.config.prefix}/pengaduan/${answer.complaint_id}`;
+    const page = `${S.config.prefix}/pengaduan/${answer.complaint_id}`;
+    document.getElementById("continue-link").href = page;
+    document.getElementById("result-contact-fix").href = `${page}#contact-title`;
     resultMessage.textContent = answer.message ? answer.message[S.config.lang] : S.t("saved");
+    showContact(answer.tracking_contact);
     if (answer.register_number) showNumber(answer.register_number);
     else {
       numberOut.textContent = "…";
@@ -143,6 +150,21 @@
     result.querySelector("h2").setAttribute("tabindex", "-1");
     result.querySelector("h2").focus();
     window.scrollTo(0, 0);
+  }
+
+  /** Where the ticket number goes; a refused channel (e.g. a landline as mobile) is named with
+      its reason, and the complaint page is where the contact is corrected. */
+  function showContact(contact) {
+    const box = document.getElementById("result-contact");
+    if (!contact) {
+      box.hidden = true;
+      return;
+    }
+    document.getElementById("result-contact-message").textContent = contact.message[S.config.lang];
+    const refused = contact.refused || [];
+    box.classList.toggle("warn", refused.length > 0);
+    document.getElementById("result-contact-fix").hidden = refused.length === 0;
+    box.hidden = false;
   }
 
   async function poll(statusUrl, delay) {
