@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from registry_testkit.events import OFFICES, base, received
-from registry_testkit.wiring import TICKET_KEY, make_registry
+from registry_testkit.wiring import TICKET_KEY, make_registry, register
 
 from sipuma.registry.main import http_app
 from sipuma.registry.service import Registry
@@ -54,7 +54,7 @@ async def _seed(registry: Registry) -> dict[str, str]:
     b1 = received(B)
     numbers = {}
     for name, event in (("a1", a1), ("a2", a2), ("b1", b1)):
-        numbers[name] = (await registry.receive(event))["number"]
+        numbers[name] = (await register(registry, event))["number"]
     await registry.absorb(
         ev.NotificationFailed(
             **base(A, a1.complaint_id, "notifier"),
@@ -140,7 +140,7 @@ async def test_tracking_shows_timeline_only_and_hides_unknown_from_malformed(sto
     plain = recorder.of(ev.TicketIssued)[0].ticket_number
     number = recorder.of(ev.TicketIssued)[0].register_number
     async with client(registry) as http:
-        found = await http.get(f"/v1/track/{plain.lower().replace('-', ' ')}")
+        found = await http.post("/v1/track", json={"ticket": plain.lower().replace("-", " ")})
         assert found.status_code == 200
         body = found.json()
         assert [s["status"] for s in body["timeline"]] == ["received", "registered"]
@@ -148,43 +148,104 @@ async def test_tracking_shows_timeline_only_and_hides_unknown_from_malformed(sto
         text = found.text
         for secret in ("Siti", "Merdeka", "+62812", "uang", number, "complaint_id"):
             assert secret not in text
+        # The path form still answers (deprecated, for links already sent).
+        assert (await http.get(f"/v1/track/{plain}")).json() == body
 
         unknown, malformed = "7KQ2-M9XD-4HBT-0RZ0", "not-a-ticket"
         times, bodies = {}, {}
         for name, ticket in (("unknown", unknown), ("malformed", malformed)):
             started = time.perf_counter()
-            answer = await http.get(f"/v1/track/{ticket}")
+            answer = await http.post("/v1/track", json={"ticket": ticket})
             times[name] = time.perf_counter() - started
             assert answer.status_code == 404
-            bodies[name] = {k: v for k, v in answer.json().items() if k != "instance"}
+            assert ticket not in answer.text  # not echoed, not even in `instance`
+            bodies[name] = answer.json()
         assert bodies["unknown"] == bodies["malformed"]
         assert abs(times["unknown"] - times["malformed"]) < 0.05
+        by_path = await http.get(f"/v1/track/{unknown}")
+        assert by_path.status_code == 404 and unknown not in by_path.text
+        refused = await http.post("/v1/track", json={"ticket": unknown, "more": 1})
+        assert refused.status_code == 422 and unknown not in refused.text
+
+        spec = (await http.get("/openapi.json")).json()["paths"]
+        assert spec["/v1/track/{ticket}"]["get"]["deprecated"] is True
+        assert "security" not in spec["/v1/track"]["post"]
 
 
-async def test_tracking_reads_by_key_and_backfills_older_tickets(store: Store) -> None:
-    """The public lookup is an `_id` read in `ticket_hashes` (no scan on FerretDB); tickets
-    issued before that collection existed get their entry at start-up."""
+async def test_received_on_the_public_timeline_is_the_receipt_time(store: Store) -> None:
+    """The SOP's receipt time (`received_at`), not when the complaint was saved."""
     registry, recorder = make_registry(store)
-    await _seed(registry)
+    received_at = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+    saved_at = received_at + timedelta(minutes=40)  # entered after a queue at the counter
+    event = received(
+        A,
+        contact=p.TrackingContact(email="pengadu@example.org"),
+        received_at=received_at,
+        occurred_at=saved_at,
+    )
+    await registry.receive(event)
     plain = recorder.of(ev.TicketIssued)[0].ticket_number
-    issued = await store.tickets.find({}, {"hash": 1, "complaint_id": 1}).to_list()
-    assert issued
-    for ticket in issued:
-        entry = await store.ticket_hashes.find_one({"_id": ticket["hash"]})
-        assert entry == {"_id": ticket["hash"], "complaint_id": ticket["complaint_id"]}
-
-    await store.ticket_hashes.delete_many({})  # a store from before the lookup collection
     async with client(registry) as http:
-        assert (await http.get(f"/v1/track/{plain}")).status_code == 404
-        assert await store.backfill_ticket_hashes() == len(issued)
-        assert await store.backfill_ticket_hashes() == 0  # idempotent
-        assert (await http.get(f"/v1/track/{plain}")).status_code == 200
+        body = (await http.post("/v1/track", json={"ticket": plain})).json()
+    first = body["timeline"][0]
+    assert first["label"]["id"] == "Diterima"
+    assert datetime.fromisoformat(first["at"].replace("Z", "+00:00")) == received_at
+
+
+async def test_supervisors_see_what_needs_attention(store: Store) -> None:
+    registry, _ = make_registry(store)
+    event = received("KPPBC-TMP-TIDAKADA")
+    assert await registry.receive(event) is None
+    async with client(registry) as http:
+        refused = await http.get("/v1/attention", headers=auth(A, Role.COMPLIANCE))
+        assert refused.status_code == 403
+        listed = await http.get("/v1/attention", headers=auth(A, Role.SUPERVISOR))
+    assert listed.status_code == 200
+    body = listed.json()
+    assert body["total"] == 1
+    item = body["items"][0]
+    assert item["complaint_id"] == str(event.complaint_id)
+    assert item["reason"] == "unknown_office" and item["office_code"] == "KPPBC-TMP-TIDAKADA"
+    assert item["messages"]["id"].startswith("Kode kantor")
+    assert "Siti" not in listed.text
+
+
+async def test_the_list_is_bounded_to_a_time_range(store: Store) -> None:
+    registry, _ = make_registry(store)
+    old = received(A, received_at=datetime.now(UTC) - timedelta(days=60))
+    new = received(A)
+    for event in (old, new):
+        await registry.receive(event)
+    async with client(registry) as http:
+        recent = await http.get("/v1/complaints", headers=auth(A, Role.RECEIVER))
+        assert [i["complaint_id"] for i in recent.json()["items"]] == [str(new.complaint_id)]
+        wider = await http.get(
+            "/v1/complaints",
+            params={"from": (datetime.now(UTC) - timedelta(days=90)).isoformat()},
+            headers=auth(A, Role.RECEIVER),
+        )
+        assert wider.json()["total"] == 2
+        assert [i["complaint_id"] for i in wider.json()["items"]] == [
+            str(new.complaint_id),
+            str(old.complaint_id),
+        ]
+        too_long = await http.get(
+            "/v1/complaints",
+            params={"from": "2025-01-01T00:00:00Z", "to": "2026-06-01T00:00:00Z"},
+            headers=auth(A, Role.RECEIVER),
+        )
+    assert too_long.status_code == 422
+    invalid = too_long.json()["invalid-params"][0]
+    assert invalid["name"] == "query.from" and invalid["code"] == "range_too_long"
+    assert "366" in invalid["messages"]["id"] and "366" in invalid["messages"]["en"]
 
 
 async def test_tracking_is_rate_limited_per_client(store: Store) -> None:
     registry, _ = make_registry(store)
     async with client(registry, track_requests_per_minute=3, track_min_seconds=0) as http:
-        codes = [(await http.get("/v1/track/XXXX")).status_code for _ in range(5)]
+        codes = [(await http.post("/v1/track", json={"ticket": "X"})).status_code for _ in range(3)]
+        codes.append((await http.get("/v1/track/XXXX")).status_code)  # one bucket for both
+        codes.append((await http.post("/v1/track", json={"ticket": "X"})).status_code)
     assert codes == [404, 404, 404, 429, 429]
 
 

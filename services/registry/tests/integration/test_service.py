@@ -5,23 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import uuid4
 
 import pytest
-from pymongo.asynchronous.collection import AsyncCollection
 from registry_testkit.events import OFFICES, base, contact_provided, received
-from registry_testkit.wiring import TICKET_KEY, make_registry
+from registry_testkit.wiring import TICKET_KEY, Recorder, make_registry, register
 
 from sipuma.registry import tickets
-from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT, Status, TransitionRefused
-from sipuma.registry.main import PRODUCED
-from sipuma.registry.outbox import OutboxRelay
-from sipuma.registry.service import Config, Conflict, Registry, Topics
+from sipuma.registry.domain import Status, TransitionRefused
+from sipuma.registry.outbox import GRACE, OutboxRelay
+from sipuma.registry.service import Conflict
 from sipuma.registry.store import Store
 from sipuma.shared import events as ev
 from sipuma.shared import payloads as p
-from sipuma.shared.offices import OfficeDirectory
 from tests.harness.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration
@@ -37,7 +33,7 @@ async def _everything(store: Store) -> str:
 async def test_registered_event_is_stored_with_the_number_then_published_once(store: Store):
     registry, recorder = make_registry(store)
     event = received()
-    number = await registry.receive(event)
+    number = await register(registry, event)
     assert number["number"] == f"PGD/{event.office_code}/2026/000001"
     registered = recorder.of(ev.ComplaintRegistered)
     assert len(registered) == 1 and registered[0].register_number == number["number"]
@@ -47,7 +43,7 @@ async def test_registered_event_is_stored_with_the_number_then_published_once(st
     assert listed is not None and listed["number_id"] == number["_id"]
 
     # Redelivery of the same event: same number, nothing new stored or emitted.
-    assert (await registry.receive(event))["number"] == number["number"]
+    assert (await register(registry, event))["number"] == number["number"]
     assert await store.numbers.count_documents({}) == 1
     assert len(recorder.of(ev.ComplaintRegistered)) == 1
 
@@ -64,7 +60,7 @@ async def test_an_unpublished_number_fails_the_handler_and_its_redelivery_publis
     assert await store.numbers.count_documents({}) == 1
     assert await store.listing.count_documents({}) == 0
     assert recorder.of(ev.ComplaintRegistered) == []
-    number = await registry.receive(event)  # the redelivery
+    number = await register(registry, event)  # the redelivery
     assert [e.register_number for e in recorder.of(ev.ComplaintRegistered)] == [number["number"]]
     assert len(recorder.of(ev.TicketIssued)) == 1
     assert await store.listing.count_documents({}) == 1
@@ -76,16 +72,47 @@ async def test_an_unpublished_number_fails_the_handler_and_its_redelivery_publis
 
 async def test_an_unpublished_status_change_is_relayed_after_kafka_comes_back(store: Store):
     registry, recorder = make_registry(store)
-    number = (await registry.receive(received()))["number"]
+    number = (await register(registry, received()))["number"]
     recorder.fail = 1
     await registry.change_status(number, Status.VERIFIED, "Data lengkap.", "uki-1")
-    # The step is stored (and answered) all the same, with a pending marker; nothing published.
+    # The step is stored (and answered) all the same, its outbox entry unsent; nothing published.
     assert recorder.of(ev.ComplaintStatusChanged) == []
-    assert await store.pending.count_documents({}) == 1
-    assert await registry.relay.relay_once(grace=timedelta(0)) == 1
+    unsent = {"outbox.due": {"$exists": True}}
+    assert await store.status_changes.count_documents(unsent) == 1
+    assert await registry.relay.relay_once() == 0  # not due yet: its own request may still send
+    later = datetime.now(UTC) + GRACE + timedelta(seconds=1)
+    assert await registry.relay.relay_once(at=later) == 1
     assert len(recorder.of(ev.ComplaintStatusChanged)) == 1
-    assert await store.pending.count_documents({}) == 0
-    assert await registry.relay.relay_once(grace=timedelta(0)) == 0  # sent: not again
+    assert await store.status_changes.count_documents(unsent) == 0
+    assert await registry.relay.relay_once(at=later) == 0  # sent: not again
+
+
+async def test_replicas_relaying_together_publish_each_entry_once(
+    store: Store, endpoints: Endpoints
+) -> None:
+    """The relay claims an entry with one atomic find_one_and_update: three replicas' relays
+    running at once publish each due entry once."""
+    registry, recorder = make_registry(store)
+    numbers = [(await register(registry, received()))["number"] for _ in range(6)]
+    recorder.fail = len(numbers)
+    for number in numbers:
+        await registry.change_status(number, Status.VERIFIED, "Data lengkap.", "uki-1")
+    assert recorder.of(ev.ComplaintStatusChanged) == []
+    stores = [Store.connect(endpoints.mongo_uri, store.db.name) for _ in range(3)]
+    try:
+        recorders = [Recorder(s) for s in stores]
+        relays = [OutboxRelay(s, r) for s, r in zip(stores, recorders, strict=True)]
+        later = datetime.now(UTC) + GRACE + timedelta(seconds=1)
+        sent = await asyncio.gather(*(relay.relay_once(at=later) for relay in relays))
+    finally:
+        for s in stores:
+            await s.close()
+    assert sum(sent) == len(numbers)
+    published = [e for r in recorders for e in r.of(ev.ComplaintStatusChanged)]
+    assert sorted(str(e.event_id) for e in published) == sorted(
+        {str(e.event_id) for e in published}
+    )
+    assert len(published) == len(numbers)
 
 
 async def test_redelivered_events_are_absorbed_once(store: Store):
@@ -107,6 +134,7 @@ async def test_redelivered_events_are_absorbed_once(store: Store):
     assert await store.facts.count_documents({}) == 1
     await asyncio.gather(*(registry.absorb(supplement) for _ in range(5)))  # replicas racing
     assert await store.facts.count_documents({}) == 1
+    assert (await store.facts.find_one({}) or {})["_id"] == str(supplement.event_id)
 
 
 async def test_ticket_is_issued_once_per_contact_and_kept_only_as_a_hash(store: Store):
@@ -148,7 +176,7 @@ async def test_contact_that_arrives_before_the_complaint_gets_its_ticket_on_regi
 
 async def test_status_moves_through_the_follow_up_and_emits_changes(store: Store):
     registry, recorder = make_registry(store)
-    number = (await registry.receive(received()))["number"]
+    number = (await register(registry, received()))["number"]
     await registry.change_status(number, Status.VERIFIED, "Data lengkap.", "uki-1")
     with pytest.raises(TransitionRefused):
         await registry.change_status(number, Status.CLOSED, "Terlalu cepat.", "uki-1")
@@ -168,7 +196,7 @@ async def test_status_moves_through_the_follow_up_and_emits_changes(store: Store
 
 async def test_two_officers_changing_at_once_cannot_both_win(store: Store):
     registry, _ = make_registry(store)
-    number = (await registry.receive(received()))["number"]
+    number = (await register(registry, received()))["number"]
     results = await asyncio.gather(
         registry.change_status(number, Status.VERIFIED, "A", "uki-1"),
         registry.change_status(number, Status.VERIFIED, "B", "uki-2"),
@@ -183,67 +211,15 @@ async def test_two_officers_changing_at_once_cannot_both_win(store: Store):
 async def test_register_year_is_the_office_local_year(store: Store):
     registry, _ = make_registry(store)
     new_year_eve = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)  # 22:30 WIB, 00:30 WIT next day
-    jakarta = await registry.receive(received(OFFICES[0], occurred_at=new_year_eve))
-    jayapura = await registry.receive(received(OFFICES[2], occurred_at=new_year_eve))
+    jakarta = await register(registry, received(OFFICES[0], occurred_at=new_year_eve))
+    jayapura = await register(registry, received(OFFICES[2], occurred_at=new_year_eve))
     assert jakarta["number"].endswith("/2026/000001")
     assert jayapura["number"].endswith("/2027/000001")
 
 
-async def test_the_consumer_reads_and_writes_by_key_only(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """FerretDB answers any other filter by decoding the whole collection: the consumer's cost
-    must not grow with the database. (The status API and reports may still scan.)"""
-    published: list[ev.Event] = []
-
-    async def publish(event: ev.Event, topic: str) -> None:
-        published.append(event)
-
-    config = Config(DEFAULT_NUMBER_FORMAT, TICKET_KEY, Topics(*(s.name for s in PRODUCED)))
-    registry = Registry(store, OfficeDirectory.default(), config, OutboxRelay(store, publish))
-    filters: list[tuple[str, dict[str, Any]]] = []
-    for name in ("find", "find_one", "update_one", "update_many", "delete_one", "delete_many"):
-        original = getattr(AsyncCollection, name)
-
-        def spy(
-            self: AsyncCollection[Any],
-            query: Any = None,
-            *args: Any,
-            __original: Any = original,
-            **kwargs: Any,
-        ) -> Any:
-            filters.append((self.name, dict(query or {})))
-            return __original(self, query, *args, **kwargs)
-
-        monkeypatch.setattr(AsyncCollection, name, spy)
-
-    first = received(contact=p.TrackingContact(email="pengadu@example.org"))
-    early = received(OFFICES[1])
-    await registry.absorb(contact_provided(early.office_code, early.complaint_id))  # before it
-    for event in (first, early, first):  # the last one: a redelivery
-        await registry.receive(event)
-    await registry.absorb(contact_provided(first.office_code, first.complaint_id, "b@example.org"))
-    await registry.absorb(
-        ev.NotificationFailed(
-            **base(first.office_code, first.complaint_id, "notifier"),
-            ticket_event_id=first.event_id,
-            channel=p.NotificationChannel.EMAIL,
-            attempts=3,
-            reason=p.NotificationFailure.RETRIES_EXHAUSTED,
-            final=True,
-        )
-    )
-    assert len([e for e in published if isinstance(e, ev.TicketIssued)]) == 3
-    assert filters and all(
-        list(query) == ["_id"] and isinstance(query["_id"], str) for _, query in filters
-    ), [f for f in filters if list(f[1]) != ["_id"]]
-
-
-async def test_replicas_racing_keep_one_fact_per_event_in_a_gapless_run(
-    store: Store, endpoints: Endpoints
-) -> None:
-    """Facts are keyed complaint/slot (read by key) and unique by event id: three replicas on
-    their own connections absorbing the same four events at once store each exactly once."""
+async def test_replicas_racing_keep_one_fact_per_event(store: Store, endpoints: Endpoints) -> None:
+    """A fact's key is its event id: three replicas on their own connections absorbing the
+    same four events at once store each exactly once, and the view counts every one."""
     first = received()
     await make_registry(store)[0].receive(first)
     stores = [Store.connect(endpoints.mongo_uri, store.db.name) for _ in range(3)]
@@ -260,6 +236,7 @@ async def test_replicas_racing_keep_one_fact_per_event_in_a_gapless_run(
             await s.close()
     assert sum(fresh) == len(events)  # each event absorbed once, the others saw it
     facts = await store.facts.find({}).to_list()
-    assert sorted(f["slot"] for f in facts) == [1, 2, 3, 4]
-    assert sorted(f["event_id"] for f in facts) == sorted(str(e.event_id) for e in events)
+    assert sorted(f["_id"] for f in facts) == sorted(str(e.event_id) for e in events)
     assert await store.tickets.count_documents({}) == len(events)  # a ticket per contact
+    listed = await store.listed(str(first.complaint_id))
+    assert listed is not None and listed["version"] == 2 * len(events)  # facts + tickets

@@ -10,8 +10,8 @@ from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT
 from sipuma.registry.main import PRODUCED
 from sipuma.registry.outbox import OutboxRelay
 from sipuma.registry.service import Config, Registry, Topics
-from sipuma.registry.store import Store
-from sipuma.shared.events import Event
+from sipuma.registry.store import Doc, Store
+from sipuma.shared.events import ComplaintReceived, Event
 from sipuma.shared.offices import OfficeDirectory
 
 TICKET_KEY = b"test-ticket-key"
@@ -42,8 +42,17 @@ class Recorder:
         return [e for _, e in self.published if isinstance(e, kind)]
 
 
-def make_registry(store: Store) -> tuple[Registry, Recorder]:
+def make_registry(
+    store: Store, offices: OfficeDirectory | None = None
+) -> tuple[Registry, Recorder]:
     recorder = Recorder(store)
     relay = OutboxRelay(store, recorder, interval=0.1)
     config = Config(DEFAULT_NUMBER_FORMAT, TICKET_KEY, Topics(*(s.name for s in PRODUCED)))
-    return Registry(store, OfficeDirectory.default(), config, relay), recorder
+    return Registry(store, offices or OfficeDirectory.default(), config, relay), recorder
+
+
+async def register(registry: Registry, event: ComplaintReceived) -> Doc:
+    """Receive a complaint that must be numbered (its office is configured)."""
+    number = await registry.receive(event)
+    assert number is not None
+    return number

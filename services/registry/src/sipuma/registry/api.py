@@ -3,7 +3,8 @@ the service-standard report. Bearer token as for intake; office scope, superviso
 
 # No `from __future__ import annotations`: FastAPI must see the route-local `Caller` alias.
 
-from datetime import date, datetime
+import asyncio
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -12,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sipuma.registry import sla
 from sipuma.registry.domain import Status, TransitionRefused
-from sipuma.registry.service import Conflict, NotFound, Registry
+from sipuma.registry.service import UNKNOWN_OFFICE, Conflict, NotFound, Registry
 from sipuma.registry.tracking import _problem
 from sipuma.registry.views import detail
 from sipuma.shared.auth import Principal, Role, TokenVerifier, bearer_principal, forbidden
 from sipuma.shared.payloads import Channel
+from sipuma.shared.problems import InvalidParam, Messages, unprocessable
 
 OTHER_OFFICE = (
     "Anda hanya dapat melihat pengaduan kantor Anda sendiri.",
@@ -40,6 +42,24 @@ class ComplaintPage(BaseModel):
     page: int
     page_size: int
     items: list[ComplaintSummary]
+
+
+class AttentionItem(BaseModel):
+    complaint_id: str
+    office_code: str
+    channel: str
+    received_at: datetime
+    saved_at: datetime
+    reason: str = Field(description="Kode alasan / reason code, e.g. unknown_office")
+    since: datetime
+    messages: Messages
+
+
+class AttentionList(BaseModel):
+    """Pengaduan yang belum dapat diberi nomor / complaints that could not be numbered yet."""
+
+    total: int
+    items: list[AttentionItem]
 
 
 class StatusChange(BaseModel):
@@ -66,13 +86,57 @@ def _scope(principal: Principal, office: str | None) -> list[str] | None:
 
 
 REPORT_FIRST, REPORT_LAST = date(2000, 1, 1), date(2999, 12, 31)
+LIST_DEFAULT_DAYS, LIST_MAX_DAYS = 31, 366
+
+
+def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """(end, start) of a list request: a missing `to` is now, a missing `from` 31 days before
+    `to`; a range over 366 days is refused (422 naming `from`)."""
+    end = _aware(end) if end else datetime.now(UTC)
+    start = _aware(start) if start else end - timedelta(days=LIST_DEFAULT_DAYS)
+    if end - start > timedelta(days=LIST_MAX_DAYS):
+        raise unprocessable(
+            [
+                InvalidParam(
+                    name="query.from",
+                    code="range_too_long",
+                    reason=RANGE_TOO_LONG[0],
+                    messages=Messages(id=RANGE_TOO_LONG[0], en=RANGE_TOO_LONG[1]),
+                )
+            ]
+        )
+    return end, start
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+RANGE_TOO_LONG = (
+    f"Rentang from..to paling lama {LIST_MAX_DAYS} hari.",
+    f"The range from..to may span at most {LIST_MAX_DAYS} days.",
+)
+ATTENTION_REASONS = {
+    UNKNOWN_OFFICE: (
+        "Kode kantor tidak terdaftar di konfigurasi registri; pengaduan diberi nomor register "
+        "setelah kantor ditambahkan dan registri dimulai ulang.",
+        "The office code is not configured in the registry; the complaint is numbered once the "
+        "office is added and the registry restarted.",
+    )
+}
 
 
 def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["staf / staff"])
     Caller = Annotated[Principal, Depends(bearer_principal(verifier))]
 
-    @router.get("/complaints", response_model=ComplaintPage, summary="Daftar pengaduan / List")
+    @router.get(
+        "/complaints",
+        response_model=ComplaintPage,
+        summary="Daftar pengaduan, terbaru dulu / List, newest first",
+        description="Dalam rentang waktu `from`..`to` (bawaan: 31 hari terakhir, paling lama "
+        "366 hari). / Within `from`..`to` (default: the last 31 days; at most 366 days).",
+    )
     async def list_complaints(
         caller: Caller,
         office: str | None = None,
@@ -81,17 +145,16 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
         status: str | None = None,
         channel: Channel | None = None,
         notification_failed: bool | None = None,
-        # Bounded: (page - 1) * page_size must fit MongoDB's 8-byte skip (a huge page was a 500).
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> ComplaintPage:
-        query: dict[str, Any] = {"register_year": {"$exists": True}}
+        end, start = _window(received_from, received_to)
+        # A bounded time range on the indexed received_at: the cost of a page follows the
+        # complaints in the range, not the whole database (the store sorts what matched).
+        query: dict[str, Any] = {"received_at": {"$gte": start, "$lt": end}}
         offices = _scope(caller, office)
         if offices is not None:
-            query["office_code"] = {"$in": offices}
-        window = {k: v for k, v in (("$gte", received_from), ("$lt", received_to)) if v}
-        if window:
-            query["received_at"] = window
+            query["office_code"] = offices[0] if len(offices) == 1 else {"$in": offices}
         if status:
             query["view.status"] = status
         if channel:
@@ -114,9 +177,41 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
         ]
         return ComplaintPage(total=total, page=page, page_size=page_size, items=items)
 
+    @router.get(
+        "/attention",
+        response_model=AttentionList,
+        summary="Pengaduan yang perlu ditangani / Complaints that need attention (supervisor)",
+    )
+    async def needing_attention(
+        caller: Caller, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    ) -> AttentionList:
+        if not caller.has(Role.SUPERVISOR):
+            raise forbidden(
+                "Hanya supervisor yang dapat melihat daftar ini.",
+                "Only supervisors can see this list.",
+            )
+        total, docs = await registry.store.needing_attention(limit)
+        items = []
+        for doc in docs:
+            reason = doc["attention"]["reason"]
+            id_text, en_text = ATTENTION_REASONS.get(reason, (reason, reason))
+            items.append(
+                AttentionItem(
+                    complaint_id=doc["_id"],
+                    office_code=doc["office_code"],
+                    channel=doc["channel"],
+                    received_at=doc["received_at"],
+                    saved_at=doc["saved_at"],
+                    reason=reason,
+                    since=doc["attention"]["since"],
+                    messages=Messages(id=id_text, en=en_text),
+                )
+            )
+        return AttentionList(total=total, items=items)
+
     @router.get("/complaints/{register_number:path}", summary="Rincian / Detail by register no.")
     async def get_complaint(register_number: str, caller: Caller) -> Any:
-        found = await registry.store.numbers.find_one({"number": register_number})
+        found = await registry.store.number_named(register_number)
         if found is None or not caller.may_act_for(found["office_code"]):
             return _not_found(register_number)  # another office's number is not even confirmed
         cid = found["complaint_id"]
@@ -124,13 +219,10 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
         if complaint is None:
             return _not_found(register_number)
         store = registry.store
-        return detail(
-            complaint,
-            found,
-            await store.changes_of(cid),
-            await store.facts_of(cid),
-            await store.tickets_of(cid),
+        changes, facts, issued = await asyncio.gather(
+            store.changes_of(cid), store.facts_of(cid), store.tickets_of(cid)
         )
+        return detail(complaint, found, changes, facts, issued)
 
     @router.post(
         "/complaints/{register_number:path}/status",
@@ -143,7 +235,7 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
                 "Hanya staf UKI yang dapat mengubah status.",
                 "Only compliance-unit staff can change the status.",
             )
-        found = await registry.store.numbers.find_one({"number": register_number})
+        found = await registry.store.number_named(register_number)
         if found is None or not caller.may_act_for(found["office_code"]):
             return _not_found(register_number)
         try:

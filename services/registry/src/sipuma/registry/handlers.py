@@ -5,8 +5,9 @@ The range assignor gives one replica partition p of every topic, so all events o
 handled as one batch (`subscribe_event_batches`): one lane per complaint id, in offset order,
 `consumer_concurrency` lanes at once, and the poll is committed only when all are done. The
 shared `EventConsumer` decides what happens to each record: decoded and handled → done; not a
-valid event (or an office that is not configured) → dead-letter topic, done, go on; any other
-failure → back off, and the batch is not committed but comes again (handled records dedupe).
+valid event → dead-letter topic, done, go on; any failure → back off, and the batch is not
+committed but comes again (handled records dedupe). A valid ComplaintReceived is never
+dead-lettered: one that cannot be numbered waits in the store for a person (`Registry.receive`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sipuma.registry.service import Registry
 from sipuma.registry.settings import RegistrySettings
 from sipuma.shared import events as ev
 from sipuma.shared import topics
-from sipuma.shared.consumer import DeadLetter, EventConsumer
+from sipuma.shared.consumer import EventConsumer
 from sipuma.shared.kafka import subscribe_event_batches
 
 CONSUMED = (
@@ -38,8 +39,6 @@ ACCEPTED = tuple(cls for spec in CONSUMED for cls in spec.event_types)
 def handler_for(registry: Registry) -> Callable[[ev.Event], Awaitable[None]]:
     async def handle(event: ev.Event) -> None:
         if isinstance(event, ev.ComplaintReceived):
-            if registry.offices.get(event.office_code) is None:
-                raise DeadLetter("unknown_office", "office_code is not a configured office")
             await registry.receive(event)
         else:
             await registry.absorb(event)
@@ -50,7 +49,7 @@ def handler_for(registry: Registry) -> Callable[[ev.Event], Awaitable[None]]:
 def register(broker: KafkaBroker, registry: Registry, settings: RegistrySettings) -> None:
     consumer = EventConsumer(
         handler=handler_for(registry),
-        group_id=settings.consumer_group,
+        group_id=settings.group_id,
         accept=ACCEPTED,
         dead_letters=broker.publisher(
             settings.topic(topics.dead_letter_topic(settings.consumer_group)),

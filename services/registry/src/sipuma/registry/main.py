@@ -1,7 +1,8 @@
 """Composition root: settings → store, broker, relay, use cases → FastAPI app + Kafka consumer in
 one process. `run()` is the `sipuma-registry` console script.
 
-Start: topics, indexes, recovery of half-done numbering, outbox relay, consumer. SIGTERM (uvicorn):
+Start: topics, indexes (before any data), recovery (registrations a crash left part-way,
+complaints waiting for an office that is configured now), outbox relay, consumer. SIGTERM (uvicorn):
 stop taking requests, let the in-flight message finish and commit, leave the group, stop the relay.
 """
 
@@ -14,7 +15,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 import structlog
-import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
@@ -24,22 +24,19 @@ from sipuma.registry.outbox import OutboxRelay
 from sipuma.registry.service import Config, Registry, Topics
 from sipuma.registry.settings import RegistrySettings
 from sipuma.registry.store import Store
-from sipuma.registry.tracking import RateLimiter, tracking_router
+from sipuma.registry.tracking import TrackingRateLimiter, tracking_router
 from sipuma.shared import topics
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.cloudevents import encode, to_headers
-from sipuma.shared.correlation import CorrelationIdMiddleware
 from sipuma.shared.events import Event
-from sipuma.shared.health import ReadinessCheck, health_router, kafka_check
+from sipuma.shared.health import ReadinessCheck, kafka_check
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.metrics import EVENTS_PUBLISHED
 from sipuma.shared.offices import OfficeDirectory
-from sipuma.shared.openapi import document_problems
-from sipuma.shared.problems import install_problem_handlers
 from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.topics import check_publishable
-from sipuma.shared.web import install_cors
+from sipuma.shared.web import install_cors, install_http_plumbing, serve
 
 PRODUCED = (topics.COMPLAINT_REGISTERED, topics.TICKET_ISSUED, topics.COMPLAINT_STATUS_CHANGED)
 
@@ -71,12 +68,7 @@ def build(settings: RegistrySettings) -> Runtime:
         )
         EVENTS_PUBLISHED.labels(topic=topic, event_type=event.event_type).inc()
 
-    relay = OutboxRelay(
-        store,
-        publish,
-        interval=settings.outbox_interval_seconds,
-        sweep=settings.outbox_sweep_seconds,
-    )
+    relay = OutboxRelay(store, publish, interval=settings.outbox_interval_seconds)
     config = Config(
         number_format=settings.register_number_format,
         ticket_key=settings.ticket_hash_key.get_secret_value().encode(),
@@ -102,11 +94,10 @@ def create_app(settings: RegistrySettings) -> FastAPI:
             retention_ms=settings.topic_retention_ms,
         )
         await runtime.store.ensure_indexes()
-        added = await runtime.store.backfill_ticket_hashes()
-        if added:
-            log.info("ticket_lookup_backfilled", tickets=added)
         if settings.recover_on_start:
-            await runtime.registry.recover()
+            numbered = await runtime.registry.recover()
+            if numbered:
+                log.info("recovered_on_start", numbered=numbered)
         stop = asyncio.Event()
         relay_task = asyncio.create_task(runtime.relay.run(stop))
         await runtime.broker.start()
@@ -143,12 +134,6 @@ def http_app(
         version="1.0.0",
         lifespan=lifespan,
     )
-    app.add_middleware(CorrelationIdMiddleware)
-    install_problem_handlers(app)
-    # staff operations need a token; the public tracking page does not
-    document_problems(
-        app, authenticated=lambda path: path.startswith("/v1") and not path.startswith("/v1/track")
-    )
     install_auth_handler(app)
     verifier = TokenVerifier(settings.token_secret.get_secret_value())
     app.include_router(staff_router(registry, verifier))
@@ -156,11 +141,17 @@ def http_app(
         tracking_router(
             registry.store,
             settings.ticket_hash_key.get_secret_value().encode(),
-            RateLimiter(settings.track_requests_per_minute),
+            TrackingRateLimiter(settings.track_requests_per_minute, settings.track_max_clients),
             settings.track_min_seconds,
         )
     )
-    app.include_router(health_router(checks or {"store": registry.store.ping}))
+    # Staff operations need a token; the public tracking does not.
+    install_http_plumbing(
+        app,
+        checks or {"store": registry.store.ping},
+        max_body_bytes=64 * 1024,
+        public_paths=("/v1/track",),
+    )
     install_cors(app, settings.cors_origins)
     return app
 
@@ -168,10 +159,4 @@ def http_app(
 def run() -> None:
     settings = RegistrySettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
+    serve(create_app(settings), settings)

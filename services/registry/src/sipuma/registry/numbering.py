@@ -1,29 +1,25 @@
 """Register numbers, unique and gapless per office and register year.
 
-A number is one insert into `register_numbers` with `_id` = office/year/seq, a unique index on
-(office, year, seq) and a unique index on the complaint id. The next seq is the highest one seen
-plus one. So:
-- *unique*: two complaints cannot insert the same seq (primary key);
+A number is an insert-only fact in `register_numbers`: `_id` = office/year/seq, unique indexes
+on (office, year, seq), on the complaint id and on the number. The next seq is the highest one
+seen plus one. So:
+- *unique*: two complaints cannot insert the same seq;
 - *once per complaint*: a complaint cannot insert a second seq (unique complaint id) — a
   redelivered event, a second replica after a rebalance, or a retry finds the first one;
 - *gapless*: a seq is inserted only when seq-1 was seen to exist, and numbers are never deleted,
-  so 1..n always exist (induction) — whatever crashed, nothing needs repair;
-- a crash between the complaint insert and the number insert leaves an unnumbered complaint,
-  numbered on redelivery (the offset was not committed) or by `recover` at startup.
-A stale idea of the highest seq only costs a retry. No counter is updated in place: FerretDB
-1.24 does not apply conditional updates atomically, unique inserts it does.
+  so 1..n always exist (induction) — whatever crashed, nothing needs repair. It also makes the
+  count of an office's numbers in a year its highest seq;
+- a crash before the insert leaves an unnumbered complaint, numbered on redelivery (the offset
+  was not committed) or by `Registry.recover` at start.
+A stale idea of the highest seq only costs a retry. (A counter document updated with `$inc`
+would leave a gap whenever a process died between the increment and the number's insert.)
 
 Speed without a weaker rule: each process keeps, per office and year, the highest seq it has
-*seen to exist* and serialises its own numbering of that office with a lock, so the usual case
-is one insert and no read. The cached seq was seen to exist and numbers are never deleted, so
-inserting cached+1 keeps "seq-1 was seen to exist". Another replica's insert makes ours fail on
-the key; the holder is read by `_id` and the top found again by probing keys (`highest_number`).
-
-Finding a complaint's number without a scan (FerretDB answers any non-`_id` query by decoding
-the whole collection): once registered, the listing entry names it (`number_id`); before that
-(a redelivery after a crash) the complaint document carries `number_floor`, a seq that existed
-when it was stored. Every seq inserted later is above it, so the number is among floor+1..top,
-read newest first by key.
+seen to exist, so the usual case is one insert and no read; complaints of one office that wait
+while a numbering insert is in flight are numbered together, in the order they came, by one
+*ordered* `insert_many` of seen+1, seen+2, ... An ordered insert stops at the first refused key,
+so what is inserted is a prefix and each inserted seq follows one that exists. When another
+replica took a seq, the refused insert reads the seqs above it (an index range, a few entries).
 """
 
 from __future__ import annotations
@@ -68,28 +64,15 @@ class Numberer:
         # Test hook: called with the step name; a test raises from it to simulate a crash.
         self.crash_point: Callable[[str], Any] = lambda step: None
 
-    async def floor(self, office: str, year: int) -> int:
-        """A seq that exists now (0: none yet): the complaint's `number_floor`."""
-        key = (office, year)
-        if key not in self._seen:
-            async with self._locks[key]:
-                if key not in self._seen:
-                    self._seen[key] = await self._store.highest_number(office, year)
-        return self._seen[key]
-
-    async def assign(self, complaint: Doc) -> Doc:
+    async def assign(self, complaint: Doc, *, fresh: bool = False) -> Doc:
         """The complaint's number document: the existing one, or a new one with the next seq.
 
-        `complaint` has `_id`, `office_code` and `register_year`, and when known `number_id`
-        (a listing entry) or `number_floor` (a complaint document).
-
-        Group commit: complaints of one office that wait while a numbering insert is in flight
-        are numbered together, in the order they came, by one ordered `insert_many` of
-        seen+1, seen+2, ... It inserts a prefix (it stops at the first refused key), so each
-        inserted seq still follows one that exists."""
-        hinted = await self._hinted(complaint)
-        if hinted is not None:
-            return hinted
+        `complaint` has `_id`, `office_code` and `register_year`. `fresh`: the complaint was
+        stored just now, so it has no number yet (saves a read; a wrong guess costs one)."""
+        if not fresh:
+            found = await self._store.number_of(complaint["_id"])
+            if found is not None:
+                return found
         key = (complaint["office_code"], int(complaint["register_year"]))
         waiting = _Waiting(complaint, asyncio.get_running_loop().create_future())
         self._waiting[key].append(waiting)
@@ -120,10 +103,16 @@ class Numberer:
                 if not waiting.future.done():
                     waiting.future.set_exception(error)
 
+    async def _top(self, office: str, year: int, known: int | None) -> int:
+        """The highest seq of (office, year); `known`: one seen to exist (None: none known)."""
+        if known is None:
+            return await self._store.count_numbers(office, year)  # gapless: count = top
+        return max([known, *await self._store.seqs_above(office, year, known)])
+
     async def _number(self, key: tuple[str, int], batch: list[_Waiting]) -> None:
         office, year = key
         if key not in self._seen:
-            self._seen[key] = await self._store.highest_number(office, year)
+            self._seen[key] = await self._top(office, year, None)
         # One document per complaint (a complaint may wait twice: racing redeliveries).
         groups: dict[str, list[_Waiting]] = {}
         for waiting in batch:
@@ -144,19 +133,17 @@ class Numberer:
         # Refused: the seq is taken (another replica) and/or the complaint has a number.
         group, doc = waiters[inserted], docs[inserted]
         later = [w for g in waiters[inserted + 1 :] for w in g]
-        complaint_id = doc["complaint_id"]
         holder = await self._store.by_id(self._store.numbers, doc["_id"])
         found = None
-        if holder is not None and holder["complaint_id"] == complaint_id:
+        if holder is not None and holder["complaint_id"] == doc["complaint_id"]:
             found = holder
         elif holder is None:
-            # The seq is free, so the unique complaint id refused it: numbered before (a
-            # redelivery), at most seq-1, which is the top.
-            found = await self._lookup(group[0].complaint, doc["seq"] - 1)
+            # The seq is free, so the unique complaint id refused it: numbered before.
+            found = await self._store.number_of(doc["complaint_id"])
             if found is None:
-                self._seen.pop(key, None)  # neither? read everything again
+                self._seen.pop(key, None)  # neither? read the top again
         else:
-            self._seen[key] = await self._store.highest_number(office, year, known=doc["seq"])
+            self._seen[key] = await self._top(office, year, doc["seq"])
         if found is not None:
             for waiting in group:
                 waiting.future.set_result(found)
@@ -173,30 +160,3 @@ class Numberer:
             attempt = min(w.attempts for w in group)
             await asyncio.sleep(min(0.002 * (attempt + 1), 0.05) * random.random())  # noqa: S311
         self._waiting[key][:0] = later  # next round, in the order they came
-
-    async def number_for(self, complaint: Doc) -> Doc | None:
-        """The complaint's number document if it has one; inserts nothing."""
-        hinted = await self._hinted(complaint)
-        if hinted is not None:
-            return hinted
-        office, year = complaint["office_code"], int(complaint["register_year"])
-        known = complaint.get("number_floor") or 0
-        return await self._lookup(complaint, await self._store.highest_number(office, year, known))
-
-    async def _hinted(self, complaint: Doc) -> Doc | None:
-        hint = complaint.get("number_id")  # a listing entry names its number: one `_id` read
-        if not hint:
-            return None
-        found = await self._store.by_id(self._store.numbers, hint)
-        return found if found is not None and found["complaint_id"] == complaint["_id"] else None
-
-    async def _lookup(self, complaint: Doc, top: int) -> Doc | None:
-        floor = complaint.get("number_floor")
-        if floor is None:  # stored without a floor (by a test or an older version): a scan
-            return await self._store.number_of(complaint["_id"])
-        office, year = complaint["office_code"], int(complaint["register_year"])
-        return await self._store.number_between(complaint["_id"], office, year, floor, top)
-
-    async def unnumbered(self, limit: int = 1000) -> list[Doc]:
-        """Received complaints without a number (their numbering crashed part-way)."""
-        return [c for c in await self._store.unlisted(limit) if await self.number_for(c) is None]

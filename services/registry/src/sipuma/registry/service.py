@@ -2,14 +2,16 @@
 the follow-up status. Every source-of-truth write is one insert with a duplicate-proof key (see
 `store.py`); the complaint's listing entry (`view`) is rebuilt from those facts after a change.
 
-A ComplaintReceived, in order: the complaint document (the record, never updated) → the number
-→ its ComplaintRegistered and, for a contact given at intake, the ticket and its TicketIssued,
-both acknowledged by Kafka → the listing entry with its view → then the facts and status steps
-are read, and only if there are any, missing tickets are issued and the view rewritten.
+A ComplaintReceived, in order: the complaint record (marked `pending_since`) → its number → its
+ComplaintRegistered and, for a contact given at intake, the ticket and its TicketIssued, both
+acknowledged by Kafka → the listing entry → the facts and status steps that came before it
+(tickets for their contacts, the view) → the `pending_since` mark removed. Each step is
+idempotent, so a redelivery (or `recover` at start) runs the same steps and adds nothing twice.
 
-Reads go by `_id` (the only lookup FerretDB 1.24 does not answer by decoding a whole
-collection), nothing just written is read again, and the complaint document is never updated
-(rewriting it costs FerretDB ~20x an insert)."""
+A complaint that cannot be numbered (its office is not configured here) is never dropped: it is
+stored with an `attention` mark (reason, since), listed for supervisors, counted in a metric, and
+numbered as soon as the reason is gone (a redelivery, or `recover` at the next start).
+"""
 
 from __future__ import annotations
 
@@ -22,27 +24,22 @@ from uuid import UUID
 
 import structlog
 
-from sipuma.registry import tickets
-from sipuma.registry.domain import (
-    Status,
-    check_transition,
-    format_register_number,
-    number_key,
-)
+from sipuma.registry import metrics, tickets
+from sipuma.registry.domain import Status, check_transition, format_register_number, number_key
 from sipuma.registry.numbering import Numberer
 from sipuma.registry.outbox import OutboxRelay, entry, is_sent
-from sipuma.registry.store import Doc, Store, run_key
+from sipuma.registry.store import Doc, Store
 from sipuma.registry.views import build_view
 from sipuma.shared import events as ev
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.payloads import TrackingContact
 
 SOURCE = "registry"
-# What the listing entry copies from the complaint document (the record).
+UNKNOWN_OFFICE = "unknown_office"
+# What the listing entry copies from the complaint record.
 LISTED = (
     "_id",
     "office_code",
-    "register_year",
     "received_at",
     "saved_at",
     "channel",
@@ -101,58 +98,86 @@ class Registry:
         self.numberer = Numberer(store, self._number_doc)
 
     # -- complaint received: store, number, ticket, listing -----------------------------------
-    async def receive(self, event: ev.ComplaintReceived) -> Doc:
-        """Idempotent by complaint id: a redelivery (or a second replica) finds the same number.
-        Returns once every event it caused was acknowledged by Kafka (raises otherwise)."""
-        complaint_id = str(event.complaint_id)
-        office = event.office_code
-        year = self.offices.local_year(office, event.occurred_at)
+    async def receive(self, event: ev.ComplaintReceived) -> Doc | None:
+        """The complaint's number document, or None when it waits for a person. Idempotent by
+        complaint id; returns once every event it caused was acknowledged by Kafka."""
+        now = self.clock()
         record: Doc = {
-            "_id": complaint_id,
-            "office_code": office,
-            "register_year": year,
-            "number_floor": await self.numberer.floor(office, year),
+            "_id": str(event.complaint_id),
+            "office_code": event.office_code,
             "received_at": event.received_at,
             "saved_at": event.occurred_at,
             "channel": event.channel.value,
             "received_event_id": str(event.event_id),
             "correlation_id": event.correlation_id,
             "intake": event.model_dump(mode="json"),
+            "pending_since": now,
         }
-        if await self.store.insert_once(self.store.complaints, record):
-            return await self._register(record)
-        # A redelivery: registered already (the listing entry exists), or part-way.
-        listed = await self.store.listed(complaint_id)
-        if listed is not None:
-            number = await self.numberer.assign(listed)
-            await self._settle(listed)
-            return number
-        stored = await self.store.complaint(complaint_id)
-        assert stored is not None  # complaints are never deleted
-        return await self._register(stored)
+        fresh = await self.store.insert_once(self.store.complaints, record)
+        if not fresh:  # a redelivery, or a replica at the same moment: the stored record
+            stored = await self.store.complaint(record["_id"])
+            assert stored is not None  # complaints are never deleted
+            record = stored
+        return await self._register(record, fresh=fresh)
 
-    async def _register(self, record: Doc) -> Doc:
+    async def _register(self, record: Doc, *, fresh: bool = False) -> Doc | None:
         """Number the complaint, publish, list it; then catch up with what came before it."""
-        number = await self.numberer.assign(record)
+        complaint_id, office = record["_id"], record["office_code"]
+        number = None if fresh else await self.store.number_of(complaint_id)
+        if number is None:
+            if self.offices.get(office) is None:
+                await self._needs_attention(record, UNKNOWN_OFFICE)
+                return None
+            year = self.offices.local_year(office, record["saved_at"])
+            numbering = {"_id": complaint_id, "office_code": office, "register_year": year}
+            number = await self.numberer.assign(numbering, fresh=True)
         contact = record["intake"].get("tracking_contact")
-        steps: list[Awaitable[Any]] = [self.relay.publish(number)]
+        steps: list[Awaitable[Any]] = [self.relay.send("register_numbers", number)]
         if contact:
             given = TrackingContact.model_validate(contact)
             steps.append(self._ticket(record, number["number"], given, record["received_event_id"]))
-        # The listing entry is inserted only after Kafka took ComplaintRegistered: it is the
-        # number's "sent" mark, so a redelivery that finds it has nothing left to publish.
         done = await _all(*steps)
         listing: Doc = {key: record[key] for key in LISTED}
+        listing["register_year"] = number["year"]
         listing["tracking_contact"] = contact
         listing["number_id"] = number["_id"]
         listing["view"] = build_view(listing, number, [], [], done[1:])
+        listing["version"] = len(done[1:])
         if await self.store.insert_once(self.store.listing, listing):
             await self._settle(listing, fresh=True)
-        else:  # another replica listed it at the same moment
-            found = await self.store.listed(record["_id"])
+        else:  # listed before (a redelivery) or by another replica at the same moment
+            found = await self.store.listed(complaint_id)
             assert found is not None
             await self._settle(found)
+        await self.store.finish(complaint_id)
+        if "attention" in record:
+            reason = record["attention"]["reason"]
+            metrics.ATTENTION_RESOLVED.labels(reason=reason).inc()
+            log.info("complaint_attention_resolved", complaint_id=complaint_id, reason=reason)
+            await self._count_waiting()
         return number
+
+    async def _needs_attention(self, record: Doc, reason: str) -> None:
+        """Keep the complaint where supervisors see it; never drop it. The office code is
+        configuration, not personal data."""
+        if "attention" not in record:
+            mark = {"reason": reason, "since": self.clock()}
+            await self.store.complaints.update_one(
+                {"_id": record["_id"], "attention": {"$exists": False}},
+                {"$set": {"attention": mark}},
+            )
+            record["attention"] = mark
+            metrics.NEEDS_ATTENTION.labels(reason=reason).inc()
+            await self._count_waiting()
+        log.warning(
+            "complaint_needs_attention",
+            complaint_id=record["_id"],
+            office_code=record["office_code"],
+            reason=reason,
+        )
+
+    async def _count_waiting(self) -> None:
+        metrics.ATTENTION_WAITING.set(await self.store.count_needing_attention())
 
     def _number_doc(self, complaint: Doc, seq: int) -> Doc:
         office, year = complaint["office_code"], int(complaint["register_year"])
@@ -176,73 +201,60 @@ class Registry:
             "number": number,
             "complaint_id": complaint["_id"],
             "at": now,
-            "outbox": entry(event, self.config.topics.registered, marked=False),
+            "outbox": entry(event, self.config.topics.registered, now=now),
         }
 
-    async def recover(self) -> int:
-        """At startup: finish the registrations a crash left part-way (unnumbered, or numbered
-        and not listed). The redelivered events would too; this does not wait for them."""
-        found = await self.store.unlisted()
-        for record in found:
+    async def recover(self, limit: int = 1000) -> int:
+        """At start: finish what waits without a redelivery to come — registrations a crash
+        left part-way, and complaints whose reason for attention is gone (their office is
+        configured now). Returns how many were numbered."""
+        _, waiting = await self.store.needing_attention(limit)
+        found = await self.store.unfinished(self.clock(), limit)
+        found += [c for c in waiting if self.offices.get(c["office_code"]) is not None]
+        numbered = 0
+        for summary in found:
+            record = await self.store.complaint(summary["_id"])  # with the intake data
             try:
-                await self._register(record)
+                if record is not None and await self._register(record) is not None:
+                    numbered += 1
             except Exception as error:  # its redelivery finishes it; the type only (no PII)
                 failed = type(error).__name__
-                log.warning("recover_failed", complaint_id=record["_id"], error=failed)
-        return len(found)
+                log.warning("recover_failed", complaint_id=summary["_id"], error=failed)
+        await self._count_waiting()
+        return numbered
 
-    # -- later events: one fact each, keyed by complaint/slot, unique by event id -------------
+    # -- later events: one fact each, `_id` = event id ----------------------------------------
     async def absorb(self, event: ev.Event) -> bool:
         """Record the event as a fact; False when it was already absorbed (redelivery)."""
         complaint_id = str(event.complaint_id)
         fact = {
-            "event_id": str(event.event_id),
+            "_id": str(event.event_id),
             "complaint_id": complaint_id,
             "office_code": event.office_code,
             "type": event.event_type,
             "at": event.occurred_at,
             "data": event.model_dump(mode="json"),
         }
-        facts = await self.store.run_of(self.store.facts, complaint_id)
-        fresh = await self._record(facts, fact)
+        fresh = await self.store.insert_once(self.store.facts, fact)
         # Read after the fact was inserted: a complaint listed later reads the facts after
         # listing, so one of the two handlers sees the other (tickets, view).
         listed = await self.store.listed(complaint_id)
         if listed is not None:
-            await self._settle(listed, facts=facts)
+            await self._settle(listed)
         return fresh  # not listed yet: its registration picks the fact up
-
-    async def _record(self, facts: list[Doc], fact: Doc) -> bool:
-        """Insert `fact` at the end of the complaint's run (`facts`, appended to in place).
-
-        The slot key and the unique event id are the arbiters: a refused insert either lost the
-        slot to another event (take the next one) or met the same event (already absorbed)."""
-        if any(f["event_id"] == fact["event_id"] for f in facts):
-            return False
-        complaint_id = fact["complaint_id"]
-        while True:
-            slot = len(facts) + 1
-            doc = {"_id": run_key(complaint_id, slot), "slot": slot, **fact}
-            if await self.store.insert_once(self.store.facts, doc):
-                facts.append(doc)
-                return True
-            holder = await self.store.by_id(self.store.facts, doc["_id"])
-            if holder is None or holder["event_id"] == fact["event_id"]:
-                # The slot is free, so the event id was refused: absorbed concurrently.
-                facts[:] = await self.store.run_of(self.store.facts, complaint_id)
-                return False
-            facts.append(holder)
 
     # -- tickets ------------------------------------------------------------------------------
     async def _tickets(self, listed: Doc, facts: list[Doc]) -> list[Doc]:
         """Every tracking contact's ticket, issued if missing, published if not yet (a crash)."""
-        found: list[Doc] = []
+        complaint_id = listed["_id"]
+        existing = {t["_id"]: t for t in await self.store.tickets_of(complaint_id)}
         register_number = listed["view"]["register_number"]
+        found: list[Doc] = []
         for contact, source_id in self._contacts(listed, facts):
-            existing = await self.store.by_id(self.store.tickets, f"{listed['_id']}/{source_id}")
-            if existing is None or not is_sent(existing):
-                existing = await self._ticket(listed, register_number, contact, source_id)
-            found.append(existing)
+            ticket = existing.get(f"{complaint_id}/{source_id}")
+            if ticket is None or not is_sent(ticket):
+                ticket = await self._ticket(listed, register_number, contact, source_id)
+            found.append(ticket)
         return found
 
     async def _ticket(
@@ -265,17 +277,11 @@ class Registry:
                 register_number=register_number,
                 contact=contact,
             )
-            digest = tickets.ticket_hash(self.config.ticket_key, canonical)
-            # The public lookup entry goes first: a ticket never exists that tracking cannot
-            # find. If this ticket then loses a race, the entry names a number nobody is told.
-            lookup = {"_id": digest, "complaint_id": complaint_id}
-            if not await self.store.insert_once(self.store.ticket_hashes, lookup):
-                continue  # the random ticket's hash is taken: redraw
             doc = {
                 "_id": key,
                 "complaint_id": complaint_id,
                 "office_code": complaint["office_code"],
-                "hash": digest,
+                "hash": tickets.ticket_hash(self.config.ticket_key, canonical),
                 "channels": [c for c in ("email", "mobile") if getattr(contact, c)],
                 "issued_at": self.clock(),
                 "outbox": entry(event, self.config.topics.tickets, secret=True),
@@ -287,8 +293,7 @@ class Registry:
                 if found is None:
                     continue
                 doc = found
-            await self.relay.send("tickets", doc)
-            doc["outbox"]["payload"] = None  # sent: the plain ticket is not kept, not even here
+            await self.relay.send("tickets", doc)  # a sent secret entry loses its payload
             return doc
 
     @staticmethod
@@ -301,14 +306,14 @@ class Registry:
         for fact in facts:
             if fact["type"] == ev.TrackingContactProvided.TYPE:
                 contact = TrackingContact.model_validate(fact["data"]["contact"])
-                found.append((contact, fact["event_id"]))
+                found.append((contact, fact["_id"]))
         return found
 
     # -- follow-up status ---------------------------------------------------------------------
     async def change_status(
         self, register_number: str, wanted: Status, note: str, officer_id: str
     ) -> Doc:
-        number = await self.store.numbers.find_one({"number": register_number})
+        number = await self.store.number_named(register_number)
         if number is None:
             raise NotFound(register_number)
         complaint_id = number["complaint_id"]
@@ -328,7 +333,7 @@ class Registry:
             changed_at=now,
         )
         doc = {
-            "_id": run_key(complaint_id, step),
+            "_id": f"{complaint_id}/{step:04d}",
             "complaint_id": complaint_id,
             "step": step,
             "from": current.value,
@@ -336,39 +341,32 @@ class Registry:
             "note": note,
             "by": officer_id,
             "at": now,
-            "outbox": entry(event, self.config.topics.status_changed),
+            "outbox": entry(event, self.config.topics.status_changed, now=now),
         }
-        # No redelivery repeats an HTTP request: the pending marker goes first, so the relay
-        # finds the step if this process dies before its event left.
-        await self.relay.expect("status_changes", doc["_id"])
+        # The step's key is the compare-and-set: a second officer's step n is refused.
         if not await self.store.insert_once(self.store.status_changes, doc):
             raise Conflict(register_number)
+        # No redelivery repeats an HTTP request: if Kafka is away, the relay publishes it.
         await self.relay.send_soon("status_changes", doc)
         if listed is not None:
             await self._settle(listed)
         return doc
 
     # -- the listing entry ----------------------------------------------------------------------
-    async def _settle(
-        self, listed: Doc, facts: list[Doc] | None = None, *, fresh: bool = False
-    ) -> Doc:
+    async def _settle(self, listed: Doc, *, fresh: bool = False) -> Doc:
         """Issue missing tickets and rebuild the view from the facts and status steps. `fresh`:
         the entry was just inserted with the view of a complaint that has neither."""
         complaint_id = listed["_id"]
-        if facts is None:
-            facts, changes = await _all(
-                self.store.run_of(self.store.facts, complaint_id),
-                self.store.changes_of(complaint_id),
-            )
-        else:
-            changes = await self.store.changes_of(complaint_id)
+        facts, changes = await _all(
+            self.store.facts_of(complaint_id), self.store.changes_of(complaint_id)
+        )
         if fresh and not facts and not changes:
             view: Doc = listed["view"]
             return view
         issued = await self._tickets(listed, facts)
-        view = listed["view"]
-        number = {"number": view["register_number"], "at": view["registered_at"]}
-        ordered = sorted(facts, key=lambda fact: fact["at"])
-        view = build_view(listed, number, changes, ordered, issued)
-        await self.store.listing.update_one({"_id": complaint_id}, {"$set": {"view": view}})
+        shown = listed["view"]
+        number = {"number": shown["register_number"], "at": shown["registered_at"]}
+        view = build_view(listed, number, changes, facts, issued)
+        # Facts, steps and tickets are only ever added: a rebuild that saw more is newer.
+        await self.store.set_view(complaint_id, view, len(facts) + len(changes) + len(issued))
         return view

@@ -22,14 +22,13 @@ class RegistrySettings(StaffApiSettings):
     register_number_format: str = DEFAULT_NUMBER_FORMAT
     ticket_hash_key: SecretStr = SecretStr(DEV_SECRET_PREFIX + "registry-ticket-hash-key")
     offices_file: Path | None = None
+    # How often the outbox relay looks for entries whose fast publish did not happen.
     outbox_interval_seconds: float = Field(1.0, gt=0)
-    # The relay's safety-net pass over all unsent entries (a scan on FerretDB); a failed fast
-    # path is retried sooner (after the grace, then every `outbox_interval_seconds`).
-    outbox_sweep_seconds: float = Field(30.0, gt=0)
     # Records taken per poll and complaints handled at once; each poll is committed whole.
     consumer_batch_size: int = Field(200, ge=1, le=10_000)
     consumer_concurrency: int = Field(64, ge=1, le=1000)
     track_requests_per_minute: int = Field(20, ge=1)
+    track_max_clients: int = Field(100_000, ge=1, description="Client addresses remembered")
     track_min_seconds: float = Field(0.05, ge=0, description="Floor on the tracking answer time")
     recover_on_start: bool = True
     # A replica that died holds its partitions until the session times out (Kafka's minimum is
@@ -45,3 +44,9 @@ class RegistrySettings(StaffApiSettings):
 
     def topic(self, name: str) -> str:
         return self.topic_prefix + name
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group, isolated like the topics: a test's consumers never join the
+        running stack's group."""
+        return self.topic_prefix + self.consumer_group

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sipuma.registry.store import Doc, Store
-from sipuma.registry.views import intake_done_at
 from sipuma.shared.offices import OfficeDirectory
 
 STANDARD_MINUTES = 30
@@ -45,17 +44,17 @@ async def report(
     # UTC window wide enough for every Indonesian zone; the local date decides below.
     start = datetime.combine(first, time(), UTC) - timedelta(days=1)
     end = datetime.combine(last, time(), UTC) + timedelta(days=2)
-    complaints = await store.scan_listing(
-        {"office_code": {"$in": codes}, "received_at": {"$gte": start, "$lt": end}}
-    )
-    facts = await store.intake_facts([c["_id"] for c in complaints])
+    # The listing's view carries when the intake ended (rebuilt from the facts at each event).
+    complaints = await store.listed_between(office_codes, start, end)
     rows: list[Doc] = []
     for complaint in complaints:
         office = complaint["office_code"]
         received = complaint["received_at"]
+        if offices.get(office) is None:  # no longer configured: no local date to place it by
+            continue
         if not first <= offices.local_time(office, received).date() <= last:
             continue
-        done = intake_done_at(facts.get(complaint["_id"], []))
+        done = (complaint.get("view") or {}).get("intake_done_at")
         took = minutes(received, done)
         rows.append(
             {

@@ -59,7 +59,9 @@ def build_view(
 
 
 def timeline(complaint: Doc, number: Doc | None, changes: list[Doc]) -> list[Doc]:
-    steps = [(RECEIVED, complaint["saved_at"])]
+    """The public timeline. "Diterima" is when the officer received the complaint (the SOP's
+    receipt time), not when it was saved."""
+    steps = [(RECEIVED, complaint["received_at"])]
     if number:
         steps.append(("registered", number["at"]))
     steps += [(c["to"], c["at"]) for c in changes]

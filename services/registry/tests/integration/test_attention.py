@@ -1,0 +1,99 @@
+"""Nothing intake accepted is dropped: a complaint that cannot be numbered waits, visible, for a
+person, and is numbered once the reason is gone; a registration a crash left part-way is
+finished at the next start."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+from prometheus_client import REGISTRY
+from registry_testkit.events import contact_provided, received
+from registry_testkit.wiring import make_registry
+
+from sipuma.registry.service import UNKNOWN_OFFICE
+from sipuma.registry.store import Store
+from sipuma.shared import events as ev
+from sipuma.shared import payloads as p
+from sipuma.shared.offices import OfficeDirectory
+
+pytestmark = pytest.mark.integration
+NEW_OFFICE = "KPPBC-TMP-BARU"
+
+
+def _offices_with(code: str) -> OfficeDirectory:
+    shipped = json.loads(resources.files("sipuma.shared").joinpath("offices.json").read_text())
+    extra = {"code": code, "name": "KPPBC Baru", "region": "Test", "timezone": "Asia/Makassar"}
+    return OfficeDirectory.from_json(json.dumps([*shipped, extra]))
+
+
+def _metric(name: str, reason: str = UNKNOWN_OFFICE) -> float:
+    return REGISTRY.get_sample_value(name, {"reason": reason}) or 0.0
+
+
+async def test_a_complaint_of_an_unknown_office_waits_and_is_numbered_once_configured(
+    store: Store,
+) -> None:
+    """Reason `unknown_office` (an office removed from the registry's configuration while
+    events were in flight, or configurations that differ between services): before, the event
+    was dead-lettered and the complaint stayed 'received' for ever."""
+    entered = _metric("sipuma_registry_needs_attention_total")
+    registry, recorder = make_registry(store)
+    event = received(NEW_OFFICE, contact=p.TrackingContact(email="pengadu@example.org"))
+    assert await registry.receive(event) is None
+    assert await registry.receive(event) is None  # a redelivery: still waiting, counted once
+    await registry.absorb(contact_provided(NEW_OFFICE, event.complaint_id, "lain@example.org"))
+    assert recorder.published == []  # no number, no ticket yet
+    assert await store.numbers.count_documents({}) == 0
+
+    total, waiting = await store.needing_attention(10)
+    assert total == 1 and waiting[0]["_id"] == str(event.complaint_id)
+    assert waiting[0]["attention"]["reason"] == UNKNOWN_OFFICE
+    assert "intake" not in waiting[0]  # the list carries no personal data
+    assert _metric("sipuma_registry_needs_attention_total") == entered + 1
+    assert REGISTRY.get_sample_value("sipuma_registry_needs_attention_waiting") == 1
+
+    # The office is configured and the registry restarted: the start-up pass numbers it.
+    resolved = _metric("sipuma_registry_attention_resolved_total")
+    restarted, recorder = make_registry(store, _offices_with(NEW_OFFICE))
+    assert await restarted.recover() == 1
+    registered = recorder.of(ev.ComplaintRegistered)
+    assert [e.register_number for e in registered] == [f"PGD/{NEW_OFFICE}/2026/000001"]
+    assert len(recorder.of(ev.TicketIssued)) == 2  # both contacts, the later one included
+    assert await store.needing_attention(10) == (0, [])
+    stored = await store.complaint(str(event.complaint_id))
+    assert stored is not None and "attention" not in stored and "pending_since" not in stored
+    assert _metric("sipuma_registry_attention_resolved_total") == resolved + 1
+    assert REGISTRY.get_sample_value("sipuma_registry_needs_attention_waiting") == 0
+    assert await restarted.recover() == 0  # nothing left
+
+
+async def test_a_redelivery_after_the_office_is_configured_numbers_it(store: Store) -> None:
+    registry, _ = make_registry(store)
+    event = received(NEW_OFFICE)
+    assert await registry.receive(event) is None
+    fixed, recorder = make_registry(store, _offices_with(NEW_OFFICE))
+    number = await fixed.receive(event)
+    assert number is not None and number["seq"] == 1
+    assert len(recorder.of(ev.ComplaintRegistered)) == 1
+    assert await store.needing_attention(10) == (0, [])
+
+
+async def test_start_up_finishes_a_registration_a_crash_left_part_way(store: Store) -> None:
+    registry, recorder = make_registry(store)
+    event = received()
+    recorder.fail = 1  # Kafka away: the handler fails after the number was stored
+    with pytest.raises(ConnectionError):
+        await registry.receive(event)
+    assert await store.listing.count_documents({}) == 0
+    stored = await store.complaint(str(event.complaint_id))
+    assert stored is not None and "pending_since" in stored
+
+    restarted, recorder = make_registry(store)  # the process died; a new one starts
+    assert await restarted.recover() == 1
+    assert len(recorder.of(ev.ComplaintRegistered)) == 1
+    assert await store.listing.count_documents({}) == 1
+    stored = await store.complaint(str(event.complaint_id))
+    assert stored is not None and "pending_since" not in stored
+    assert await restarted.recover() == 0

@@ -1,0 +1,352 @@
+"""Every query the registry issues is index-backed, on collections big enough for the planner to
+care (thousands of documents per collection, times spread over more than a year).
+
+The queries are not restated here: the registry's own use cases and HTTP API run against the
+seeded store while a PyMongo command listener records every command they send; each read (and
+the filter of each update, delete and find-and-modify, which the DocumentDB gateway cannot
+explain itself: explained as the `find` with the same filter and sort) is then explained, and the
+plan must read an index and never the whole collection (`tests/harness/plans.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.monitoring import CommandListener, CommandStartedEvent
+from registry_testkit.events import OFFICES, contact_provided, received
+from registry_testkit.wiring import TICKET_KEY
+
+from sipuma.registry import tickets
+from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT, Status, number_key
+from sipuma.registry.main import PRODUCED, http_app
+from sipuma.registry.outbox import GRACE, OutboxRelay
+from sipuma.registry.service import Config, Registry, Topics
+from sipuma.registry.settings import RegistrySettings
+from sipuma.registry.store import INDEXES, Doc, Store
+from sipuma.shared import events as ev
+from sipuma.shared import payloads as p
+from sipuma.shared.auth import Role, mint_token
+from sipuma.shared.offices import OfficeDirectory
+from tests.harness.endpoints import Endpoints
+from tests.harness.plans import PlanSummary, assert_index_backed
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+COMPLAINTS = 3000  # per collection: complaints, listing, numbers, tickets; facts twice that
+DAYS = 400
+SECRET = "test-token-secret-registry-0123456789"
+NOW = datetime.now(UTC)
+READS = {"find", "aggregate", "count", "distinct"}
+FILTERED_WRITES = {"findAndModify", "update", "delete"}
+
+
+@dataclass
+class Recorded:
+    use_case: str
+    command: dict[str, Any]
+
+
+@dataclass
+class Commands(CommandListener):
+    """Every command sent to the test's database, labelled with the use case running."""
+
+    database: str
+    use_case: str | None = None  # None: the test's own commands, not recorded
+    seen: list[Recorded] = field(default_factory=list)
+
+    def started(self, event: CommandStartedEvent) -> None:
+        if event.database_name == self.database and self.use_case is not None:
+            self.seen.append(Recorded(self.use_case, dict(event.command)))
+
+    def succeeded(self, event: Any) -> None:
+        pass
+
+    def failed(self, event: Any) -> None:
+        pass
+
+
+def explainable(command: dict[str, Any]) -> list[dict[str, Any]]:
+    """The read(s) a recorded command performs, as commands `explain` takes."""
+    name = next(iter(command))
+    collection = command[name]
+    if name == "find":
+        keys = ("filter", "sort", "projection", "limit", "skip")
+        return [{"find": collection, **{k: command[k] for k in keys if k in command}}]
+    if name == "aggregate":
+        return [{"aggregate": collection, "pipeline": command["pipeline"], "cursor": {}}]
+    if name == "count":
+        return [{"count": collection, "query": command.get("query", {})}]
+    if name == "findAndModify":
+        found = {"find": collection, "filter": command["query"], "limit": 1}
+        return [found | ({"sort": command["sort"]} if command.get("sort") else {})]
+    if name == "update":
+        return [{"find": collection, "filter": u["q"]} for u in command["updates"]]
+    if name == "delete":
+        return [{"find": collection, "filter": d["q"]} for d in command["deletes"]]
+    return []
+
+
+def _shape(command: dict[str, Any]) -> str:
+    """`find listing {office_code, received_at} sort received_at`: the query without values."""
+    name = next(iter(command))
+    if name == "aggregate":
+        query = command["pipeline"][0].get("$match", {})
+    else:
+        query = command.get("filter", command.get("query", {}))
+    sort = f" sort {', '.join(command['sort'])}" if command.get("sort") else ""
+    return f"{name} {command[name]} {{{', '.join(query)}}}{sort}"
+
+
+# -- seeding: documents shaped as the registry writes them ----------------------------------------
+def _seed_docs(rng: random.Random) -> dict[str, list[Doc]]:
+    docs: dict[str, list[Doc]] = {name: [] for name in INDEXES}
+    seqs: dict[tuple[str, int], int] = {}
+    start = NOW - timedelta(days=DAYS)
+    for i in range(COMPLAINTS):
+        cid = str(uuid4())
+        office = OFFICES[i % len(OFFICES)]
+        at = start + timedelta(seconds=rng.uniform(0, DAYS * 86400))
+        year = at.year
+        seq = seqs[(office, year)] = seqs.get((office, year), 0) + 1
+        number = f"PGD/{office}/{year}/{seq:06d}"
+        sent = {"event_id": str(uuid4()), "type": "x", "topic": "x", "payload": None}
+        docs["complaints"].append(
+            {
+                "_id": cid,
+                "office_code": office,
+                "received_at": at,
+                "saved_at": at,
+                "channel": "in_person",
+                "received_event_id": str(uuid4()),
+                "correlation_id": cid,
+                "intake": {"elements": {"what": "x" * 400}},
+            }
+        )
+        docs["register_numbers"].append(
+            {
+                "_id": number_key(office, year, seq),
+                "office_code": office,
+                "year": year,
+                "seq": seq,
+                "number": number,
+                "complaint_id": cid,
+                "at": at,
+                "outbox": sent,
+            }
+        )
+        view = {
+            "status": rng.choice(["registered", "verified", "closed"]),
+            "register_number": number,
+            "registered_at": at,
+            "notification_failed": rng.random() < 0.05,
+            "intake_done_at": at + timedelta(minutes=rng.uniform(1, 60)),
+        }
+        docs["listing"].append(
+            {
+                "_id": cid,
+                "office_code": office,
+                "received_at": at,
+                "saved_at": at,
+                "channel": "in_person",
+                "register_year": year,
+                "number_id": number_key(office, year, seq),
+                "version": 3,
+                "view": view,
+            }
+        )
+        docs["tickets"].append(
+            {
+                "_id": f"{cid}/{uuid4()}",
+                "complaint_id": cid,
+                "office_code": office,
+                "hash": tickets.ticket_hash(TICKET_KEY, tickets.new_ticket()),
+                "channels": ["email"],
+                "issued_at": at,
+                "outbox": sent,
+            }
+        )
+        for minutes in (5, 20):
+            docs["facts"].append(
+                {
+                    "_id": str(uuid4()),
+                    "complaint_id": cid,
+                    "office_code": office,
+                    "type": "sipuma.notification.sent.v1",
+                    "at": at + timedelta(minutes=minutes),
+                    "data": {"channel": "email"},
+                }
+            )
+        if i % 3 == 0:
+            docs["status_changes"].append(
+                {
+                    "_id": f"{cid}/0001",
+                    "complaint_id": cid,
+                    "step": 1,
+                    "from": "registered",
+                    "to": "verified",
+                    "note": "Lengkap.",
+                    "by": "uki-1",
+                    "at": at + timedelta(days=1),
+                    "outbox": sent,
+                }
+            )
+    return docs
+
+
+async def _seed(store: Store) -> dict[str, int]:
+    seeded = {}
+    for name, docs in _seed_docs(random.Random(13)).items():
+        for first in range(0, len(docs), 1000):
+            await store.db[name].insert_many(docs[first : first + 1000], ordered=False)
+        seeded[name] = len(docs)
+    return seeded
+
+
+async def _statistics_caught_up(store: Store, seeded: dict[str, int], timeout: float = 180) -> None:
+    """Until the planner's statistics count the seeded documents. DocumentDB plans from
+    PostgreSQL's statistics (ANALYZE, run by autovacuum) and reports what they counted as
+    collStats `analyzedCount`. MongoDB (its explain names a `serverInfo`) keeps no such
+    statistics: nothing to wait for."""
+    probe = await store.db.command("explain", {"find": "listing", "filter": {}})
+    if "serverInfo" in probe:
+        return
+    deadline = time.monotonic() + timeout
+    for name, count in seeded.items():
+        while (await store.db.command("collStats", name)).get("analyzedCount", 0) < 0.9 * count:
+            assert time.monotonic() < deadline, f"no planner statistics for {name} yet"
+            await asyncio.sleep(0.5)  # polling the store's state
+
+
+def _registry(store: Store, published: list[ev.Event]) -> Registry:
+    async def publish(event: ev.Event, topic: str) -> None:
+        published.append(event)
+
+    config = Config(DEFAULT_NUMBER_FORMAT, TICKET_KEY, Topics(*(s.name for s in PRODUCED)))
+    return Registry(store, OfficeDirectory.default(), config, OutboxRelay(store, publish))
+
+
+def _auth(office: str, *roles: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(SECRET, 'officer-1', office, roles)}"}
+
+
+async def test_every_registry_query_is_index_backed(
+    endpoints: Endpoints, unique_name: Callable[[str], str]
+) -> None:
+    database = unique_name("plans").replace("-", "_")
+    commands = Commands(database)
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(
+        endpoints.mongo_uri, tz_aware=True, event_listeners=[commands]
+    )
+    store = Store(client, database)
+    try:
+        await store.ensure_indexes()
+        seeded = await _seed(store)
+        published: list[ev.Event] = []
+        registry, other = _registry(store, published), _registry(store, published)
+        settings = RegistrySettings(
+            token_secret=SECRET, ticket_hash_key=TICKET_KEY.decode(), track_min_seconds=0
+        )
+        app = http_app(registry, settings)
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r")
+
+        def use(case: str | None) -> None:
+            commands.use_case = case
+
+        office = OFFICES[0]
+        use("numbering, receiving: a new complaint (contact given)")
+        event = received(office, contact=p.TrackingContact(email="pengadu@example.org"))
+        number = await registry.receive(event)
+        assert number is not None
+        use("numbering: another replica took the next seq")
+        await other.receive(received(office))
+        await registry.receive(received(office))
+        use("receiving: a redelivery")
+        await registry.receive(event)
+        use("dedupe of event ids, later events: a contact, then its redelivery")
+        later = contact_provided(office, event.complaint_id)
+        await registry.absorb(later)
+        await registry.absorb(later)
+        use("needs attention: an office not configured")
+        assert await registry.receive(received("KPPBC-TMP-TIDAKADA")) is None
+
+        use("staff list page: own office, newest first")
+        page = await http.get("/v1/complaints", headers=_auth(office, Role.RECEIVER))
+        assert page.status_code == 200 and page.json()["total"] > 0
+        use("staff list page: supervisor, every office, filtered")
+        await http.get(
+            "/v1/complaints",
+            params={"status": "verified", "notification_failed": "false", "page": 2},
+            headers=_auth(office, Role.SUPERVISOR),
+        )
+        use(None)
+        example = await store.numbers.find_one({"office_code": office, "seq": 5})
+        assert example is not None
+        use("detail by register number")
+        detail = await http.get(
+            f"/v1/complaints/{example['number']}", headers=_auth(office, Role.RECEIVER)
+        )
+        assert detail.status_code == 200
+        use("status change (and its outbox entry)")
+        changed = await http.post(
+            f"/v1/complaints/{number['number']}/status",
+            json={"status": Status.VERIFIED.value, "note": "Lengkap."},
+            headers=_auth(office, Role.COMPLIANCE),
+        )
+        assert changed.status_code == 200
+        use("tracking lookup by ticket hash")
+        plain = next(e for e in published if isinstance(e, ev.TicketIssued)).ticket_number
+        assert (await http.post("/v1/track", json={"ticket": plain})).status_code == 200
+        use("service-standard report")
+        report = {"from": (NOW - timedelta(days=30)).date().isoformat(), "to": str(NOW.date())}
+        for role in (Role.COMPLIANCE, Role.SUPERVISOR):
+            answer = await http.get(
+                "/v1/reports/service-standard", params=report, headers=_auth(office, role)
+            )
+            assert answer.status_code == 200
+        use("needs attention: the supervisors' list")
+        assert (await http.get("/v1/attention", headers=_auth(office, Role.SUPERVISOR))).json()[
+            "total"
+        ] == 1
+        await http.aclose()
+
+        use(None)  # an entry whose fast publish failed
+        due = {"$set": {"outbox.due": NOW - timedelta(seconds=1)}}
+        await store.status_changes.update_one({"complaint_id": str(event.complaint_id)}, due)
+        use("outbox relay")
+        assert await registry.relay.relay_once(at=NOW + GRACE) >= 1
+        use("start-up recovery")
+        await registry.recover()
+
+        use(None)  # the explains themselves are not recorded
+        # Right after the bulk load (statistics may lag), then with statistics caught up.
+        for moment in ("after the bulk load", "with statistics"):
+            if moment == "with statistics":
+                await _statistics_caught_up(store, seeded)
+            shown: dict[tuple[str, str], PlanSummary] = {}
+            for recorded in commands.seen:
+                for command in explainable(recorded.command):
+                    plan = await store.db.command("explain", command, verbosity="queryPlanner")
+                    try:
+                        summary = assert_index_backed(plan)
+                    except AssertionError as refused:
+                        where = f"{moment}, {recorded.use_case}: {command}"
+                        raise AssertionError(f"{where}\n{refused}") from None
+                    shown[(recorded.use_case, _shape(command))] = summary
+            covered = {case for case, _ in shown}
+            assert len(covered) == 14, sorted(covered)  # every use case above issued a read
+        for (case, what), summary in sorted(shown.items()):
+            sort = ", sorted in memory" if summary.in_memory_sort else ""
+            print(f"{case} | {what} | {', '.join(sorted(summary.indexes))}{sort}")
+    finally:
+        await client.drop_database(database)
+        await client.close()
