@@ -38,7 +38,9 @@ def sign_in(page: Page, stack: Stack, roles: tuple[Role, ...] = (Role.RECEIVER,)
     page.get_by_role("button", name="Masuk", exact=True).click()
 
 
-def fill_complaint(page: Page, *, tracking_email: str | None = None) -> None:
+def fill_complaint(
+    page: Page, *, tracking_email: str | None = None, tracking_mobile: str | None = None
+) -> None:
     page.get_by_label(label("Saluran pengaduan")).select_option("in_person")
     page.get_by_label(label("Nama pengadu")).fill("Ni Luh Putu Ayu")
     page.get_by_label(label("Alamat")).fill("Jl. Sunset Road No. 8, Kuta, Badung")
@@ -57,6 +59,8 @@ def fill_complaint(page: Page, *, tracking_email: str | None = None) -> None:
     page.get_by_label(label("Jabatan")).fill("Pemeriksa")
     if tracking_email:
         page.get_by_label(label("E-mail pemantauan")).fill(tracking_email)
+    if tracking_mobile:
+        page.get_by_label(label("Nomor HP pemantauan")).fill(tracking_mobile)
     page.get_by_label(label("Lokasi arsip formulir / berkas")).fill("Lemari UKI-2, map 11/2026")
 
 
@@ -288,3 +292,64 @@ def test_amendments_after_save_reach_the_timeline(page: Page, console_stack: Sta
     expect(recorded).to_contain_text("Siti Nurhaliza", timeout=30_000)
     expect(recorded).to_contain_text("Ruang tunggu Terminal 2")
     expect(page.locator("#timeline")).to_contain_text("Pengadu tidak dapat dihubungi")
+
+
+def test_a_landline_as_tracking_mobile_costs_neither_complaint_nor_email(
+    page: Page, console_stack: Stack, mail_inbox: MailInbox, shots: Path
+) -> None:
+    """Issue 12 part 4: the SMS is refused with its reason, the complaint is saved, the e-mail
+    is kept and the ticket e-mail is sent; on the complaint page a toll-free number is named
+    as such under the mobile field while the e-mail is saved."""
+    console_stack.need("notifier")
+    sign_in(page, console_stack)
+    page.goto(f"{console_stack.console}/baru")
+    address = f"pengadu-{uuid.uuid4().hex[:10]}@example.co.id"
+    fill_complaint(page, tracking_email=address, tracking_mobile="021 555 1234")
+    page.get_by_role("button", name="Simpan").click()
+    expect(page.locator("#register-number")).to_have_text(NUMBER, timeout=30_000)
+    number = page.locator("#register-number").inner_text()
+    notice = page.locator("#result-contact")
+    expect(notice).to_be_visible()
+    expect(notice).to_have_class(re.compile(r"\bwarn\b"))
+    expect(notice).to_contain_text("Nomor tiket akan dikirim lewat e-mail.")
+    expect(notice).to_contain_text("SMS ditolak")
+    expect(notice).to_contain_text("telepon rumah/kantor")
+    fix = page.get_by_role("link", name="Perbaiki kontak pemantauan pada halaman pengaduan")
+    expect(fix).to_be_visible()
+    page.screenshot(path=str(shots / "07-contact-refused.png"))
+
+    mails = mail_inbox.wait_for(address, timeout=60)
+    assert mails, f"no ticket e-mail reached {address}"
+    text = mails[0].get("Text") or mails[0].get("HTML") or ""
+    assert TICKET.search(text) and number in text
+
+    fix.click()
+    expect(page.locator("#register-number")).to_have_text(number)
+    contact = page.locator("#contact-form")
+    contact.get_by_label(label("E-mail pemantauan")).fill(address)
+    contact.get_by_label(label("Nomor HP pemantauan")).fill("0800 1234 567")
+    contact.get_by_role("button", name="Simpan").click()
+    status = contact.locator("[data-status]")
+    expect(status).to_contain_text("Nomor tiket akan dikirim lewat e-mail.")
+    expect(status).to_contain_text("bebas pulsa")
+    mobile_error = contact.locator("#con-mobile-error")
+    expect(mobile_error).to_be_visible()
+    expect(mobile_error).to_contain_text("bebas pulsa")
+    expect(contact.get_by_label(label("Nomor HP pemantauan"))).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    expect(contact.locator("#con-email-error")).to_be_hidden()
+    contact.screenshot(path=str(shots / "08-contact-toll-free.png"))
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_form_names_a_receipt_older_than_allowed(page: Page, console_stack: Stack) -> None:
+    sign_in(page, console_stack)
+    page.goto(f"{console_stack.console}/baru")
+    fill_complaint(page)
+    page.get_by_label(label("Waktu pengaduan diterima")).fill("1999-11-20T10:00")
+    page.get_by_role("button", name="Simpan").click()
+    error = page.locator("#received_at-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("tidak boleh lebih dari 30 hari yang lalu")
+    expect(page.locator("#received_at")).to_have_attribute("aria-invalid", "true")

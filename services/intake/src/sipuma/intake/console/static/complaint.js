@@ -220,7 +220,7 @@
       const contact = body.tracking_contact;
       if (!contact) return;
       for (const refused of contact.refused) S.placeMessage(contactForm, refused);
-      S.setStatus(contactForm, contact.message[S.config.lang]);
+      S.setStatus(contactForm, `${body.message[S.config.lang]} ${contact.message[S.config.lang]}`);
     }
   );
   // The API names the pair "tracking_contact"/none when both are empty: show it on the e-mail.

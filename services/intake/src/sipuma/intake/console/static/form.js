@@ -112,12 +112,6 @@
       key = S.newKey();
       return saved(answer.body);
     }
-    if (answer.status === 422 && answer.body) {
-      // pydantic names the "when" variant (elements.when.date.date): drop the tag.
-      for (const p of answer.body["invalid-params"] || []) {
-        p.name = p.name.replace(/^elements\.when\.(date|period|approximate)\./, "elements.when.");
-      }
-    }
     S.showProblem(form, answer.body);
   });
 
