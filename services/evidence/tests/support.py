@@ -6,24 +6,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
+import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
+from minio import Minio
+from minio.deleteobjects import DeleteObject
+from pymongo import AsyncMongoClient
 
 from sipuma.evidence.main import build_app
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.shared.auth import mint_token
 from sipuma.shared.cloudevents import encode, to_headers
 from sipuma.shared.events import ComplaintRegistered
+from sipuma.shared.topics import dead_letter_topic
 from tests.harness.endpoints import Endpoints
 
 OFFICE = "KPUBC-TPK-TJPRIOK"
@@ -44,8 +52,7 @@ def settings_for(endpoints: Endpoints, name: str, **overrides: Any) -> EvidenceS
         "bucket": name,
         "retention_days": 1,
         "part_size_bytes": 5 * MiB,
-        "topic_prefix": f"{name}.",
-        "consumer_group": f"{name}-evidence",
+        "topic_prefix": f"{name}.",  # and so the consumer group too (`group_id`)
         "complaint_wait_s": 1.0,
         "outbox_interval_s": 1.0,
         "topic_partitions": 1,
@@ -106,6 +113,55 @@ async def running_service(
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, timeout=30)
+        await remove_everything(settings)
+
+
+async def remove_everything(settings: EvidenceSettings) -> None:
+    """What a test made: its database, bucket (every object version, past their retention:
+    test buckets retain in governance mode, which the owner may bypass) and topics."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri)
+    try:
+        with contextlib.suppress(Exception):
+            await client.drop_database(settings.mongo_database)
+    finally:
+        await client.close()
+    with contextlib.suppress(Exception):
+        await asyncio.to_thread(_remove_bucket, settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    with contextlib.suppress(Exception):
+        await admin.start()
+        try:
+            mine = [
+                t
+                for t in await admin.list_topics()
+                if t.startswith(settings.topic_prefix) or t == dead_letter_topic(settings.group_id)
+            ]
+            if mine:
+                await admin.delete_topics(mine)
+        finally:
+            await admin.close()
+
+
+def _remove_bucket(settings: EvidenceSettings) -> None:
+    minio = Minio(
+        settings.s3_endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key.get_secret_value(),
+        secure=settings.s3_secure,
+    )
+    if not minio.bucket_exists(settings.bucket):
+        return
+    versions = [
+        DeleteObject(o.object_name, o.version_id)
+        for o in minio.list_objects(settings.bucket, recursive=True, include_version=True)
+        if o.object_name
+    ]
+    for _ in minio.remove_objects(settings.bucket, versions, bypass_governance_mode=True):
+        pass  # errors are yielded one by one; the bucket removal below reports what is left
+    for upload in minio._list_multipart_uploads(settings.bucket).uploads:
+        if upload.upload_id:
+            minio._abort_multipart_upload(settings.bucket, upload.object_name, upload.upload_id)
+    minio.remove_bucket(settings.bucket)
 
 
 async def publish_registered(
@@ -141,6 +197,16 @@ async def send_raw(
         await producer.stop()
 
 
+async def poll(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> bool:
+    """Read a state until it holds (True) or the generous deadline passes (False)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
 async def wait_known(running: Running, complaint_id: uuid.UUID, timeout: float = 30.0) -> None:
     store = running.app.state.store
     deadline = asyncio.get_running_loop().time() + timeout
@@ -149,39 +215,99 @@ async def wait_known(running: Running, complaint_id: uuid.UUID, timeout: float =
         await asyncio.sleep(0.1)
 
 
-async def read_topic(
-    bootstrap: str, topic: str, *, settle_s: float = 3.0
-) -> list[tuple[dict[str, Any], dict[str, str]]]:
-    """Everything on `topic` (no consumer group), reading until nothing new for `settle_s`."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    found: list[tuple[dict[str, Any], dict[str, str]]] = []
+async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """The partitions `topic` has (none when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
     try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=int(settle_s * 1000))
-            if not batch:
-                return found
-            for records in batch.values():
-                for r in records:
-                    headers = {k: v.decode() for k, v in r.headers}
-                    found.append((json.loads(r.value), headers))
+        described = await admin.describe_topics([topic])
     finally:
-        await consumer.stop()
+        await admin.close()
+    return [TopicPartition(topic, p["partition"]) for d in described for p in d["partitions"]]
 
 
-async def read_raw(bootstrap: str, topic: str, *, settle_s: float = 3.0) -> list[Any]:
-    """Raw records on `topic` (no consumer group)."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
+async def read_raw(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of `topic` up to its high-water mark as of this call (no consumer group):
+    exactly what was published before, with nothing left to wait for."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     found: list[Any] = []
     try:
-        while batch := await consumer.getmany(timeout_ms=int(settle_s * 1000)):
-            for records in batch.values():
-                found.extend(records)
+        partitions = await partitions_of(bootstrap, topic)
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                found.extend(r for r in records if r.offset < ends[tp])
         return found
     finally:
         await consumer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """The events on `topic` up to its high-water mark (see `read_raw`), decoded."""
+    return [
+        (json.loads(r.value), {k: v.decode() for k, v in r.headers})
+        for r in await read_raw(bootstrap, topic)
+    ]
+
+
+class EvidenceProcess:
+    """`sipuma-evidence` as a real process (its console script), JSON logs into `log_path`."""
+
+    def __init__(self, endpoints: Endpoints, settings: EvidenceSettings, log_path: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            **endpoints.as_env(),
+            "SIPUMA_HTTP_PORT": str(self.port),
+            "SIPUMA_TOKEN_SECRET": SECRET,
+            "SIPUMA_BUCKET": settings.bucket,
+            "SIPUMA_OBJECT_LOCK": str(settings.object_lock).lower(),
+            "SIPUMA_MONGO_DATABASE": settings.mongo_database,
+            "SIPUMA_TOPIC_PREFIX": settings.topic_prefix,
+            "SIPUMA_TOPIC_PARTITIONS": "1",
+            "SIPUMA_LOG_FORMAT": "json",
+            "SIPUMA_LOG_LEVEL": "DEBUG",
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        exe = Path(sys.executable).with_name("sipuma-evidence")
+        with self.log_path.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                str(exe), env=self.env, stdout=log, stderr=asyncio.subprocess.STDOUT
+            )
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as client:
+            for _ in range(600):
+                assert self.proc.returncode is None, self.log_path.read_text()[-4000:]
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get("/readyz")).status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise AssertionError("evidence not ready:\n" + self.log_path.read_text()[-4000:])
+
+    async def accepting(self) -> bool:
+        """Does the server still accept new connections (it stops at SIGTERM)?"""
+        try:
+            async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as fresh:
+                await fresh.get("/healthz")
+        except httpx.TransportError:
+            return False
+        return True
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.terminate()
+        try:
+            return await asyncio.wait_for(self.proc.wait(), timeout=60)
+        except TimeoutError:
+            self.proc.kill()
+            return await self.proc.wait()

@@ -7,14 +7,18 @@ from typing import Any
 
 import pytest
 
-from services.notifier.tests.support import delivery_log, settings_for
+from services.notifier.tests.support import delivery_log, remove_topics, settings_for
 from sipuma.notifier.settings import NotifierSettings
 from tests.harness.endpoints import Endpoints
 
 
 @pytest.fixture
-def settings(endpoints: Endpoints, unique_name: Callable[[str], str]) -> NotifierSettings:
-    return settings_for(endpoints, unique_name("ntf"))
+async def settings(
+    endpoints: Endpoints, unique_name: Callable[[str], str]
+) -> AsyncIterator[NotifierSettings]:
+    made = settings_for(endpoints, unique_name("ntf"))
+    yield made
+    await remove_topics(made.kafka_bootstrap, made.topic_prefix)
 
 
 @pytest.fixture

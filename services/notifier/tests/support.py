@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Literal, cast, overload
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from sipuma.notifier.main import Components, build
@@ -138,11 +139,9 @@ async def publish_tickets(settings: NotifierSettings, *events: TicketIssued, **e
     )
 
 
-async def read_topic(
-    bootstrap: str, topic: str, count: int, timeout: float = 20.0, settle: float = 0.0
-) -> list[Any]:
-    """Every record of `topic` from the start, until `count` were read (then `settle` seconds
-    more, to see anything extra) or `timeout`."""
+async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[Any]:
+    """Every record of `topic` from the start, polling until at least `count` were read (or the
+    deadline, a generous bound on the wait, never a synchronisation)."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -153,13 +152,8 @@ async def read_topic(
     await consumer.start()
     found: list[Any] = []
     deadline = time.monotonic() + timeout
-    settle_until: float | None = None
     try:
-        while time.monotonic() < deadline:
-            if settle_until is None and len(found) >= count:
-                settle_until = time.monotonic() + settle
-            if settle_until is not None and time.monotonic() >= settle_until:
-                break
+        while len(found) < count and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200)
             for records in batch.values():
                 found.extend(records)
@@ -168,38 +162,107 @@ async def read_topic(
     return found
 
 
+async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """The partitions `topic` has (none when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return [TopicPartition(topic, p["partition"]) for d in described for p in d["partitions"]]
+
+
+async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of `topic` up to its high-water mark as of this call: exactly what was
+    published before it, with nothing left to wait for (absence is read, not waited out)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        partitions = await partitions_of(bootstrap, topic)
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                found.extend(r for r in records if r.offset < ends[tp])
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def consumed_to_end(settings: NotifierSettings) -> bool:
+    """The notifier's consumer group has committed every `TicketIssued` published so far: each
+    one was handled (its deliveries recorded, or found recorded already)."""
+    partitions = await partitions_of(settings.kafka_bootstrap, ticket_topic(settings))
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(settings.group_id)
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return all(
+        end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in ends.items()
+    )
+
+
+async def settled(deliveries: Any, count: int) -> bool:
+    """`count` deliveries, each final with its outcome event taken by Kafka: nothing more can
+    happen to them (no attempt, no publication)."""
+    final: int = await deliveries.count_documents(
+        {"state": {"$in": ["sent", "failed"]}, "outbox_pending": False}
+    )
+    total: int = await deliveries.count_documents({})
+    return total == count and final == count
+
+
+async def remove_topics(bootstrap: str, prefix: str) -> None:
+    """Delete the topics a test created (its prefix): the broker drops the test group's
+    offsets with them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+
+
 @overload
 async def outcomes(
-    settings: NotifierSettings,
-    kind: Literal["sent"],
-    count: int,
-    timeout: float = ...,
-    settle: float = ...,
+    settings: NotifierSettings, kind: Literal["sent"], count: int | None = ...
 ) -> list[NotificationSent]: ...
 
 
 @overload
 async def outcomes(
-    settings: NotifierSettings,
-    kind: Literal["failed"],
-    count: int,
-    timeout: float = ...,
-    settle: float = ...,
+    settings: NotifierSettings, kind: Literal["failed"], count: int | None = ...
 ) -> list[NotificationFailed]: ...
 
 
 async def outcomes(
-    settings: NotifierSettings,
-    kind: Literal["sent", "failed"],
-    count: int,
-    timeout: float = 20.0,
-    settle: float = 0.0,
+    settings: NotifierSettings, kind: Literal["sent", "failed"], count: int | None = None
 ) -> list[NotificationSent] | list[NotificationFailed]:
-    """The outcomes on the NotificationSent (`kind="sent"`) or NotificationFailed topic."""
+    """The outcomes on the NotificationSent (`kind="sent"`) or NotificationFailed topic: with
+    `count`, polling until at least that many arrived; without, exactly those published so far
+    (read to the high-water mark)."""
     spec = topics.NOTIFICATION_SENT if kind == "sent" else topics.NOTIFICATION_FAILED
-    records = await read_topic(
-        settings.kafka_bootstrap, settings.topic(spec.name), count, timeout, settle
-    )
+    topic = settings.topic(spec.name)
+    if count is None:
+        records = await read_to_end(settings.kafka_bootstrap, topic)
+    else:
+        records = await read_topic(settings.kafka_bootstrap, topic, count)
     events: list[Event] = []
     for record in records:
         headers = {k: v.decode() for k, v in record.headers}

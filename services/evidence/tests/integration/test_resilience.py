@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import signal
-import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,17 +16,22 @@ import pytest
 from services.evidence.tests import samples
 from services.evidence.tests.support import (
     OFFICE,
-    SECRET,
+    EvidenceProcess,
     MiB,
     auth,
     free_port,
+    poll,
     publish_registered,
     read_topic,
+    remove_everything,
     running_service,
     settings_for,
+    wait_known,
 )
 from sipuma.evidence.handlers import KafkaEvidencePublisher
+from sipuma.shared.events import EvidenceStored
 from sipuma.shared.kafka import build_broker
+from sipuma.shared.payloads import EvidenceKind
 from tests.harness.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration
@@ -72,73 +75,119 @@ async def test_with_kafka_down_the_upload_is_kept_and_its_event_waits_in_the_out
     assert events[0][0]["sha256"] == hashlib.sha256(samples.pdf()).hexdigest()
 
 
-async def test_sigterm_lets_an_in_flight_upload_finish(endpoints: Endpoints) -> None:
+async def test_a_crash_after_the_commit_is_completed_by_the_relay(endpoints: Endpoints) -> None:
+    """The process died right after the commit (record and count in, object not yet sealed, no
+    event): the relay seals the object first, then publishes the event, once."""
+    name = f"ev-{uuid.uuid4().hex[:12]}"
+    settings = settings_for(endpoints, name, object_lock=True)
+    async with running_service(settings) as svc:
+        cid = await publish_registered(
+            settings.kafka_bootstrap, settings.topic_complaint_registered, OFFICE
+        )
+        await wait_known(svc, cid)
+        service, storage = svc.app.state.service, svc.app.state.storage
+        data = samples.pdf()
+        evidence_id = uuid.uuid4()
+        key = f"complaints/{cid}/{evidence_id}"
+
+        async def body() -> AsyncIterator[bytes]:
+            yield data
+
+        stored = await storage.put_stream(
+            key, body(), length=len(data), content_type="application/pdf", metadata={}
+        )
+        now = datetime.now(UTC)
+        record = {
+            "_id": str(evidence_id),
+            "complaint_id": str(cid),
+            "object_key": key,
+            "version_id": stored.version_id,
+            "size_bytes": stored.size,
+            "sha256": stored.sha256,
+            "uploaded_at": now,
+            "retained_until": storage.retention_until(now),
+            "sealed": False,
+        }
+        event = EvidenceStored(
+            source="evidence",
+            correlation_id="c",
+            office_code=OFFICE,
+            complaint_id=cid,
+            evidence_id=evidence_id,
+            kind=EvidenceKind.SCAN,
+            content_type="application/pdf",
+            size_bytes=stored.size,
+            sha256=stored.sha256,
+            object_key=key,
+        )
+        limits = service.limits
+        assert await svc.app.state.store.add_within_limits(
+            record, event.model_dump_json(), limits.max_files, limits.max_total_bytes
+        )  # ... and the process died here
+        assert await service.relay_once(older_than_s=0) == 1
+        assert await service.relay_once(older_than_s=0) == 0
+        tags = storage.client.get_object_tags(settings.bucket, key, version_id=stored.version_id)
+        assert tags["sha256"] == stored.sha256
+        retention = storage.client.get_object_retention(
+            settings.bucket, key, version_id=stored.version_id
+        )
+        assert retention.retain_until_date == record["retained_until"]
+        events = await read_topic(settings.kafka_bootstrap, settings.topic_evidence_stored)
+        assert [e["evidence_id"] for e, _ in events] == [str(evidence_id)]
+
+
+async def test_sigterm_lets_an_in_flight_upload_finish(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    """SIGTERM arrives while an upload is streaming: the server stops accepting connections,
+    lets the upload finish (201, whole) and stops. The body is held until the server is seen
+    no longer accepting, so the signal is known to have arrived mid-upload."""
     name = f"ev-{uuid.uuid4().hex[:12]}"
     settings = settings_for(endpoints, name, object_lock=False)
-    port = free_port()
-    env = {
-        **os.environ,
-        **endpoints.as_env(),
-        "SIPUMA_HTTP_PORT": str(port),
-        "SIPUMA_TOKEN_SECRET": SECRET,
-        "SIPUMA_BUCKET": settings.bucket,
-        "SIPUMA_OBJECT_LOCK": "false",
-        "SIPUMA_MONGO_DATABASE": settings.mongo_database,
-        "SIPUMA_TOPIC_PREFIX": settings.topic_prefix,
-        "SIPUMA_CONSUMER_GROUP": settings.consumer_group,
-        "SIPUMA_TOPIC_PARTITIONS": "1",
-        "SIPUMA_LOG_FORMAT": "json",
-    }
-    exe = Path(sys.executable).with_name("sipuma-evidence")
-    proc = await asyncio.create_subprocess_exec(
-        str(exe), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
+    service = EvidenceProcess(endpoints, settings, tmp_path / "evidence.log")
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-            cid = uuid.uuid4()
-            await publish_registered(
-                settings.kafka_bootstrap, settings.topic_complaint_registered, OFFICE, cid
-            )
-            for _ in range(100):
-                if (
-                    await client.get(f"/v1/complaints/{cid}/evidence", headers=auth())
-                ).status_code == 200:
-                    break
-                await asyncio.sleep(0.2)
+        await service.start()
+        cid = await publish_registered(
+            settings.kafka_bootstrap, settings.topic_complaint_registered, OFFICE
+        )
+        async with httpx.AsyncClient(base_url=service.base_url, timeout=60) as client:
 
-            sent = asyncio.Event()
+            async def known() -> bool:
+                answer = await client.get(f"/v1/complaints/{cid}/evidence", headers=auth())
+                return answer.status_code == 200
 
-            async def slow_body() -> AsyncIterator[bytes]:
+            assert await poll(known), "complaint event not consumed"
+            halfway, resume = asyncio.Event(), asyncio.Event()
+
+            async def held_body() -> AsyncIterator[bytes]:
                 for i, block in enumerate(samples.video_stream(12 * MiB)):
                     if i == 3:
-                        sent.set()
-                        await asyncio.sleep(1.5)  # SIGTERM arrives while we are here
+                        halfway.set()
+                        await resume.wait()  # until the server is seen shutting down
                     yield block
 
             upload = asyncio.create_task(
                 client.post(
                     f"/v1/complaints/{cid}/evidence",
                     params={"kind": "video"},
-                    content=slow_body(),
+                    content=held_body(),
                     headers={**auth(), "Content-Type": "video/mp4"},
                 )
             )
-            await sent.wait()
-            proc.send_signal(signal.SIGTERM)
+            await halfway.wait()
+            assert service.proc is not None
+            service.proc.send_signal(signal.SIGTERM)
+            assert await poll(lambda: _not(service.accepting)), "SIGTERM not acted on"
+            resume.set()
             answer = await upload
         assert answer.status_code == 201, answer.text
         assert answer.json()["size_bytes"] == 12 * MiB
-        output, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
-        assert b"evidence_stopped" in output
+        await service.stop()
+        assert b"evidence_stopped" in service.log_path.read_bytes()
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await service.stop()
+        await remove_everything(settings)
+
+
+async def _not(check: Callable[[], Awaitable[bool]]) -> bool:
+    return not await check()

@@ -307,7 +307,7 @@ async def test_a_poison_complaint_event_goes_to_the_dead_letter_topic(svc: Runni
     await send_raw(svc.settings.kafka_bootstrap, topic, b'{"complaint_id": "x"}', {}, poison_key)
     cid = await new_complaint(svc)  # the consumer went on past the poison
     assert await svc.app.state.store.complaint(str(cid)) is not None
-    dlq = dead_letter_topic(svc.settings.consumer_group)
+    dlq = dead_letter_topic(svc.settings.group_id)
     dead = await read_raw(svc.settings.kafka_bootstrap, dlq)
     mine = [r for r in dead if r.key == poison_key]
     assert [r.value for r in mine] == [b"{not json", b'{"complaint_id": "x"}']
@@ -328,5 +328,5 @@ async def test_minio_down_answers_503_and_records_nothing(endpoints: Endpoints) 
             ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["storage"] == "failing"
-    events = await read_topic(settings.kafka_bootstrap, settings.topic_evidence_stored, settle_s=1)
+    events = await read_topic(settings.kafka_bootstrap, settings.topic_evidence_stored)
     assert events == []

@@ -4,6 +4,7 @@ outcomes on the real Kafka, and one message per ticket and channel however often
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 import pytest
 
@@ -11,13 +12,16 @@ from services.notifier.tests.support import (
     OFFICE_NAME,
     TRACKING_URL,
     address,
+    consumed_to_end,
     inbox_messages,
     inbox_wait,
     mobile,
     outcomes,
     publish_tickets,
     running,
+    settled,
     ticket,
+    wait_until,
 )
 from sipuma.notifier.messages import fits_one_segment
 from sipuma.notifier.store import delivery_id
@@ -98,7 +102,8 @@ async def test_only_the_channels_given(settings, deliveries, sms_inbox):
     async with running(settings):
         await publish_tickets(settings, event)
         assert len(await inbox_wait(sms_inbox, number)) == 1
-        sent = await outcomes(settings, "sent", 1, settle=1.0)
+        assert await wait_until(partial(settled, deliveries, 1))
+        sent = await outcomes(settings, "sent")
     assert [e.channel for e in sent] == ["sms"]
     assert await deliveries.count_documents({}) == 1
 
@@ -115,7 +120,9 @@ async def test_same_ticket_twice_gives_one_message_per_channel(
         await publish_tickets(settings, again)
         await inbox_wait(mail_inbox, email)
         await inbox_wait(sms_inbox, number)
-        sent = await outcomes(settings, "sent", 2, settle=2.0)
+        assert await wait_until(partial(consumed_to_end, settings)), "all three events handled"
+        assert await wait_until(partial(settled, deliveries, 2))
+        sent = await outcomes(settings, "sent")
         # Even a direct second call (a second replica that got the event) sends nothing.
         await parts.notifier.ticket_issued(event)
 

@@ -11,17 +11,28 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from sipuma.notifier.settings import NotifierSettings
-from sipuma.notifier.store import PENDING, SENDING, DeliveryLog
+from sipuma.notifier.store import CLAIMED, PENDING, SENDING, Attempt, DeliveryLog
 
 pytestmark = pytest.mark.integration
 
 
 def _doc(key: str, now: datetime) -> dict[str, Any]:
-    return {"_id": key, "state": PENDING, "attempts": 0, "next_attempt_at": now, "job": {}}
+    return {
+        "_id": key,
+        "channel": key.split(":")[0],
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "job": {},
+    }
 
 
 def _client(settings: NotifierSettings) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+
+
+def _log(client: AsyncMongoClient[dict[str, Any]], settings: NotifierSettings) -> DeliveryLog:
+    return DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
 
 
 async def _stored(log: DeliveryLog, key: str) -> dict[str, Any]:
@@ -30,11 +41,14 @@ async def _stored(log: DeliveryLog, key: str) -> dict[str, Any]:
     return doc
 
 
-async def test_racing_claims_have_exactly_one_winner(settings, deliveries):
+SENT = {"$set": {"state": "sent"}, "$unset": {"job": "", "owner": "", "lease_until": ""}}
+
+
+async def test_racing_claims_commits_and_decisions_have_exactly_one_winner(settings, deliveries):
+    """Six clients (six connection pools, as six replicas) race at every step, 40 times."""
     clients = [_client(settings) for _ in range(6)]
-    logs = [
-        DeliveryLog(c, settings.mongo_database, settings.deliveries_collection) for c in clients
-    ]
+    logs = [_log(c, settings) for c in clients]
+    await logs[0].ensure_indexes()
     now = datetime.now(UTC)
     lease = timedelta(seconds=30)
     try:
@@ -45,131 +59,112 @@ async def test_racing_claims_have_exactly_one_winner(settings, deliveries):
             claims = await asyncio.gather(
                 *(log.claim(key, f"owner-{n}", now, lease) for n, log in enumerate(logs))
             )
-            winners = [(n, c) for n, c in enumerate(claims) if c is not None]
+            winners = [c for c in claims if c is not None]
             assert len(winners) == 1, f"round {i}: {len(winners)} claimers won"
-            _, claimed = winners[0]
+            claimed = winners[0]
+            assert claimed["state"] == CLAIMED and claimed["attempts"] == 1
             commits = await asyncio.gather(
                 *(log.commit({**claimed}, now) for log in logs)  # the same claim, six times
             )
             assert sum(commits) == 1, "an attempt is committed once"
-            assert await logs[0].marks.find_one({"_id": f"{key}#1/go"}) is not None
-            stale = {**claimed}
-            update = {"$set": {"state": "sent", "updated_at": now}}
+            committed = {**claimed, "state": SENDING}
+            # the owner and five recoveries (its lease is over for them) decide at once
+            later = now + timedelta(minutes=5)
             decided = await asyncio.gather(
-                *(log.finish(stale, update, by=f"r{n}") for n, log in enumerate(logs))
+                logs[0].decide(committed, SENT, Attempt("sent", "owner"), now),
+                *(
+                    log.decide(committed, SENT, Attempt("unknown_resent", "recovery"), later)
+                    for log in logs[1:]
+                ),
             )
             assert sum(decided) == 1, "owner and recovery never both decide an attempt"
+            history = await logs[0].history(key)
+            assert [(h["attempt"], h["by"]) for h in history] == [
+                (1, "owner" if decided[0] else "recovery")
+            ], "exactly one history line, the winner's"
     finally:
         for client in clients:
             await client.close()
 
 
-async def test_a_released_claimer_cannot_commit_any_more(settings, deliveries):
-    """A claimer that stalls past its lease is released; its late commit is refused, so it
-    never sends (and the next attempt can go ahead)."""
+async def test_a_claimer_claimed_over_cannot_commit_any_more(settings, deliveries):
+    """A claimer that stalls past its lease before committing is claimed over; its late commit
+    is refused, so it never calls the provider (and the new attempt goes ahead)."""
     client = _client(settings)
-    log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
+    log = _log(client, settings)
     now = datetime.now(UTC)
     try:
         await log.record(_doc("sms:z", now))
         slow = await log.claim("sms:z", "slow", now, timedelta(seconds=1))
         assert slow is not None
+        assert await log.claim("sms:z", "other", now, timedelta(seconds=30)) is None, "held"
         later = now + timedelta(seconds=5)
-        assert await log.claim("sms:z", "other", later, timedelta(seconds=30)) is None  # releases
+        taken = await log.claim("sms:z", "other", later, timedelta(seconds=30))
+        assert taken is not None and taken["attempts"] == 2 and taken["owner"] == "other"
         assert await log.commit(slow, later) is False
-        next_one = await log.claim("sms:z", "other", later, timedelta(seconds=30))
-        assert next_one is not None and next_one["attempts"] == 2
-    finally:
-        await client.close()
-
-
-async def test_abandoned_claim_is_released_after_its_lease(settings, deliveries):
-    """A process that inserted the claim mark and died before committing (the `/go` mark)
-    never called the provider: once the lease is over the next attempt may go ahead."""
-    client = _client(settings)
-    log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
-    now = datetime.now(UTC)
-    try:
-        await log.record(_doc("email:x", now))
-        await log.marks.insert_one(
-            {"_id": "email:x#1", "owner": "dead", "lease_until": now - timedelta(seconds=1)}
-        )
-        assert await log.claim("email:x", "me", now, timedelta(seconds=30)) is None
-        claimed = await log.claim("email:x", "me", now, timedelta(seconds=30))
-        assert claimed is not None and claimed["attempts"] == 2
-        assert await log.commit(claimed, now)
-        assert (await _stored(log, "email:x"))["attempts"] == 1, "attempt 1 closed, 2 running"
+        assert await log.decide(slow, SENT, Attempt("sent", "owner"), later) is False
+        assert await log.commit(taken, later)
+        assert (await _stored(log, "sms:z"))["state"] == SENDING
     finally:
         await client.close()
 
 
 async def test_a_committed_attempt_whose_owner_died_goes_to_recovery(settings, deliveries):
-    """The owner committed (inserted `/go`) and died before deciding: the attempt is never
-    released (its message may have gone out). Once the lease is over, the next claimer marks
-    the delivery `sending`, which is what the recovery of stale attempts looks for."""
+    """The owner committed and died before deciding: the attempt is never claimed again (its
+    message may have gone out). Once the lease is over, recovery finds it and decides."""
     client = _client(settings)
-    log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
+    log = _log(client, settings)
     now = datetime.now(UTC)
     lease = timedelta(seconds=2)
     try:
         await log.record(_doc("sms:w", now))
         claimed = await log.claim("sms:w", "dies", now, lease)
         assert claimed is not None and await log.commit(claimed, now)  # ... and died here
-        assert await log.claim("sms:w", "other", now + timedelta(seconds=1), lease) is None
-        assert (await _stored(log, "sms:w"))["state"] == PENDING, "within its lease: left alone"
         later = now + timedelta(seconds=5)
-        assert await log.claim("sms:w", "other", later, lease) is None, "never released"
-        doc = await _stored(log, "sms:w")
-        assert doc["state"] == SENDING and doc["attempts"] == 1 and doc["owner"] == "dies"
-        assert [d["_id"] for d in await log.stale(later, 10)] == ["sms:w"]
-        unknown = {"$set": {"state": "failed", "updated_at": later}}
-        assert await log.finish(doc, unknown, by="recovery")
-        assert (await _stored(log, "sms:w"))["state"] == "failed"
+        assert await log.claim("sms:w", "other", later, lease) is None, "never claimed again"
+        assert await log.expired(now + timedelta(seconds=1), 10) == [], "within its lease"
+        stale = await log.expired(later, 10)
+        assert [(d["_id"], d["state"], d["owner"]) for d in stale] == [("sms:w", SENDING, "dies")]
+        resend = {"$set": {"state": PENDING, "next_attempt_at": later}}
+        assert await log.decide(stale[0], resend, Attempt("unknown_resent", "recovery"), later)
+        again = await log.claim("sms:w", "other", later, lease)
+        assert again is not None and again["attempts"] == 2
     finally:
         await client.close()
 
 
-async def test_many_marks_at_once_each_learn_their_own_outcome(settings, deliveries):
-    """Marks are inserted in groups (one command for all asked meanwhile); each caller still
-    learns whether its own mark was new, duplicates within a group included."""
+async def test_recovery_cannot_decide_an_attempt_within_its_lease(settings, deliveries):
     client = _client(settings)
-    log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
-    try:
-        await log.marks.insert_one({"_id": "k3"})
-        names = [f"k{i % 7}" for i in range(60)]
-        won = await asyncio.gather(*(log._take(name, {"n": n}) for n, name in enumerate(names)))
-        winners = sorted(name for name, w in zip(names, won, strict=True) if w)
-        assert winners == ["k0", "k1", "k2", "k4", "k5", "k6"]
-        assert await log.marks.count_documents({}) == 7
-    finally:
-        await client.close()
-
-
-async def test_a_decision_taken_before_a_crash_is_rolled_forward(settings, deliveries):
-    """The owner inserted its decision (sent) and died before writing the delivery: whoever
-    tries to decide that attempt next applies the owner's decision, not its own."""
-    client = _client(settings)
-    log = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
+    log = _log(client, settings)
     now = datetime.now(UTC)
     try:
-        await log.record(_doc("sms:y", now))
-        claimed = await log.claim("sms:y", "owner", now, timedelta(seconds=30))
+        await log.record(_doc("email:v", now))
+        claimed = await log.claim("email:v", "owner", now, timedelta(seconds=30))
         assert claimed is not None and await log.commit(claimed, now)
-        sent = {"$set": {"state": "sent", "attempts": 1, "updated_at": now}, "$unset": {"job": ""}}
-        await log.marks.insert_one(
-            {
-                "_id": "sms:y#1/done",
-                "delivery": "sms:y",
-                "attempt": 1,
-                "by": "owner",
-                "expect": 1,
-                "set": sent["$set"],
-                "unset": ["job"],
-            }
-        )  # ... and the process died here
-        unknown = {"$set": {"state": "failed", "updated_at": now}}
-        assert await log.finish(claimed, unknown, by="recovery") is False
-        doc = await _stored(log, "sms:y")
+        failed = {"$set": {"state": "failed"}}
+        assert not await log.decide(claimed, failed, Attempt("unknown_reported", "recovery"), now)
+        assert await log.decide(claimed, SENT, Attempt("sent", "owner"), now)
+        doc = await _stored(log, "email:v")
         assert doc["state"] == "sent" and "job" not in doc
+    finally:
+        await client.close()
+
+
+async def test_an_abandoned_claim_is_claimed_again_after_its_lease(settings, deliveries):
+    """A process that claimed and died before committing never called the provider: once the
+    lease is over, the dispatcher finds it and the next attempt may go ahead."""
+    client = _client(settings)
+    log = _log(client, settings)
+    now = datetime.now(UTC)
+    try:
+        await log.record(_doc("email:x", now))
+        assert await log.claim("email:x", "dead", now, timedelta(seconds=1)) is not None
+        later = now + timedelta(seconds=5)
+        assert [(d["_id"], d["state"]) for d in await log.expired(later, 10)] == [
+            ("email:x", CLAIMED)
+        ]
+        claimed = await log.claim("email:x", "me", later, timedelta(seconds=30))
+        assert claimed is not None and claimed["attempts"] == 2
+        assert await log.commit(claimed, later)
     finally:
         await client.close()

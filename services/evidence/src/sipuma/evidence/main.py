@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-import uvicorn
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from faststream.kafka import KafkaBroker
 from starlette.requests import ClientDisconnect
 
 from sipuma.evidence.api import build_router
 from sipuma.evidence.handlers import KafkaEvidencePublisher, register_complaint_view
-from sipuma.evidence.problems import disconnect_handler
+from sipuma.evidence.problems import disconnect_handler, validation_handler
 from sipuma.evidence.service import EvidenceService
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.evidence.storage import EvidenceStorage
@@ -31,7 +32,7 @@ from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.logging import configure_logging
-from sipuma.shared.web import install_cors, install_http_plumbing
+from sipuma.shared.web import install_cors, install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.evidence")
 
@@ -51,7 +52,7 @@ async def _keep_connecting(
         try:
             if settings.create_topics:
                 await asyncio.wait_for(
-                    ensure_service_topics(settings, topics, [settings.consumer_group]), timeout=15
+                    ensure_service_topics(settings, topics, [settings.group_id]), timeout=15
                 )
             await asyncio.wait_for(broker.start(), timeout=30)
         except Exception as exc:
@@ -64,6 +65,19 @@ async def _keep_connecting(
         publisher.connected = True
         log.info("kafka_connected")
         return
+
+
+async def _prepare_store(store: EvidenceStore, settings: EvidenceSettings) -> None:
+    """Create the indexes at start; while the store is down, keep trying (every write waits
+    for them anyway, see `EvidenceStore.prepare`)."""
+    delay = settings.consumer_retry_initial_seconds
+    while not store.ready:
+        try:
+            await asyncio.wait_for(store.prepare(), timeout=10)
+        except Exception as exc:
+            log.warning("database_unreachable", error=type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, settings.consumer_retry_max_seconds)
 
 
 async def _relay(
@@ -95,7 +109,7 @@ def build_app(settings: EvidenceSettings) -> FastAPI:
             store,
             received_topic=settings.topic_complaint_received,
             registered_topic=settings.topic_complaint_registered,
-            group_id=settings.consumer_group,
+            group_id=settings.group_id,
             retry_initial_seconds=settings.consumer_retry_initial_seconds,
             retry_max_seconds=settings.consumer_retry_max_seconds,
         )
@@ -107,8 +121,8 @@ def build_app(settings: EvidenceSettings) -> FastAPI:
             complaint_wait_s=settings.complaint_wait_s,
             block_bytes=settings.block_bytes,
         )
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(store.prepare(), timeout=10)
+        prepare = asyncio.create_task(_prepare_store(store, settings), name="store-prepare")
+        await asyncio.wait({prepare}, timeout=10)  # not cancelled: it goes on if the store is down
         with contextlib.suppress(Exception):
             await storage.ensure_bucket()
         connect = asyncio.create_task(
@@ -127,7 +141,7 @@ def build_app(settings: EvidenceSettings) -> FastAPI:
         try:
             yield
         finally:
-            for task in (connect, relay):
+            for task in (prepare, connect, relay):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
@@ -154,14 +168,17 @@ def build_app(settings: EvidenceSettings) -> FastAPI:
     async def storage_up() -> bool:
         return await app.state.storage.ping()  # type: ignore[no-any-return]
 
-    async def database_up() -> bool:
-        return await app.state.store.ping()  # type: ignore[no-any-return]
+    async def database_up() -> bool:  # answers, and the indexes exist (writes wait for them)
+        store: EvidenceStore = app.state.store
+        return store.ready and await store.ping()
 
     # Ready = MinIO and MongoDB answer. Kafka is not a condition: with Kafka down uploads are
     # still kept whole and their events wait in the outbox (kafka state: the broker's metrics).
     install_http_plumbing(
         app, {"storage": storage_up, "database": database_up}, max_body_bytes=None
     )
+    # After the shared handlers: evidence names its own fields in its own words.
+    app.add_exception_handler(RequestValidationError, validation_handler)
     install_cors(
         app, settings.cors_origins, allow_headers=("X-File-Name",), expose_headers=("Location",)
     )
@@ -171,10 +188,6 @@ def build_app(settings: EvidenceSettings) -> FastAPI:
 def run() -> None:
     settings = EvidenceSettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
-    uvicorn.run(
-        build_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
+    # PyMongo's DEBUG log prints whole commands and replies, records (file names) included.
+    logging.getLogger("pymongo").setLevel(logging.WARNING)
+    serve(build_app(settings), settings)

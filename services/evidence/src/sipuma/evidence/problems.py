@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from sipuma.evidence import sniffing as sn
+from sipuma.shared.payloads import EvidenceKind
 from sipuma.shared.problems import InvalidParam, Messages, ProblemError, render
 
 ACCEPTED_LIST = (
@@ -13,18 +18,33 @@ ACCEPTED_LIST = (
 )
 
 
+# Each refusal names what was wrong in the API's own words: the field as a receiving officer
+# knows it, Indonesian first, then English ("berkas: …" / "file: …").
+FIELDS: dict[str, tuple[str, str]] = {
+    "body": ("berkas", "file"),
+    "filename": ("nama berkas", "file name"),
+    "content-type": ("jenis isi berkas (Content-Type)", "file content type (Content-Type)"),
+    "kind": ("jenis data pendukung", "evidence kind"),
+    "complaint_id": ("pengaduan", "complaint"),
+    "evidence_id": ("data pendukung", "evidence"),
+    "x-file-name": ("nama berkas (X-File-Name)", "file name (X-File-Name)"),
+}
+
+
 def refuse(
     status: int, code: str, id_text: str, en_text: str, field: str | None = None
 ) -> ProblemError:
-    params = (
-        [
+    """A problem; with `field`, the texts start with the field's name (`FIELDS`) and the field
+    is listed in invalid-params under its API name."""
+    params = None
+    if field:
+        field_id, field_en = FIELDS.get(field, (field, field))
+        id_text, en_text = f"{field_id}: {id_text}", f"{field_en}: {en_text}"
+        params = [
             InvalidParam(
                 name=field, code=code, reason=id_text, messages=Messages(id=id_text, en=en_text)
             )
         ]
-        if field
-        else None
-    )
     headers = {"Retry-After": "10"} if status == 503 else None
     return ProblemError(status, code, id_text, en_text, invalid_params=params, headers=headers)
 
@@ -58,42 +78,72 @@ def too_large(limit: int, kind: str) -> ProblemError:
     return refuse(
         413,
         "file_too_large",
-        f"Berkas terlalu besar untuk jenis '{kind}' (maksimum {mib(limit)}).",
-        f"The file is too large for kind '{kind}' (at most {mib(limit)}).",
+        f"terlalu besar untuk jenis '{kind}' (maksimum {mib(limit)}).",
+        f"too large for kind '{kind}' (at most {mib(limit)}).",
         field="body",
     )
 
 
-def unsupported(code: str, detected: str | None, declared: str | None) -> ProblemError:
-    seen = detected or "tidak dikenal"
-    texts = {
-        "unsupported_type": (
-            f"Jenis berkas tidak diterima (isi berkas: {seen}). Yang diterima: {ACCEPTED_LIST}.",
-            f"This file type is not accepted (content: {detected or 'unknown'}). "
-            f"Accepted: {ACCEPTED_LIST}.",
-            "body",
-        ),
-        "extension_mismatch": (
-            f"Ekstensi nama berkas tidak sesuai dengan isinya (isi berkas: {seen}).",
-            f"The file name's extension contradicts its content (content: {detected}).",
-            "filename",
-        ),
-        "type_mismatch": (
-            f"Content-Type '{declared}' tidak sesuai dengan isi berkas ({seen}).",
-            f"Content-Type '{declared}' contradicts the file's content ({detected}).",
-            "content-type",
-        ),
-    }
-    id_text, en_text, field = texts[code]
-    return refuse(415, code, id_text, en_text, field=field)
+_REFUSED = {
+    sn.EXECUTABLE: (
+        "program yang dapat dijalankan tidak diterima.",
+        "executable programs are not accepted.",
+    ),
+    sn.ARCHIVE: (
+        "arsip (ZIP, RAR, 7z, …) tidak diterima; unggah berkas di dalamnya satu per satu.",
+        "archives (ZIP, RAR, 7z, …) are not accepted; upload the files inside one by one.",
+    ),
+    sn.MARKUP: (
+        "halaman web dan markah (HTML, SVG, XML) tidak diterima.",
+        "web pages and markup (HTML, SVG, XML) are not accepted.",
+    ),
+    sn.UNKNOWN: (
+        "jenis berkas tidak dikenali dan tidak diterima.",
+        "the file type is not recognised and not accepted.",
+    ),
+}
+
+
+def unsupported(code: str, detected: str | None, category: str = sn.UNKNOWN) -> ProblemError:
+    """415 for a file that is not accepted, or whose name or declared type contradicts it.
+    Never echoes what the client sent (a name or a header may carry personal data); only what
+    the server recognised."""
+    if code == "extension_mismatch":
+        return refuse(
+            415,
+            code,
+            f"ekstensinya tidak sesuai dengan isi berkas ({detected}).",
+            f"its extension does not match the file's content ({detected}).",
+            field="filename",
+        )
+    if code == "type_mismatch":
+        return refuse(
+            415,
+            code,
+            f"tidak sesuai dengan isi berkas ({detected}).",
+            f"does not match the file's content ({detected}).",
+            field="content-type",
+        )
+    if category == sn.OTHER and detected and "/" in detected:
+        id_text = f"jenis berkas ini ({detected}) tidak diterima."
+        en_text = f"this file type ({detected}) is not accepted."
+    else:
+        id_text, en_text = _REFUSED.get(category, _REFUSED[sn.UNKNOWN])
+    return refuse(
+        415,
+        "unsupported_type",
+        f"{id_text} Yang diterima: {ACCEPTED_LIST}.",
+        f"{en_text} Accepted: {ACCEPTED_LIST}.",
+        field="body",
+    )
 
 
 def kind_mismatch(kind: str, label: str) -> ProblemError:
     return refuse(
         415,
         "kind_mismatch",
-        f"Berkas {label} tidak diterima sebagai data pendukung jenis '{kind}'.",
-        f"A {label} file is not accepted as evidence of kind '{kind}'.",
+        f"berkas {label} tidak diterima sebagai data pendukung jenis '{kind}'.",
+        f"a {label} file is not accepted as evidence of kind '{kind}'.",
         field="kind",
     )
 
@@ -103,8 +153,50 @@ async def disconnect_handler(request: Request, exc: Exception) -> JSONResponse:
     error = refuse(
         400,
         "upload_incomplete",
-        "Unggahan terputus sebelum selesai; tidak ada yang disimpan.",
-        "The upload was cut off before it finished; nothing was stored.",
+        "unggahan terputus sebelum selesai; tidak ada yang disimpan.",
+        "the upload was cut off before it finished; nothing was stored.",
         field="body",
+    )
+    return render(error, request)
+
+
+def _invalid(error: Any) -> tuple[str, str, str, str]:
+    """(API name, code, id text, en text) of one request-validation error, in our words."""
+    loc = [str(part) for part in error.get("loc", ())]
+    name = loc[-1].lower() if loc else "body"
+    code, ctx = str(error.get("type", "invalid")), error.get("ctx") or {}
+    if code.startswith("uuid"):
+        id_text = "harus berupa UUID (mis. 3f2a5c1e-…)."
+        en_text = "must be a UUID (e.g. 3f2a5c1e-…)."
+    elif code == "enum":
+        allowed = ", ".join(kind.value for kind in EvidenceKind)
+        id_text, en_text = f"harus salah satu dari: {allowed}.", f"must be one of: {allowed}."
+    elif code == "string_too_long":
+        most = ctx.get("max_length", "?")
+        id_text = f"terlalu panjang (maksimal {most} karakter)."
+        en_text = f"too long (at most {most} characters)."
+    elif code == "missing":
+        id_text, en_text = "wajib diisi.", "is required."
+    else:
+        id_text, en_text = "tidak valid.", "is not valid."
+    field_id, field_en = FIELDS.get(name, (name, name))
+    return name, code, f"{field_id}: {id_text}", f"{field_en}: {en_text}"
+
+
+async def validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    """422 for a path, query or header value FastAPI refused, each field named in the API's own
+    words and the answer's own message saying which (the input is never echoed)."""
+    assert isinstance(exc, RequestValidationError)
+    found = [_invalid(error) for error in exc.errors()]
+    params = [
+        InvalidParam(name=name, code=code, reason=id_text, messages=Messages(id=id_text, en=en))
+        for name, code, id_text, en in found
+    ]
+    error = ProblemError(
+        422,
+        "validation_failed",
+        " ".join(p.messages.id for p in params) or "Permintaan tidak valid.",
+        " ".join(p.messages.en for p in params) or "The request is not valid.",
+        invalid_params=params,
     )
     return render(error, request)

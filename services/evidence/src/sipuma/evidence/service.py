@@ -1,14 +1,17 @@
 """Use cases: upload evidence, list it, hand out a download link. No HTTP, no client libraries.
 
-Upload order (each step undoes the earlier ones when it fails, so a failure leaves nothing):
-check who and which complaint → read the first bytes and decide the type (nothing stored yet) →
-stream into MinIO, hashing → reserve the complaint's count/total → seal (hash tag, retention) →
-insert the record with its pending event (outbox) → publish → mark published.
+Upload order (a failure before the commit leaves nothing): check who and which complaint →
+read the first bytes and decide the type (nothing stored yet) → stream into MinIO, hashing →
+**commit**: count the file against the complaint's limits and insert its record with its pending
+event (outbox), in one transaction (refused: the object is deleted) → seal the object (hash tag,
+retention) → publish → mark done. From the commit on the upload is accepted: a seal or publish
+that fails then (MinIO or Kafka away, a crash) is completed by the relay, seal first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -77,8 +80,8 @@ def _unknown_complaint() -> ProblemError:
     return pr.refuse(
         404,
         "complaint_unknown",
-        "Pengaduan tidak ditemukan (atau belum tercatat). Simpan pengaduan terlebih dahulu.",
-        "The complaint was not found (or is not recorded yet). Save the complaint first.",
+        "tidak ditemukan (atau belum tercatat). Simpan pengaduan terlebih dahulu.",
+        "not found (or not recorded yet). Save the complaint first.",
         field="complaint_id",
     )
 
@@ -87,8 +90,8 @@ def _empty() -> ProblemError:
     return pr.refuse(
         422,
         "empty_file",
-        "Berkas kosong tidak dapat disimpan.",
-        "An empty file cannot be stored.",
+        "berkas kosong tidak dapat disimpan.",
+        "an empty file cannot be stored.",
         field="body",
     )
 
@@ -186,7 +189,7 @@ class EvidenceService:
         try:
             ftype = identify(head, up.declared_type, filename, complete=complete)
         except Unsupported as exc:
-            raise pr.unsupported(exc.code, exc.detected, up.declared_type) from None
+            raise pr.unsupported(exc.code, exc.detected, exc.category) from None
         kind = up.kind or default_kind(ftype)
         if kind not in ftype.kinds:
             raise pr.kind_mismatch(kind.value, ftype.label)
@@ -234,16 +237,6 @@ class EvidenceService:
         stored: Stored,
     ) -> dict[str, Any]:
         cid = str(up.complaint_id)
-        try:
-            reserved = await self.store.reserve(
-                cid, stored.size, self.limits.max_files, self.limits.max_total_bytes
-            )
-        except Exception as exc:
-            await self._discard(key, stored.version_id)
-            raise pr.database_unavailable() from exc
-        if not reserved:
-            await self._discard(key, stored.version_id)
-            raise _complaint_full(self.limits)
         now = datetime.now(UTC)
         event = EvidenceStored(
             source="evidence",
@@ -271,23 +264,33 @@ class EvidenceService:
             "file_name": filename,
             "uploaded_by": who.officer_id,
             "uploaded_at": now,
-            "retained_until": None,
+            "retained_until": self.storage.retention_until(now),
+            "sealed": False,
             "event_id": str(event.event_id),
         }
+        limits = self.limits
         try:
-            record["retained_until"] = await self.storage.seal(
-                key, stored.version_id, stored.sha256
+            added = await self.store.add_within_limits(
+                record, event.model_dump_json(), limits.max_files, limits.max_total_bytes
             )
-            await self.store.add(record, event.model_dump_json())
         except Exception as exc:
-            log.warning("record_failed", error=type(exc).__name__, evidence_id=str(evidence_id))
-            await self.store.release(cid, stored.size)
+            added = await self._committed_anyway(cid, str(evidence_id), exc)
+            if not added:
+                await self._discard(key, stored.version_id)
+                raise pr.database_unavailable() from exc
+        if not added:
             await self._discard(key, stored.version_id)
-            if isinstance(exc, StorageUnavailable):
-                raise pr.storage_unavailable() from exc
-            raise pr.database_unavailable() from exc
-        await self.publish_now(str(evidence_id), event)
+            raise _complaint_full(limits)
+        await self.complete(record, event)
         return record
+
+    async def _committed_anyway(self, complaint_id: str, evidence_id: str, exc: Exception) -> bool:
+        """The commit raised: did it happen all the same (the answer was lost on the way)?"""
+        log.warning("record_failed", error=type(exc).__name__, evidence_id=evidence_id)
+        try:
+            return await self.store.get(complaint_id, evidence_id) is not None
+        except Exception:
+            return False
 
     async def _discard(self, key: str, version_id: str | None) -> None:
         try:
@@ -295,22 +298,44 @@ class EvidenceService:
         except Exception as exc:  # logged; an orphan object has no record and no event
             log.error("discard_failed", key=key, error=type(exc).__name__)
 
-    async def publish_now(self, evidence_id: str, event: EvidenceStored) -> bool:
+    async def complete(self, record: dict[str, Any], event: EvidenceStored) -> bool:
+        """Seal the committed record's object, then publish its event; True when both are done.
+        What fails stays pending in the record for the relay (never an error for the client:
+        the upload is accepted). The event is published only once the object is sealed."""
+        evidence_id = record["_id"]
+        try:
+            if not record.get("sealed"):
+                await self.storage.seal(
+                    record["object_key"],
+                    record.get("version_id"),
+                    record["sha256"],
+                    record.get("retained_until"),
+                )
+        except Exception as exc:
+            log.warning("seal_deferred", evidence_id=evidence_id, error=type(exc).__name__)
+            return False
         try:
             await self.publisher.publish(event)
-            await self.store.published(evidence_id)
-        except Exception as exc:  # the outbox relay publishes it later
+        except Exception as exc:  # the relay publishes it later
             log.warning("publish_deferred", evidence_id=evidence_id, error=type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await self.store.sealed(evidence_id)
+            return False
+        try:
+            await self.store.published(evidence_id)
+        except Exception as exc:  # published again by the relay (same event id: deduplicated)
+            log.warning("outbox_mark_failed", evidence_id=evidence_id, error=type(exc).__name__)
             return False
         return True
 
     async def relay_once(self, older_than_s: float = 5.0) -> int:
-        """Publish events whose first attempt failed (the outbox)."""
-        sent = 0
-        for evidence_id, event_json in await self.store.pending(older_than_s):
-            if await self.publish_now(evidence_id, EvidenceStored.model_validate_json(event_json)):
-                sent += 1
-        return sent
+        """Complete the records whose seal or event did not happen right after their commit."""
+        done = 0
+        for record in await self.store.pending(older_than_s):
+            event = EvidenceStored.model_validate_json(record["outbox_event"])
+            if await self.complete(record, event):
+                done += 1
+        return done
 
     async def list(self, who: Principal, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
         await self._complaint_for(who, complaint_id)
@@ -325,8 +350,8 @@ class EvidenceService:
             raise pr.refuse(
                 404,
                 "evidence_unknown",
-                "Data pendukung tidak ditemukan.",
-                "The evidence was not found.",
+                "tidak ditemukan.",
+                "not found.",
                 field="evidence_id",
             )
         return found

@@ -57,9 +57,15 @@ class EvidenceSettings(StaffApiSettings):
     # Prepended to every topic name, as in the other services: isolates test runs and lets two
     # deployments share one cluster. The names themselves come from `sipuma.shared.topics` only.
     topic_prefix: str = Field("", pattern=r"^[a-z0-9._-]*$")
-    consumer_group: str = "sipuma-evidence"
+    consumer_group: str = "sipuma-evidence"  # the group id is topic_prefix + this (`group_id`)
     create_topics: bool = True
     outbox_interval_s: float = Field(5.0, gt=0)
+
+    @property
+    def group_id(self) -> str:
+        """The Kafka consumer group: prefixed like the topics, so an isolated run (a test, a
+        second deployment on one cluster) never joins another's group."""
+        return self.topic_prefix + self.consumer_group
 
     @property
     def topic_evidence_stored(self) -> str:

@@ -54,13 +54,53 @@ _BRANDS: dict[str, Family] = {
 }
 _MARKUP = (b"<!doctype", b"<html", b"<head", b"<body", b"<script", b"<svg", b"<?xml", b"<iframe")
 
+# What a refused file is, in words a receiving officer understands (see `problems.unsupported`).
+EXECUTABLE, ARCHIVE, MARKUP, OTHER, UNKNOWN = "executable", "archive", "markup", "other", "unknown"
+_EXECUTABLE_MAGIC = (
+    b"MZ",  # Windows programs and libraries (PE)
+    b"\x7fELF",  # Linux programs
+    b"\xfe\xed\xfa\xce",  # macOS programs (Mach-O, both byte orders, 32 and 64 bit)
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",  # Mach-O universal binaries and Java classes
+    b"dex\n",  # Android
+    b"\x00asm",  # WebAssembly
+)
+_ARCHIVE_MAGIC = (
+    b"PK\x03\x04",  # ZIP (one that is not a DOCX/XLSX/ODT) and APK/JAR
+    b"PK\x05\x06",
+    b"Rar!\x1a\x07",
+    b"7z\xbc\xaf\x27\x1c",
+    b"\x1f\x8b",  # gzip
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"\x28\xb5\x2f\xfd",  # zstd
+    b"MSCF",  # Windows cabinet
+)
+_MARKUP_TYPES = frozenset({"text/html", "image/svg+xml", "application/xml", "text/xml"})
+
 
 @dataclass(frozen=True)
 class Unsupported(Exception):
     """415: content not accepted, or a declared name/type that contradicts it."""
 
     code: str  # unsupported_type | extension_mismatch | type_mismatch
-    detected: str | None = None  # what the content looks like, when known
+    detected: str | None = None  # what the content looks like, when known (a label or type)
+    category: str = UNKNOWN  # for unsupported_type: executable | archive | markup | other | ...
+
+
+def refused_category(head: bytes, other: str | None) -> str:
+    """What a file that is none of the accepted types is: a program, an archive, markup, some
+    other known type, or unknown."""
+    if head.startswith(_EXECUTABLE_MAGIC) or (other or "").endswith("executable"):
+        return EXECUTABLE
+    if head.startswith(_ARCHIVE_MAGIC) or head[257:262] == b"ustar":
+        return ARCHIVE
+    start = head.removeprefix(codecs.BOM_UTF8).lstrip()[:1024].lower()
+    if other in _MARKUP_TYPES or start.startswith(b"<") or any(t in start for t in _MARKUP):
+        return MARKUP
+    return OTHER if other else UNKNOWN
 
 
 def _ftyp(head: bytes) -> Family | None:
@@ -159,16 +199,18 @@ def identify(
         key=lambda t: min(rank[f] for f in t.families if f in rank),
     )
     if not candidates:
-        raise Unsupported("unsupported_type", other)
+        category = refused_category(head, other)
+        raise Unsupported("unsupported_type", other if category == OTHER else None, category)
     ext = extension_of(filename)
     if ext is not None:
-        candidates = [t for t in candidates if ext in t.extensions]
-        if not candidates:
-            raise Unsupported("extension_mismatch", families[0].value)
+        named = [t for t in candidates if ext in t.extensions]
+        if not named:
+            raise Unsupported("extension_mismatch", candidates[0].label)
+        candidates = named
     declared = (declared_type or "").split(";")[0].strip().lower()
     if declared not in UNKNOWN_TYPES:
         typed = [t for t in candidates if t.answers_to(declared)]
         if not typed:
-            raise Unsupported("type_mismatch", candidates[0].content_type)
+            raise Unsupported("type_mismatch", candidates[0].label)
         candidates = typed
     return candidates[0]

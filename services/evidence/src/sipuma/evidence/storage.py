@@ -15,7 +15,7 @@ import hashlib
 import queue
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO, cast
 from urllib.parse import quote
 
@@ -239,15 +239,23 @@ class EvidenceStorage:
             raise
         return Stored(result.version_id, feed.size, feed.sha256.hexdigest(), result.etag)
 
-    async def seal(self, key: str, version_id: str | None, sha256: str) -> datetime | None:
-        """Record the hash as object tags and, where the bucket can lock, a retention date."""
-        tags = Tags.new_object_tags()
-        tags["sha256"] = sha256
-        await self._call(self.client.set_object_tags, self.bucket, key, tags, version_id=version_id)
+    def retention_until(self, now: datetime) -> datetime | None:
+        """The retention date an object stored `now` gets; None when the bucket cannot lock."""
         state = self._state
         if state is None or not state.object_lock:
             return None
-        until = (datetime.now(UTC) + timedelta(days=self._s.retention_days)).replace(microsecond=0)
+        return (now + timedelta(days=self._s.retention_days)).replace(microsecond=0)
+
+    async def seal(
+        self, key: str, version_id: str | None, sha256: str, until: datetime | None
+    ) -> None:
+        """Record the hash as object tags and, when `until` is given, the retention date.
+        Idempotent: sealing again sets the same tag and date."""
+        tags = Tags.new_object_tags()
+        tags["sha256"] = sha256
+        await self._call(self.client.set_object_tags, self.bucket, key, tags, version_id=version_id)
+        if until is None:
+            return
         mode = GOVERNANCE if self._s.retention_mode == "GOVERNANCE" else "COMPLIANCE"
         await self._call(
             self.client.set_object_retention,
@@ -256,7 +264,6 @@ class EvidenceStorage:
             Retention(mode, until),
             version_id=version_id,
         )
-        return until
 
     async def remove(self, key: str, version_id: str | None) -> None:
         await self._call(self.client.remove_object, self.bucket, key, version_id=version_id)

@@ -1,18 +1,49 @@
 """MongoDB adapter (own database, `pymongo.AsyncMongoClient`): the complaints this service knows
 of, evidence records, and the outbox of `EvidenceStored` events.
 
-Only single-document atomic operations: the per-complaint count and total are reserved with one
-conditional `$inc`, and each evidence record carries its own pending event (the outbox) so the
-record and the promise to publish are written in one insert.
+**Insert-only facts**: an evidence record (`evidence`, `_id` = evidence id), inserted once when
+its object is complete in MinIO, never changed afterwards except for two follow-up flags
+(`sealed`, `outbox_pending`). **Atomic views**: a known complaint (`complaints`, upserted from
+the complaint events) with its evidence count and byte total.
+
+The record is inserted and the count and total reserved **in one transaction**: the insert,
+then a conditional `find_one_and_update` whose filter holds the limits (`$inc` only while the
+file still fits; otherwise the transaction is aborted). Racing uploads to one complaint can never
+pass the limits (the update is atomic), and the counters never drift from the records: a refused
+reservation, a failed insert or a crash in between leaves neither.
+
+The record carries its own pending event (the outbox) and a `sealed` flag: the object is sealed
+(hash tag, retention) and then the event published, right after the commit; whatever did not
+happen then (MinIO or Kafka away, a crash) is done by the relay (`pending`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from sipuma.evidence.transactions import in_transaction
+
+Doc = dict[str, Any]
+
+# Every index evidence needs, in one place; created before the first write (see `_prepared`).
+# Each query below names the index it relies on; tests/integration/test_query_plans.py checks
+# the plans. Complaints are read and updated by `_id` only.
+EVIDENCE_INDEXES = [
+    # list_for(): one complaint's evidence, in upload order
+    IndexModel([("complaint_id", ASCENDING), ("uploaded_at", ASCENDING)], name="complaint"),
+    # pending(): records whose seal or event is still to do
+    IndexModel([("outbox_pending", ASCENDING), ("uploaded_at", ASCENDING)], name="outbox_pending"),
+]
+
+
+class _DoesNotFit(Exception):
+    """The file would pass the complaint's limits: abort the transaction."""
 
 
 @dataclass(frozen=True)
@@ -23,31 +54,66 @@ class KnownComplaint:
     evidence_bytes: int = 0
 
 
+# -- the query shapes (filters); the plan test explains each one --------------------------------
+def reserve_filter(complaint_id: str, size: int, max_files: int, max_bytes: int) -> Doc:
+    """The complaint, only while one more file of `size` bytes stays within its limits."""
+    return {
+        "_id": complaint_id,
+        "evidence_count": {"$lt": max_files},
+        "evidence_bytes": {"$lte": max_bytes - size},
+    }
+
+
+def list_filter(complaint_id: str) -> Doc:
+    return {"complaint_id": complaint_id}
+
+
+def record_filter(complaint_id: str, evidence_id: str) -> Doc:
+    return {"_id": evidence_id, "complaint_id": complaint_id}
+
+
+def pending_filter(cutoff: datetime) -> Doc:
+    return {"outbox_pending": True, "uploaded_at": {"$lt": cutoff}}
+
+
 class EvidenceStore:
     def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000) -> None:
-        self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        self.client: AsyncMongoClient[Doc] = AsyncMongoClient(
             uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True, uuidRepresentation="standard"
         )
-        db = self._client[database]
+        db = self.client[database]
         self.complaints = db["complaints"]
         self.evidence = db["evidence"]
+        self._ready = False
+        self._preparing = asyncio.Lock()
 
     async def prepare(self) -> None:
-        await self.evidence.create_index([("complaint_id", 1), ("uploaded_at", 1)])
-        await self.evidence.create_index([("outbox_pending", 1)])
+        """Create the indexes (idempotent). Called at start; every write waits for it, so no
+        document is written before its indexes exist, even if the store was down at start."""
+        if self._ready:
+            return
+        async with self._preparing:
+            if not self._ready:
+                await self.evidence.create_indexes(EVIDENCE_INDEXES)
+                self._ready = True
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
 
     async def ping(self) -> bool:
         try:
-            await self._client.admin.command("ping")
+            await self.client.admin.command("ping")
         except Exception:
             return False
         return True
 
     async def close(self) -> None:
-        await self._client.close()
+        await self.client.close()
 
     # -- complaints (fed by ComplaintReceived / ComplaintRegistered)
     async def complaint_seen(self, complaint_id: str, office_code: str, seen_at: datetime) -> None:
+        await self.prepare()
         await self.complaints.update_one(
             {"_id": complaint_id},
             {
@@ -68,51 +134,59 @@ class EvidenceStore:
             doc.get("evidence_bytes", 0),
         )
 
-    async def reserve(self, complaint_id: str, size: int, max_files: int, max_bytes: int) -> bool:
-        """Count one more file of `size` bytes, only if it stays within the complaint's limits."""
-        found = await self.complaints.find_one_and_update(
-            {
-                "_id": complaint_id,
-                "evidence_count": {"$lt": max_files},
-                "evidence_bytes": {"$lte": max_bytes - size},
-            },
-            {"$inc": {"evidence_count": 1, "evidence_bytes": size}},
-            return_document=ReturnDocument.AFTER,
-        )
-        return found is not None
-
-    async def release(self, complaint_id: str, size: int) -> None:
-        await self.complaints.update_one(
-            {"_id": complaint_id}, {"$inc": {"evidence_count": -1, "evidence_bytes": -size}}
-        )
-
     # -- evidence records with their outbox
-    async def add(self, record: dict[str, Any], event_json: str) -> None:
+    async def add_within_limits(
+        self, record: Doc, event_json: str, max_files: int, max_bytes: int
+    ) -> bool:
+        """Count the file against its complaint's limits and insert its record (with its pending
+        event), in one transaction; False (nothing written) when the file does not fit."""
+        await self.prepare()
+        complaint_id, size = record["complaint_id"], record["size_bytes"]
         doc = {**record, "outbox_event": event_json, "outbox_pending": True, "published_at": None}
-        await self.evidence.insert_one(doc)
+
+        async def insert_and_count(session: AsyncClientSession) -> None:
+            # The insert first: the complaint's row, which racing uploads share, is then held
+            # only from the counting update to the commit.
+            await self.evidence.insert_one(doc, session=session)
+            counted = await self.complaints.find_one_and_update(
+                reserve_filter(complaint_id, size, max_files, max_bytes),
+                {"$inc": {"evidence_count": 1, "evidence_bytes": size}},
+                projection={"_id": 1},
+                session=session,
+            )
+            if counted is None:
+                raise _DoesNotFit  # aborts: the record goes with it
+
+        try:
+            await in_transaction(self.client, insert_and_count)
+        except _DoesNotFit:
+            return False
+        return True
+
+    async def sealed(self, evidence_id: str) -> None:
+        await self.evidence.update_one({"_id": evidence_id}, {"$set": {"sealed": True}})
 
     async def published(self, evidence_id: str) -> None:
+        """Sealed and published: nothing left to do for this record."""
         await self.evidence.update_one(
             {"_id": evidence_id},
-            {"$set": {"outbox_pending": False, "published_at": datetime.now(UTC)}},
+            {"$set": {"sealed": True, "outbox_pending": False, "published_at": datetime.now(UTC)}},
         )
 
-    async def pending(self, older_than_s: float, limit: int = 100) -> list[tuple[str, str]]:
+    async def pending(self, older_than_s: float, limit: int = 100) -> list[Doc]:
+        """Records whose seal or event is still to do (index `outbox_pending`)."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
-        cursor = self.evidence.find(
-            {"outbox_pending": True, "uploaded_at": {"$lt": cutoff}},
-            {"outbox_event": 1},
-            limit=limit,
-        )
-        return [(doc["_id"], doc["outbox_event"]) async for doc in cursor]
+        cursor = self.evidence.find(pending_filter(cutoff), limit=limit)
+        return [doc async for doc in cursor]
 
-    async def list_for(self, complaint_id: str) -> list[dict[str, Any]]:
-        cursor = self.evidence.find({"complaint_id": complaint_id}, {"outbox_event": 0}).sort(
-            "uploaded_at", 1
+    async def list_for(self, complaint_id: str) -> list[Doc]:
+        """One complaint's evidence in upload order (index `complaint`)."""
+        cursor = self.evidence.find(list_filter(complaint_id), {"outbox_event": 0}).sort(
+            "uploaded_at", ASCENDING
         )
         return [doc async for doc in cursor]
 
-    async def get(self, complaint_id: str, evidence_id: str) -> dict[str, Any] | None:
+    async def get(self, complaint_id: str, evidence_id: str) -> Doc | None:
         return await self.evidence.find_one(
-            {"_id": evidence_id, "complaint_id": complaint_id}, {"outbox_event": 0}
+            record_filter(complaint_id, evidence_id), {"outbox_event": 0}
         )

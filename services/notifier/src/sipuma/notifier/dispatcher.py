@@ -6,11 +6,12 @@ Work reaches the workers two ways:
   document it just wrote, so the first attempt needs no read), then returns and the offset is
   committed: the log, not the handler, holds the work from then on. `offer` never waits; when
   the queue is full, the delivery simply stays in the log for the loop below;
-- **the loop**, every `interval` seconds (at once again while it finds a full batch), reads the
-  log in one query and
-  1. recovers deliveries whose owner died mid-attempt (lease ran out; see `Notifier.recover`),
+- **the loop**, every `interval` seconds (at once again while it finds a full batch), asks the
+  log three index-backed questions and
+  1. recovers deliveries whose owner died mid-attempt (committed, lease ran out; see
+     `Notifier.recover`), and queues those whose owner died before committing (claimed again);
   2. queues the pending deliveries that are due (retries, deliveries recorded before a crash or
-     left by a full queue, first attempts the handler skipped while a provider was failing),
+     left by a full queue, first attempts the handler skipped while a provider was failing);
   3. publishes outcome events still pending in the log (Kafka was down when they were decided).
 
 A delivery is queued or running at most once per process (`_held`); the claim in the log
@@ -29,7 +30,7 @@ from datetime import timedelta
 import structlog
 
 from sipuma.notifier.service import Notifier
-from sipuma.notifier.store import Doc
+from sipuma.notifier.store import SENDING, Doc
 
 log = structlog.get_logger("sipuma.notifier.dispatcher")
 _STOP = ("", None)  # wakes an idle worker so it can see the stop
@@ -112,12 +113,18 @@ class Dispatcher:
         n = self.notifier
         now, asked = n.clock(), time.monotonic()
         limit = self.batch + len(self._held)  # what is queued here still looks due in the log
-        due, stale, unpublished = await n.log.open_work(now, now - timedelta(seconds=2), limit)
+        expired = await n.log.expired(now, self.batch)
+        due = await n.log.due(now, limit)
+        unpublished = await n.log.unpublished(now - timedelta(seconds=2), self.batch)
         self._finished = {k: t for k, t in self._finished.items() if t >= asked - 60}
-        for doc in stale:
-            await n.recover(doc)
+        claimable: list[Doc] = []
+        for doc in expired:
+            if doc["state"] == SENDING:
+                await n.recover(doc)
+            else:  # claimed, never committed: nothing reached the provider, claim it again
+                claimable.append(doc)
         queued, refused = 0, False
-        for doc in due:
+        for doc in [*claimable, *due]:
             if doc["_id"] in self._held or self._finished.get(doc["_id"], 0) >= asked:
                 continue  # queued or running here, or ended while the log was being read
             if not self.offer(doc["_id"], doc):
@@ -126,7 +133,7 @@ class Dispatcher:
             queued += 1
         for doc in unpublished:
             await n.publish_entry(doc)
-        full = len(due) + len(stale) + len(unpublished) >= limit
+        full = len(due) >= limit or len(expired) >= self.batch or len(unpublished) >= self.batch
         return full and queued > 0 and not refused
 
     async def stop(self, grace_seconds: float) -> None:

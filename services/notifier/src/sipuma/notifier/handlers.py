@@ -168,7 +168,7 @@ def register(
 
     shared = EventConsumer(
         handler=unused,
-        group_id=settings.consumer_group,
+        group_id=settings.group_id,
         accept=(TicketIssued,),
         dead_letters=broker.publisher(
             settings.topic(topics.dead_letter_topic(settings.consumer_group)),
@@ -185,7 +185,7 @@ def register(
 
     subscriber: BatchSubscriber = broker.subscriber(
         settings.topic(topics.TICKET_ISSUED.name),
-        group_id=settings.consumer_group,
+        group_id=settings.group_id,
         ack_policy=DEFAULT_ACK_POLICY,
         auto_offset_reset="earliest",
         batch=True,

@@ -10,6 +10,7 @@ next start), then the SMTP connections and the clients close.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ from typing import Any
 
 import httpx
 import structlog
-import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
@@ -44,6 +44,7 @@ from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.topic_admin import ensure_topics
+from sipuma.shared.web import serve
 
 log = structlog.get_logger("sipuma.notifier")
 
@@ -184,10 +185,6 @@ def build_app(settings: NotifierSettings, logger: Any | None = None) -> FastAPI:
 def run() -> None:
     settings = NotifierSettings()
     logger = configure_logging(settings.service, settings.log_level, settings.log_format)
-    uvicorn.run(
-        build_app(settings, logger),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
+    # PyMongo's DEBUG log prints whole commands and replies: addresses and ticket numbers.
+    logging.getLogger("pymongo").setLevel(logging.WARNING)
+    serve(build_app(settings, logger), settings)

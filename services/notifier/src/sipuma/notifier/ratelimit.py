@@ -10,18 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 
 class RateLimiter:
-    def __init__(self, rate_per_second: float, burst: float | None = None) -> None:
+    """`clock` and `sleep` are injectable so tests check the spacing without measuring time."""
+
+    def __init__(
+        self,
+        rate_per_second: float,
+        burst: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self.rate = rate_per_second
         self.capacity = burst if burst is not None else max(1.0, rate_per_second)
+        self._clock, self._sleep = clock, sleep
         self._tokens = self.capacity
-        self._stamp = time.monotonic()
+        self._stamp = clock()
         self._lock = asyncio.Lock()
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
@@ -29,6 +40,6 @@ class RateLimiter:
         async with self._lock:  # FIFO: waiters are served in arrival order
             self._refill()
             if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                await self._sleep((1 - self._tokens) / self.rate)
                 self._refill()
             self._tokens -= 1

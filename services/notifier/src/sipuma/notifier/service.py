@@ -1,18 +1,20 @@
 """Use case: send the ticket number once per channel the complainant gave (SOP step 9).
 
 For each channel: record the delivery in the log (unique key ticket + channel), claim it with a
-lease, render, send, record the outcome in the same document (with the outcome event as a
-single-document outbox), then publish `NotificationSent` / `NotificationFailed`.
+lease (one atomic update: one winner), render, commit (right before the provider may get it),
+send, decide the outcome (one atomic update with the outcome event as a single-document outbox,
+and the attempt's history line, in one transaction), then publish `NotificationSent` /
+`NotificationFailed`.
 
 Delivery guarantee, honestly:
 - A redelivered or duplicated `TicketIssued`, a restart, a rebalance or a second replica never
-  sends twice: the log entry exists, and only the one process that inserted an attempt's claim
-  mark sends (see `store.py`).
-- The one window left is a crash *during* an attempt: after the sender's `commit()` inserted
-  the attempt's `/go` mark (right before the HTTP request, or before SMTP `DATA` once the
-  recipient was accepted) and before the attempt's decision mark was inserted. The provider
-  may or may not have accepted the message, and the notifier cannot know which. What recovery
-  does then (after the lease) is chosen per channel (`Policy.unknown_outcome`):
+  sends twice: the log entry exists, and only the one process whose claim matched sends (see
+  `store.py`).
+- The one window left is a crash *during* an attempt: after the sender's `commit()` moved the
+  delivery to `sending` (right before the HTTP request, or before SMTP `DATA` once the
+  recipient was accepted) and before the attempt's decision was written. The provider may or
+  may not have accepted the message, and the notifier cannot know which. What recovery does
+  then (after the lease) is chosen per channel (`Policy.unknown_outcome`):
   - `"resend"`: sent again with the same Idempotency-Key / Message-ID. For the generic SMS
     gateway this is exactly once (the gateway contract deduplicates on the key). For e-mail it
     is at least once: SMTP has no idempotency, so if the crash fell after the server accepted
@@ -21,9 +23,10 @@ Delivery guarantee, honestly:
   - `"report"`: not resent; a final `NotificationFailed` (reason `other`, "outcome unknown") is
     published, so staff see it (at most once). Default for SMS providers without an
     idempotency key (Zenziva).
-  A crash before `commit()` is safe (the attempt is released after its lease and retried); one
-  after the decision mark is rolled forward (see `store.py`); SIGTERM finishes in-flight
-  attempts and leaves none open.
+  A crash before `commit()` is safe (the claim's lease runs out and the delivery is claimed
+  again; nothing was sent); one after the decision leaves it decided (its event, if not yet
+  published, is published by the dispatcher); SIGTERM finishes in-flight attempts and leaves
+  none open.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from sipuma.notifier.senders import (
     SmsGateway,
 )
 from sipuma.notifier.settings import Language, UnknownOutcome
-from sipuma.notifier.store import FAILED, PENDING, SENT, DeliveryLog, Doc, delivery_id
+from sipuma.notifier.store import FAILED, PENDING, SENT, Attempt, DeliveryLog, Doc, delivery_id
 from sipuma.shared import pii, validators
 from sipuma.shared.events import Event, NotificationFailed, NotificationSent, TicketIssued
 from sipuma.shared.events import parse_event as parse
@@ -67,7 +70,7 @@ Deliveries = list[tuple[str, Doc]]
 
 
 class ClaimLost(Exception):
-    """The attempt was released (its lease ran out) before it could be committed."""
+    """The attempt was claimed over (its lease ran out) before it could be committed."""
 
 
 def utc_now() -> datetime:
@@ -179,19 +182,16 @@ class Notifier:
 
     # -- one attempt ---------------------------------------------------------------------------
     async def attempt(self, key: str, current: Doc | None = None) -> None:
-        """One attempt of a pending delivery. `current`: the document as the caller has it (just
-        recorded, or just read by the dispatcher), which saves a read; see `DeliveryLog.claim`."""
+        """One attempt of a delivery, if it is due and nobody holds it. `current`: the document
+        as the caller has it (just recorded, or just read by the dispatcher); a final one is
+        skipped without spending a rate-limit token. The claim itself is the read."""
         channel = key.split(":", 1)[0]
-        if current is None:
-            current = await self.log.get(key)
-        if current is None or current["state"] != PENDING:
+        if current is not None and current["state"] in (SENT, FAILED):
             return
         await self.limits[channel].acquire()  # before the claim: waiting holds no lease
-        claimed = await self.log.claim(
-            key, self.policy.owner, self.clock(), self.policy.lease, current=current
-        )
+        claimed = await self.log.claim(key, self.policy.owner, self.clock(), self.policy.lease)
         if claimed is None:
-            return  # another replica (or task) has it, or it is not due
+            return  # another replica (or task) has it, it is final, or it is not due
         provider = self.provider(channel)
         started = time.monotonic()
 
@@ -207,12 +207,10 @@ class Notifier:
         except Exception as error:
             failure = classify(error)
             metrics.ATTEMPT_SECONDS.labels(channel, provider).observe(time.monotonic() - started)
-            decided = await self._record_failure(claimed, provider, failure)
+            await self._record_failure(claimed, provider, failure)
         else:
             metrics.ATTEMPT_SECONDS.labels(channel, provider).observe(time.monotonic() - started)
-            decided = await self._record_sent(claimed, receipt)
-        if not decided:  # someone else decided this attempt: publish what they decided
-            await self.publish_outbox(key)
+            await self._record_sent(claimed, receipt)
 
     async def _send(self, channel: str, doc: Doc, commit: Commit) -> Receipt:
         job, language = doc["job"], doc["language"]
@@ -252,7 +250,8 @@ class Notifier:
         )
         update = self._final(SENT, event, now)
         update["$set"] |= {"provider": receipt.provider, "provider_message_id": receipt.message_id}
-        if await self._decide_final(claimed, update, event):
+        attempt = Attempt("sent", "owner", provider_message_id=receipt.message_id)
+        if await self._decide_final(claimed, update, event, attempt, now):
             metrics.SENT.labels(channel, receipt.provider).inc()
             log.info("notification_sent", channel=channel, attempts=claimed["attempts"])
             return True
@@ -278,7 +277,7 @@ class Notifier:
                 },
                 "$unset": {"owner": "", "lease_until": ""},
             }
-            if await self.log.finish(claimed, update, now=now):
+            if await self.log.decide(claimed, update, Attempt("retry", "owner", last_error), now):
                 metrics.RETRIED.labels(channel, provider).inc()
                 log.warning(
                     "notification_retry_scheduled",
@@ -293,7 +292,8 @@ class Notifier:
         event = self._failed_event(claimed, reason, error.detail)
         update = self._final(FAILED, event, now)
         update["$set"]["last_error"] = last_error
-        if await self._decide_final(claimed, update, event):
+        attempt = Attempt("failed", "owner", last_error)
+        if await self._decide_final(claimed, update, event, attempt, now):
             metrics.FAILED.labels(channel, provider, reason.value).inc()
             log.warning(
                 "notification_failed", channel=channel, reason=reason.value, attempts=attempts
@@ -302,61 +302,56 @@ class Notifier:
         return False
 
     async def _decide_final(
-        self, claimed: Doc, update: Doc, event: Event, by: str = "owner"
+        self, claimed: Doc, update: Doc, event: Event, attempt: Attempt, now: datetime
     ) -> bool:
-        """Decide a final outcome; the winner publishes its event as soon as the decision is
-        durable and writes the delivery once, already marked published (the outbox stays
-        pending, for the dispatcher, only if Kafka did not take the event)."""
+        """Decide a final outcome; the winner publishes its event once the decision (with the
+        event in its outbox) is durable, then marks it published. If Kafka does not take it,
+        the outbox stays pending and the dispatcher publishes it later (same event id)."""
+        if not await self.log.decide(claimed, update, attempt, now):
+            return False
+        await self._publish(claimed["_id"], event)
+        return True
 
-        async def publish_first() -> Doc:
-            try:
-                await self.publish(event)
-            except Exception as error:  # stays pending; the dispatcher publishes it later
-                log.warning("outcome_publish_failed", error=type(error).__name__)
-                return {}
-            return {"outbox_pending": False}
-
-        return await self.log.finish(
-            claimed, update, by=by, before_apply=publish_first, now=self.clock()
-        )
+    async def _publish(self, key: str, event: Event) -> None:
+        try:
+            await self.publish(event)
+        except Exception as error:  # stays pending; the dispatcher publishes it later
+            log.warning("outcome_publish_failed", error=type(error).__name__)
+            return
+        await self.log.mark_published(key, str(event.event_id))
 
     # -- recovery of attempts whose owner died ---------------------------------------------------
     async def recover(self, stale: Doc) -> None:
+        """A committed attempt whose lease ran out: the owner died (or hung) in the provider
+        call. Resend or report, per channel (`Policy.unknown_outcome`)."""
         now, channel = self.clock(), stale["channel"]
         resend = self.policy.unknown_outcome.get(channel, "report") == "resend"
-        event: Event | None = None
         if resend and not self.policy.backoff.exhausted(stale["attempts"]):
             update: Doc = {
                 "$set": {"state": PENDING, "next_attempt_at": now, "updated_at": now},
                 "$unset": {"owner": "", "lease_until": ""},
             }
+            won = await self.log.decide(stale, update, Attempt("unknown_resent", "recovery"), now)
             action = "resent"
         else:
             reason = NotificationFailure.RETRIES_EXHAUSTED if resend else NotificationFailure.OTHER
             event = self._failed_event(stale, reason, UNKNOWN_DETAIL)
-            update = self._final(FAILED, event, now)
+            attempt = Attempt("unknown_reported", "recovery")
+            won = await self._decide_final(
+                stale, self._final(FAILED, event, now), event, attempt, now
+            )
             action = "reported"
-        if event is not None:
-            won = await self._decide_final(stale, update, event, by="recovery")
-        else:
-            won = await self.log.finish(stale, update, by="recovery")
         if won:
             metrics.UNKNOWN_OUTCOME.labels(channel, action).inc()
             if action == "reported":
                 metrics.FAILED.labels(channel, self.provider(channel), "unknown_outcome").inc()
             log.warning("notification_outcome_unknown", channel=channel, action=action)
-        else:  # the owner had decided before it died: its outcome was rolled forward
-            log.info("notification_outcome_rolled_forward", channel=channel)
-            await self.publish_outbox(stale["_id"])
+        else:  # the owner decided meanwhile: its decision stands
+            log.info("notification_decided_by_owner", channel=channel)
 
     # -- outbox ------------------------------------------------------------------------------
-    async def publish_outbox(self, key: str) -> None:
-        doc = await self.log.get(key)
-        if doc is None or not doc.get("outbox_pending"):
-            return
-        await self.publish_entry(doc)
-
     async def publish_entry(self, doc: Doc) -> None:
+        """Publish an outcome event still pending in the log (Kafka did not take it before)."""
         outbox = doc["outbox"]
         try:
             await self.publish(parse(outbox["event_type"], outbox["json"]))

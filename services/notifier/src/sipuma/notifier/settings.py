@@ -89,6 +89,12 @@ class NotifierSettings(ServiceSettings):
     def topic(self, name: str) -> str:
         return self.topic_prefix + name
 
+    @property
+    def group_id(self) -> str:
+        """The Kafka consumer group: prefixed like the topics, so an isolated run (a test, a
+        second deployment on one cluster) never joins another's group."""
+        return self.topic_prefix + self.consumer_group
+
     def unknown_outcome(self) -> dict[str, UnknownOutcome]:
         """Per channel (`email`, `sms`): what recovery does when an attempt's outcome is unknown."""
         sms = self.unknown_outcome_sms

@@ -1,0 +1,117 @@
+"""After the commit an upload is accepted; sealing and publishing follow, in that order, and
+what could not be done then is finished by the relay (in-memory fakes: the order is the subject)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import pytest
+
+from sipuma.evidence.domain import Limits
+from sipuma.evidence.service import EvidenceService
+from sipuma.evidence.storage import EvidenceStorage, StorageUnavailable
+from sipuma.evidence.store import EvidenceStore
+from sipuma.shared.events import EvidenceStored
+from sipuma.shared.payloads import EvidenceKind
+
+pytestmark = pytest.mark.unit
+
+
+class Steps:
+    """Fake storage, store and publisher writing into one list of what happened."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+        self.storage_down = False
+        self.kafka_down = False
+        self.records: dict[str, dict[str, Any]] = {}
+
+    # storage
+    async def seal(self, key: str, version_id: str | None, sha256: str, until: Any) -> None:
+        if self.storage_down:
+            raise StorageUnavailable("down")
+        self.done.append("seal")
+
+    # publisher
+    async def publish(self, event: EvidenceStored) -> None:
+        if self.kafka_down:
+            raise ConnectionError("down")
+        self.done.append("publish")
+
+    # store
+    async def sealed(self, evidence_id: str) -> None:
+        self.records[evidence_id]["sealed"] = True
+        self.done.append("mark sealed")
+
+    async def published(self, evidence_id: str) -> None:
+        self.records[evidence_id] |= {"sealed": True, "outbox_pending": False}
+        self.done.append("mark published")
+
+    async def pending(self, older_than_s: float) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.records.values() if r["outbox_pending"]]
+
+
+def _committed(steps: Steps) -> tuple[dict[str, Any], EvidenceStored]:
+    event = EvidenceStored(
+        source="evidence",
+        correlation_id="c",
+        office_code="KPUBC-TPK-TJPRIOK",
+        complaint_id=uuid.uuid4(),
+        evidence_id=uuid.uuid4(),
+        kind=EvidenceKind.SCAN,
+        content_type="application/pdf",
+        size_bytes=3,
+        sha256="0" * 64,
+        object_key="complaints/x/y",
+    )
+    record: dict[str, Any] = {
+        "_id": str(event.evidence_id),
+        "object_key": "complaints/x/y",
+        "version_id": "v1",
+        "sha256": "0" * 64,
+        "retained_until": datetime.now(UTC),
+        "sealed": False,
+        "outbox_pending": True,
+        "outbox_event": event.model_dump_json(),
+    }
+    steps.records[record["_id"]] = record
+    return record, event
+
+
+def _service(steps: Steps) -> EvidenceService:
+    limits = Limits(per_kind=dict.fromkeys(EvidenceKind, 10), max_files=1, max_total_bytes=10)
+    return EvidenceService(cast(EvidenceStorage, steps), cast(EvidenceStore, steps), steps, limits)
+
+
+async def test_sealed_then_published_then_marked() -> None:
+    steps = Steps()
+    record, event = _committed(steps)
+    assert await _service(steps).complete(record, event)
+    assert steps.done == ["seal", "publish", "mark published"]
+
+
+async def test_nothing_is_published_before_the_object_is_sealed() -> None:
+    steps = Steps()
+    record, event = _committed(steps)
+    steps.storage_down = True
+    service = _service(steps)
+    assert not await service.complete(record, event)
+    assert steps.done == [], "no event for an object that is not sealed"
+    steps.storage_down = False
+    assert await service.relay_once(older_than_s=0) == 1
+    assert steps.done == ["seal", "publish", "mark published"]
+
+
+async def test_a_sealed_object_whose_event_waits_is_not_sealed_twice() -> None:
+    steps = Steps()
+    record, event = _committed(steps)
+    steps.kafka_down = True
+    service = _service(steps)
+    assert not await service.complete(record, event)
+    assert steps.done == ["seal", "mark sealed"]
+    steps.kafka_down = False
+    assert await service.relay_once(older_than_s=0) == 1
+    assert steps.done == ["seal", "mark sealed", "publish", "mark published"]
+    assert await service.relay_once(older_than_s=0) == 0

@@ -1,0 +1,103 @@
+"""Every query the notifier issues is served by an index, on a delivery log big enough for the
+planner to care (thousands of deliveries, most of them final, as in a running system).
+
+The filters come from `sipuma.notifier.store` itself (the same functions the log uses), so a
+query changed there is checked here. Updates and `find_one_and_update` are explained through
+the `find` with the same filter (same planner, same indexes; see `tests/harness/plans.py`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from sipuma.notifier import store as s
+from sipuma.notifier.store import DeliveryLog
+from tests.harness.plans import assert_index_backed, explain_find
+
+pytestmark = pytest.mark.integration
+
+DELIVERIES = 6000
+
+
+def _seed(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Deliveries in the proportions of a running log: nearly all final, a few open."""
+    deliveries: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for n in range(DELIVERIES):
+        key = f"{'email' if n % 2 else 'sms'}:{secrets.token_hex(16)}"
+        age = timedelta(minutes=n)
+        doc: dict[str, Any] = {
+            "_id": key,
+            "channel": key.split(":")[0],
+            "attempts": 1,
+            "created_at": now - age,
+            "updated_at": now - age,
+            "next_attempt_at": now - age,
+            "outbox_pending": False,
+            "outbox": {"event_id": secrets.token_hex(16)},
+        }
+        if n % 500 == 1:
+            doc |= {"state": s.PENDING, "next_attempt_at": now + timedelta(seconds=n)}
+        elif n % 500 == 2:
+            doc |= {"state": s.CLAIMED, "owner": "o", "lease_until": now + timedelta(seconds=30)}
+        elif n % 500 == 3:
+            doc |= {"state": s.SENDING, "owner": "o", "lease_until": now - timedelta(seconds=n)}
+        elif n % 500 == 4:
+            doc |= {"state": s.SENT, "outbox_pending": True}
+        else:
+            doc["state"] = s.SENT if n % 7 else s.FAILED
+        deliveries.append(doc)
+        history.append({"_id": f"{key}#1", "delivery": key, "attempt": 1, "outcome": "sent"})
+    return deliveries, history
+
+
+@pytest.fixture
+async def log(settings: Any, deliveries: Any) -> Any:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    found = DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
+    await found.ensure_indexes()  # at start, before data: as the service does
+    docs, history = _seed(datetime.now(UTC))
+    for start in range(0, len(docs), 1000):
+        await found.col.insert_many(docs[start : start + 1000])
+        await found.attempts.insert_many(history[start : start + 1000])
+    try:
+        yield found
+    finally:
+        await client.close()
+
+
+async def test_every_delivery_log_query_uses_an_index(log: DeliveryLog) -> None:
+    now = datetime.now(UTC)
+    some = await log.col.find_one({"state": s.SENDING})
+    assert some is not None
+    claimed = {**some, "state": s.CLAIMED}
+    by_key = [
+        ("get", {"_id": some["_id"]}),
+        ("claim", s.claim_filter(some["_id"], now)),
+        ("commit", s.commit_filter(claimed)),
+        ("decide by the owner", s.decide_filter(claimed, "owner", now)),
+        ("decide by recovery", s.decide_filter(claimed, "recovery", now)),
+        ("mark published", s.published_filter(some["_id"], "e")),
+    ]
+    for name, query in by_key:
+        plan = await explain_find(log.col, query, limit=1)
+        try:
+            assert_index_backed(plan)
+        except AssertionError as error:
+            raise AssertionError(f"{name}: {error}") from None
+
+    due = await explain_find(log.col, s.due_filter(now), sort=[("next_attempt_at", 1)], limit=50)
+    assert_index_backed(due, "state_next_attempt")
+    expired = await explain_find(log.col, s.expired_filter(now), limit=50)
+    assert_index_backed(expired, "state_lease")
+    unpublished = await explain_find(
+        log.col, s.unpublished_filter(now), projection={"outbox": 1}, limit=50
+    )
+    assert_index_backed(unpublished, "outbox_pending")
+    history = await explain_find(log.attempts, s.history_filter(some["_id"]), sort=[("attempt", 1)])
+    assert_index_backed(history, "delivery")
