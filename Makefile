@@ -98,7 +98,7 @@ bench: sync
 	@if [ "$(DOCKER)" != "yes" ]; then bash deploy/local/infra.sh up; fi
 	$(UV) run python -m bench $(BENCH_ARGS)
 
-# Fault injection under load (issue 9, part 3): a private Kafka/FerretDB/MinIO/SMTP/SMS stack on
+# Fault injection under load (issue 9, part 3): a private Kafka/store/MinIO/SMTP/SMS stack on
 # free ports, SIPUMA_CHAOS_RUNS runs of every scenario, exact reconciliation after each, results
 # in docs/reliability.md. `make test` runs the same suite with one run each and shorter outages.
 .PHONY: chaos

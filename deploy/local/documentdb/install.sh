@@ -12,7 +12,7 @@
 # Root (or sudo) is needed for apt and for writing into PostgreSQL's tree, nothing else.
 set -euo pipefail
 
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 JOBS="$(nproc 2>/dev/null || echo 2)"

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -29,7 +30,10 @@ def main() -> int:
                 print(f"gateway (pid {pid}) exited; last error: {last}")
                 return 3
         try:
-            with MongoClient(uri, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000) as client:
+            client: MongoClient[dict[str, Any]] = MongoClient(
+                uri, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000
+            )
+            with client:
                 client.admin.command("ping")  # connects, TLS handshake, SCRAM
                 started = time.perf_counter()
                 client.admin.command("ping")

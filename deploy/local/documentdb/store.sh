@@ -22,7 +22,7 @@
 #   SIPUMA_STORE_PYTHON    Python with PyMongo for the ping (default: the repository's .venv)
 set -euo pipefail
 
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 if [[ "${1:-}" == check ]]; then
@@ -73,7 +73,7 @@ psql_sys() { "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCKDIR" -p "$PG_PO
 
 # ---------------------------------------------------------------- files (init)
 # As root the server runs as $OS_USER, which must be able to reach its folders: grant it traverse
-# (x) through an ACL on each ancestor it cannot pass (e.g. /root, mode 700). Nothing else opens.
+# (x) through an ACL on each ancestor it cannot pass (e.g. root's home, mode 700). Nothing else opens.
 grant_traverse() {
   ((EUID == 0)) || return 0
   local path="$1" dir
@@ -220,7 +220,7 @@ pg_start() {
   port_open "$PG_PORT" && die "port $PG_PORT (store PostgreSQL) is taken by another process; set SIPUMA_STORE_PG_PORT"
   write_pg_conf
   log "starting PostgreSQL $PG_MAJOR + DocumentDB on 127.0.0.1:$PG_PORT (log: $PG_LOG)"
-  if ! as_os "$PG_BINDIR/pg_ctl" start -D "$DATA" -w -t 120 -s -l "$PG_LOG"; then
+  if ! as_os "$PG_BINDIR/pg_ctl" start -D "$DATA" -w -t 120 -s -l "$PG_LOG" 9>&-; then
     tail -n 30 "$PG_LOG" >&2
     die "PostgreSQL did not start (log: $PG_LOG)"
   fi
@@ -295,7 +295,8 @@ gw_start() {
   log "starting the DocumentDB gateway on 127.0.0.1:$PORT (TLS, SCRAM; log: $GW_LOG)"
   # setsid: its own session, so a terminal's Ctrl-C does not reach it; the pid stays the gateway's
   # own (setsid and setpriv exec), so `stop` can send it SIGINT, its graceful shutdown signal.
-  (cd / && exec setsid "${AS_OS[@]}" "$GATEWAY" "$GW_CONF") >>"$GW_LOG" 2>&1 </dev/null &
+  # 9>&-: the daemons must not inherit (and so keep holding) store.sh's lock.
+  (cd / && exec setsid "${AS_OS[@]}" "$GATEWAY" "$GW_CONF") >>"$GW_LOG" 2>&1 </dev/null 9>&- &
   echo $! >"$GW_PID"
 }
 
@@ -381,11 +382,19 @@ status() {
   else echo "store-gateway: stopped"; fi
 }
 
+# One lifecycle command at a time per instance: several test processes may run `infra.sh up` at
+# once (the harness starts the servers on demand).
+lock() {
+  mkdir -p "$SHOME"
+  exec 9>"$SHOME/.lock"
+  flock -w 300 9 || die "another store.sh holds $SHOME/.lock"
+}
+
 case "${1:-}" in
-  init) init ;;
-  start) start ;;
-  stop) stop ;;
-  kill) kill_all ;;
+  init) lock; init ;;
+  start) lock; start ;;
+  stop) lock; stop ;;
+  kill) lock; kill_all ;;
   status) status ;;
   ping) "$PYTHON" "$DOCDB_HERE/ping.py" "$URIS/test" 5 ;;
   *) echo "usage: $0 init|start|stop|kill|status|ping|check" >&2; exit 2 ;;
