@@ -46,7 +46,10 @@ async def test_sweep_removes_databases_topics_and_buckets_with_the_token(
             s3.make_bucket(f"scratch-{name}", object_lock=True)
             s3.put_object(f"scratch-{name}", "evidence/1", io.BytesIO(b"x"), 1)
         await admin.create_topics(
-            [NewTopic(f"sipuma.scratch-{n}.complaint.received.v1", 1, 1) for n in (token, bystander)]
+            [
+                NewTopic(f"sipuma.scratch-{n}.complaint.received.v1", 1, 1)
+                for n in (token, bystander)
+            ]
         )
     finally:
         await admin.close()
