@@ -14,9 +14,12 @@ c. end-to-end: open-loop POSTs at 50 % of (a)'s rate through intake + registry, 
    POST to the register number (201 answer, or the ComplaintRegistered event when intake's wait
    ran out first), over time;
 d. evidence upload MiB/s vs a direct `minio` put of the same file, and RSS growth for 1 GiB;
-e. notifier e-mails/s (TicketIssued → NotificationSent on the real SMTP sink) vs raw aiosmtplib.
+e. notifier e-mails/s (TicketIssued → NotificationSent on the real SMTP sink) vs raw aiosmtplib;
+g. growth (`bench/growth.py`): a private registry grown to 10k, 50k, 200k complaints; each read,
+   POST → number and the registry's rate at each size, as a ratio to the first size.
 
-Writes docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks-latency.png.
+Writes docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks-latency.png and
+docs/benchmarks-growth.png.
 """
 
 from __future__ import annotations
@@ -546,6 +549,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"({e['service']['sent']}/{e['events']}) | raw aiosmtplib.send: "
             f"{e['baseline']['per_second']} e-mails/s | **{e['ratio']}** |"
         )
+    from bench import growth  # here: bench.growth imports this module
+
     lines = [
         "# Benchmarks",
         "",
@@ -562,12 +567,19 @@ def markdown(report: dict[str, Any]) -> str:
         f"{m['loadavg_end']}, after each phase: "
         + ", ".join(f"{k} {v}" for k, v in m["loadavg_phases"].items()),
         "",
-        "| measure | SIPUMA service | raw baseline, same run | ratio |",
-        "|---|---|---|---|",
-        *rows,
-        "",
-        "![latency over time](benchmarks-latency.png)",
-        "",
+        *(
+            [
+                "| measure | SIPUMA service | raw baseline, same run | ratio |",
+                "|---|---|---|---|",
+                *rows,
+                "",
+                "![latency over time](benchmarks-latency.png)",
+                "",
+            ]
+            if rows
+            else []
+        ),
+        *growth.markdown(r.get("g_growth") or {}),
         "## How each number is made",
         "",
         "- **(a)** closed loop, `--concurrency` workers for `--seconds` each: `sipuma-intake`",
@@ -592,14 +604,26 @@ def markdown(report: dict[str, Any]) -> str:
         "- **(e)** `--emails` `TicketIssued` (e-mail contact only) onto the stack's topic; time",
         "  until the last `NotificationSent`. Baseline: `aiosmtplib.send` of as many comparable",
         "  messages, a connection each (as the notifier does), one after another, same sink.",
+        "- **(g)** `bench/growth.py`: a stack of its own (prefix, groups, databases) with 20",
+        "  offices (WIB/WITA/WIT, its own `SIPUMA_OFFICES_FILE`); only its registry runs, and",
+        "  its intake only during the POST measurement. Seeded with valid `ComplaintReceived`",
+        "  events numbered by the real registry; `received_at` uniform over the last year;",
+        "  tickets read from the stack's restricted ticket topic. Reads one at a time after 20",
+        "  warm-up requests, offices in turn (compliance token of the office; the detail with a",
+        "  supervisor token, random numbers; tracking `POST /v1/track`, random tickets, rate",
+        "  limit raised and the answer-time floor `SIPUMA_TRACK_MIN_SECONDS` set to 0 so the",
+        "  lookup itself is measured); the report is the last full calendar month. POST →",
+        "  number as (c) at `--growth-post-rate`; events/s as (b) with `--growth-batch` events",
+        "  (same office and contact mix), after the reads, so they count towards the next size.",
         "",
         "## Caveats",
         "",
         "- Client, baselines, services and all servers share this machine; other engineers'",
         "  test runs may load it at the same time (load averages above). Ratios are steadier",
         "  than absolute numbers; compare only numbers from the same run.",
-        "- The store is FerretDB 1.24 on SQLite when no Docker engine answers (origin "
-        f"`{report['endpoints']['origin']}` here); MongoDB 8 writes much faster.",
+        "- The store is PostgreSQL + DocumentDB behind its MongoDB-wire gateway (TLS + SCRAM)",
+        "  when no Docker engine answers, MongoDB 8 with Docker (origin "
+        f"`{report['endpoints']['origin']}` here).",
         "- Defaults are sized for a small machine; bigger runs: `uv run python -m bench --help`.",
         "",
     ]
@@ -608,7 +632,12 @@ def markdown(report: dict[str, Any]) -> str:
 
 def write_report(out: Path, report: dict[str, Any], series: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    plot(series, report["results"], out / "benchmarks-latency.png")
+    if set(report["results"]) - {"g_growth"}:
+        plot(series, report["results"], out / "benchmarks-latency.png")
+    if "g_growth" in report["results"]:
+        from bench import growth  # here: bench.growth imports this module
+
+        growth.plot(report["results"]["g_growth"], out / "benchmarks-growth.png")
     (out / "benchmarks.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "benchmarks.md").write_text(markdown(report))
 
@@ -627,7 +656,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     results: dict[str, Any] = {}
     series: dict[str, Any] = {}
-    phases = ["infra + stack", "a", "b", "c sustainable", "d", "e", "c at 50 % of a", "report"]
+    phases = ["infra + stack", "a", "b", "c sustainable", "d", "e", "g", "c at 50 % of a", "report"]
     bar = tqdm(total=len(phases), unit="phase", dynamic_ncols=True)
 
     def phase(name: str) -> None:
@@ -640,12 +669,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sipuma-bench-")))
         unique = f"bench-{uuid.uuid4().hex[:8]}"
         prefix = f"sipuma.{unique}."
-        # The stack's topics, all with the partitions its settings ask for, before any service
-        await ensure_topics(
-            ep.kafka_bootstrap, [prefix + t.name for t in topics.ALL_TOPICS], partitions=PARTITIONS
-        )
-        sstack = start_stack(ep, unique, folder)
-        stack.callback(sstack.stop)
+        if set(args.only) & set("bce"):  # the phases that use this stack (g has its own)
+            # The stack's topics, all with the partitions its settings ask for, before any service
+            await ensure_topics(
+                ep.kafka_bootstrap,
+                [prefix + t.name for t in topics.ALL_TOPICS],
+                partitions=PARTITIONS,
+            )
+            sstack = start_stack(ep, unique, folder)
+            stack.callback(sstack.stop)
         bar.update()
 
         if "a" in args.only:
@@ -695,6 +727,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results["e_notifier"] = await bench_notifier(ep, prefix, args.emails, bar)
             machine["loadavg_phases"]["e"] = loadavg()
         bar.update()
+        # Before (c) at 50 % of (a): that one leaves a queue behind in the other stack.
+        if "g" in args.only:
+            from bench import growth  # here: bench.growth imports this module
+
+            phase("(g) growth")
+            settings = growth.Settings(
+                sizes=[int(x) for x in args.growth_sizes.split(",")],
+                requests=args.growth_requests,
+                batch=args.growth_batch,
+                post_rate=args.growth_post_rate,
+                post_seconds=args.growth_post_seconds,
+            )
+            results["g_growth"] = await growth.measure(ep, stack, folder, settings, bar)
+            machine["loadavg_phases"]["g"] = loadavg()
+        bar.update()
         # Last, because what the registry cannot take stays queued behind it when this ends.
         if "c" in args.only:
             phase("(c) end-to-end at 50 % of (a)")
@@ -731,7 +778,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine,
         "endpoints": {
             "origin": origin,
-            "mongo": "MongoDB 8" if origin == "docker" else "FerretDB 1.24 (SQLite)",
+            "mongo": {
+                "docker": "MongoDB 8",
+                "local": "PostgreSQL + DocumentDB (gateway)",
+            }.get(origin, "the MongoDB-wire store of SIPUMA_TEST_MONGO_URI"),
         },
         "results": results,
         "series_points": {k: len(v) for k, v in series.items()},
@@ -759,7 +809,14 @@ def main() -> None:
     parser.add_argument("--file-mib", type=int, default=256, help="(d) file for the ratio")
     parser.add_argument("--big-mib", type=int, default=1024, help="(d) upload for RSS growth")
     parser.add_argument("--emails", type=int, default=200, help="(e) TicketIssued events")
-    parser.add_argument("--only", default="abcde", help="subset of the measurements, e.g. ace")
+    parser.add_argument(
+        "--growth-sizes", default="10000,50000,200000", help="(g) complaints stored, ascending"
+    )
+    parser.add_argument("--growth-requests", type=int, default=200, help="(g) per read, per size")
+    parser.add_argument("--growth-batch", type=int, default=5000, help="(g) events for events/s")
+    parser.add_argument("--growth-post-rate", type=float, default=5, help="(g) POST → number /s")
+    parser.add_argument("--growth-post-seconds", type=float, default=20, help="(g) POSTs for s")
+    parser.add_argument("--only", default="abcdeg", help="subset of the measurements, e.g. ace")
     parser.add_argument("--out", default=str(DOCS), help="where the report files go")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to try the tool")
     args = parser.parse_args()
@@ -767,6 +824,8 @@ def main() -> None:
         args.seconds, args.events, args.e2e_seconds = 3, 100, 8
         args.file_mib, args.big_mib, args.emails = 16, 64, 30
         args.e2e_sustain_seconds, args.e2e_drain = 8, 20
+        args.growth_sizes, args.growth_requests, args.growth_batch = "1000,3000", 50, 500
+        args.growth_post_seconds = 5
     report = asyncio.run(run(args))
     print(Path(args.out, "benchmarks.md").read_text())
     print(json.dumps(report["results"], indent=2))
