@@ -390,3 +390,126 @@ async def test_three_offices_end_to_end(stack: Stack, endpoints: Endpoints) -> N
     )
     assert planted[0].nik.encode() in received and planted[0].name.encode() in received
     assert restricted  # the restricted topics are the only place it is allowed
+
+
+async def test_planted_data_through_every_endpoint_reaches_no_log_and_no_analytics_topic(
+    stack: Stack, endpoints: Endpoints
+) -> None:
+    """Name, NIK, phone, e-mail, address and the ticket, sent through every endpoint that takes
+    them (record, supplement, reported employees, tracking contact and its correction, "register
+    number told", an evidence file name, public tracking by path and by body): none of it in any
+    service log or on any analytics topic."""
+    run = secrets.token_hex(3)
+    serial = secrets.randbelow(10_000_000) * 10 + 7
+    office = OFFICES[1]
+    p = Planted(run, office, 99, serial)
+    corrected = Planted(run, office, 98, serial + 1)  # the corrected tracking contact
+    # NIP: birth date, appointment month, gender, serial (18 digits), distinctive per run.
+    nip = f"1985{serial % 12 + 1:02d}{serial % 28 + 1:02d}2010031{serial % 1000:03d}"
+    intake, registry, evidence = (stack.url(n) for n in ("intake", "registry", "evidence"))
+    receiver = {"Authorization": f"Bearer {stack.token(office=office)}"}
+    supervisor = {
+        "Authorization": "Bearer "
+        + stack.token(roles=(Role.SUPERVISOR,), office=office, officer="197501012000031002")
+    }
+    file_name = f"KTP {p.name} {p.email} {p.phone_local} {p.nik}.png"
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.post(f"{intake}/v1/complaints", json=p.body(), headers=receiver)
+        assert r.status_code in (201, 202), r.text
+        cid = r.json()["complaint_id"]
+        steps = [
+            (
+                "supplements",
+                "post",
+                {
+                    "kind": "addition",
+                    "text": f"Pengadu {p.name} ({p.nik}) dapat dihubungi di {p.phone_local}, "
+                    f"{p.email}, {p.address}.",
+                },
+            ),
+            (
+                "reported-employees",
+                "post",
+                {"employees": [{"name": p.employee, "nip": nip, "position": "Pemeriksa"}]},
+            ),
+            (
+                "tracking-contact",
+                "put",
+                {"email": corrected.tracking_email, "mobile": corrected.mobile_local},
+            ),
+            (
+                "register-number-communication",
+                "post",
+                {"outcome": "told", "method": "telephone", "note": f"Ditelepon ke {p.phone_local}"},
+            ),
+        ]
+        for path, method, body in steps:
+
+            async def sent(path: str = path, method: str = method, body: Any = body) -> bool:
+                r = await http.request(
+                    method, f"{intake}/v1/complaints/{cid}/{path}", json=body, headers=receiver
+                )
+                if r.status_code == 409:  # "told" waits for the register number
+                    return False
+                assert r.status_code < 300, f"{path}: {r.status_code} {r.text}"
+                return True
+
+            await eventually(f"{path} accepted", sent)
+
+        async def upload() -> bool:
+            r = await http.post(
+                f"{evidence}/v1/complaints/{cid}/evidence",
+                params={"kind": "photo", "filename": file_name},
+                content=PNG,
+                headers={**receiver, "Content-Type": "image/png"},
+            )
+            if r.status_code in (404, 503):  # evidence has not seen the complaint yet
+                return False
+            assert r.status_code == 201, r.text
+            return True
+
+        await eventually("evidence accepted", upload)
+
+        async def tickets() -> list[str] | None:
+            listing = (await http.get(f"{endpoints.mail_api}/api/v1/messages")).json()
+            found = []
+            for m in listing["messages"]:
+                to = {t["Address"].lower() for t in m["To"]}
+                if to & {p.tracking_email, corrected.tracking_email}:
+                    message = await http.get(f"{endpoints.mail_api}/api/v1/message/{m['ID']}")
+                    found += TICKET.findall(message.json()["Text"])
+            return sorted(set(found)) if len(set(found)) >= 2 else None
+
+        issued = await eventually("both tickets e-mailed", tickets, timeout=120)
+        for ticket in issued:
+            await http.get(f"{registry}/v1/track/{ticket}")
+            await http.post(f"{registry}/v1/track", json={"ticket": ticket})
+
+        async def recorded() -> bool:
+            r = await http.get(
+                f"{registry}/v1/complaints", params={"office": office}, headers=supervisor
+            )
+            r.raise_for_status()
+            return any(
+                i["complaint_id"] == cid and i.get("register_number") for i in r.json()["items"]
+            )
+
+        await eventually("the complaint registered", recorded)
+
+    needles = {**p.needles(), **{f"corrected-{k}": v for k, v in corrected.needles().items()}}
+    needles |= {
+        "employee": p.employee.encode(),
+        "nip": nip.encode(),
+        "file-name-email": p.email.replace("@", "%40").encode(),
+        **{f"ticket-{i}": t.encode() for i, t in enumerate(issued)},
+    }
+    assert stack.workdir is not None
+    for name in stack.services:
+        text = (stack.workdir / f"{name}.log").read_bytes()
+        leaks = sorted(kind for kind, n in needles.items() if n in text)
+        assert not leaks, f"personal data or a ticket in the {name} log: {leaks}"
+    for spec in (s for s in topics.ALL_TOPICS if not s.restricted):
+        blob = b"\x01".join(await read_topic(endpoints.kafka_bootstrap, stack.topic(spec)))
+        leaks = sorted(kind for kind, n in needles.items() if n in blob)
+        assert not leaks, f"personal data or a ticket on analytics topic {spec.name}: {leaks}"
