@@ -149,10 +149,6 @@ COMPLAINTS: list[tuple[str, bytes]] = [
     ("script in name", json.dumps(with_complainant(name="<script>alert(1)</script>")).encode()),
     ("script in e-mail", json.dumps(with_complainant(email="<script>@x.id")).encode()),
     ("CRLF in e-mail", json.dumps(with_complainant(email="a@x.id\r\nBcc: all@x.id")).encode()),
-    (
-        "header injection tracking",
-        json.dumps(valid_complaint(tracking_contact={"email": "a@x.id\nBcc: b@x.id"})).encode(),
-    ),
     ("path traversal office", json.dumps(valid_complaint(office_code="../../etc/passwd")).encode()),
     ("log4j style", json.dumps(with_complainant(name="${jndi:ldap://x/a}")).encode()),
     ("format string", json.dumps(with_complainant(name="%s%s%s%n")).encode()),
@@ -386,6 +382,9 @@ def test_hostile_corpus_changes_nothing(
         ("contact with Mongo operator", {"email": {"$ne": None}}),
         ("contact with landline for SMS", {"mobile": "021 555 1234"}),
         ("contact with RTL e-mail", {"email": "a\u202e@x.id"}),
+        # On a new complaint a bad channel no longer costs the complaint (it is saved and the
+        # channel refused in the answer); a correction with no valid channel changes nothing.
+        ("contact with header injection", {"email": "a@x.id\nBcc: b@x.id"}),
         ("employees with bad NIP", {"employees": [{"name": "Budi", "nip": "12345"}]}),
     )
     for label, amendment in amendments:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sipuma.shared.pydantic_messages import indonesian
+from sipuma.shared.pydantic_messages import english, indonesian
 from sipuma.shared.rules import RuleViolation
 
 MEDIA_TYPE = "application/problem+json"
@@ -89,8 +89,8 @@ def invalid_param(error: Any) -> InvalidParam:
     if "rule" in ctx:
         code, id_text, en_text = str(ctx["rule"]), str(ctx["id"]), str(ctx["en"])
     else:
-        code, en_text = str(error["type"]), str(error["msg"])
-        id_text = indonesian(code, ctx, en_text)
+        code = str(error["type"])
+        id_text, en_text = indonesian(code, ctx), english(code, ctx)  # never pydantic's wording
     return InvalidParam(
         name=field_path(tuple(error["loc"])),
         code=code,
