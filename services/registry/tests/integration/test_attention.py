@@ -1,6 +1,5 @@
 """Nothing intake accepted is dropped: a complaint that cannot be numbered waits, visible, for a
-person, and is numbered once the reason is gone; a registration a crash left part-way is
-finished at the next start."""
+person, and is numbered once the reason is gone (at the next start, or a redelivery)."""
 
 from __future__ import annotations
 
@@ -63,7 +62,7 @@ async def test_a_complaint_of_an_unknown_office_waits_and_is_numbered_once_confi
     assert len(recorder.of(ev.TicketIssued)) == 2  # both contacts, the later one included
     assert await store.needing_attention(10) == (0, [])
     stored = await store.complaint(str(event.complaint_id))
-    assert stored is not None and "attention" not in stored and "pending_since" not in stored
+    assert stored is not None and "attention" not in stored
     assert _metric("sipuma_registry_attention_resolved_total") == resolved + 1
     assert REGISTRY.get_sample_value("sipuma_registry_needs_attention_waiting") == 0
     assert await restarted.recover() == 0  # nothing left
@@ -78,22 +77,3 @@ async def test_a_redelivery_after_the_office_is_configured_numbers_it(store: Sto
     assert number is not None and number["seq"] == 1
     assert len(recorder.of(ev.ComplaintRegistered)) == 1
     assert await store.needing_attention(10) == (0, [])
-
-
-async def test_start_up_finishes_a_registration_a_crash_left_part_way(store: Store) -> None:
-    registry, recorder = make_registry(store)
-    event = received()
-    recorder.fail = 1  # Kafka away: the handler fails after the number was stored
-    with pytest.raises(ConnectionError):
-        await registry.receive(event)
-    assert await store.listing.count_documents({}) == 0
-    stored = await store.complaint(str(event.complaint_id))
-    assert stored is not None and "pending_since" in stored
-
-    restarted, recorder = make_registry(store)  # the process died; a new one starts
-    assert await restarted.recover() == 1
-    assert len(recorder.of(ev.ComplaintRegistered)) == 1
-    assert await store.listing.count_documents({}) == 1
-    stored = await store.complaint(str(event.complaint_id))
-    assert stored is not None and "pending_since" not in stored
-    assert await restarted.recover() == 0

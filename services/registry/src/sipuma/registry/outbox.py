@@ -19,10 +19,12 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import structlog
 from pymongo import ReturnDocument
 
+from sipuma.registry.batching import Grouped
 from sipuma.registry.store import OUTBOX_COLLECTIONS, Doc, Store
 from sipuma.shared.events import Event, parse_event
 
@@ -66,6 +68,8 @@ class OutboxRelay:
         self._lease = lease
         self._clock = clock
         self._wake = asyncio.Event()
+        # "Sent" marks of concurrent handlers share one update_many per collection.
+        self._marks: dict[tuple[str, bool], Grouped[str, None]] = {}
 
     async def send(self, collection: str, doc: Doc) -> bool:
         """Publish a document's entry unless sent (raises if Kafka did not take it), then mark
@@ -87,14 +91,26 @@ class OutboxRelay:
             self.kick()
 
     async def _mark_sent(self, collection: str, doc: Doc) -> None:
-        done: Doc = {"outbox.sent_at": self._clock()}
-        if doc["outbox"].get("secret"):
-            done["outbox.payload"] = None
-        await self._store.db[collection].update_one(
-            {"_id": doc["_id"]}, {"$set": done, "$unset": {"outbox.due": ""}}
-        )
+        secret = bool(doc["outbox"].get("secret"))
+        key = (collection, secret)
+        marks = self._marks.get(key)
+        if marks is None:
+            marks = self._marks[key] = Grouped(partial(self._mark_all, collection, secret))
+        await marks.add(doc["_id"])
         doc["outbox"].pop("due", None)
-        doc["outbox"].update({k.removeprefix("outbox."): v for k, v in done.items()})
+        if secret:
+            doc["outbox"]["payload"] = None
+
+    async def _mark_all(
+        self, collection: str, secret: bool, keys: list[str]
+    ) -> list[BaseException | None]:
+        done: Doc = {"outbox.sent_at": self._clock()}
+        if secret:
+            done["outbox.payload"] = None
+        await self._store.db[collection].update_many(
+            {"_id": {"$in": keys}}, {"$set": done, "$unset": {"outbox.due": ""}}
+        )
+        return [None] * len(keys)
 
     async def _claim(self, collection: str, now: datetime) -> Doc | None:
         """One due entry, its `due` pushed a lease ahead (atomically: one claimer wins)."""

@@ -2,11 +2,11 @@
 the follow-up status. Every source-of-truth write is one insert with a duplicate-proof key (see
 `store.py`); the complaint's listing entry (`view`) is rebuilt from those facts after a change.
 
-A ComplaintReceived, in order: the complaint record (marked `pending_since`) → its number → its
-ComplaintRegistered and, for a contact given at intake, the ticket and its TicketIssued, both
-acknowledged by Kafka → the listing entry → the facts and status steps that came before it
-(tickets for their contacts, the view) → the `pending_since` mark removed. Each step is
-idempotent, so a redelivery (or `recover` at start) runs the same steps and adds nothing twice.
+A ComplaintReceived, in order: the complaint record → its number → its ComplaintRegistered and,
+for a contact given at intake, the ticket and its TicketIssued, both acknowledged by Kafka → the
+listing entry → the facts and status steps that came before it (tickets for their contacts, the
+view). Each step is idempotent, so the redelivery after a crash (the offset is committed only
+once all of it is done) runs the same steps and adds nothing twice.
 
 A complaint that cannot be numbered (its office is not configured here) is never dropped: it is
 stored with an `attention` mark (reason, since), listed for supervisors, counted in a metric, and
@@ -101,7 +101,6 @@ class Registry:
     async def receive(self, event: ev.ComplaintReceived) -> Doc | None:
         """The complaint's number document, or None when it waits for a person. Idempotent by
         complaint id; returns once every event it caused was acknowledged by Kafka."""
-        now = self.clock()
         record: Doc = {
             "_id": str(event.complaint_id),
             "office_code": event.office_code,
@@ -111,7 +110,6 @@ class Registry:
             "received_event_id": str(event.event_id),
             "correlation_id": event.correlation_id,
             "intake": event.model_dump(mode="json"),
-            "pending_since": now,
         }
         fresh = await self.store.insert_once(self.store.complaints, record)
         if not fresh:  # a redelivery, or a replica at the same moment: the stored record
@@ -149,8 +147,8 @@ class Registry:
             found = await self.store.listed(complaint_id)
             assert found is not None
             await self._settle(found)
-        await self.store.finish(complaint_id)
         if "attention" in record:
+            await self.store.attended(complaint_id)
             reason = record["attention"]["reason"]
             metrics.ATTENTION_RESOLVED.labels(reason=reason).inc()
             log.info("complaint_attention_resolved", complaint_id=complaint_id, reason=reason)
@@ -205,12 +203,12 @@ class Registry:
         }
 
     async def recover(self, limit: int = 1000) -> int:
-        """At start: finish what waits without a redelivery to come — registrations a crash
-        left part-way, and complaints whose reason for attention is gone (their office is
-        configured now). Returns how many were numbered."""
+        """At start: number the complaints whose reason for attention is gone (their office is
+        configured now); no redelivery would bring them back. Returns how many were numbered.
+        (A registration a crash left part-way needs nothing here: its offset was not committed,
+        so the event comes again.)"""
         _, waiting = await self.store.needing_attention(limit)
-        found = await self.store.unfinished(self.clock(), limit)
-        found += [c for c in waiting if self.offices.get(c["office_code"]) is not None]
+        found = [c for c in waiting if self.offices.get(c["office_code"]) is not None]
         numbered = 0
         for summary in found:
             record = await self.store.complaint(summary["_id"])  # with the intake data

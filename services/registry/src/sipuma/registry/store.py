@@ -11,19 +11,21 @@ data (see the service README):
   its outbox entry in the same document;
 - **atomically updated views**: `listing` (a complaint's summary for the staff list, rebuilt from
   its facts, versioned so a stale rebuild never overwrites a newer one), the outbox's `due` mark,
-  and a complaint's `pending_since` / `attention` marks (registration not finished / waiting for
-  a person), each removed with one update.
+  and a complaint's `attention` mark (waiting for a person), removed with one update.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+
+from sipuma.registry.batching import Grouped
 
 Doc = dict[str, Any]
 
@@ -41,7 +43,6 @@ def _outbox_due() -> IndexModel:
 
 INDEXES: dict[str, list[IndexModel]] = {
     "complaints": [
-        IndexModel([("pending_since", ASCENDING)], name="pending_since", sparse=True),
         IndexModel([("attention.since", ASCENDING)], name="attention_since", sparse=True),
     ],
     "listing": [
@@ -90,6 +91,40 @@ async def insert_run(collection: AsyncCollection[Doc], docs: list[Doc]) -> int:
     return len(docs)
 
 
+async def _insert_each(
+    collection: AsyncCollection[Doc], docs: list[Doc]
+) -> list[bool | BaseException]:
+    """Unordered insert: per document True (inserted), False (key exists) or its error."""
+    if len(docs) == 1:  # the usual idle case
+        try:
+            await collection.insert_one(docs[0])
+        except DuplicateKeyError:
+            return [False]
+        return [True]
+    outcome: list[bool | BaseException] = [True] * len(docs)
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as refused:
+        for error in refused.details.get("writeErrors", []):
+            code = error.get("code")
+            outcome[int(error["index"])] = (
+                False if code == 11000 else OperationFailure(str(error.get("errmsg")), code)
+            )
+    return outcome
+
+
+async def _by_complaint(
+    collection: AsyncCollection[Doc], complaint_ids: list[str]
+) -> list[list[Doc] | BaseException]:
+    """The documents of each complaint (unordered), in the order the ids were given."""
+    wanted = list(dict.fromkeys(complaint_ids))
+    query = {"complaint_id": wanted[0] if len(wanted) == 1 else {"$in": wanted}}
+    found: dict[str, list[Doc]] = {}
+    for doc in await collection.find(query).to_list():
+        found.setdefault(doc["complaint_id"], []).append(doc)
+    return [list(found.get(complaint_id, [])) for complaint_id in complaint_ids]
+
+
 class Store:
     def __init__(self, client: AsyncMongoClient[Doc], database: str) -> None:
         self.client = client
@@ -100,6 +135,12 @@ class Store:
         self.tickets: AsyncCollection[Doc] = self.db["tickets"]
         self.status_changes: AsyncCollection[Doc] = self.db["status_changes"]
         self.facts: AsyncCollection[Doc] = self.db["facts"]
+        self._inserts: dict[str, Grouped[Doc, bool]] = {}
+        # A complaint's facts and steps: reads of concurrent handlers share one `$in` query.
+        self._reads = {
+            name: Grouped(partial(_by_complaint, self.db[name]))
+            for name in ("facts", "status_changes")
+        }
 
     @classmethod
     def connect(cls, uri: str, database: str) -> Store:
@@ -123,14 +164,14 @@ class Store:
     async def close(self) -> None:
         await self.client.close()
 
-    @staticmethod
-    async def insert_once(collection: AsyncCollection[Doc], doc: Doc) -> bool:
-        """Insert; False when the key already exists (a redelivery or a lost race)."""
-        try:
-            await collection.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
+    async def insert_once(self, collection: AsyncCollection[Doc], doc: Doc) -> bool:
+        """Insert; False when the key already exists (a redelivery or a lost race). Inserts of
+        concurrent handlers into one collection share an unordered `insert_many`, each document
+        inserted or refused on its own (`Grouped`)."""
+        group = self._inserts.get(collection.name)
+        if group is None:
+            group = self._inserts[collection.name] = Grouped(partial(_insert_each, collection))
+        return await group.add(doc)
 
     @staticmethod
     async def by_id(
@@ -146,11 +187,6 @@ class Store:
         """Only what the public timeline may show: no intake data."""
         return await self.by_id(self.complaints, complaint_id, {"received_at": 1, "saved_at": 1})
 
-    async def unfinished(self, older_than: datetime, limit: int) -> list[Doc]:
-        """Complaints whose registration did not finish (a crash part-way), oldest first."""
-        query = {"pending_since": {"$lte": older_than}, "attention": {"$exists": False}}
-        return await self.complaints.find(query).sort("pending_since", 1).limit(limit).to_list()
-
     async def needing_attention(self, limit: int) -> tuple[int, list[Doc]]:
         """Complaints waiting for a person (how many, and the oldest `limit` >= 1), without
         the intake data."""
@@ -160,11 +196,9 @@ class Store:
     async def count_needing_attention(self) -> int:
         return await self.complaints.count_documents(WAITING)
 
-    async def finish(self, complaint_id: str) -> None:
-        """Registration done: the complaint leaves the unfinished and needs-attention lists."""
-        await self.complaints.update_one(
-            {"_id": complaint_id}, {"$unset": {"pending_since": "", "attention": ""}}
-        )
+    async def attended(self, complaint_id: str) -> None:
+        """Numbered: the complaint leaves the needs-attention list."""
+        await self.complaints.update_one({"_id": complaint_id}, {"$unset": {"attention": ""}})
 
     # -- register numbers -------------------------------------------------------------------------
     async def number_of(self, complaint_id: str) -> Doc | None:
@@ -183,12 +217,12 @@ class Store:
     # -- later events, tickets, status ------------------------------------------------------------
     async def facts_of(self, complaint_id: str) -> list[Doc]:
         """In the order they happened (ties: by event id, the same order everywhere)."""
-        ordered = self.facts.find({"complaint_id": complaint_id}).sort([("at", 1), ("_id", 1)])
-        return await ordered.to_list()
+        found = await self._reads["facts"].add(complaint_id)
+        return sorted(found, key=lambda fact: (fact["at"], fact["_id"]))
 
     async def changes_of(self, complaint_id: str) -> list[Doc]:
-        ordered = self.status_changes.find({"complaint_id": complaint_id}).sort("step", 1)
-        return await ordered.to_list()
+        found = await self._reads["status_changes"].add(complaint_id)
+        return sorted(found, key=lambda change: change["step"])
 
     async def tickets_of(self, complaint_id: str) -> list[Doc]:
         return await self.tickets.find({"complaint_id": complaint_id}).to_list()
