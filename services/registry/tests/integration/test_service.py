@@ -240,3 +240,15 @@ async def test_replicas_racing_keep_one_fact_per_event(store: Store, endpoints: 
     assert await store.tickets.count_documents({}) == len(events)  # a ticket per contact
     listed = await store.listed(str(first.complaint_id))
     assert listed is not None and listed["version"] == 2 * len(events)  # facts + tickets
+
+
+async def test_a_stale_rebuild_of_the_view_never_overwrites_a_newer_one(store: Store) -> None:
+    """The listing view is an atomically updated cache: a rebuild that saw fewer facts (it ran
+    concurrently with the one that saw more, and wrote last) is ignored."""
+    registry, _ = make_registry(store)
+    number = await register(registry, received())
+    complaint_id = number["complaint_id"]
+    await store.set_view(complaint_id, {"status": "closed"}, version=5)
+    await store.set_view(complaint_id, {"status": "verified"}, version=3)
+    listed = await store.listed(complaint_id)
+    assert listed is not None and listed["view"] == {"status": "closed"} and listed["version"] == 5
