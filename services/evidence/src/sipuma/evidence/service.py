@@ -274,23 +274,30 @@ class EvidenceService:
                 record, event.model_dump_json(), limits.max_files, limits.max_total_bytes
             )
         except Exception as exc:
-            added = await self._committed_anyway(cid, str(evidence_id), exc)
-            if not added:
+            committed = await self._committed_anyway(cid, str(evidence_id), exc)
+            if committed is None:  # unknown: a record may point at the object, keep it
+                log.error("record_outcome_unknown", evidence_id=str(evidence_id))
+                raise pr.database_unavailable() from exc
+            if not committed:
                 await self._discard(key, stored.version_id)
                 raise pr.database_unavailable() from exc
+            added = True
         if not added:
             await self._discard(key, stored.version_id)
             raise _complaint_full(limits)
         await self.complete(record, event)
         return record
 
-    async def _committed_anyway(self, complaint_id: str, evidence_id: str, exc: Exception) -> bool:
-        """The commit raised: did it happen all the same (the answer was lost on the way)?"""
+    async def _committed_anyway(
+        self, complaint_id: str, evidence_id: str, exc: Exception
+    ) -> bool | None:
+        """The commit raised: did it happen all the same (the answer was lost on the way)?
+        None when the store cannot tell either."""
         log.warning("record_failed", error=type(exc).__name__, evidence_id=evidence_id)
         try:
             return await self.store.get(complaint_id, evidence_id) is not None
         except Exception:
-            return False
+            return None
 
     async def _discard(self, key: str, version_id: str | None) -> None:
         try:
