@@ -37,6 +37,7 @@ async def test_registered_event_is_stored_with_the_number_then_published_once(st
     assert number["number"] == f"PGD/{event.office_code}/2026/000001"
     registered = recorder.of(ev.ComplaintRegistered)
     assert len(registered) == 1 and registered[0].register_number == number["number"]
+    assert registered[0].correlation_id == event.correlation_id  # the intake's, carried on
     assert recorder.stored_before_publish == [True]
     # Listed once Kafka took the event: the listing entry is the number's "sent" mark.
     listed = await store.listing.find_one({})

@@ -127,8 +127,7 @@ class Registry:
                 await self._needs_attention(record, UNKNOWN_OFFICE)
                 return None
             year = self.offices.local_year(office, record["saved_at"])
-            numbering = {"_id": complaint_id, "office_code": office, "register_year": year}
-            number = await self.numberer.assign(numbering, fresh=True)
+            number = await self.numberer.assign({**record, "register_year": year}, fresh=True)
         contact = record["intake"].get("tracking_contact")
         steps: list[Awaitable[Any]] = [self.relay.send("register_numbers", number)]
         if contact:
