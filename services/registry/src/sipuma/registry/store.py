@@ -16,6 +16,7 @@ data (see the service README):
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from sipuma.registry.batching import Grouped
 
@@ -149,10 +150,19 @@ class Store:
         )
         return cls(client, database)
 
-    async def ensure_indexes(self) -> None:
-        """Idempotent (an existing index with the same definition is left alone)."""
-        for name, models in INDEXES.items():
-            await self.db[name].create_indexes(models)
+    async def ensure_indexes(self, attempts: int = 5) -> None:
+        """Idempotent (an existing index with the same definition is left alone). Retried a
+        few times: replicas starting together create the same collections at the same moment,
+        and a store that is restarting answers a moment later."""
+        for attempt in range(1, attempts + 1):
+            try:
+                for name, models in INDEXES.items():
+                    await self.db[name].create_indexes(models)
+                return
+            except PyMongoError:
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(0.5 * attempt)
 
     async def ping(self) -> bool:
         try:
