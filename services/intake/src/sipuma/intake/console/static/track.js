@@ -1,5 +1,6 @@
 /* Public tracking: ticket → status timeline (statuses and dates only). The ticket goes in the
-   request path to the registry, never into this page's URL or history. */
+   body of a POST to the registry: never into a URL (this page's, its history, or a server's
+   access log). */
 "use strict";
 (() => {
   const S = SIPUMA;
@@ -25,7 +26,9 @@
       form.ticket.focus();
       return;
     }
-    const answer = await S.api("registry", `/v1/track/${encodeURIComponent(ticket)}`, { public: true });
+    const answer = await S.api("registry", "/v1/track", {
+      method: "POST", body: { ticket }, public: true,
+    });
     if (answer.status !== 200) {
       error.textContent = S.message(answer.body);
       error.hidden = false;
