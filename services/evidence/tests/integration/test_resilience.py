@@ -70,7 +70,10 @@ async def test_with_kafka_down_the_upload_is_kept_and_its_event_waits_in_the_out
             assert await svc.app.state.service.relay_once(older_than_s=0) == 0
         finally:
             await broker.stop()
-    events = await read_topic(real.kafka_bootstrap, real.topic_evidence_stored)
+    try:
+        events = await read_topic(real.kafka_bootstrap, real.topic_evidence_stored)
+    finally:
+        await remove_everything(real)  # the service's own clean-up could not reach Kafka
     assert [e["evidence_id"] for e, _ in events] == [evidence_id]
     assert events[0][0]["sha256"] == hashlib.sha256(samples.pdf()).hexdigest()
 

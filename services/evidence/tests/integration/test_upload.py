@@ -328,5 +328,5 @@ async def test_minio_down_answers_503_and_records_nothing(endpoints: Endpoints) 
             ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["storage"] == "failing"
-    events = await read_topic(settings.kafka_bootstrap, settings.topic_evidence_stored)
+        events = await read_topic(settings.kafka_bootstrap, settings.topic_evidence_stored)
     assert events == []
