@@ -106,8 +106,9 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    # httpx logs every request's full URL at INFO (query strings and all): warnings only.
-    for noisy in ("aiokafka", "kafka", "httpx", "httpcore"):
+    # httpx logs every request's full URL at INFO (query strings and all), PyMongo's DEBUG log
+    # whole commands and replies (names, addresses, tickets): warnings only.
+    for noisy in ("aiokafka", "kafka", "httpx", "httpcore", "pymongo"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []  # propagate to the root handler instead

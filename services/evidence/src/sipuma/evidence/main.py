@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -188,6 +187,4 @@ def build_app(settings: EvidenceSettings) -> FastAPI:
 def run() -> None:
     settings = EvidenceSettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
-    # PyMongo's DEBUG log prints whole commands and replies, records (file names) included.
-    logging.getLogger("pymongo").setLevel(logging.WARNING)
     serve(build_app(settings), settings)

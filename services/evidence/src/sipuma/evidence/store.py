@@ -27,7 +27,7 @@ from typing import Any
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from sipuma.evidence.transactions import in_transaction
+from sipuma.shared.transactions import in_transaction
 
 Doc = dict[str, Any]
 

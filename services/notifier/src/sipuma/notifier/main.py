@@ -10,7 +10,6 @@ next start), then the SMTP connections and the clients close.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -185,6 +184,4 @@ def build_app(settings: NotifierSettings, logger: Any | None = None) -> FastAPI:
 def run() -> None:
     settings = NotifierSettings()
     logger = configure_logging(settings.service, settings.log_level, settings.log_format)
-    # PyMongo's DEBUG log prints whole commands and replies: addresses and ticket numbers.
-    logging.getLogger("pymongo").setLevel(logging.WARNING)
     serve(build_app(settings, logger), settings)

@@ -46,7 +46,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from sipuma.notifier.transactions import in_transaction
+from sipuma.shared.transactions import in_transaction
 
 Doc = dict[str, Any]
 PENDING, CLAIMED, SENDING, SENT, FAILED = "pending", "claimed", "sending", "sent", "failed"
