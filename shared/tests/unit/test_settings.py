@@ -76,3 +76,35 @@ def test_settings_are_frozen() -> None:
     settings = ServiceSettings()
     with pytest.raises(ValidationError):
         settings.http_port = 1  # type: ignore[misc]
+
+
+def test_isolation_prefix_names_topics_and_the_consumer_group() -> None:
+    from sipuma.shared import topics
+
+    plain = ServiceSettings(consumer_group="registry")
+    isolated = ServiceSettings(topic_prefix="t-abc.", consumer_group="registry")
+    assert plain.topic(topics.COMPLAINT_RECEIVED) == topics.COMPLAINT_RECEIVED.name
+    assert plain.group_id == "registry"
+    assert isolated.topic(topics.COMPLAINT_RECEIVED) == "t-abc." + topics.COMPLAINT_RECEIVED.name
+    assert isolated.topic("sipuma.x.v1") == "t-abc.sipuma.x.v1"
+    # A test's consumers never join the running stack's group.
+    assert isolated.group_id == "t-abc.registry"
+
+
+def test_token_verifier_takes_issuer_and_audience_from_settings() -> None:
+    from sipuma.shared.auth import AuthError, Role, TokenVerifier, mint_token
+
+    settings = StaffApiSettings(token_issuer="djbc-sso", token_audience="sipuma-registry")
+    secret = settings.token_secret.get_secret_value()
+    verifier = TokenVerifier.from_settings(settings)
+    good = mint_token(
+        secret,
+        "1990",
+        "KPUBC-TPK-TJPRIOK",
+        (Role.RECEIVER,),
+        issuer="djbc-sso",
+        audience="sipuma-registry",
+    )
+    assert verifier.verify(good).officer_id == "1990"
+    with pytest.raises(AuthError):
+        verifier.verify(mint_token(secret, "1990", "KPUBC-TPK-TJPRIOK", (Role.RECEIVER,)))

@@ -10,11 +10,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from fastapi import Request
 from fastapi.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from sipuma.shared.settings import StaffApiSettings
 
 ALGORITHM = "HS256"
 
@@ -87,6 +90,15 @@ class TokenVerifier:
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
+
+    @classmethod
+    def from_settings(cls, settings: StaffApiSettings) -> TokenVerifier:
+        """The one way a service builds its verifier: secret, issuer and audience alike."""
+        return cls(
+            settings.token_secret.get_secret_value(),
+            settings.token_issuer,
+            settings.token_audience,
+        )
 
     def verify(self, token: str) -> Principal:
         try:

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sipuma.shared.topic_admin import DEFAULT_RETENTION_MS
+from sipuma.shared.topics import TopicSpec
 
 DEV_SECRET_PREFIX = "dev-only-"  # noqa: S105 (a marker, not a secret)
 DEV_TOKEN_SECRET = SecretStr(DEV_SECRET_PREFIX + "sipuma-token-secret-change-me")
@@ -54,6 +55,12 @@ class ServiceSettings(BaseSettings):
     log_format: LogFormat = "auto"
     http_host: str = "127.0.0.1"  # containers set SIPUMA_HTTP_HOST=0.0.0.0
     http_port: int = Field(8000, ge=1, le=65535)
+    # Prepended to every topic name (consumed, produced, dead letter) and to the consumer group:
+    # isolates a test run (its consumers never join the running stack's group) and lets two
+    # environments share one Kafka cluster. Empty in production.
+    topic_prefix: str = Field("", pattern=r"^[a-z0-9._-]*$")
+    # The service's consumer group before the prefix; empty for a service that joins none.
+    consumer_group: str = Field("", pattern=r"^[a-z0-9._-]*$")
     # Addresses (or CIDRs) of reverse proxies whose X-Forwarded-For / -Proto may be believed, e.g.
     # the ingress. Empty (the default): forwarded headers are ignored and the peer address is
     # the client, so nobody can pick their own address to dodge a per-client limit.
@@ -62,6 +69,15 @@ class ServiceSettings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    def topic(self, topic: TopicSpec | str) -> str:
+        """This deployment's name of a topic (the isolation prefix, then the contract name)."""
+        return self.topic_prefix + (topic.name if isinstance(topic, TopicSpec) else topic)
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group this service joins: prefixed like its topics."""
+        return self.topic_prefix + self.consumer_group
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Self:
@@ -84,6 +100,8 @@ class StaffApiSettings(ServiceSettings):
     """For services with an officer-facing HTTP API (tokens from `auth.py`)."""
 
     token_secret: SecretStr = DEV_TOKEN_SECRET
+    token_issuer: str = "sipuma"  # noqa: S105 - a name, not a secret
+    token_audience: str = "sipuma"  # noqa: S105
     # Browser origins allowed to call this API directly (the officer console on another port).
     # Empty = no CORS; behind one ingress the console uses same-origin paths instead.
     cors_origins: list[str] = []

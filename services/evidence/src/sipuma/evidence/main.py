@@ -95,7 +95,7 @@ async def _relay(
 
 
 def build_app(settings: EvidenceSettings) -> FastAPI:
-    verifier = TokenVerifier(settings.token_secret.get_secret_value())
+    verifier = TokenVerifier.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -53,31 +53,22 @@ class EvidenceSettings(StaffApiSettings):
     max_bytes_per_complaint: int = Field(10 * GiB, ge=1)
     complaint_wait_s: float = Field(3.0, ge=0, le=30)
 
-    # Kafka
-    # Prepended to every topic name, as in the other services: isolates test runs and lets two
-    # deployments share one cluster. The names themselves come from `sipuma.shared.topics` only.
-    topic_prefix: str = Field("", pattern=r"^[a-z0-9._-]*$")
-    consumer_group: str = "sipuma-evidence"  # the group id is topic_prefix + this (`group_id`)
+    # Kafka (topic_prefix and the prefixed `group_id` come from the shared settings)
+    consumer_group: str = "sipuma-evidence"
     create_topics: bool = True
     outbox_interval_s: float = Field(5.0, gt=0)
 
     @property
-    def group_id(self) -> str:
-        """The Kafka consumer group: prefixed like the topics, so an isolated run (a test, a
-        second deployment on one cluster) never joins another's group."""
-        return self.topic_prefix + self.consumer_group
-
-    @property
     def topic_evidence_stored(self) -> str:
-        return self.topic_prefix + topics.EVIDENCE_STORED.name
+        return self.topic(topics.EVIDENCE_STORED)
 
     @property
     def topic_complaint_received(self) -> str:
-        return self.topic_prefix + topics.COMPLAINT_RECEIVED.name
+        return self.topic(topics.COMPLAINT_RECEIVED)
 
     @property
     def topic_complaint_registered(self) -> str:
-        return self.topic_prefix + topics.COMPLAINT_REGISTERED.name
+        return self.topic(topics.COMPLAINT_REGISTERED)
 
     def limits(self) -> Limits:
         return Limits(

@@ -50,9 +50,7 @@ def topics_from(settings: IntakeSettings) -> outbound.Topics:
 def build_app(settings: IntakeSettings) -> FastAPI:
     topics = topics_from(settings)
     offices = OfficeDirectory.load(settings.offices_file)
-    verifier = TokenVerifier(
-        settings.token_secret.get_secret_value(), settings.token_issuer, settings.token_audience
-    )
+    verifier = TokenVerifier.from_settings(settings)
 
     async def prepare_topics() -> None:
         await ensure_topics(

@@ -47,20 +47,10 @@ class IntakeSettings(StaffApiSettings):
     kafka_send_timeout_s: float = Field(3.0, gt=0)
     kafka_connect_wait_s: float = Field(5.0, ge=0)
 
-    token_issuer: str = "sipuma"  # noqa: S105 - a name, not a secret
-    token_audience: str = "sipuma"  # noqa: S105
-
-    # Prepended to every topic name, as in the registry: isolates test runs and lets two
-    # environments share one Kafka cluster. Empty in production.
-    topic_prefix: str = Field("", pattern=r"^[a-z0-9._-]*$")
-
     @field_validator("offices_file", "spool_path", "idempotency_path", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
-
-    def topic(self, spec: topics.TopicSpec) -> str:
-        return self.topic_prefix + spec.name
 
     @property
     def topic_complaint_received(self) -> str:

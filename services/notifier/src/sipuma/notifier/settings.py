@@ -21,8 +21,6 @@ class NotifierSettings(ServiceSettings):
     mongo_database: str = "sipuma_notifier"
     deliveries_collection: str = "deliveries"
     consumer_group: str = "notifier"
-    # Prepended to every topic name (consumed, produced, dead letter), as in the registry.
-    topic_prefix: str = Field("", pattern=r"^[a-z0-9._-]*$")
     offices_file: Path | None = None
 
     # Message content
@@ -85,15 +83,6 @@ class NotifierSettings(ServiceSettings):
         if self.lease_seconds < 1.5 * slowest:
             raise ValueError("lease_seconds must be at least 1.5 x the slowest send timeout")
         return self
-
-    def topic(self, name: str) -> str:
-        return self.topic_prefix + name
-
-    @property
-    def group_id(self) -> str:
-        """The Kafka consumer group: prefixed like the topics, so an isolated run (a test, a
-        second deployment on one cluster) never joins another's group."""
-        return self.topic_prefix + self.consumer_group
 
     def unknown_outcome(self) -> dict[str, UnknownOutcome]:
         """Per channel (`email`, `sms`): what recovery does when an attempt's outcome is unknown."""

@@ -135,7 +135,7 @@ def http_app(
         lifespan=lifespan,
     )
     install_auth_handler(app)
-    verifier = TokenVerifier(settings.token_secret.get_secret_value())
+    verifier = TokenVerifier.from_settings(settings)
     app.include_router(staff_router(registry, verifier))
     app.include_router(
         tracking_router(

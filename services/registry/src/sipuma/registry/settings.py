@@ -16,9 +16,6 @@ class RegistrySettings(StaffApiSettings):
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str = "sipuma_registry"
     consumer_group: str = "registry"
-    # Prepended to every topic name (consumed, produced, dead letter): isolates test runs and
-    # lets two environments share one Kafka cluster. Empty in production.
-    topic_prefix: str = Field("", pattern=r"^[a-z0-9._-]*$")
     register_number_format: str = DEFAULT_NUMBER_FORMAT
     ticket_hash_key: SecretStr = SecretStr(DEV_SECRET_PREFIX + "registry-ticket-hash-key")
     offices_file: Path | None = None
@@ -41,12 +38,3 @@ class RegistrySettings(StaffApiSettings):
     @classmethod
     def _format(cls, value: str) -> str:
         return validate_number_format(value)
-
-    def topic(self, name: str) -> str:
-        return self.topic_prefix + name
-
-    @property
-    def group_id(self) -> str:
-        """The consumer group, isolated like the topics: a test's consumers never join the
-        running stack's group."""
-        return self.topic_prefix + self.consumer_group
