@@ -27,6 +27,7 @@ from pymongo import MongoClient
 
 from sipuma.shared import topics
 from tests.chaos.infra import OFFICES, S3_KEY, S3_SECRET, World
+from tests.harness.state import consumed
 
 TXT = "Berita acara pengaduan: petugas meminta uang tambahan di ruang pemeriksaan.\n"
 
@@ -321,6 +322,39 @@ def wait_converged(world: World, ledger: Ledger, timeout: float) -> float:
             return time.monotonic() - started
         time.sleep(1)
     return -1.0
+
+
+# What each consumer group of the chaos world reads (its group id is prefix + name).
+CONSUMED = {
+    "chaos-registry": (
+        topics.COMPLAINT_RECEIVED,
+        topics.COMPLAINT_SUPPLEMENTED,
+        topics.CONTACT_PROVIDED,
+        topics.REGISTER_NUMBER_COMMUNICATED,
+        topics.EVIDENCE_STORED,
+        topics.NOTIFICATION_SENT,
+        topics.NOTIFICATION_FAILED,
+    ),
+    "chaos-evidence": (topics.COMPLAINT_RECEIVED, topics.COMPLAINT_REGISTERED),
+    "chaos-notifier": (topics.TICKET_ISSUED,),
+}
+
+
+def settle(world: World, timeout: float = 120) -> None:
+    """Until every group has committed every record up to the high-water mark: all redelivery
+    the fault caused is handled, so a late duplicate would already be in the sinks (instead of
+    waiting a while for one to show up)."""
+
+    async def all_consumed() -> None:
+        for group, specs in CONSUMED.items():
+            await consumed(
+                world.broker.bootstrap,
+                world.prefix + group,
+                [world.topic(spec) for spec in specs],
+                timeout,
+            )
+
+    asyncio.run(all_consumed())
 
 
 def reconcile(world: World, ledger: Ledger) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.chaos.infra import World
-from tests.chaos.load import Ledger, reconcile, run_load, wait_converged
+from tests.chaos.load import Ledger, reconcile, run_load, settle, wait_converged
 from tests.chaos.report import write_report
 
 RUNS = int(os.environ.get("SIPUMA_CHAOS_RUNS", "1"))
@@ -118,7 +118,7 @@ def test_fault_under_load(
         load.join()
         load_s = time.monotonic() - started
         recovery_s = wait_converged(world, ledger, CONVERGE_S)
-        time.sleep(2.0)  # a late duplicate would show up here
+        settle(world)  # every redelivery handled: a late duplicate would be in the sinks now
         outcome = reconcile(world, ledger)
         new = [p for p in outcome["problems"] if p not in ledger.known_problems]
         ledger.known_problems.update(outcome["problems"])

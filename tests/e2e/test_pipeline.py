@@ -19,7 +19,6 @@ import asyncio
 import json
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -28,13 +27,14 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sipuma.shared import topics
 from sipuma.shared.auth import Role
 from tests.e2e.stack import Stack, start_stack
 from tests.harness.endpoints import Endpoints
 from tests.harness.inboxes import MailInbox
+from tests.harness.state import eventually as harness_eventually
+from tests.harness.state import read_to_end
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -134,54 +134,20 @@ class Planted:
 async def eventually(
     what: str, probe: Callable[[], Awaitable[T | None]], timeout: float = 90.0
 ) -> T:
-    """Poll until `probe` answers something truthy; fail with `what` after the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = await probe()
-        except httpx.HTTPError as exc:  # a service busy or restarting: try again
-            last = exc
-        if last:
-            return last  # type: ignore[no-any-return]
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    """The harness's `eventually`, where a service busy or restarting means "not yet"."""
+    return await harness_eventually(what, probe, timeout, interval=0.5, retry_on=(httpx.HTTPError,))
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[bytes]:
-    """Every record on `topic` from the beginning, as raw bytes (key, value, header names and
-    values)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
-    try:
-        partitions = await consumer._client.fetch_all_metadata()
-        numbers = partitions.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(numbers)]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        raw: list[bytes] = []
-        deadline = time.monotonic() + 60
-
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < ends[tp] for tp in tps])
-
-        while await behind():
-            assert time.monotonic() < deadline, f"could not read {topic} to its end"
-            batch = await consumer.getmany(*tps, timeout_ms=1000)
-            for records in batch.values():
-                for record in records:
-                    parts = [record.key or b"", record.value or b""]
-                    for name, value in record.headers or ():
-                        parts += [name.encode(), value or b""]
-                    raw.append(b"\x00".join(parts))
-        return raw
-    finally:
-        await consumer.stop()
+    """Every record on `topic` up to its high-water mark, as raw bytes (key, value, header
+    names and values)."""
+    raw: list[bytes] = []
+    for record in await read_to_end(bootstrap, topic):
+        parts = [record.key or b"", record.value or b""]
+        for name, value in record.headers or ():
+            parts += [name.encode(), value or b""]
+        raw.append(b"\x00".join(parts))
+    return raw
 
 
 async def test_three_offices_end_to_end(stack: Stack, endpoints: Endpoints) -> None:

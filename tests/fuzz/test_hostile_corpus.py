@@ -8,9 +8,8 @@ of the two valid complaints, the registry holds exactly those two, and no eviden
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from sipuma.shared import topics
 from sipuma.shared.auth import Role
 from tests.e2e.stack import OFFICE, Stack
 from tests.harness.endpoints import Endpoints
+from tests.harness.state import eventually_sync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -283,23 +283,12 @@ def count_messages(bootstrap: str, prefix: str) -> dict[str, int]:
     return asyncio.run(count())
 
 
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
 def record_valid(http: httpx.Client, stack: Stack, headers: dict[str, str]) -> str:
     """One valid complaint, followed until intake and evidence both know it is registered."""
     r = http.post(f"{stack.url('intake')}/v1/complaints", json=valid_complaint(), headers=headers)
     assert r.status_code in (201, 202), r.text
     cid: str = r.json()["complaint_id"]
-    wait_for(
+    eventually_sync(
         "registered",
         lambda: (
             http.get(f"{stack.url('intake')}/v1/complaints/{cid}/status", headers=headers)
@@ -308,7 +297,7 @@ def record_valid(http: httpx.Client, stack: Stack, headers: dict[str, str]) -> s
             == "registered"
         ),
     )
-    wait_for(
+    eventually_sync(
         "evidence knows the complaint",
         lambda: (
             http.get(
