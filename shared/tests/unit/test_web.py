@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
@@ -25,6 +26,10 @@ def client() -> TestClient:
     @app.post("/echo")
     async def echo(request: Request) -> dict[str, int]:
         return {"size": len(await request.body())}
+
+    @app.post("/json")
+    async def parsed(body: dict[str, Any]) -> dict[str, int]:
+        return {"fields": len(body)}
 
     install_http_plumbing(app, {"kafka": always_ready}, max_body_bytes=100)
     return TestClient(app)
@@ -51,6 +56,23 @@ def test_streamed_large_body_without_length_is_413(client: TestClient) -> None:
 
     answer = client.post("/echo", content=chunks())
     assert answer.status_code == 413
+
+
+def test_streamed_large_json_body_of_a_parsed_route_is_413_not_400(client: TestClient) -> None:
+    """FastAPI reads a declared body itself and turns any error while reading it into a 400,
+    except an HTTPException: the limit must still answer 413, with the limit in both texts."""
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(5):
+            yield b" " * 60
+
+    answer = client.post("/json", content=chunks(), headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["code"] == "payload_too_large"
+    assert "100 B" in problem["messages"]["id"] and "100 B" in problem["messages"]["en"]
+    assert client.post("/json", json={"a": 1}).json() == {"fields": 1}
 
 
 def test_health_and_problem_handlers_are_installed(client: TestClient) -> None:

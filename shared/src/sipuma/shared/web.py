@@ -10,12 +10,20 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sipuma.shared.correlation import CorrelationIdMiddleware
 from sipuma.shared.health import ReadinessCheck, health_router
 from sipuma.shared.openapi import document_problems
-from sipuma.shared.problems import install_problem_handlers, payload_too_large, route_template
+from sipuma.shared.problems import (
+    install_problem_handlers,
+    payload_too_large,
+    render,
+    route_template,
+)
 from sipuma.shared.settings import ServiceSettings
 
 UNMATCHED_ROUTE = "<unmatched>"
@@ -56,8 +64,21 @@ class AccessLogMiddleware:
             )
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised while the app reads a body past the limit. An HTTPException because FastAPI turns
+    any other exception from reading a route's body into a 400 ("error parsing the body") and
+    re-raises only these; `install_http_plumbing` answers it with the 413 problem."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413)
+        self.max_bytes = max_bytes
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTooLarge)
+    answer = render(payload_too_large(exc.max_bytes), request)
+    answer.headers["connection"] = "close"  # the rest of the body is never read
+    return answer
 
 
 class BodySizeLimitMiddleware:
@@ -85,7 +106,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -117,6 +138,7 @@ def install_http_plumbing(
     """Call once in the composition root, after the routes are added. Operations under `/v1`
     need a staff token unless their path starts with one of `public_paths`."""
     install_problem_handlers(app)
+    app.add_exception_handler(BodyTooLarge, _too_large)
     document_problems(
         app, authenticated=lambda path: path.startswith("/v1") and not path.startswith(public_paths)
     )
