@@ -1,5 +1,7 @@
-"""Integration helpers: settings on unique names, the service on a real port, complaint events
-published on the real Kafka, and a reader for the evidence topic."""
+"""Integration helpers: settings on unique names, the service (`build()`, as `run()` wires it) on
+a real port, complaint events published on the real Kafka, the evidence topic decoded, a door
+in front of Kafka, and `sipuma-evidence` as a real process. Waiting is the harness's
+(`tests.harness.state`): tests read state, never sleep."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,20 +21,21 @@ from typing import Any
 
 import httpx
 import uvicorn
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import FastAPI
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 from pymongo import AsyncMongoClient
 
-from sipuma.evidence.main import build_app
+from sipuma.evidence.domain import KnownComplaint
+from sipuma.evidence.main import Runtime, build
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.shared.auth import mint_token
 from sipuma.shared.cloudevents import encode, to_headers
 from sipuma.shared.events import ComplaintRegistered
 from sipuma.shared.topics import dead_letter_topic
 from tests.harness.endpoints import Endpoints
+from tests.harness.state import eventually, read_to_end
 
 OFFICE = "KPUBC-TPK-TJPRIOK"
 OTHER_OFFICE = "KPPBC-TMP-MAKASSAR"
@@ -76,39 +79,43 @@ def free_port() -> int:
 
 @dataclass
 class Running:
-    app: FastAPI
+    runtime: Runtime
     base_url: str
     port: int
-    settings: EvidenceSettings
+
+    @property
+    def settings(self) -> EvidenceSettings:
+        return self.runtime.settings
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.base_url, timeout=60, **kwargs)
+
+    async def knows(self, complaint_id: uuid.UUID) -> KnownComplaint:
+        """Once its complaint event has been consumed: the complaint as the service knows it."""
+        store = self.runtime.store
+        return await eventually(
+            f"complaint {complaint_id} known", lambda: store.complaint(str(complaint_id))
+        )
 
 
 @asynccontextmanager
 async def running_service(
     settings: EvidenceSettings, *, wait_kafka: bool = True
 ) -> AsyncIterator[Running]:
-    """The real app on a real port (uvicorn in this event loop), so bodies really stream."""
-    app = build_app(settings)
+    """The service as `run()` builds it, on a real port (uvicorn in this event loop), so bodies
+    really stream; removes everything it made when it ends."""
+    runtime = build(settings)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(runtime.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     task = asyncio.create_task(server.serve())
     try:
-        for _ in range(300):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
+        await eventually("the service is serving", lambda: server.started or task.done())
         assert server.started, "service did not start"
         if wait_kafka:
-            for _ in range(600):
-                if app.state.publisher.connected:
-                    break
-                await asyncio.sleep(0.05)
-            assert app.state.publisher.connected, "kafka not connected"
-        yield Running(app, f"http://127.0.0.1:{port}", port, settings)
+            await eventually("the service reached Kafka", lambda: runtime.publisher.connected)
+        yield Running(runtime, f"http://127.0.0.1:{port}", port)
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception):
@@ -197,63 +204,55 @@ async def send_raw(
         await producer.stop()
 
 
-async def poll(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> bool:
-    """Read a state until it holds (True) or the generous deadline passes (False)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() >= deadline:
-            return False
-        await asyncio.sleep(0.1)
-    return True
-
-
-async def wait_known(running: Running, complaint_id: uuid.UUID, timeout: float = 30.0) -> None:
-    store = running.app.state.store
-    deadline = asyncio.get_running_loop().time() + timeout
-    while await store.complaint(str(complaint_id)) is None:
-        assert asyncio.get_running_loop().time() < deadline, "complaint event not consumed"
-        await asyncio.sleep(0.1)
-
-
-async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
-    """The partitions `topic` has (none when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return [TopicPartition(topic, p["partition"]) for d in described for p in d["partitions"]]
-
-
-async def read_raw(bootstrap: str, topic: str) -> list[Any]:
-    """Every record of `topic` up to its high-water mark as of this call (no consumer group):
-    exactly what was published before, with nothing left to wait for."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    found: list[Any] = []
-    try:
-        partitions = await partitions_of(bootstrap, topic)
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            batch = await consumer.getmany(timeout_ms=500)
-            for tp, records in batch.items():
-                found.extend(r for r in records if r.offset < ends[tp])
-        return found
-    finally:
-        await consumer.stop()
-
-
 async def read_topic(bootstrap: str, topic: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
-    """The events on `topic` up to its high-water mark (see `read_raw`), decoded."""
+    """The events on `topic` up to its high-water mark (`read_to_end`), decoded."""
     return [
         (json.loads(r.value), {k: v.decode() for k, v in r.headers})
-        for r in await read_raw(bootstrap, topic)
+        for r in await read_to_end(bootstrap, topic)
+        if r.value is not None
     ]
+
+
+class KafkaGate:
+    """A door in front of the real Kafka on a port of its own: closed (nothing listens there,
+    as when Kafka is down) until `open()`. Only the bootstrap passes through it; the clients
+    then reach the broker at the address it advertises."""
+
+    def __init__(self, upstream: str) -> None:
+        host, _, port = upstream.rpartition(":")
+        self._upstream = (host, int(port))
+        self.bootstrap = f"127.0.0.1:{free_port()}"
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def open(self) -> None:
+        port = int(self.bootstrap.rpartition(":")[2])
+        self._server = await asyncio.start_server(self._pass, "127.0.0.1", port)
+
+    async def close(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _pass(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
+        kafka_in, kafka_out = await asyncio.open_connection(*self._upstream)
+        self._writers += [client_out, kafka_out]
+
+        async def copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            finally:
+                sink.close()
+
+        await asyncio.gather(
+            copy(client_in, kafka_out), copy(kafka_in, client_out), return_exceptions=True
+        )
 
 
 class EvidenceProcess:
@@ -284,23 +283,23 @@ class EvidenceProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 str(exe), env=self.env, stdout=log, stderr=asyncio.subprocess.STDOUT
             )
+        proc = self.proc
         async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as client:
-            for _ in range(600):
-                assert self.proc.returncode is None, self.log_path.read_text()[-4000:]
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.1)
-        raise AssertionError("evidence not ready:\n" + self.log_path.read_text()[-4000:])
 
-    async def accepting(self) -> bool:
-        """Does the server still accept new connections (it stops at SIGTERM)?"""
+            async def ready() -> bool:
+                assert proc.returncode is None, self.log_path.read_text()[-4000:]
+                return (await client.get("/readyz")).status_code == 200
+
+            await eventually("sipuma-evidence ready", ready, retry_on=(httpx.HTTPError,))
+
+    async def refusing(self) -> bool:
+        """Does the server refuse new connections (it stops accepting at SIGTERM)?"""
         try:
             async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as fresh:
                 await fresh.get("/healthz")
         except httpx.TransportError:
-            return False
-        return True
+            return True
+        return False
 
     async def stop(self) -> int:
         assert self.proc is not None

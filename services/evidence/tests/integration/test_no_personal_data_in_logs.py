@@ -17,12 +17,12 @@ from services.evidence.tests.support import (
     OFFICE,
     EvidenceProcess,
     auth,
-    poll,
     publish_registered,
     remove_everything,
     settings_for,
 )
 from tests.harness.endpoints import Endpoints
+from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ async def test_file_names_with_personal_data_never_reach_the_log(
             async def known() -> bool:
                 return (await client.get(url, headers=auth())).status_code == 200
 
-            assert await poll(known), "complaint event not consumed"
+            await eventually("complaint event consumed", known)
             pdf = {**auth(), "Content-Type": "application/pdf"}
             answers += [
                 # accepted: the name in the query string (httpx percent-encodes it) ...

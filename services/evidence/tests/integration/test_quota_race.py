@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,21 +20,49 @@ from services.evidence.tests.support import (
     remove_everything,
     running_service,
     settings_for,
-    wait_known,
 )
+from sipuma.evidence.domain import EvidenceRecord
 from sipuma.evidence.store import EvidenceStore
+from sipuma.shared.events import EvidenceStored
+from sipuma.shared.payloads import EvidenceKind
 from tests.harness.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration
 
 
-def _record(complaint_id: str, size: int) -> dict[str, Any]:
-    return {
-        "_id": str(uuid.uuid4()),
-        "complaint_id": complaint_id,
-        "size_bytes": size,
-        "uploaded_at": datetime.now(UTC),
-    }
+def _file(complaint_id: str, size: int) -> tuple[EvidenceRecord, EvidenceStored]:
+    """A stored file's record and its event, as the upload use case makes them."""
+    evidence_id, key = uuid.uuid4(), f"complaints/{complaint_id}/x"
+    event = EvidenceStored(
+        source="evidence",
+        correlation_id="c",
+        office_code=OFFICE,
+        complaint_id=uuid.UUID(complaint_id),
+        evidence_id=evidence_id,
+        kind=EvidenceKind.SCAN,
+        content_type="application/pdf",
+        size_bytes=size,
+        sha256="0" * 64,
+        object_key=key,
+    )
+    record = EvidenceRecord(
+        evidence_id=str(evidence_id),
+        complaint_id=complaint_id,
+        office_code=OFFICE,
+        kind=EvidenceKind.SCAN,
+        content_type="application/pdf",
+        file_type="PDF",
+        size_bytes=size,
+        sha256="0" * 64,
+        object_key=key,
+        version_id=None,
+        file_name=None,
+        uploaded_by="198001",
+        uploaded_at=datetime.now(UTC),
+        retained_until=None,
+        event_id=str(event.event_id),
+    )
+    return record, event
 
 
 async def _kept(store: EvidenceStore, complaint_id: str) -> tuple[int, int, int, int]:
@@ -45,7 +74,7 @@ async def _kept(store: EvidenceStore, complaint_id: str) -> tuple[int, int, int,
         known.evidence_count,
         known.evidence_bytes,
         len(records),
-        sum(r["size_bytes"] for r in records),
+        sum(r.size_bytes for r in records),
     )
 
 
@@ -66,13 +95,13 @@ async def test_racing_reservations_never_pass_the_count_and_never_drift(
 ) -> None:
     cid = str(uuid.uuid4())
     await store.complaint_seen(cid, OFFICE, datetime.now(UTC))
-    records = [_record(cid, 1000 + n) for n in range(40)]
+    files = [_file(cid, 1000 + n) for n in range(40)]
     added = await asyncio.gather(
-        *(store.add_within_limits(r, "{}", max_files=10, max_bytes=10**9) for r in records)
+        *(store.record_within_limits(*f, max_files=10, max_bytes=10**9) for f in files)
     )
     assert sum(added) == 10, "exactly the limit, however many raced"
     count, total, kept, kept_bytes = await _kept(store, cid)
-    counted = sum(r["size_bytes"] for r, ok in zip(records, added, strict=True) if ok)
+    counted = sum(r.size_bytes for (r, _), ok in zip(files, added, strict=True) if ok)
     assert (count, total) == (kept, kept_bytes) == (10, counted)
 
 
@@ -81,7 +110,7 @@ async def test_racing_reservations_never_pass_the_byte_total(store: EvidenceStor
     await store.complaint_seen(cid, OFFICE, datetime.now(UTC))
     added = await asyncio.gather(
         *(
-            store.add_within_limits(_record(cid, 100), "{}", max_files=1000, max_bytes=550)
+            store.record_within_limits(*_file(cid, 100), max_files=1000, max_bytes=550)
             for _ in range(30)
         )
     )
@@ -94,10 +123,12 @@ async def test_a_failed_insert_counts_nothing(store: EvidenceStore) -> None:
     counted (no separate release that could be lost)."""
     cid = str(uuid.uuid4())
     await store.complaint_seen(cid, OFFICE, datetime.now(UTC))
-    first = _record(cid, 10)
-    assert await store.add_within_limits(first, "{}", max_files=5, max_bytes=1000)
+    first, event = _file(cid, 10)
+    assert await store.record_within_limits(first, event, max_files=5, max_bytes=1000)
     with pytest.raises(DuplicateKeyError):
-        await store.add_within_limits({**first, "size_bytes": 20}, "{}", 5, 1000)
+        await store.record_within_limits(
+            replace(first, size_bytes=20), event, max_files=5, max_bytes=1000
+        )
     assert await _kept(store, cid) == (1, 10, 1, 10)
 
 
@@ -112,7 +143,7 @@ async def test_racing_uploads_through_the_api_keep_exactly_the_limit(
         cid = await publish_registered(
             settings.kafka_bootstrap, settings.topic_complaint_registered, OFFICE
         )
-        await wait_known(svc, cid)
+        await svc.knows(cid)
         files = [samples.pdf() + bytes(n) for n in range(12)]
         async with svc.client() as client:
             answers = await asyncio.gather(
@@ -130,10 +161,10 @@ async def test_racing_uploads_through_the_api_keep_exactly_the_limit(
         assert statuses == [201] * 5 + [413] * 7, [a.text for a in answers if a.status_code >= 500]
         refused = [a.json() for a in answers if a.status_code == 413]
         assert {r["code"] for r in refused} == {"complaint_evidence_limit"}
-        store: EvidenceStore = svc.app.state.store
+        store = svc.runtime.store
         kept_sizes = sorted(a.json()["size_bytes"] for a in answers if a.status_code == 201)
         assert await _kept(store, str(cid)) == (5, sum(kept_sizes), 5, sum(kept_sizes))
-        client_minio = svc.app.state.storage.client
+        client_minio = svc.runtime.storage.client
         objects = list(
             client_minio.list_objects(
                 settings.bucket, prefix=f"complaints/{cid}/", include_version=True

@@ -1,4 +1,5 @@
-"""Kafka down at upload time (outbox), and SIGTERM while an upload is in flight."""
+"""Kafka down at upload time (outbox), a crash after the commit, and SIGTERM while an upload is
+in flight."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import hashlib
 import signal
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,63 +18,67 @@ from services.evidence.tests import samples
 from services.evidence.tests.support import (
     OFFICE,
     EvidenceProcess,
+    KafkaGate,
     MiB,
     auth,
-    free_port,
-    poll,
     publish_registered,
     read_topic,
     remove_everything,
     running_service,
     settings_for,
-    wait_known,
 )
-from sipuma.evidence.handlers import KafkaEvidencePublisher
+from sipuma.evidence.domain import EvidenceRecord
 from sipuma.shared.events import EvidenceStored
-from sipuma.shared.kafka import build_broker
 from sipuma.shared.payloads import EvidenceKind
 from tests.harness.endpoints import Endpoints
+from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration
+
+# The relay's own timer never fires during these tests: they run the relay themselves, once
+# the state they want is reached, and count what it did.
+RELAY_BY_HAND = 3600.0
 
 
 async def test_with_kafka_down_the_upload_is_kept_and_its_event_waits_in_the_outbox(
     endpoints: Endpoints,
 ) -> None:
     name = f"ev-{uuid.uuid4().hex[:12]}"
-    real = settings_for(endpoints, name, object_lock=False)
-    down = real.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{free_port()}"})
-    async with running_service(down, wait_kafka=False) as svc:
-        cid = uuid.uuid4()
-        # Kafka is down, so no complaint event can arrive: seed the service's own view directly.
-        await svc.app.state.store.complaint_seen(str(cid), OFFICE, datetime.now(UTC))
-        async with svc.client() as client:
-            answer = await client.post(
-                f"/v1/complaints/{cid}/evidence",
-                params={"kind": "scan", "filename": "surat.pdf"},
-                content=samples.pdf(),
-                headers={**auth(), "Content-Type": "application/pdf"},
-            )
-        assert answer.status_code == 201, answer.text
-        evidence_id = answer.json()["evidence_id"]
-        record = await svc.app.state.store.evidence.find_one({"_id": evidence_id})
-        assert record["outbox_pending"] is True
-
-        # Kafka is back: the relay publishes the pending event once.
-        broker = build_broker(real)
-        await broker.start()
-        try:
-            publisher = KafkaEvidencePublisher(broker, real.topic_evidence_stored)
-            publisher.connected = True
-            svc.app.state.service.publisher = publisher
-            assert await svc.app.state.service.relay_once(older_than_s=0) == 1
-            assert await svc.app.state.service.relay_once(older_than_s=0) == 0
-        finally:
-            await broker.stop()
+    real = settings_for(
+        endpoints,
+        name,
+        object_lock=False,
+        outbox_interval_s=RELAY_BY_HAND,
+        consumer_retry_max_seconds=1.0,  # retry Kafka often: it comes back in this test
+    )
+    gate = KafkaGate(real.kafka_bootstrap)  # closed: Kafka is unreachable for the service
+    down = real.model_copy(update={"kafka_bootstrap": gate.bootstrap})
     try:
-        events = await read_topic(real.kafka_bootstrap, real.topic_evidence_stored)
+        async with running_service(down, wait_kafka=False) as svc:
+            cid = uuid.uuid4()
+            # Kafka is down, so no complaint event can arrive: the use case hears of it directly.
+            await svc.runtime.service.complaint_heard(cid, OFFICE, datetime.now(UTC))
+            async with svc.client() as client:
+                answer = await client.post(
+                    f"/v1/complaints/{cid}/evidence",
+                    params={"kind": "scan", "filename": "surat.pdf"},
+                    content=samples.pdf(),
+                    headers={**auth(), "Content-Type": "application/pdf"},
+                )
+            assert answer.status_code == 201, answer.text
+            evidence_id = answer.json()["evidence_id"]
+            pending = await svc.runtime.store.pending(older_than_s=0)
+            assert [p.record.evidence_id for p in pending] == [evidence_id]
+
+            # Kafka is back: the service reconnects, and the relay publishes the event once.
+            await gate.open()
+            await eventually("the service reached Kafka", lambda: svc.runtime.publisher.connected)
+            assert await svc.runtime.service.relay_once(older_than_s=0) == 1
+            assert await svc.runtime.service.relay_once(older_than_s=0) == 0
+            events = await read_topic(real.kafka_bootstrap, real.topic_evidence_stored)
     finally:
-        await remove_everything(real)  # the service's own clean-up could not reach Kafka
+        await gate.close()
+        await remove_everything(real)  # the service's own clean-up may not have reached Kafka
     assert [e["evidence_id"] for e, _ in events] == [evidence_id]
     assert events[0][0]["sha256"] == hashlib.sha256(samples.pdf()).hexdigest()
 
@@ -82,13 +87,13 @@ async def test_a_crash_after_the_commit_is_completed_by_the_relay(endpoints: End
     """The process died right after the commit (record and count in, object not yet sealed, no
     event): the relay seals the object first, then publishes the event, once."""
     name = f"ev-{uuid.uuid4().hex[:12]}"
-    settings = settings_for(endpoints, name, object_lock=True)
+    settings = settings_for(endpoints, name, object_lock=True, outbox_interval_s=RELAY_BY_HAND)
     async with running_service(settings) as svc:
         cid = await publish_registered(
             settings.kafka_bootstrap, settings.topic_complaint_registered, OFFICE
         )
-        await wait_known(svc, cid)
-        service, storage = svc.app.state.service, svc.app.state.storage
+        await svc.knows(cid)
+        service, storage = svc.runtime.service, svc.runtime.storage
         data = samples.pdf()
         evidence_id = uuid.uuid4()
         key = f"complaints/{cid}/{evidence_id}"
@@ -100,17 +105,6 @@ async def test_a_crash_after_the_commit_is_completed_by_the_relay(endpoints: End
             key, body(), length=len(data), content_type="application/pdf", metadata={}
         )
         now = datetime.now(UTC)
-        record = {
-            "_id": str(evidence_id),
-            "complaint_id": str(cid),
-            "object_key": key,
-            "version_id": stored.version_id,
-            "size_bytes": stored.size,
-            "sha256": stored.sha256,
-            "uploaded_at": now,
-            "retained_until": storage.retention_until(now),
-            "sealed": False,
-        }
         event = EvidenceStored(
             source="evidence",
             correlation_id="c",
@@ -123,18 +117,36 @@ async def test_a_crash_after_the_commit_is_completed_by_the_relay(endpoints: End
             sha256=stored.sha256,
             object_key=key,
         )
+        record = EvidenceRecord(
+            evidence_id=str(evidence_id),
+            complaint_id=str(cid),
+            office_code=OFFICE,
+            kind=EvidenceKind.SCAN,
+            content_type="application/pdf",
+            file_type="PDF",
+            size_bytes=stored.size,
+            sha256=stored.sha256,
+            object_key=key,
+            version_id=stored.version_id,
+            file_name=None,
+            uploaded_by="198001",
+            uploaded_at=now,
+            retained_until=storage.retention_until(now),
+            event_id=str(event.event_id),
+        )
         limits = service.limits
-        assert await svc.app.state.store.add_within_limits(
-            record, event.model_dump_json(), limits.max_files, limits.max_total_bytes
+        assert await svc.runtime.store.record_within_limits(
+            record, event, max_files=limits.max_files, max_bytes=limits.max_total_bytes
         )  # ... and the process died here
         assert await service.relay_once(older_than_s=0) == 1
         assert await service.relay_once(older_than_s=0) == 0
         tags = storage.client.get_object_tags(settings.bucket, key, version_id=stored.version_id)
-        assert tags["sha256"] == stored.sha256
+        assert tags is not None and tags["sha256"] == stored.sha256
         retention = storage.client.get_object_retention(
             settings.bucket, key, version_id=stored.version_id
         )
-        assert retention.retain_until_date == record["retained_until"]
+        assert retention is not None
+        assert retention.retain_until_date == record.retained_until
         events = await read_topic(settings.kafka_bootstrap, settings.topic_evidence_stored)
         assert [e["evidence_id"] for e, _ in events] == [str(evidence_id)]
 
@@ -159,7 +171,7 @@ async def test_sigterm_lets_an_in_flight_upload_finish(
                 answer = await client.get(f"/v1/complaints/{cid}/evidence", headers=auth())
                 return answer.status_code == 200
 
-            assert await poll(known), "complaint event not consumed"
+            await eventually("complaint event consumed", known)
             halfway, resume = asyncio.Event(), asyncio.Event()
 
             async def held_body() -> AsyncIterator[bytes]:
@@ -180,7 +192,7 @@ async def test_sigterm_lets_an_in_flight_upload_finish(
             await halfway.wait()
             assert service.proc is not None
             service.proc.send_signal(signal.SIGTERM)
-            assert await poll(lambda: _not(service.accepting)), "SIGTERM not acted on"
+            await eventually("SIGTERM acted on: no new connections", service.refusing)
             resume.set()
             answer = await upload
         assert answer.status_code == 201, answer.text
@@ -190,7 +202,3 @@ async def test_sigterm_lets_an_in_flight_upload_finish(
     finally:
         await service.stop()
         await remove_everything(settings)
-
-
-async def _not(check: Callable[[], Awaitable[bool]]) -> bool:
-    return not await check()

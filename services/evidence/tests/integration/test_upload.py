@@ -23,16 +23,15 @@ from services.evidence.tests.support import (
     auth,
     free_port,
     publish_registered,
-    read_raw,
     read_topic,
     running_service,
     send_raw,
     settings_for,
-    wait_known,
 )
 from sipuma.shared.auth import mint_token
 from sipuma.shared.topics import dead_letter_topic
 from tests.harness.endpoints import Endpoints
+from tests.harness.state import eventually, read_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +52,7 @@ async def new_complaint(svc: Running, office: str = OFFICE) -> uuid.UUID:
     cid = await publish_registered(
         svc.settings.kafka_bootstrap, svc.settings.topic_complaint_registered, office
     )
-    await wait_known(svc, cid)
+    await svc.knows(cid)
     return cid
 
 
@@ -78,7 +77,7 @@ async def upload(
 
 
 def leftovers(svc: Running, cid: uuid.UUID) -> tuple[list[str], list[str]]:
-    client = svc.app.state.storage.client
+    client = svc.runtime.storage.client
     prefix = f"complaints/{cid}/"
     objects = [
         o.object_name
@@ -116,12 +115,13 @@ async def test_each_accepted_kind_round_trips_with_its_sha256(svc: Running, name
     assert body["file_name"] == filename
     assert body["retained_until"] is not None  # this MinIO supports object lock
 
-    storage = svc.app.state.storage
-    record = await svc.app.state.store.get(str(cid), body["evidence_id"])
+    storage = svc.runtime.storage
+    record = await svc.runtime.store.get(str(cid), body["evidence_id"])
+    assert record is not None
     tags = storage.client.get_object_tags(
-        svc.settings.bucket, record["object_key"], version_id=record["version_id"]
+        svc.settings.bucket, record.object_key, version_id=record.version_id
     )
-    assert tags["sha256"] == digest
+    assert tags is not None and tags["sha256"] == digest
     async with svc.client() as client:
         link = await client.get(
             f"/v1/complaints/{cid}/evidence/{body['evidence_id']}/download", headers=auth()
@@ -138,11 +138,13 @@ async def test_each_accepted_kind_round_trips_with_its_sha256(svc: Running, name
 async def test_stored_evidence_cannot_be_silently_removed(svc: Running) -> None:
     cid = await new_complaint(svc)
     body = (await upload(svc, cid, samples.pdf(), kind="scan", filename="a.pdf")).json()
-    record = await svc.app.state.store.get(str(cid), body["evidence_id"])
-    assert svc.app.state.storage.state.object_lock
+    record = await svc.runtime.store.get(str(cid), body["evidence_id"])
+    assert record is not None
+    storage = svc.runtime.storage
+    assert storage.state is not None and storage.state.object_lock
     with pytest.raises(S3Error):
-        svc.app.state.storage.client.remove_object(
-            svc.settings.bucket, record["object_key"], version_id=record["version_id"]
+        storage.client.remove_object(
+            svc.settings.bucket, record.object_key, version_id=record.version_id
         )
 
 
@@ -163,7 +165,7 @@ async def test_hostile_files_are_refused_and_leave_nothing(
     response = await upload(svc, cid, data, content_type=content_type, filename=filename)
     assert_problem(response, status, code)
     assert leftovers(svc, cid) == ([], [])
-    assert await svc.app.state.store.list_for(str(cid)) == []
+    assert await svc.runtime.store.list_for(str(cid)) == []
 
 
 async def test_a_png_declared_as_video_is_refused_for_the_video_kind(svc: Running) -> None:
@@ -178,9 +180,11 @@ async def test_path_in_the_file_name_is_kept_only_as_sanitised_metadata(svc: Run
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["file_name"] == "passwd"
-    record = await svc.app.state.store.get(str(cid), body["evidence_id"])
-    assert record["object_key"] == f"complaints/{cid}/{body['evidence_id']}"
-    stat = svc.app.state.storage.client.stat_object(svc.settings.bucket, record["object_key"])
+    record = await svc.runtime.store.get(str(cid), body["evidence_id"])
+    assert record is not None
+    assert record.object_key == f"complaints/{cid}/{body['evidence_id']}"
+    stat = svc.runtime.storage.client.stat_object(svc.settings.bucket, record.object_key)
+    assert stat.metadata is not None
     assert stat.metadata["x-amz-meta-original-name"] == "passwd"
     async with svc.client() as client:
         listed = await client.get(f"/v1/complaints/{cid}/evidence", headers=auth())
@@ -244,18 +248,10 @@ async def test_an_upload_cut_off_half_way_leaves_nothing(svc: Running) -> None:
         if sent >= 24 * MiB:
             break
     # A multipart upload is really under way before the cut.
-    for _ in range(100):
-        if leftovers(svc, cid)[1]:
-            break
-        await asyncio.sleep(0.1)
-    assert leftovers(svc, cid)[1], "no multipart upload started"
+    await eventually("a multipart upload under way", lambda: leftovers(svc, cid)[1])
     writer.transport.abort()
-    for _ in range(100):
-        if leftovers(svc, cid) == ([], []):
-            break
-        await asyncio.sleep(0.1)
-    assert leftovers(svc, cid) == ([], [])
-    assert await svc.app.state.store.list_for(str(cid)) == []
+    await eventually("nothing left in MinIO", lambda: leftovers(svc, cid) == ([], []))
+    assert await svc.runtime.store.list_for(str(cid)) == []
     events = await read_topic(svc.settings.kafka_bootstrap, svc.settings.topic_evidence_stored)
     assert not [e for e, _ in events if e["complaint_id"] == str(cid)]
 
@@ -296,8 +292,8 @@ async def test_evidence_stored_appears_on_kafka_only_for_complete_objects(svc: R
     assert headers["ce_type"] == "sipuma.evidence.stored.v1"
     assert headers["ce_subject"] == str(cid)
     assert "Wayan" not in str(event) and "file_name" not in event
-    record = await svc.app.state.store.evidence.find_one({"_id": body["evidence_id"]})
-    assert record["outbox_pending"] is False
+    pending = await svc.runtime.store.pending(older_than_s=0)
+    assert body["evidence_id"] not in [p.record.evidence_id for p in pending], "outbox done"
 
 
 async def test_a_poison_complaint_event_goes_to_the_dead_letter_topic(svc: Running) -> None:
@@ -306,9 +302,9 @@ async def test_a_poison_complaint_event_goes_to_the_dead_letter_topic(svc: Runni
     await send_raw(svc.settings.kafka_bootstrap, topic, b"{not json", {}, poison_key)
     await send_raw(svc.settings.kafka_bootstrap, topic, b'{"complaint_id": "x"}', {}, poison_key)
     cid = await new_complaint(svc)  # the consumer went on past the poison
-    assert await svc.app.state.store.complaint(str(cid)) is not None
+    assert await svc.runtime.store.complaint(str(cid)) is not None
     dlq = dead_letter_topic(svc.settings.group_id)
-    dead = await read_raw(svc.settings.kafka_bootstrap, dlq)
+    dead = await read_to_end(svc.settings.kafka_bootstrap, dlq)
     mine = [r for r in dead if r.key == poison_key]
     assert [r.value for r in mine] == [b"{not json", b'{"complaint_id": "x"}']
     assert all(dict(r.headers)["x-sipuma-dead-letter-topic"] == topic.encode() for r in mine)
@@ -323,7 +319,7 @@ async def test_minio_down_answers_503_and_records_nothing(endpoints: Endpoints) 
         body = assert_problem(response, 503, "storage_unavailable")
         assert "Tidak ada yang disimpan" in body["messages"]["id"]
         assert response.headers["retry-after"]
-        assert await down.app.state.store.list_for(str(cid)) == []
+        assert await down.runtime.store.list_for(str(cid)) == []
         async with down.client() as client:
             ready = await client.get("/readyz")
         assert ready.status_code == 503

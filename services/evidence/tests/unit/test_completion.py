@@ -4,15 +4,15 @@ what could not be done then is finished by the relay (in-memory fakes: the order
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
 
-from sipuma.evidence.domain import Limits
+from sipuma.evidence.domain import EvidenceRecord, Limits, StorageUnavailable
+from sipuma.evidence.ports import EvidenceRepository, ObjectStorage, Pending
 from sipuma.evidence.service import EvidenceService
-from sipuma.evidence.storage import EvidenceStorage, StorageUnavailable
-from sipuma.evidence.store import EvidenceStore
 from sipuma.shared.events import EvidenceStored
 from sipuma.shared.payloads import EvidenceKind
 
@@ -26,7 +26,7 @@ class Steps:
         self.done: list[str] = []
         self.storage_down = False
         self.kafka_down = False
-        self.records: dict[str, dict[str, Any]] = {}
+        self.outbox: dict[str, Pending] = {}  # what the store still has to do
 
     # storage
     async def seal(self, key: str, version_id: str | None, sha256: str, until: Any) -> None:
@@ -41,19 +41,20 @@ class Steps:
         self.done.append("publish")
 
     # store
-    async def sealed(self, evidence_id: str) -> None:
-        self.records[evidence_id]["sealed"] = True
+    async def mark_sealed(self, evidence_id: str) -> None:
+        waiting = self.outbox[evidence_id]
+        self.outbox[evidence_id] = replace(waiting, record=replace(waiting.record, sealed=True))
         self.done.append("mark sealed")
 
-    async def published(self, evidence_id: str) -> None:
-        self.records[evidence_id] |= {"sealed": True, "outbox_pending": False}
+    async def mark_published(self, evidence_id: str) -> None:
+        del self.outbox[evidence_id]
         self.done.append("mark published")
 
-    async def pending(self, older_than_s: float) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.records.values() if r["outbox_pending"]]
+    async def pending(self, older_than_s: float) -> list[Pending]:
+        return list(self.outbox.values())
 
 
-def _committed(steps: Steps) -> tuple[dict[str, Any], EvidenceStored]:
+def _committed(steps: Steps) -> tuple[EvidenceRecord, EvidenceStored]:
     event = EvidenceStored(
         source="evidence",
         correlation_id="c",
@@ -66,23 +67,32 @@ def _committed(steps: Steps) -> tuple[dict[str, Any], EvidenceStored]:
         sha256="0" * 64,
         object_key="complaints/x/y",
     )
-    record: dict[str, Any] = {
-        "_id": str(event.evidence_id),
-        "object_key": "complaints/x/y",
-        "version_id": "v1",
-        "sha256": "0" * 64,
-        "retained_until": datetime.now(UTC),
-        "sealed": False,
-        "outbox_pending": True,
-        "outbox_event": event.model_dump_json(),
-    }
-    steps.records[record["_id"]] = record
+    record = EvidenceRecord(
+        evidence_id=str(event.evidence_id),
+        complaint_id=str(event.complaint_id),
+        office_code=event.office_code,
+        kind=EvidenceKind.SCAN,
+        content_type="application/pdf",
+        file_type="PDF",
+        size_bytes=3,
+        sha256="0" * 64,
+        object_key="complaints/x/y",
+        version_id="v1",
+        file_name=None,
+        uploaded_by="198001",
+        uploaded_at=datetime.now(UTC),
+        retained_until=datetime.now(UTC),
+        event_id=str(event.event_id),
+    )
+    steps.outbox[record.evidence_id] = Pending(record, event)
     return record, event
 
 
 def _service(steps: Steps) -> EvidenceService:
     limits = Limits(per_kind=dict.fromkeys(EvidenceKind, 10), max_files=1, max_total_bytes=10)
-    return EvidenceService(cast(EvidenceStorage, steps), cast(EvidenceStore, steps), steps, limits)
+    return EvidenceService(
+        cast(ObjectStorage, steps), cast(EvidenceRepository, steps), steps, limits
+    )
 
 
 async def test_sealed_then_published_then_marked() -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sipuma.evidence.main import build_app
+from sipuma.evidence.main import build
 from sipuma.evidence.settings import EvidenceSettings
 
 pytestmark = pytest.mark.unit
 
 
 def test_openapi_documents_the_evidence_routes() -> None:
-    spec = build_app(EvidenceSettings()).openapi()
+    spec = build(EvidenceSettings()).app.openapi()
     paths = spec["paths"]
     upload = paths["/v1/complaints/{complaint_id}/evidence"]["post"]
     body = upload["requestBody"]["content"]

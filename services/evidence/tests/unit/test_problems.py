@@ -12,7 +12,20 @@ from fastapi.testclient import TestClient
 from services.evidence.tests import samples
 from services.evidence.tests.support import SECRET, auth
 from sipuma.evidence import problems as pr
-from sipuma.evidence.main import build_app
+from sipuma.evidence.domain import (
+    ComplaintFull,
+    DatabaseUnavailable,
+    EmptyFile,
+    EvidenceError,
+    FileTooLarge,
+    ForbiddenOffice,
+    ForbiddenRole,
+    KindMismatch,
+    StorageUnavailable,
+    UnknownComplaint,
+    UnknownEvidence,
+)
+from sipuma.evidence.main import build
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.evidence.sniffing import Unsupported, identify
 
@@ -101,9 +114,8 @@ def test_kind_mismatch_and_empty_file_name_their_field() -> None:
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    app = build_app(EvidenceSettings(token_secret=SECRET))
-    app.state.service = object()  # never reached: the request is refused before the use case
-    return TestClient(app)
+    # No lifespan: nothing connects, and the request is refused before the use case.
+    return TestClient(build(EvidenceSettings(token_secret=SECRET)).app)
 
 
 @pytest.mark.parametrize(
@@ -161,3 +173,35 @@ def test_a_complaint_id_that_is_no_uuid_is_named(client: TestClient) -> None:
     assert answer.status_code == 422
     assert answer.json()["messages"]["en"] == "complaint: must be a UUID (e.g. 3f2a5c1e-…)."
     assert "budi" not in answer.text
+
+
+def _refusals() -> list[type[EvidenceError]]:
+    found, todo = [], [EvidenceError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return found
+
+
+REFUSALS: dict[type[EvidenceError], tuple[EvidenceError, int, str]] = {
+    ForbiddenRole: (ForbiddenRole(), 403, "forbidden_role"),
+    ForbiddenOffice: (ForbiddenOffice(), 403, "forbidden_office"),
+    UnknownComplaint: (UnknownComplaint(), 404, "complaint_unknown"),
+    UnknownEvidence: (UnknownEvidence(), 404, "evidence_unknown"),
+    EmptyFile: (EmptyFile(), 422, "empty_file"),
+    FileTooLarge: (FileTooLarge(1024, "photo"), 413, "file_too_large"),
+    ComplaintFull: (ComplaintFull(3, 1024), 413, "complaint_evidence_limit"),
+    KindMismatch: (KindMismatch("video", "PNG"), 415, "kind_mismatch"),
+    Unsupported: (Unsupported("unsupported_type"), 415, "unsupported_type"),
+    StorageUnavailable: (StorageUnavailable("down"), 503, "storage_unavailable"),
+    DatabaseUnavailable: (DatabaseUnavailable(), 503, "database_unavailable"),
+}
+
+
+def test_every_refusal_of_the_use_cases_has_its_answer() -> None:
+    assert set(_refusals()) == set(REFUSALS), "a new refusal needs its answer (and a row here)"
+    for error, status, code in REFUSALS.values():
+        problem = pr.problem_for(error).problem()
+        assert (problem.status, problem.code) == (status, code)
+        assert problem.messages.id and problem.messages.en

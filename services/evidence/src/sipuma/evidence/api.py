@@ -1,4 +1,5 @@
-"""HTTP entry points (thin): parse, call the use case, answer.
+"""HTTP entry points (thin): parse, call the use case, answer; a refusal of the use case is put
+into words at this edge (`problems.py`).
 
 Uploads are the **raw request body** (`Content-Type` = the file's type, or
 `application/octet-stream`), read with `request.stream()`: nothing is spooled to memory or disk
@@ -12,19 +13,20 @@ dependency aliases at import time.
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from prometheus_client import Counter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
+from sipuma.evidence.domain import EvidenceError, EvidenceRecord
+from sipuma.evidence.metrics import UPLOADED_BYTES, UPLOADS
+from sipuma.evidence.problems import problem_for
 from sipuma.evidence.service import EvidenceService, Upload
 from sipuma.shared.auth import Principal, TokenVerifier, bearer_principal
 from sipuma.shared.correlation import current_correlation_id
 from sipuma.shared.payloads import EvidenceKind
-from sipuma.shared.problems import ProblemError
 
 ACCEPTED_BODY = {
     "required": True,
@@ -37,6 +39,8 @@ ACCEPTED_BODY = {
 
 
 class EvidenceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     evidence_id: uuid.UUID
     complaint_id: uuid.UUID
     kind: EvidenceKind
@@ -49,8 +53,8 @@ class EvidenceOut(BaseModel):
     retained_until: datetime | None
 
     @classmethod
-    def of(cls, record: dict[str, Any]) -> "EvidenceOut":
-        return cls.model_validate({**record, "evidence_id": record["_id"]})
+    def of(cls, record: EvidenceRecord) -> "EvidenceOut":
+        return cls.model_validate(record)
 
 
 class EvidenceList(BaseModel):
@@ -62,19 +66,9 @@ class DownloadLink(BaseModel):
     expires_in_s: int
 
 
-def _service(request: Request) -> EvidenceService:
-    service: EvidenceService = request.app.state.service
-    return service
-
-
-UPLOADS = Counter("sipuma_evidence_uploads", "Evidence uploads by answer status", ["status"])
-UPLOADED_BYTES = Counter("sipuma_evidence_uploaded_bytes", "Bytes of evidence stored")
-
-
-def build_router(verifier: TokenVerifier) -> APIRouter:
+def build_router(verifier: TokenVerifier, service: EvidenceService) -> APIRouter:
     router = APIRouter(prefix="/v1/complaints/{complaint_id}/evidence", tags=["evidence"])
     Who = Annotated[Principal, Depends(bearer_principal(verifier))]
-    Service = Annotated[EvidenceService, Depends(_service)]
 
     @router.post(
         "",
@@ -99,7 +93,6 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         complaint_id: uuid.UUID,
         request: Request,
         who: Who,
-        service: Service,
         kind: Annotated[
             EvidenceKind | None, Query(description="scan, soft_copy, photo, ...")
         ] = None,
@@ -122,11 +115,12 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         )
         try:
             record = await service.upload(who, up)
-        except ProblemError as refused:
-            UPLOADS.labels(str(refused.status)).inc()
-            raise
+        except EvidenceError as refused:
+            problem = problem_for(refused)
+            UPLOADS.labels(str(problem.status)).inc()
+            raise problem from None
         UPLOADS.labels("201").inc()
-        UPLOADED_BYTES.inc(record["size_bytes"])
+        UPLOADED_BYTES.inc(record.size_bytes)
         out = EvidenceOut.of(record)
         return JSONResponse(
             out.model_dump(mode="json"),
@@ -135,7 +129,7 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         )
 
     @router.get("", response_model=EvidenceList, summary="Daftar data pendukung · List evidence")
-    async def list_evidence(complaint_id: uuid.UUID, who: Who, service: Service) -> EvidenceList:
+    async def list_evidence(complaint_id: uuid.UUID, who: Who) -> EvidenceList:
         return EvidenceList(
             items=[EvidenceOut.of(r) for r in await service.list(who, complaint_id)]
         )
@@ -144,7 +138,7 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         "/{evidence_id}", response_model=EvidenceOut, summary="Satu data pendukung · One item"
     )
     async def get_evidence(
-        complaint_id: uuid.UUID, evidence_id: uuid.UUID, who: Who, service: Service
+        complaint_id: uuid.UUID, evidence_id: uuid.UUID, who: Who
     ) -> EvidenceOut:
         return EvidenceOut.of(await service.get(who, complaint_id, evidence_id))
 
@@ -155,7 +149,7 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         description="Presigned URL; the file is served as an attachment, never inline.",
     )
     async def download_evidence(
-        complaint_id: uuid.UUID, evidence_id: uuid.UUID, who: Who, service: Service
+        complaint_id: uuid.UUID, evidence_id: uuid.UUID, who: Who
     ) -> JSONResponse:
         url, ttl = await service.download_link(who, complaint_id, evidence_id)
         body = DownloadLink(url=url, expires_in_s=ttl).model_dump()

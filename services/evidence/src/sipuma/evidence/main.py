@@ -1,10 +1,12 @@
-"""Composition root: settings → logging → MongoDB store, MinIO storage, Kafka broker → app.
+"""Composition root: `build(settings)` wires the MongoDB store, MinIO storage, Kafka broker,
+use cases and HTTP app into a `Runtime` (used by `run()`, the tests and the benchmark alike);
+`run()` is the `sipuma-evidence` console script.
 
-`run()` is the `sipuma-evidence` console script. On SIGTERM uvicorn stops accepting, lets
-in-flight uploads finish (`shutdown_grace_seconds`), then the lifespan stops the outbox relay,
-stops the broker (commits offsets and leaves the consumer group) and closes the clients.
-The service starts with Kafka, MongoDB or MinIO down and reports it on /readyz; uploads then
-answer 503 (MinIO, MongoDB) or are stored with their event kept in the outbox (Kafka).
+On SIGTERM uvicorn stops accepting, lets in-flight uploads finish (`shutdown_grace_seconds`),
+then the lifespan stops the outbox relay, stops the broker (commits offsets and leaves the
+consumer group) and closes the clients. The service starts with Kafka, MongoDB or MinIO down and
+reports it on /readyz; uploads then answer 503 (MinIO, MongoDB) or are stored with their event
+kept in the outbox (Kafka).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import structlog
 from fastapi import FastAPI
@@ -21,117 +24,73 @@ from faststream.kafka import KafkaBroker
 from starlette.requests import ClientDisconnect
 
 from sipuma.evidence.api import build_router
-from sipuma.evidence.handlers import KafkaEvidencePublisher, register_complaint_view
-from sipuma.evidence.problems import disconnect_handler, validation_handler
+from sipuma.evidence.domain import EvidenceError
+from sipuma.evidence.handlers import subscribe_complaint_events
+from sipuma.evidence.outbox import relay_forever
+from sipuma.evidence.problems import disconnect_handler, evidence_error_handler, validation_handler
+from sipuma.evidence.publisher import KafkaEvidencePublisher, keep_connecting
 from sipuma.evidence.service import EvidenceService
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.evidence.storage import EvidenceStorage
 from sipuma.evidence.store import EvidenceStore
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.kafka import build_broker
-from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.web import install_cors, install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.evidence")
 
 
-async def _keep_connecting(
-    broker: KafkaBroker, publisher: KafkaEvidencePublisher, settings: EvidenceSettings
-) -> None:
-    """Start the broker once Kafka answers (the service serves uploads meanwhile: the outbox
-    keeps their events)."""
-    topics = [
-        settings.topic_evidence_stored,
-        settings.topic_complaint_received,
-        settings.topic_complaint_registered,
-    ]
-    delay = settings.consumer_retry_initial_seconds
-    while True:
-        try:
-            if settings.create_topics:
-                await asyncio.wait_for(
-                    ensure_service_topics(settings, topics, [settings.group_id]), timeout=15
-                )
-            await asyncio.wait_for(broker.start(), timeout=30)
-        except Exception as exc:
-            log.warning("kafka_unreachable", error=type(exc).__name__)
-            with contextlib.suppress(Exception):
-                await broker.stop()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, settings.consumer_retry_max_seconds)
-            continue
-        publisher.connected = True
-        log.info("kafka_connected")
-        return
+@dataclass(frozen=True)
+class Runtime:
+    """One wired evidence service. Its clients connect when `app`'s lifespan starts."""
+
+    settings: EvidenceSettings
+    app: FastAPI
+    service: EvidenceService
+    store: EvidenceStore
+    storage: EvidenceStorage
+    broker: KafkaBroker
+    publisher: KafkaEvidencePublisher
 
 
-async def _prepare_store(store: EvidenceStore, settings: EvidenceSettings) -> None:
-    """Create the indexes at start; while the store is down, keep trying (every write waits
-    for them anyway, see `EvidenceStore.prepare`)."""
-    delay = settings.consumer_retry_initial_seconds
-    while not store.ready:
-        try:
-            await asyncio.wait_for(store.prepare(), timeout=10)
-        except Exception as exc:
-            log.warning("database_unreachable", error=type(exc).__name__)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, settings.consumer_retry_max_seconds)
-
-
-async def _relay(
-    service: EvidenceService, publisher: KafkaEvidencePublisher, every_s: float
-) -> None:
-    while True:
-        await asyncio.sleep(every_s)
-        if not publisher.connected:
-            continue
-        try:
-            sent = await service.relay_once(older_than_s=every_s)
-            if sent:
-                log.info("outbox_relayed", count=sent)
-        except Exception as exc:
-            log.warning("outbox_relay_failed", error=type(exc).__name__)
-
-
-def build_app(settings: EvidenceSettings) -> FastAPI:
-    verifier = TokenVerifier.from_settings(settings)
+def build(settings: EvidenceSettings) -> Runtime:
+    store = EvidenceStore(settings.mongo_uri, settings.mongo_database)
+    storage = EvidenceStorage(settings)
+    broker = build_broker(settings, logger=log)
+    publisher = KafkaEvidencePublisher(broker, settings.topic_evidence_stored)
+    service = EvidenceService(
+        storage,
+        store,
+        publisher,
+        settings.limits(),
+        complaint_wait_s=settings.complaint_wait_s,
+        block_bytes=settings.block_bytes,
+    )
+    subscribe_complaint_events(broker, service, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = EvidenceStore(settings.mongo_uri, settings.mongo_database)
-        storage = EvidenceStorage(settings)
-        broker = build_broker(settings, logger=log)
-        publisher = KafkaEvidencePublisher(broker, settings.topic_evidence_stored)
-        register_complaint_view(
-            broker,
-            store,
-            received_topic=settings.topic_complaint_received,
-            registered_topic=settings.topic_complaint_registered,
-            group_id=settings.group_id,
-            retry_initial_seconds=settings.consumer_retry_initial_seconds,
-            retry_max_seconds=settings.consumer_retry_max_seconds,
+        prepare = asyncio.create_task(
+            store.prepare_until_ready(
+                settings.consumer_retry_initial_seconds, settings.consumer_retry_max_seconds
+            ),
+            name="store-prepare",
         )
-        service = EvidenceService(
-            storage,
-            store,
-            publisher,
-            settings.limits(),
-            complaint_wait_s=settings.complaint_wait_s,
-            block_bytes=settings.block_bytes,
-        )
-        prepare = asyncio.create_task(_prepare_store(store, settings), name="store-prepare")
         await asyncio.wait({prepare}, timeout=10)  # not cancelled: it goes on if the store is down
         with contextlib.suppress(Exception):
-            await storage.ensure_bucket()
+            await storage.ensure_bucket()  # else on the first upload
+        topics = [
+            settings.topic_evidence_stored,
+            settings.topic_complaint_received,
+            settings.topic_complaint_registered,
+        ]
         connect = asyncio.create_task(
-            _keep_connecting(broker, publisher, settings), name="kafka-connect"
+            keep_connecting(broker, publisher, settings, topics), name="kafka-connect"
         )
         relay = asyncio.create_task(
-            _relay(service, publisher, settings.outbox_interval_s), name="outbox"
+            relay_forever(service, publisher, settings.outbox_interval_s), name="outbox"
         )
-        app.state.service, app.state.store, app.state.storage = service, store, storage
-        app.state.publisher, app.state.broker = publisher, broker
         log.info(
             "evidence_started",
             bucket=settings.bucket,
@@ -161,30 +120,27 @@ def build_app(settings: EvidenceSettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_auth_handler(app)
-    app.include_router(build_router(verifier))
+    app.include_router(build_router(TokenVerifier.from_settings(settings), service))
+    app.add_exception_handler(EvidenceError, evidence_error_handler)
     app.add_exception_handler(ClientDisconnect, disconnect_handler)
 
-    async def storage_up() -> bool:
-        return await app.state.storage.ping()  # type: ignore[no-any-return]
-
     async def database_up() -> bool:  # answers, and the indexes exist (writes wait for them)
-        store: EvidenceStore = app.state.store
         return store.ready and await store.ping()
 
     # Ready = MinIO and MongoDB answer. Kafka is not a condition: with Kafka down uploads are
     # still kept whole and their events wait in the outbox (kafka state: the broker's metrics).
     install_http_plumbing(
-        app, {"storage": storage_up, "database": database_up}, max_body_bytes=None
+        app, {"storage": storage.ping, "database": database_up}, max_body_bytes=None
     )
     # After the shared handlers: evidence names its own fields in its own words.
     app.add_exception_handler(RequestValidationError, validation_handler)
     install_cors(
         app, settings.cors_origins, allow_headers=("X-File-Name",), expose_headers=("Location",)
     )
-    return app
+    return Runtime(settings, app, service, store, storage, broker, publisher)
 
 
 def run() -> None:
     settings = EvidenceSettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
-    serve(build_app(settings), settings)
+    serve(build(settings).app, settings)

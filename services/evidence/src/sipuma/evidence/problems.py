@@ -1,4 +1,5 @@
-"""Evidence refusals as RFC 9457 problems (shared `ProblemError`), Indonesian first, English."""
+"""The HTTP edge's words for evidence refusals: each domain error (`domain.py`, `sniffing.py`)
+as an RFC 9457 problem (shared `ProblemError`) with its status, Indonesian first, then English."""
 
 from __future__ import annotations
 
@@ -9,6 +10,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from sipuma.evidence import sniffing as sn
+from sipuma.evidence.domain import (
+    ComplaintFull,
+    DatabaseUnavailable,
+    EmptyFile,
+    EvidenceError,
+    FileTooLarge,
+    ForbiddenOffice,
+    ForbiddenRole,
+    KindMismatch,
+    StorageUnavailable,
+    UnknownComplaint,
+    UnknownEvidence,
+)
 from sipuma.shared.payloads import EvidenceKind
 from sipuma.shared.problems import InvalidParam, Messages, ProblemError, render
 
@@ -146,6 +160,92 @@ def kind_mismatch(kind: str, label: str) -> ProblemError:
         f"a {label} file is not accepted as evidence of kind '{kind}'.",
         field="kind",
     )
+
+
+def forbidden_role() -> ProblemError:
+    return refuse(
+        403,
+        "forbidden_role",
+        "Hanya Penerima Pengaduan atau staf UKI yang boleh mengelola data pendukung.",
+        "Only receivers or compliance staff may handle evidence.",
+    )
+
+
+def forbidden_office() -> ProblemError:
+    return refuse(
+        403,
+        "forbidden_office",
+        "Pengaduan ini milik kantor lain.",
+        "This complaint belongs to another office.",
+    )
+
+
+def unknown_complaint() -> ProblemError:
+    return refuse(
+        404,
+        "complaint_unknown",
+        "tidak ditemukan (atau belum tercatat). Simpan pengaduan terlebih dahulu.",
+        "not found (or not recorded yet). Save the complaint first.",
+        field="complaint_id",
+    )
+
+
+def unknown_evidence() -> ProblemError:
+    return refuse(404, "evidence_unknown", "tidak ditemukan.", "not found.", field="evidence_id")
+
+
+def empty_file() -> ProblemError:
+    return refuse(
+        422,
+        "empty_file",
+        "berkas kosong tidak dapat disimpan.",
+        "an empty file cannot be stored.",
+        field="body",
+    )
+
+
+def complaint_full(max_files: int, max_total_bytes: int) -> ProblemError:
+    return refuse(
+        413,
+        "complaint_evidence_limit",
+        f"Batas data pendukung per pengaduan tercapai (maksimum {max_files} berkas, "
+        f"{mib(max_total_bytes)} total).",
+        f"The complaint's evidence limit is reached (at most {max_files} files, "
+        f"{mib(max_total_bytes)} in total).",
+    )
+
+
+def problem_for(error: EvidenceError) -> ProblemError:
+    """The answer to a refusal of the use cases."""
+    match error:
+        case sn.Unsupported(code=code, detected=detected, category=category):
+            return unsupported(code, detected, category)
+        case KindMismatch(kind=kind, label=label):
+            return kind_mismatch(kind, label)
+        case FileTooLarge(limit=limit, kind=kind):
+            return too_large(limit, kind)
+        case ComplaintFull(max_files=files, max_total_bytes=total):
+            return complaint_full(files, total)
+        case EmptyFile():
+            return empty_file()
+        case ForbiddenRole():
+            return forbidden_role()
+        case ForbiddenOffice():
+            return forbidden_office()
+        case UnknownComplaint():
+            return unknown_complaint()
+        case UnknownEvidence():
+            return unknown_evidence()
+        case StorageUnavailable():
+            return storage_unavailable()
+        case DatabaseUnavailable():
+            return database_unavailable()
+    raise TypeError(f"no answer for {type(error).__name__}") from error
+
+
+async def evidence_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, EvidenceError)
+    return render(problem_for(exc), request)
 
 
 async def disconnect_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -16,35 +16,40 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
 from urllib.parse import quote
 
 import structlog
 
-from sipuma.evidence import problems as pr
 from sipuma.evidence.domain import (
     ACCEPTED,
+    ComplaintFull,
+    DatabaseUnavailable,
+    EmptyFile,
+    EvidenceRecord,
+    FileTooLarge,
     FileType,
+    ForbiddenOffice,
+    ForbiddenRole,
+    KindMismatch,
+    KnownComplaint,
     Limits,
+    StorageUnavailable,
+    UnknownComplaint,
+    UnknownEvidence,
     default_kind,
     object_key,
     sanitise_filename,
 )
-from sipuma.evidence.sniffing import SNIFF_BYTES, Unsupported, identify
-from sipuma.evidence.storage import EvidenceStorage, StorageUnavailable, Stored
-from sipuma.evidence.store import EvidenceStore, KnownComplaint
+from sipuma.evidence.ports import EventPublisher, EvidenceRepository, ObjectStorage, Stored
+from sipuma.evidence.sniffing import SNIFF_BYTES, identify
 from sipuma.shared.auth import Principal, Role
 from sipuma.shared.events import EvidenceStored
 from sipuma.shared.payloads import EvidenceKind
-from sipuma.shared.problems import ProblemError
 
 log = structlog.get_logger("sipuma.evidence.service")
 
 STAFF = frozenset({Role.RECEIVER, Role.COMPLIANCE, Role.SUPERVISOR})
-
-
-class Publisher(Protocol):
-    async def publish(self, event: EvidenceStored) -> None: ...
+ANY_KIND = "apa pun / any"  # the kind a size limit is named by before the kind is known
 
 
 @dataclass(frozen=True)
@@ -58,65 +63,16 @@ class Upload:
     correlation_id: str
 
 
-def _forbidden_role() -> ProblemError:
-    return pr.refuse(
-        403,
-        "forbidden_role",
-        "Hanya Penerima Pengaduan atau staf UKI yang boleh mengelola data pendukung.",
-        "Only receivers or compliance staff may handle evidence.",
-    )
-
-
-def _forbidden_office() -> ProblemError:
-    return pr.refuse(
-        403,
-        "forbidden_office",
-        "Pengaduan ini milik kantor lain.",
-        "This complaint belongs to another office.",
-    )
-
-
-def _unknown_complaint() -> ProblemError:
-    return pr.refuse(
-        404,
-        "complaint_unknown",
-        "tidak ditemukan (atau belum tercatat). Simpan pengaduan terlebih dahulu.",
-        "not found (or not recorded yet). Save the complaint first.",
-        field="complaint_id",
-    )
-
-
-def _empty() -> ProblemError:
-    return pr.refuse(
-        422,
-        "empty_file",
-        "berkas kosong tidak dapat disimpan.",
-        "an empty file cannot be stored.",
-        field="body",
-    )
-
-
-def _complaint_full(limits: Limits) -> ProblemError:
-    return pr.refuse(
-        413,
-        "complaint_evidence_limit",
-        f"Batas data pendukung per pengaduan tercapai (maksimum {limits.max_files} berkas, "
-        f"{pr.mib(limits.max_total_bytes)} total).",
-        f"The complaint's evidence limit is reached (at most {limits.max_files} files, "
-        f"{pr.mib(limits.max_total_bytes)} in total).",
-    )
-
-
 async def _with_limit(
     head: bytes, rest: AsyncIterator[bytes], limit: int, kind: str, block: int
 ) -> AsyncIterator[bytes]:
-    """The body again (head first) in blocks of about `block` bytes; 413 past `limit`."""
+    """The body again (head first) in blocks of about `block` bytes; too large past `limit`."""
     seen = len(head)
     buffer = bytearray(head)
     async for chunk in rest:
         seen += len(chunk)
         if seen > limit:
-            raise pr.too_large(limit, kind)
+            raise FileTooLarge(limit, kind)
         buffer += chunk
         if len(buffer) >= block:
             yield bytes(buffer)
@@ -128,9 +84,9 @@ async def _with_limit(
 class EvidenceService:
     def __init__(
         self,
-        storage: EvidenceStorage,
-        store: EvidenceStore,
-        publisher: Publisher,
+        storage: ObjectStorage,
+        store: EvidenceRepository,
+        publisher: EventPublisher,
         limits: Limits,
         *,
         complaint_wait_s: float = 3.0,
@@ -145,7 +101,7 @@ class EvidenceService:
 
     async def _complaint_for(self, who: Principal, complaint_id: uuid.UUID) -> KnownComplaint:
         if not who.roles & STAFF:
-            raise _forbidden_role()
+            raise ForbiddenRole
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.complaint_wait_s
         while True:  # the complaint's event may be a moment behind the receiver's click
@@ -153,49 +109,52 @@ class EvidenceService:
                 found = await self.store.complaint(str(complaint_id))
             except Exception as exc:
                 log.warning("database_unavailable", error=type(exc).__name__)
-                raise pr.database_unavailable() from exc
+                raise DatabaseUnavailable from exc
             if found is not None or loop.time() >= deadline:
                 break
             await asyncio.sleep(0.2)
         if found is None:
-            raise _unknown_complaint()
+            raise UnknownComplaint
         if not who.may_act_for(found.office_code):
-            raise _forbidden_office()
+            raise ForbiddenOffice
         return found
 
-    async def upload(self, who: Principal, up: Upload) -> dict[str, Any]:
+    async def complaint_heard(
+        self, complaint_id: uuid.UUID, office_code: str, occurred_at: datetime
+    ) -> None:
+        """A complaint event arrived: from now on evidence may be kept for it (idempotent)."""
+        await self.store.complaint_seen(str(complaint_id), office_code, occurred_at)
+
+    async def upload(self, who: Principal, up: Upload) -> EvidenceRecord:
         complaint = await self._complaint_for(who, up.complaint_id)
         limits = self.limits
         if up.length == 0:
-            raise _empty()
+            raise EmptyFile
         first_limit = limits.for_kind(up.kind) if up.kind else limits.largest
         if up.length is not None and up.length > first_limit:
-            raise pr.too_large(first_limit, up.kind.value if up.kind else "apa pun / any")
+            raise FileTooLarge(first_limit, up.kind.value if up.kind else ANY_KIND)
         if complaint.evidence_count >= limits.max_files or (
             complaint.evidence_bytes + (up.length or 1) > limits.max_total_bytes
         ):
-            raise _complaint_full(limits)
+            raise ComplaintFull(limits.max_files, limits.max_total_bytes)
         try:
             await self.storage.ensure_bucket()
         except StorageUnavailable as exc:
             log.warning("storage_unavailable", error=str(exc))
-            raise pr.storage_unavailable() from exc
+            raise
 
         rest = up.body.__aiter__()
         head, complete = await _read_head(rest)
         if not head:
-            raise _empty()
+            raise EmptyFile
         filename = sanitise_filename(up.filename)
-        try:
-            ftype = identify(head, up.declared_type, filename, complete=complete)
-        except Unsupported as exc:
-            raise pr.unsupported(exc.code, exc.detected, exc.category) from None
+        ftype = identify(head, up.declared_type, filename, complete=complete)
         kind = up.kind or default_kind(ftype)
         if kind not in ftype.kinds:
-            raise pr.kind_mismatch(kind.value, ftype.label)
+            raise KindMismatch(kind.value, ftype.label)
         limit = limits.for_kind(kind)
         if up.length is not None and up.length > limit:
-            raise pr.too_large(limit, kind.value)
+            raise FileTooLarge(limit, kind.value)
 
         evidence_id = uuid.uuid4()
         key = object_key(str(up.complaint_id), str(evidence_id))
@@ -213,7 +172,7 @@ class EvidenceService:
             )
         except StorageUnavailable as exc:
             log.warning("storage_unavailable", error=str(exc))
-            raise pr.storage_unavailable() from exc
+            raise
         except BaseException as exc:  # cut off, too large: nothing was kept
             log.info("upload_abandoned", evidence_id=str(evidence_id), reason=type(exc).__name__)
             raise
@@ -235,7 +194,7 @@ class EvidenceService:
         key: str,
         filename: str | None,
         stored: Stored,
-    ) -> dict[str, Any]:
+    ) -> EvidenceRecord:
         cid = str(up.complaint_id)
         now = datetime.now(UTC)
         event = EvidenceStored(
@@ -250,41 +209,40 @@ class EvidenceService:
             sha256=stored.sha256,
             object_key=key,
         )
-        record: dict[str, Any] = {
-            "_id": str(evidence_id),
-            "complaint_id": cid,
-            "office_code": complaint.office_code,
-            "kind": kind.value,
-            "content_type": ftype.content_type,
-            "file_type": ftype.label,
-            "size_bytes": stored.size,
-            "sha256": stored.sha256,
-            "object_key": key,
-            "version_id": stored.version_id,
-            "file_name": filename,
-            "uploaded_by": who.officer_id,
-            "uploaded_at": now,
-            "retained_until": self.storage.retention_until(now),
-            "sealed": False,
-            "event_id": str(event.event_id),
-        }
+        record = EvidenceRecord(
+            evidence_id=str(evidence_id),
+            complaint_id=cid,
+            office_code=complaint.office_code,
+            kind=kind,
+            content_type=ftype.content_type,
+            file_type=ftype.label,
+            size_bytes=stored.size,
+            sha256=stored.sha256,
+            object_key=key,
+            version_id=stored.version_id,
+            file_name=filename,
+            uploaded_by=who.officer_id,
+            uploaded_at=now,
+            retained_until=self.storage.retention_until(now),
+            event_id=str(event.event_id),
+        )
         limits = self.limits
         try:
-            added = await self.store.add_within_limits(
-                record, event.model_dump_json(), limits.max_files, limits.max_total_bytes
+            added = await self.store.record_within_limits(
+                record, event, max_files=limits.max_files, max_bytes=limits.max_total_bytes
             )
         except Exception as exc:
             committed = await self._committed_anyway(cid, str(evidence_id), exc)
             if committed is None:  # unknown: a record may point at the object, keep it
                 log.error("record_outcome_unknown", evidence_id=str(evidence_id))
-                raise pr.database_unavailable() from exc
+                raise DatabaseUnavailable from exc
             if not committed:
                 await self._discard(key, stored.version_id)
-                raise pr.database_unavailable() from exc
+                raise DatabaseUnavailable from exc
             added = True
         if not added:
             await self._discard(key, stored.version_id)
-            raise _complaint_full(limits)
+            raise ComplaintFull(limits.max_files, limits.max_total_bytes)
         await self.complete(record, event)
         return record
 
@@ -305,18 +263,15 @@ class EvidenceService:
         except Exception as exc:  # logged; an orphan object has no record and no event
             log.error("discard_failed", key=key, error=type(exc).__name__)
 
-    async def complete(self, record: dict[str, Any], event: EvidenceStored) -> bool:
+    async def complete(self, record: EvidenceRecord, event: EvidenceStored) -> bool:
         """Seal the committed record's object, then publish its event; True when both are done.
         What fails stays pending in the record for the relay (never an error for the client:
         the upload is accepted). The event is published only once the object is sealed."""
-        evidence_id = record["_id"]
+        evidence_id = record.evidence_id
         try:
-            if not record.get("sealed"):
+            if not record.sealed:
                 await self.storage.seal(
-                    record["object_key"],
-                    record.get("version_id"),
-                    record["sha256"],
-                    record.get("retained_until"),
+                    record.object_key, record.version_id, record.sha256, record.retained_until
                 )
         except Exception as exc:
             log.warning("seal_deferred", evidence_id=evidence_id, error=type(exc).__name__)
@@ -326,10 +281,10 @@ class EvidenceService:
         except Exception as exc:  # the relay publishes it later
             log.warning("publish_deferred", evidence_id=evidence_id, error=type(exc).__name__)
             with contextlib.suppress(Exception):
-                await self.store.sealed(evidence_id)
+                await self.store.mark_sealed(evidence_id)
             return False
         try:
-            await self.store.published(evidence_id)
+            await self.store.mark_published(evidence_id)
         except Exception as exc:  # published again by the relay (same event id: deduplicated)
             log.warning("outbox_mark_failed", evidence_id=evidence_id, error=type(exc).__name__)
             return False
@@ -338,45 +293,38 @@ class EvidenceService:
     async def relay_once(self, older_than_s: float = 5.0) -> int:
         """Complete the records whose seal or event did not happen right after their commit."""
         done = 0
-        for record in await self.store.pending(older_than_s):
-            event = EvidenceStored.model_validate_json(record["outbox_event"])
-            if await self.complete(record, event):
+        for pending in await self.store.pending(older_than_s):
+            if await self.complete(pending.record, pending.event):
                 done += 1
         return done
 
-    async def list(self, who: Principal, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def list(self, who: Principal, complaint_id: uuid.UUID) -> list[EvidenceRecord]:
         await self._complaint_for(who, complaint_id)
         return await self.store.list_for(str(complaint_id))
 
     async def get(
         self, who: Principal, complaint_id: uuid.UUID, evidence_id: uuid.UUID
-    ) -> dict[str, Any]:
+    ) -> EvidenceRecord:
         await self._complaint_for(who, complaint_id)
         found = await self.store.get(str(complaint_id), str(evidence_id))
         if found is None:
-            raise pr.refuse(
-                404,
-                "evidence_unknown",
-                "tidak ditemukan.",
-                "not found.",
-                field="evidence_id",
-            )
+            raise UnknownEvidence
         return found
 
     async def download_link(
         self, who: Principal, complaint_id: uuid.UUID, evidence_id: uuid.UUID
     ) -> tuple[str, int]:
         record = await self.get(who, complaint_id, evidence_id)
-        name = record.get("file_name") or f"{evidence_id}{_ext(record)}"
+        name = record.file_name or f"{evidence_id}{_ext(record)}"
         url = self.storage.download_url(
-            record["object_key"], record.get("version_id"), name, record["content_type"]
+            record.object_key, record.version_id, name, record.content_type
         )
         return url, self.storage.presign_ttl_s
 
 
-def _ext(record: dict[str, Any]) -> str:
+def _ext(record: EvidenceRecord) -> str:
     for ftype in ACCEPTED:
-        if ftype.label == record.get("file_type"):
+        if ftype.label == record.file_type:
             return ftype.extensions[0]
     return ""
 

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 import puremagic
 
-from sipuma.evidence.domain import ACCEPTED, UNKNOWN_TYPES, Family, FileType, extension_of
+from sipuma.evidence.domain import (
+    ACCEPTED,
+    UNKNOWN_TYPES,
+    EvidenceError,
+    Family,
+    FileType,
+    extension_of,
+)
 
 SNIFF_BYTES = 64 * 1024  # read before anything is stored; enough for ZIP entry names
 
@@ -82,7 +89,7 @@ _MARKUP_TYPES = frozenset({"text/html", "image/svg+xml", "application/xml", "tex
 
 
 @dataclass(frozen=True)
-class Unsupported(Exception):
+class Unsupported(EvidenceError):
     """415: content not accepted, or a declared name/type that contradicts it."""
 
     code: str  # unsupported_type | extension_mismatch | type_mismatch

@@ -1,4 +1,5 @@
-"""MinIO adapter: streamed multipart uploads hashed on the way, sealing, presigned downloads.
+"""MinIO adapter behind `ports.ObjectStorage`: streamed multipart uploads hashed on the way,
+sealing, presigned downloads.
 
 The `minio` client is synchronous. `put_stream` runs `put_object(length=-1 or N, part_size=P)` in a
 worker thread and feeds it from the async request stream through a bounded hand-over (`_Feed`):
@@ -27,23 +28,13 @@ from minio.error import MinioException, S3Error
 from minio.retention import Retention
 from minio.versioningconfig import VersioningConfig
 
+from sipuma.evidence.domain import StorageUnavailable
+from sipuma.evidence.ports import Stored
 from sipuma.evidence.settings import EvidenceSettings
-
-
-class StorageUnavailable(Exception):
-    """MinIO cannot be reached or refused to work: answer 503, record nothing."""
 
 
 class StreamAborted(Exception):
     """Raised inside the upload thread when the request stream ended badly."""
-
-
-@dataclass(frozen=True)
-class Stored:
-    version_id: str | None
-    size: int
-    sha256: str
-    etag: str
 
 
 @dataclass(frozen=True)
@@ -212,6 +203,7 @@ class EvidenceStorage:
         """Stream `blocks` into `key`; on any failure nothing is left (no object, no parts)."""
         loop = asyncio.get_running_loop()
         feed = _Feed(loop, self._s.queue_blocks)
+        headers: dict[str, str | list[str] | tuple[str]] = {**metadata}  # minio's `DictType`
         upload: asyncio.Future[Any] = asyncio.ensure_future(
             asyncio.to_thread(
                 self.client.put_object,
@@ -220,7 +212,7 @@ class EvidenceStorage:
                 cast(BinaryIO, feed),
                 length if length is not None else -1,
                 content_type=content_type,
-                metadata=metadata,  # type: ignore[arg-type]
+                metadata=headers,
                 part_size=self._s.part_size_bytes,
                 num_parallel_uploads=1,
             )
@@ -288,9 +280,3 @@ class EvidenceStorage:
             },
             version_id=version_id,
         )
-
-    async def incomplete_uploads(self, prefix: str = "") -> list[str]:
-        """Multipart uploads still open under `prefix` (ops check; tests assert it is empty)."""
-        # MinIO lists open uploads for the whole bucket or for one exact key, not by prefix.
-        result = await self._call(self.client._list_multipart_uploads, self.bucket)
-        return [u.object_name for u in result.uploads if u.object_name.startswith(prefix)]

@@ -1,5 +1,6 @@
-"""MongoDB adapter (own database, `pymongo.AsyncMongoClient`): the complaints this service knows
-of, evidence records, and the outbox of `EvidenceStored` events.
+"""MongoDB adapter (own database, `pymongo.AsyncMongoClient`) behind `ports.EvidenceRepository`:
+the complaints this service knows of, evidence records, and the outbox of `EvidenceStored`
+events. The only module of the service that touches a collection; its indexes are declared here.
 
 **Insert-only facts**: an evidence record (`evidence`, `_id` = evidence id), inserted once when
 its object is complete in MinIO, never changed afterwards except for two follow-up flags
@@ -20,16 +21,22 @@ happen then (MinIO or Kafka away, a crash) is done by the relay (`pending`).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from sipuma.evidence.domain import EvidenceRecord, KnownComplaint
+from sipuma.evidence.ports import Pending
+from sipuma.shared.events import EvidenceStored
+from sipuma.shared.payloads import EvidenceKind
 from sipuma.shared.transactions import in_transaction
 
 Doc = dict[str, Any]
+log = structlog.get_logger("sipuma.evidence")
 
 # Every index evidence needs, in one place; created before the first write (see `_prepared`).
 # Each query below names the index it relies on; tests/integration/test_query_plans.py checks
@@ -46,12 +53,19 @@ class _DoesNotFit(Exception):
     """The file would pass the complaint's limits: abort the transaction."""
 
 
-@dataclass(frozen=True)
-class KnownComplaint:
-    complaint_id: str
-    office_code: str
-    evidence_count: int = 0
-    evidence_bytes: int = 0
+# The record's fields; the document holds its outbox besides (`outbox_event`, `outbox_pending`,
+# `published_at`), which the record does not carry.
+_RECORD_FIELDS = frozenset(f.name for f in fields(EvidenceRecord))
+
+
+def _to_doc(record: EvidenceRecord) -> Doc:
+    doc = asdict(record)
+    return {"_id": doc.pop("evidence_id"), **doc, "kind": record.kind.value}
+
+
+def _to_record(doc: Doc) -> EvidenceRecord:
+    kept = {k: v for k, v in doc.items() if k in _RECORD_FIELDS}
+    return EvidenceRecord(**{**kept, "evidence_id": doc["_id"], "kind": EvidenceKind(doc["kind"])})
 
 
 # -- the query shapes (filters); the plan test explains each one --------------------------------
@@ -97,6 +111,17 @@ class EvidenceStore:
                 await self.evidence.create_indexes(EVIDENCE_INDEXES)
                 self._ready = True
 
+    async def prepare_until_ready(self, retry_initial_s: float, retry_max_s: float) -> None:
+        """`prepare` at start; while the store is down, keep trying with backoff."""
+        delay = retry_initial_s
+        while not self._ready:
+            try:
+                await asyncio.wait_for(self.prepare(), timeout=10)
+            except Exception as exc:
+                log.warning("database_unreachable", error=type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, retry_max_s)
+
     @property
     def ready(self) -> bool:
         return self._ready
@@ -135,14 +160,19 @@ class EvidenceStore:
         )
 
     # -- evidence records with their outbox
-    async def add_within_limits(
-        self, record: Doc, event_json: str, max_files: int, max_bytes: int
+    async def record_within_limits(
+        self, record: EvidenceRecord, event: EvidenceStored, *, max_files: int, max_bytes: int
     ) -> bool:
         """Count the file against its complaint's limits and insert its record (with its pending
         event), in one transaction; False (nothing written) when the file does not fit."""
         await self.prepare()
-        complaint_id, size = record["complaint_id"], record["size_bytes"]
-        doc = {**record, "outbox_event": event_json, "outbox_pending": True, "published_at": None}
+        complaint_id, size = record.complaint_id, record.size_bytes
+        doc = {
+            **_to_doc(record),
+            "outbox_event": event.model_dump_json(),
+            "outbox_pending": True,
+            "published_at": None,
+        }
 
         async def insert_and_count(session: AsyncClientSession) -> None:
             # The insert first: the complaint's row, which racing uploads share, is then held
@@ -163,30 +193,34 @@ class EvidenceStore:
             return False
         return True
 
-    async def sealed(self, evidence_id: str) -> None:
+    async def mark_sealed(self, evidence_id: str) -> None:
         await self.evidence.update_one({"_id": evidence_id}, {"$set": {"sealed": True}})
 
-    async def published(self, evidence_id: str) -> None:
+    async def mark_published(self, evidence_id: str) -> None:
         """Sealed and published: nothing left to do for this record."""
         await self.evidence.update_one(
             {"_id": evidence_id},
             {"$set": {"sealed": True, "outbox_pending": False, "published_at": datetime.now(UTC)}},
         )
 
-    async def pending(self, older_than_s: float, limit: int = 100) -> list[Doc]:
+    async def pending(self, older_than_s: float, limit: int = 100) -> list[Pending]:
         """Records whose seal or event is still to do (index `outbox_pending`)."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
         cursor = self.evidence.find(pending_filter(cutoff), limit=limit)
-        return [doc async for doc in cursor]
+        return [
+            Pending(_to_record(doc), EvidenceStored.model_validate_json(doc["outbox_event"]))
+            async for doc in cursor
+        ]
 
-    async def list_for(self, complaint_id: str) -> list[Doc]:
+    async def list_for(self, complaint_id: str) -> list[EvidenceRecord]:
         """One complaint's evidence in upload order (index `complaint`)."""
         cursor = self.evidence.find(list_filter(complaint_id), {"outbox_event": 0}).sort(
             "uploaded_at", ASCENDING
         )
-        return [doc async for doc in cursor]
+        return [_to_record(doc) async for doc in cursor]
 
-    async def get(self, complaint_id: str, evidence_id: str) -> Doc | None:
-        return await self.evidence.find_one(
+    async def get(self, complaint_id: str, evidence_id: str) -> EvidenceRecord | None:
+        doc = await self.evidence.find_one(
             record_filter(complaint_id, evidence_id), {"outbox_event": 0}
         )
+        return None if doc is None else _to_record(doc)
