@@ -8,8 +8,9 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from tests.harness.state import eventually_sync
 
 ROOT = Path(__file__).resolve().parents[3]
 LIBS = Path(os.environ.get("SIPUMA_CACHE_DIR", Path.home() / ".cache/sipuma")) / "kafka-4.1.1/libs"
@@ -80,14 +81,19 @@ class ThrowawayKafka:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+        proc = self._proc
+
+        def started_again() -> bool:
+            if proc.poll() is not None:
                 raise RuntimeError(self.log.read_text()[-3000:])
-            if self.log.read_text().count("Kafka Server started") > started:
-                return
-            time.sleep(0.3)
-        raise RuntimeError("throwaway Kafka did not start: " + self.log.read_text()[-3000:])
+            return self.log.read_text().count("Kafka Server started") > started
+
+        try:
+            eventually_sync("the throwaway Kafka started", started_again, timeout_s)
+        except AssertionError as late:
+            raise RuntimeError(
+                "throwaway Kafka did not start: " + self.log.read_text()[-3000:]
+            ) from late
 
     def stop(self) -> None:
         if self._proc is None or self._proc.poll() is not None:

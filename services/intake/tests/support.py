@@ -1,21 +1,18 @@
-"""Test helpers for intake: a registry double on the real Kafka, topic readers, a running app.
+"""Test helpers for intake: settings, tokens, a complaint, a running app, a registry double.
 
-The double lives here, outside the service: it consumes `ComplaintReceived` from the real topic,
-numbers complaints per office (de-duplicating by complaint id, as the real registry must) and
-answers `ComplaintRegistered` on the real registered topic.
-
-Tests synchronise by reading state: `wait_until` polls a condition, `read_topic` waits until the
-expected records are there, and `read_all` reads a topic to its high-water marks, which proves an
-absence (nothing published) without waiting for anything. No reader joins a consumer group.
+The app is built with `sipuma.intake.main.build`, as `sipuma-intake` builds it. The double lives
+here, outside the service: it consumes `ComplaintReceived` from the real topic, numbers
+complaints per office (de-duplicating by complaint id, as the real registry must) and answers
+`ComplaintRegistered` on the real registered topic. Neither it nor any reader joins a consumer
+group. Tests synchronise by reading state with the harness (`tests/harness/state.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from sipuma.intake.main import build_app
+from sipuma.intake.main import Runtime, build
 from sipuma.intake.settings import IntakeSettings
-from sipuma.intake.waiters import partition_counts
 from sipuma.shared import events as ev
 from sipuma.shared.auth import mint_token
 from sipuma.shared.cloudevents import decode_message, encode, to_headers
+from tests.harness.state import eventually, partitions
 
 OFFICE = "KPUBC-TPK-TJPRIOK"
 OTHER_OFFICE = "KPPBC-TMP-MAKASSAR"
@@ -83,34 +80,20 @@ def complaint(**changes: Any) -> dict[str, Any]:
     return body
 
 
+class IntakeClient(httpx.AsyncClient):
+    """An HTTP client of one running intake replica, with what `build` wired (`runtime`)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        transport = httpx.ASGITransport(app=runtime.app)
+        super().__init__(transport=transport, base_url="http://intake")
+        self.runtime = runtime
+
+
 @asynccontextmanager
-async def running_intake(settings: IntakeSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
-
-
-async def assigned_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer | None:
-    """A started consumer on every partition of `topic`, at the beginning, *without a consumer
-    group* (nothing joins or leaves a group on the shared broker); None if the topic is absent."""
-    counts = await partition_counts(bootstrap, [topic])
-    if topic not in counts:
-        return None
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(counts[topic])]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-    except BaseException:
-        await consumer.stop()
-        raise
-    return consumer
+async def running_intake(settings: IntakeSettings) -> AsyncIterator[IntakeClient]:
+    runtime = build(settings)
+    async with runtime.app.router.lifespan_context(runtime.app), IntakeClient(runtime) as client:
+        yield client
 
 
 @dataclass
@@ -121,25 +104,38 @@ class RegistryDouble:
     numbers: dict[str, str] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)
-    paused: asyncio.Event = field(default_factory=asyncio.Event)
+    _answering: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._answering.set()
+
+    def pause(self) -> None:
+        """Hold back every answer until `resume` (a complaint that stays "received")."""
+        self._answering.clear()
+
+    def resume(self) -> None:
+        self._answering.set()
 
     async def _run(self) -> None:
-        consumer = None
-        while consumer is None:  # intake creates the topic when it starts
-            consumer = await assigned_consumer(self.bootstrap, self.received_topic)
-            if consumer is None:
-                await asyncio.sleep(0.1)
+        # Intake creates the topic when it starts; assigned, not subscribed: no group.
+        parts = await eventually(
+            f"{self.received_topic} exists",
+            lambda: partitions(self.bootstrap, [self.received_topic]),
+        )
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
         )
+        await consumer.start()
         await producer.start()
         try:
+            consumer.assign(parts)
+            await consumer.seek_to_beginning(*parts)
             while True:
                 batches = await consumer.getmany(timeout_ms=200)
                 for records in batches.values():
                     for record in records:
-                        while self.paused.is_set():  # held back by the test, not a wait
-                            await asyncio.sleep(0.05)
+                        await self._answering.wait()
                         await self._register(producer, record.headers, record.value)
         finally:
             await consumer.stop()
@@ -181,64 +177,3 @@ class RegistryDouble:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-
-
-PATIENCE_S = 120.0  # a deadline for reading state, never a pause: conditions end the wait early
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
-    what: str,
-    deadline_s: float = PATIENCE_S,
-) -> None:
-    """Poll `condition` until it holds; fail naming `what` after a generous deadline."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while True:
-        held = condition()
-        if inspect.isawaitable(held):
-            held = await held
-        if held:
-            return
-        if loop.time() > end:
-            raise AssertionError(f"still not true after {deadline_s:.0f} s: {what}")
-        await asyncio.sleep(0.05)
-
-
-async def read_topic(
-    bootstrap: str, topic: str, expect: int, timeout_s: float = PATIENCE_S
-) -> list[Any]:
-    """Every record on `topic` from the start, once at least `expect` are there (waits for
-    them; the deadline only stops a broken test)."""
-    got: list[Any] = []
-
-    async def enough() -> bool:
-        got[:] = await read_all(bootstrap, topic)
-        return len(got) >= expect
-
-    await wait_until(enough, f"{expect} record(s) on {topic}", timeout_s)
-    return got
-
-
-async def read_all(bootstrap: str, topic: str) -> list[Any]:
-    """Every record on `topic` up to its end *now* (the high-water marks): after a request was
-    answered, whatever it published is below them, so an empty answer proves nothing was."""
-    consumer = await assigned_consumer(bootstrap, topic)
-    if consumer is None:
-        return []
-    got: list[Any] = []
-    try:
-        partitions = list(consumer.assignment())
-        ends = await consumer.end_offsets(partitions)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + PATIENCE_S
-        behind = [tp for tp in partitions if ends[tp] > 0]
-        while behind:
-            assert loop.time() < deadline, f"could not read {topic} to its end"
-            batches = await consumer.getmany(*behind, timeout_ms=500)
-            for records in batches.values():
-                got.extend(records)
-            behind = [tp for tp in behind if await consumer.position(tp) < ends[tp]]
-    finally:
-        await consumer.stop()
-    return sorted(got, key=lambda r: (r.partition, r.offset))

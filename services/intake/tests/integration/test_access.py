@@ -14,8 +14,8 @@ from services.intake.tests.support import (
     SECRET,
     auth,
     complaint,
-    read_all,
 )
+from tests.harness.state import read_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,7 @@ async def test_401_without_or_with_bad_token(client, settings) -> None:
                 method, f"/v1/complaints/{any_id}/{path}", json=body, headers=headers
             )
             assert other.status_code == 401, (path, other.text)
-    assert await read_all(settings.kafka_bootstrap, settings.topic_complaint_received) == []
+    assert await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_received) == []
 
 
 async def test_403_for_other_roles_and_other_offices(client, settings) -> None:
@@ -106,14 +106,14 @@ async def test_403_for_other_roles_and_other_offices(client, settings) -> None:
         )
         assert role.status_code == 403, (path, role.text)
 
-    received = await read_all(settings.kafka_bootstrap, settings.topic_complaint_received)
+    received = await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_received)
     assert len(received) == 1  # only the complaint of the officer's own office
     for topic in (
         settings.topic_complaint_supplemented,
         settings.topic_contact_provided,
         settings.topic_register_number_communicated,
     ):
-        assert await read_all(settings.kafka_bootstrap, topic) == []
+        assert await read_to_end(settings.kafka_bootstrap, topic) == []
 
 
 async def test_404_for_unknown_complaints(client) -> None:

@@ -16,10 +16,10 @@ from services.intake.tests.support import (
     RegistryDouble,
     auth,
     complaint,
-    read_all,
     running_intake,
 )
 from sipuma.intake.domain import CompletenessRule
+from tests.harness.state import read_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -243,7 +243,7 @@ async def test_every_complaint_rule_answers_422_and_publishes_nothing(settings) 
         assert broken.status_code == 400
         assert broken.json()["code"] == "json_invalid"
 
-    assert await read_all(settings.kafka_bootstrap, settings.topic_complaint_received) == []
+    assert await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_received) == []
 
 
 # pydantic's own English begins like this; our texts never do.
@@ -272,7 +272,7 @@ async def test_strict_completeness_rule_needs_phone_and_email(settings) -> None:
         errors = {(e["name"], e["code"]) for e in answer.json()["invalid-params"]}
         assert errors == {("complainant.email", "required_strict")}
         assert "PER-13/BC/2025" in answer.json()["invalid-params"][0]["messages"]["id"]
-    assert await read_all(settings.kafka_bootstrap, settings.topic_complaint_received) == []
+    assert await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_received) == []
 
 
 async def test_unknown_office_of_the_officer_is_refused(settings) -> None:
@@ -305,7 +305,7 @@ async def test_bodies_over_the_limit_get_413(settings) -> None:
             headers={**auth(), "content-type": "application/json"},
         )
         assert chunked.status_code == 413
-    assert await read_all(settings.kafka_bootstrap, settings.topic_complaint_received) == []
+    assert await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_received) == []
 
 
 AMEND_CASES: list[tuple[str, str, str, Body, set[tuple[str, str]]]] = [
@@ -444,4 +444,4 @@ async def test_every_amendment_rule_answers_422_and_publishes_nothing(
         settings.topic_contact_provided,
         settings.topic_register_number_communicated,
     ):
-        assert await read_all(settings.kafka_bootstrap, topic) == [], topic
+        assert await read_to_end(settings.kafka_bootstrap, topic) == [], topic

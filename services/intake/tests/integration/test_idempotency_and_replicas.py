@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.intake.tests.support import auth, complaint, read_all, running_intake, wait_until
+from services.intake.tests.support import auth, complaint, running_intake
+from tests.harness.state import eventually, read_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ async def test_same_key_same_body_same_answer_once(settings, registry) -> None:
             replay = await client.post("/v1/complaints", json=body, headers={**auth(), **key})
             assert (replay.status_code, replay.json()) == (201, first.json())
 
-    received = await read_all(settings.kafka_bootstrap, settings.topic_complaint_received)
+    received = await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_received)
     ids = sorted(r.key.decode() for r in received)
     assert ids == sorted([first.json()["complaint_id"], other.json()["complaint_id"]])
 
@@ -57,7 +58,7 @@ async def test_key_retried_on_another_replica_is_the_same_complaint(
         cid = first.json()["complaint_id"]
         # B may answer from the registered topic before its own re-publish reaches the
         # registry, so wait for the second delivery rather than assume it already came.
-        await wait_until(lambda: registry.deliveries.get(cid) == 2, "the second delivery")
+        await eventually("the second delivery", lambda: registry.deliveries.get(cid) == 2)
         assert registry.deliveries[cid] == 2  # published twice, registered once
         assert len(registry.numbers) == 1
 
@@ -70,7 +71,7 @@ async def test_any_replica_answers_status_and_accepts_amendments(
     )
     slow = settings.model_copy(update={"register_wait_s": 0.2})
     async with running_intake(slow) as a, running_intake(replica_b) as b:
-        registry.paused.set()
+        registry.pause()
         async with registry.running():
             created = await a.post("/v1/complaints", json=complaint(), headers=auth())
             assert created.status_code == 202
@@ -81,9 +82,9 @@ async def test_any_replica_answers_status_and_accepts_amendments(
                 return seen.status_code == 200 and seen.json()["status"] == status
 
             # B learns of the complaint from the received topic.
-            await wait_until(lambda: b_knows("received"), "replica B knows the complaint")
-            registry.paused.clear()
-            await wait_until(lambda: b_knows("registered"), "replica B knows the number")
+            await eventually("replica B knows the complaint", lambda: b_knows("received"))
+            registry.resume()
+            await eventually("replica B knows the number", lambda: b_knows("registered"))
             seen = await b.get(url, headers=auth())
             cid = created.json()["complaint_id"]
             assert seen.json()["register_number"] == registry.numbers[cid]
@@ -112,5 +113,5 @@ async def test_amendment_keys_are_idempotent(client, settings) -> None:
     assert first.json()["amendment_id"] == second.json()["amendment_id"]
     clash = await client.post(url, json={**body, "text": "Lain"}, headers={**auth(), **key})
     assert clash.status_code == 409
-    records = await read_all(settings.kafka_bootstrap, settings.topic_complaint_supplemented)
+    records = await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_supplemented)
     assert len(records) == 1

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from services.intake.tests.support import auth, complaint, running_intake, wait_until
-from sipuma.intake import waiters
+from services.intake.tests.support import auth, complaint, running_intake
+from sipuma.intake import status_book
+from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -25,10 +26,10 @@ async def test_a_running_intake_joins_no_consumer_group(settings, registry, monk
         groups.append(kwargs.get("group_id"))  # aiokafka's default is None as well
         return AIOKafkaConsumer(*args, **kwargs)
 
-    monkeypatch.setattr(waiters, "AIOKafkaConsumer", watched)
+    monkeypatch.setattr(status_book, "AIOKafkaConsumer", watched)
     async with running_intake(settings) as client, registry.running():
-        feeder = client.app.state.feeder  # type: ignore[attr-defined]
-        await wait_until(feeder.ready.is_set, "the status book follows Kafka")
+        book = client.runtime.book
+        await eventually("the status book follows Kafka", book.is_live)
         answer = await client.post("/v1/complaints", json=complaint(), headers=auth())
         assert answer.status_code == 201  # the book saw the register number: it is reading
     assert groups, "intake created no consumer at all"

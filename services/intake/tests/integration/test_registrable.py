@@ -16,13 +16,12 @@ from services.intake.tests.support import (
     RegistryDouble,
     auth,
     complaint,
-    read_all,
     running_intake,
-    wait_until,
 )
 from sipuma.intake import outbound
-from sipuma.intake.main import topics_from
 from sipuma.intake.models import ComplaintIn
+from sipuma.intake.publisher import record_of
+from tests.harness.state import eventually, read_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +65,7 @@ async def test_a_complaint_for_an_unconfigured_office_is_refused_not_lost(
         assert [(p["name"], p["code"]) for p in named.json()["invalid-params"]] == [
             ("office_code", "unknown_office")
         ]
-    assert await read_all(settings.kafka_bootstrap, settings.topic_complaint_received) == []
+    assert await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_received) == []
 
 
 async def test_every_endpoint_refuses_an_unconfigured_office(settings) -> None:
@@ -76,8 +75,7 @@ async def test_every_endpoint_refuses_an_unconfigured_office(settings) -> None:
         cid = str(uuid.uuid4())
         body = complaint()
         body["complainant"]["phone"] = "+6281234567890"  # as intake stores it
-        old = outbound.complaint_received(
-            topics_from(settings),
+        event = outbound.complaint_received(
             cid,
             NOWHERE,
             "198001",
@@ -85,6 +83,7 @@ async def test_every_endpoint_refuses_an_unconfigured_office(settings) -> None:
             "corr-old-intake",
             datetime.now(UTC),
         )
+        old = record_of(settings.topic_complaint_received, event)
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
         await producer.start()
         try:
@@ -93,8 +92,8 @@ async def test_every_endpoint_refuses_an_unconfigured_office(settings) -> None:
             )
         finally:
             await producer.stop()
-        book = client.app.state.intake.book  # type: ignore[attr-defined]
-        await wait_until(lambda: book.get(cid) is not None, "intake's book knows the complaint")
+        book = client.runtime.book
+        await eventually("intake's book knows the complaint", lambda: book.get(cid))
 
         for method, path, amendment in AMENDMENTS:
             answer = await client.request(
@@ -114,7 +113,7 @@ async def test_every_endpoint_refuses_an_unconfigured_office(settings) -> None:
         settings.topic_contact_provided,
         settings.topic_register_number_communicated,
     ):
-        assert await read_all(settings.kafka_bootstrap, topic) == [], topic
+        assert await read_to_end(settings.kafka_bootstrap, topic) == [], topic
 
 
 async def test_an_officer_id_no_event_can_carry_is_refused_not_a_500(settings) -> None:
@@ -130,4 +129,4 @@ async def test_an_officer_id_no_event_can_carry_is_refused_not_a_500(settings) -
             "/v1/complaints", json=complaint(), headers=auth(officer="1" * 65)
         )
         assert too_long.status_code == 403
-    assert await read_all(settings.kafka_bootstrap, settings.topic_complaint_received) == []
+    assert await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_received) == []

@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -26,10 +25,9 @@ from services.intake.tests.support import (
     RegistryDouble,
     auth,
     complaint,
-    read_all,
-    wait_until,
 )
 from sipuma.shared.topic_admin import ensure_topics
+from tests.harness.state import eventually, eventually_sync, read_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -56,17 +54,18 @@ def start_intake(settings, bootstrap: str, port: int, log: Path) -> subprocess.P
     proc = subprocess.Popen(
         [str(BIN)], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("intake did not become ready: " + log.read_text()[-3000:])
+
+    def ready() -> bool:
+        assert proc.poll() is None, log.read_text()[-3000:]  # exited: fail now, with its log
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+
+    try:
+        eventually_sync("intake answers /readyz", ready, retry_on=(httpx.HTTPError,))
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
+    return proc
 
 
 async def test_spool_survives_kill_and_delivers_everything_once(
@@ -123,14 +122,14 @@ async def test_spool_survives_kill_and_delivers_everything_once(
     async with registry.running():
         second = start_intake(settings, endpoints.kafka_bootstrap, port, log)
         try:
-            await wait_until(lambda: set(ids) <= set(registry.numbers), "all 100 registered")
+            await eventually("all 100 registered", lambda: set(ids) <= set(registry.numbers), 120)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
 
                 async def last_registered() -> bool:
                     last = await http.get(f"/v1/complaints/{ids[-1]}/status", headers=auth())
                     return bool(last.json()["status"] == "registered")
 
-                await wait_until(last_registered, "intake shows the last number")
+                await eventually("intake shows the last number", last_registered)
                 last = await http.get(f"/v1/complaints/{ids[-1]}/status", headers=auth())
                 assert last.json()["register_number"] == registry.numbers[ids[-1]]
         finally:
@@ -143,7 +142,7 @@ async def test_spool_survives_kill_and_delivers_everything_once(
 
     # Intake has stopped with an empty spool: nothing more can reach the topic, so reading it
     # to its end is the final word on "exactly once" (no waiting for duplicates to show up).
-    records = await read_all(endpoints.kafka_bootstrap, settings.topic_complaint_received)
+    records = await read_to_end(endpoints.kafka_bootstrap, settings.topic_complaint_received)
     keys = [r.key.decode() for r in records]
     assert len(keys) == 100, "each complaint exactly once on the topic"
     assert set(keys) == set(ids)
@@ -160,7 +159,9 @@ async def test_spool_survives_kill_and_delivers_everything_once(
         for r in records
     }
     assert refs[ids[42]] == "Map 042"
-    supplements = await read_all(endpoints.kafka_bootstrap, settings.topic_complaint_supplemented)
+    supplements = await read_to_end(
+        endpoints.kafka_bootstrap, settings.topic_complaint_supplemented
+    )
     assert [r.key.decode() for r in supplements] == [ids[7]]
     assert "Ni Luh" not in log.read_text() and "ayu@example" not in log.read_text()
 
@@ -207,14 +208,14 @@ async def test_kafka_stopping_under_a_running_intake(settings, tmp_path) -> None
         async with after.running():
             second = start_intake(settings, kafka.bootstrap, port, log)
             try:
-                await wait_until(lambda: set(ids) <= set(after.numbers), "all 100 registered")
+                await eventually("all 100 registered", lambda: set(ids) <= set(after.numbers), 120)
             finally:
                 second.send_signal(signal.SIGTERM)
                 second.wait(30)
         stopped = [line for line in log.read_text().splitlines() if "intake_stopped" in line]
         assert json.loads(stopped[-1])["spooled"] == 0
         # Intake stopped with an empty spool: the topic read to its end is complete.
-        records = await read_all(kafka.bootstrap, settings.topic_complaint_received)
+        records = await read_to_end(kafka.bootstrap, settings.topic_complaint_received)
         keys = [r.key.decode() for r in records]
         assert sorted(set(keys) - {ok.json()["complaint_id"]}) == sorted(ids)
         assert all(after.deliveries[cid] == keys.count(cid) for cid in ids)

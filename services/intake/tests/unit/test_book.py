@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from sipuma.intake.models import ComplaintStatus
-from sipuma.intake.waiters import ComplaintBook, Entry, Seen
+from sipuma.intake.domain import ComplaintStatus, Entry
+from sipuma.intake.status_book import ComplaintBook, Seen
 
 pytestmark = pytest.mark.unit
 
@@ -22,8 +22,10 @@ async def test_waiter_resolves_when_registered() -> None:
     book = ComplaintBook()
     future = book.expect("c1")
     book.note("c1", "OFF", ComplaintStatus.RECEIVED)
-    asyncio.get_running_loop().call_later(0.05, book.registered, Seen("c1", "OFF", "N-1", "t"))
-    entry = await book.wait_registered("c1", future, 2)
+    waiting = asyncio.create_task(book.wait_registered("c1", future, 60))
+    # Runs after the task's first step, i.e. while it waits: ordered by the loop, not by time.
+    asyncio.get_running_loop().call_soon(book.registered, Seen("c1", "OFF", "N-1", "t"))
+    entry = await waiting
     assert entry is not None and entry.register_number == "N-1"
     assert entry_of(book, "c1").status is ComplaintStatus.REGISTERED
 

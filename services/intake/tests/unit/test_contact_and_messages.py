@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from sipuma.intake import domain, rules, tracking
+from sipuma.intake import answers, checks, domain
 from sipuma.intake.domain import Violation
 from sipuma.intake.models import TrackingContactIn
 from sipuma.intake.problems import api_location, in_api_words
@@ -19,9 +19,9 @@ NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 DAYS_30 = timedelta(days=30)
 
 
-def check(**given: str) -> tuple[rules.ContactCheck, list[Violation]]:
+def check(**given: str) -> tuple[checks.ContactCheck, list[Violation]]:
     found: list[Violation] = []
-    return rules.tracking_contact("tracking_contact", TrackingContactIn(**given), found), found
+    return checks.tracking_contact("tracking_contact", TrackingContactIn(**given), found), found
 
 
 def test_both_channels_valid_are_both_kept() -> None:
@@ -77,7 +77,7 @@ def test_no_channel_at_all_is_a_request_error() -> None:
 
 def test_outcome_says_where_the_ticket_goes_and_why_sms_was_refused() -> None:
     done, _ = check(email="ayu@example.co.id", mobile="0800 1234 567")
-    said = tracking.outcome(done)
+    said = answers.contact_outcome(done)
     assert said.channels == [NotificationChannel.EMAIL]
     [refused] = said.refused
     assert (refused.channel, refused.name, refused.code) == (
@@ -94,14 +94,14 @@ def test_outcome_says_where_the_ticket_goes_and_why_sms_was_refused() -> None:
 
 def test_outcome_without_any_usable_channel_says_no_ticket_yet() -> None:
     done, _ = check(email="ayu@", mobile="021 555 1234")
-    said = tracking.outcome(done)
+    said = answers.contact_outcome(done)
     assert said.channels == [] and len(said.refused) == 2
     assert "tidak disimpan" in said.message.id and "not saved" in said.message.en
 
 
 def test_outcome_with_both_channels() -> None:
     done, _ = check(email="ayu@example.co.id", mobile="0812 3456 7890")
-    said = tracking.outcome(done)
+    said = answers.contact_outcome(done)
     assert said.channels == [NotificationChannel.EMAIL, NotificationChannel.SMS]
     assert said.refused == []
     assert said.message.id == "Nomor tiket akan dikirim lewat e-mail dan SMS."

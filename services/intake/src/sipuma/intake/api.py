@@ -1,32 +1,34 @@
-"""HTTP entry points: parse, authenticate, call the use case, answer. No rules live here."""
+"""HTTP entry points: parse, authenticate, call the use case, answer. No rules live here; the
+use cases' refusals become problems in `problems.py`."""
+
+# No `from __future__ import annotations`: FastAPI reads the route signatures at import.
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse, Response
 
-from sipuma.intake import domain, tracking
+from sipuma.intake import domain
+from sipuma.intake.answers import amended_message, contact_outcome, status_message
+from sipuma.intake.domain import Amendment, ComplaintStatus, Delivery
 from sipuma.intake.idempotency import IdempotencyStore, Outcome, StoredAnswer, fingerprint
 from sipuma.intake.models import (
     AmendmentAccepted,
     ComplaintAccepted,
     ComplaintIn,
-    ComplaintStatus,
-    Messages,
     RegisterNumberCommunicationIn,
     ReportedEmployeesIn,
     StatusOut,
     SupplementIn,
     TrackingContactIn,
 )
-from sipuma.intake.problems import invalid
-from sipuma.intake.service import Amended, Intake, Invalid, Refused
-from sipuma.intake.waiters import Entry
+from sipuma.intake.service import Amended, Intake
 from sipuma.shared.auth import Principal, TokenVerifier, bearer_principal
 from sipuma.shared.correlation import usable
-from sipuma.shared.problems import MEDIA_TYPE, Problem, ProblemError, conflict, render
+from sipuma.shared.problems import MEDIA_TYPE, Problem, conflict, render
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 
@@ -44,22 +46,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "Isi terlalu besar · Body too large", **_PROBLEM},
     422: {"description": "Isian tidak valid · Invalid fields (field, rule, id, en)", **_PROBLEM},
 }
-
-MESSAGES = {
-    ComplaintStatus.REGISTERED: (
-        "Pengaduan tersimpan. Nomor register: {number}.",
-        "Complaint saved. Register number: {number}.",
-    ),
-    ComplaintStatus.RECEIVED: (
-        "Pengaduan tersimpan; nomor register sedang dibuat. Lihat status_url.",
-        "Complaint saved; the register number is being assigned. See status_url.",
-    ),
-    ComplaintStatus.QUEUED: (
-        "Pengaduan tersimpan di antrean lokal dan akan dikirim otomatis; nomor register "
-        "menyusul. Lihat status_url.",
-        "Complaint saved in the local queue and will be sent automatically; the register "
-        "number follows. See status_url.",
-    ),
+AMEND_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"model": AmendmentAccepted, "description": "Tersimpan · Saved"},
+    202: {"model": AmendmentAccepted, "description": "Antre · Queued locally"},
+    404: {"description": "Pengaduan tidak ditemukan · Complaint not found", **_PROBLEM},
 }
 KEY_CONFLICT = (
     "idempotency_key_reused",
@@ -72,10 +62,16 @@ KEY_RUNNING = (
     "A request with this Idempotency-Key is still being processed; retry shortly.",
 )
 
-
-def _msg(status: ComplaintStatus, number: str | None = None) -> dict[str, str]:
-    id_text, en_text = MESSAGES[status]
-    return {"id": id_text.format(number=number), "en": en_text.format(number=number)}
+IdemKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Kunci pengulangan aman · safe-retry key (same key + body → same answer)",
+    ),
+]
+ComplaintId = Annotated[uuid.UUID, Path(description="ID pengaduan · complaint id")]
 
 
 def _status_url(complaint_id: str) -> str:
@@ -88,30 +84,23 @@ def correlation_id(request: Request) -> str:
     return given if isinstance(given, str) else usable(request.headers.get("x-correlation-id"))
 
 
-def build_router(verifier: TokenVerifier) -> APIRouter:
-    def intake(request: Request) -> Intake:
-        return request.app.state.intake  # type: ignore[no-any-return]
+def _accepted(done: Amended, kind: str) -> Answer:
+    body = AmendmentAccepted(
+        complaint_id=done.complaint_id,
+        amendment_id=done.amendment_id,
+        kind=kind,
+        status=done.delivery,
+        tracking_contact=contact_outcome(done.contact) if done.contact else None,
+        message=amended_message(done.delivery),
+    )
+    return (202 if done.delivery is Delivery.QUEUED else 201), body.model_dump(mode="json"), {}
 
-    def keys(request: Request) -> IdempotencyStore:
-        return request.app.state.idempotency  # type: ignore[no-any-return]
 
+def build_router(verifier: TokenVerifier, intake: Intake, answers: IdempotencyStore) -> APIRouter:
     Officer = Annotated[Principal, Depends(bearer_principal(verifier))]
-    Service = Annotated[Intake, Depends(intake)]
-    Keys = Annotated[IdempotencyStore, Depends(keys)]
-    IdemKey = Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=200,
-            description="Kunci pengulangan aman · safe-retry key (same key + body → same answer)",
-        ),
-    ]
-    ComplaintId = Annotated[uuid.UUID, Path(description="ID pengaduan · complaint id")]
 
     async def idempotent(
         request: Request,
-        store: IdempotencyStore,
         who: Principal,
         key: str | None,
         scope: str,
@@ -122,7 +111,7 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
             return JSONResponse(body, status_code=status, headers=headers)
         where = f"{who.officer_id}\x1f{scope}"
         print_ = fingerprint(await request.body())
-        outcome, stored = await store.begin(where, key, print_)
+        outcome, stored = await answers.begin(where, key, print_)
         if outcome is Outcome.REPLAY and stored is not None:
             headers = {**stored.headers, "Idempotent-Replayed": "true"}
             return JSONResponse(stored.body, status_code=stored.status, headers=headers)
@@ -132,11 +121,38 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         try:
             status, body, headers = await run(domain.deterministic_id(who.officer_id, scope, key))
         except BaseException:
-            store.abandon(where, key)
+            answers.abandon(where, key)
             raise
-        await store.finish(where, key, print_, StoredAnswer(status, body, headers))
+        await answers.finish(where, key, print_, StoredAnswer(status, body, headers))
         return JSONResponse(body, status_code=status, headers=headers)
 
+    @dataclass(frozen=True)
+    class Amending:
+        """One amendment request: the complaint, the officer, the request and its key."""
+
+        complaint_id: str
+        who: Principal
+        request: Request
+        key: str | None
+
+        async def run(
+            self, scope: str, kind: str, use_case: Callable[[Amendment], Awaitable[Amended]]
+        ) -> Response:
+            cor = correlation_id(self.request)
+
+            async def run(aid: uuid.UUID) -> Answer:
+                change = Amendment(self.who, self.complaint_id, str(aid), cor)
+                return _accepted(await use_case(change), kind)
+
+            scope = f"{scope} {self.complaint_id}"
+            return await idempotent(self.request, self.who, self.key, scope, run)
+
+    async def amending(  # async: a plain def would run in a worker thread
+        complaint_id: ComplaintId, request: Request, who: Officer, idempotency_key: IdemKey = None
+    ) -> Amending:
+        return Amending(str(complaint_id), who, request, idempotency_key)
+
+    Amend = Annotated[Amending, Depends(amending)]
     router = APIRouter(prefix="/v1/complaints", tags=["pengaduan · complaints"], responses=ERRORS)
 
     @router.post(
@@ -159,17 +175,12 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
         },
     )
     async def record_complaint(
-        body: ComplaintIn,
-        request: Request,
-        who: Officer,
-        service: Service,
-        store: Keys,
-        idempotency_key: IdemKey = None,
+        body: ComplaintIn, request: Request, who: Officer, idempotency_key: IdemKey = None
     ) -> Response:
         cor = correlation_id(request)
 
         async def run(complaint_id: uuid.UUID) -> Answer:
-            done = await service.record_complaint(who, body, complaint_id, cor)
+            done = await intake.record_complaint(who, body, complaint_id, cor)
             entry = done.entry
             number = entry.register_number if entry else None
             answer = ComplaintAccepted(
@@ -178,106 +189,59 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
                 register_number=number,
                 registered_at=entry.registered_at if entry else None,
                 status_url=_status_url(done.complaint_id),
-                message=Messages(**_msg(done.status, number)),
-                tracking_contact=tracking.outcome(done.contact) if done.contact else None,
+                message=status_message(done.status, number),
+                tracking_contact=contact_outcome(done.contact) if done.contact else None,
             )
             code = 201 if done.status is ComplaintStatus.REGISTERED else 202
             headers = {"Location": _status_url(done.complaint_id)}
             return code, answer.model_dump(mode="json"), headers
 
-        return await idempotent(request, store, who, idempotency_key, "POST /v1/complaints", run)
+        return await idempotent(request, who, idempotency_key, "POST /v1/complaints", run)
 
     @router.get(
         "/{complaint_id}/status",
         response_model=StatusOut,
         summary="Status dan nomor register · Status and register number",
     )
-    async def complaint_status(
-        complaint_id: ComplaintId, who: Officer, service: Service
-    ) -> StatusOut:
-        entry: Entry = service.status(who, str(complaint_id))
+    async def complaint_status(complaint_id: ComplaintId, who: Officer) -> StatusOut:
+        entry = intake.status(who, str(complaint_id))
         return StatusOut(
             complaint_id=entry.complaint_id,
             office_code=entry.office_code,
             status=entry.status,
             register_number=entry.register_number,
             registered_at=entry.registered_at,
-            message=Messages(**_msg(entry.status, entry.register_number)),
+            message=status_message(entry.status, entry.register_number),
         )
-
-    def amended(done: Amended, kind: str, cor: str) -> Answer:
-        queued = done.delivery == "queued"
-        body = AmendmentAccepted(
-            complaint_id=done.complaint_id,
-            amendment_id=done.amendment_id,
-            kind=kind,
-            status=done.delivery,
-            tracking_contact=tracking.outcome(done.contact) if done.contact else None,
-            message=Messages(
-                id="Tersimpan di antrean lokal; akan dikirim otomatis." if queued else "Tersimpan.",
-                en="Saved in the local queue; it will be sent automatically."
-                if queued
-                else "Saved.",
-            ),
-        )
-        return (202 if queued else 201), body.model_dump(mode="json"), {}
-
-    amend_responses: dict[int | str, dict[str, Any]] = {
-        201: {"model": AmendmentAccepted, "description": "Tersimpan · Saved"},
-        202: {"model": AmendmentAccepted, "description": "Antre · Queued locally"},
-        404: {"description": "Pengaduan tidak ditemukan · Complaint not found", **_PROBLEM},
-    }
 
     @router.post(
         "/{complaint_id}/supplements",
         status_code=201,
-        responses=amend_responses,
+        responses=AMEND_RESPONSES,
         summary="Data tambahan atau ralat · Addition or correction (original kept)",
     )
-    async def add_supplement(
-        complaint_id: ComplaintId,
-        body: SupplementIn,
-        request: Request,
-        who: Officer,
-        service: Service,
-        store: Keys,
-        idempotency_key: IdemKey = None,
-    ) -> Response:
-        cor, cid = correlation_id(request), str(complaint_id)
-
-        async def run(aid: uuid.UUID) -> Answer:
-            done = await service.add_supplement(who, cid, body, aid, cor)
-            return amended(done, body.kind.value, cor)
-
-        return await idempotent(request, store, who, idempotency_key, f"supplement {cid}", run)
+    async def add_supplement(body: SupplementIn, amend: Amend) -> Response:
+        return await amend.run(
+            "supplement", body.kind.value, lambda change: intake.add_supplement(change, body)
+        )
 
     @router.post(
         "/{complaint_id}/reported-employees",
         status_code=201,
-        responses=amend_responses,
+        responses=AMEND_RESPONSES,
         summary="Pegawai yang diadukan · Reported employees",
     )
-    async def add_reported_employees(
-        complaint_id: ComplaintId,
-        body: ReportedEmployeesIn,
-        request: Request,
-        who: Officer,
-        service: Service,
-        store: Keys,
-        idempotency_key: IdemKey = None,
-    ) -> Response:
-        cor, cid = correlation_id(request), str(complaint_id)
-
-        async def run(aid: uuid.UUID) -> Answer:
-            done = await service.add_reported_employees(who, cid, body, aid, cor)
-            return amended(done, "reported_employees", cor)
-
-        return await idempotent(request, store, who, idempotency_key, f"employees {cid}", run)
+    async def add_reported_employees(body: ReportedEmployeesIn, amend: Amend) -> Response:
+        return await amend.run(
+            "employees",
+            "reported_employees",
+            lambda change: intake.add_reported_employees(change, body),
+        )
 
     @router.put(
         "/{complaint_id}/tracking-contact",
         status_code=201,
-        responses=amend_responses,
+        responses=AMEND_RESPONSES,
         summary="Kontak pemantauan tindak lanjut · Tracking contact (SOP steps 7–8)",
         description=(
             "Satu kanal yang salah tidak menggugurkan kanal lain: e-mail yang sah disimpan walau "
@@ -290,56 +254,22 @@ def build_router(verifier: TokenVerifier) -> APIRouter:
             "every channel is refused: 422, nothing changes."
         ),
     )
-    async def set_tracking_contact(
-        complaint_id: ComplaintId,
-        body: TrackingContactIn,
-        request: Request,
-        who: Officer,
-        service: Service,
-        store: Keys,
-        idempotency_key: IdemKey = None,
-    ) -> Response:
-        cor, cid = correlation_id(request), str(complaint_id)
-
-        async def run(aid: uuid.UUID) -> Answer:
-            done = await service.set_tracking_contact(who, cid, body, aid, cor)
-            return amended(done, "tracking_contact", cor)
-
-        return await idempotent(request, store, who, idempotency_key, f"contact {cid}", run)
+    async def set_tracking_contact(body: TrackingContactIn, amend: Amend) -> Response:
+        return await amend.run(
+            "contact", "tracking_contact", lambda change: intake.set_tracking_contact(change, body)
+        )
 
     @router.post(
         "/{complaint_id}/register-number-communication",
         status_code=201,
-        responses=amend_responses,
+        responses=AMEND_RESPONSES,
         summary="Nomor register disampaikan / pengadu tak terhubungi · Number told or unreachable",
     )
-    async def record_communication(
-        complaint_id: ComplaintId,
-        body: RegisterNumberCommunicationIn,
-        request: Request,
-        who: Officer,
-        service: Service,
-        store: Keys,
-        idempotency_key: IdemKey = None,
-    ) -> Response:
-        cor, cid = correlation_id(request), str(complaint_id)
-
-        async def run(aid: uuid.UUID) -> Answer:
-            done = await service.record_communication(who, cid, body, aid, cor)
-            return amended(done, "register_number_communication", cor)
-
-        return await idempotent(request, store, who, idempotency_key, f"communication {cid}", run)
+    async def record_communication(body: RegisterNumberCommunicationIn, amend: Amend) -> Response:
+        return await amend.run(
+            "communication",
+            "register_number_communication",
+            lambda change: intake.record_communication(change, body),
+        )
 
     return router
-
-
-async def invalid_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Invalid)
-    return render(invalid(exc.violations), request)
-
-
-async def refused_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Refused)
-    why = exc.refusal
-    headers = {"Retry-After": "2"} if why.status == 503 else None
-    return render(ProblemError(why.status, why.code, why.id, why.en, headers=headers), request)

@@ -1,7 +1,9 @@
-"""Intake rules from the SOP, without I/O: what makes a complaint complete and clear.
+"""Intake's domain without I/O: the SOP's rules on what makes a complaint complete and clear,
+what intake knows of a complaint, and the refusals its use cases raise.
 
 Every rule answers with `Violation`s (field, rule, Indonesian, English) so the HTTP layer can name
-each missing or unclear element at once instead of stopping at the first one.
+each missing or unclear element at once instead of stopping at the first one. Refusals carry a
+stable code and both texts; the HTTP edge chooses the status by their kind (`problems.py`).
 """
 
 from __future__ import annotations
@@ -9,9 +11,45 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from sipuma.shared.auth import Principal
+
+
+class ComplaintStatus(StrEnum):
+    QUEUED = "queued"  # in this replica's spool, Kafka not reachable
+    RECEIVED = "received"  # on Kafka, waiting for the register number
+    REGISTERED = "registered"
+
+
+class Delivery(StrEnum):
+    PUBLISHED = "published"  # Kafka acknowledged it (acks=all)
+    QUEUED = "queued"  # on this replica's disk; it reaches Kafka when Kafka answers
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What intake knows of one complaint: no personal data, only where it stands."""
+
+    complaint_id: str
+    office_code: str
+    status: ComplaintStatus
+    register_number: str | None = None
+    registered_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """Who amends which complaint, under which id (the amendment's and its event's), in which
+    request (correlation id)."""
+
+    who: Principal
+    complaint_id: str
+    amendment_id: str
+    correlation_id: str
 
 
 class CompletenessRule(StrEnum):
@@ -258,3 +296,85 @@ def deterministic_id(officer_id: str, scope: str, idempotency_key: str) -> uuid.
 
 def event_id(entity_id: uuid.UUID, kind: str) -> uuid.UUID:
     return uuid.uuid5(_NS, f"{entity_id}\x1f{kind}")
+
+
+# -- refusals ---------------------------------------------------------------------------------
+class Invalid(Exception):
+    """Fields break rules: every violation is named at once, nothing is published."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        super().__init__("invalid")
+        self.violations = list(violations)
+
+
+class Refused(Exception):
+    """The request as a whole is refused; `code` is stable, the texts are the officer's."""
+
+    def __init__(self, code: str, id_text: str, en_text: str) -> None:
+        super().__init__(code)
+        self.code, self.id, self.en = code, id_text, en_text
+
+
+class NotAllowed(Refused):
+    """This officer may not do this: role, office or officer id."""
+
+
+class ComplaintUnknown(Refused):
+    """No complaint with this id is known here."""
+
+
+class NotReadyYet(Refused):
+    """Intake cannot check yet (the status book is not following Kafka); retry shortly."""
+
+
+def not_receiver() -> NotAllowed:
+    return NotAllowed(
+        "receiver_role_required",
+        "Hanya Penerima Pengaduan yang boleh mencatat dan mengubah pengaduan.",
+        "Only a complaint receiver may record or amend complaints.",
+    )
+
+
+def other_office() -> NotAllowed:
+    return NotAllowed(
+        "other_office",
+        "Anda hanya boleh mencatat dan mengubah pengaduan untuk kantor Anda sendiri.",
+        "You may record and amend complaints for your own office only.",
+    )
+
+
+def officer_id_unusable() -> NotAllowed:
+    return NotAllowed(
+        "officer_id_invalid",
+        "ID petugas pada token tidak dapat dipakai (hanya huruf, angka dan . _ : -, paling banyak "
+        "64 karakter). Minta token baru kepada administrator.",
+        "The officer id in the token cannot be used (only letters, digits and . _ : -, at most 64 "
+        "characters). Ask your administrator for a new token.",
+    )
+
+
+def office_not_configured(office_code: str) -> NotAllowed:
+    # The code is configuration, not personal data: naming it tells the administrator what to fix.
+    return NotAllowed(
+        "office_not_configured",
+        f"Kantor {office_code} pada token Anda tidak terdaftar di SIPUMA, sehingga pengaduan "
+        f"tidak dapat dicatat. Hubungi administrator.",
+        f"The office {office_code} in your token is not configured in SIPUMA, so complaints "
+        f"cannot be recorded for it. Contact your administrator.",
+    )
+
+
+def complaint_unknown() -> ComplaintUnknown:
+    return ComplaintUnknown(
+        "complaint_not_found",
+        "Pengaduan tidak ditemukan (atau belum tercatat di layanan ini). Coba lagi sebentar.",
+        "Complaint not found (or not yet known to this service). Try again shortly.",
+    )
+
+
+def book_not_ready() -> NotReadyYet:
+    return NotReadyYet(
+        "not_ready",
+        "Layanan belum dapat memeriksa data pengaduan; coba lagi sebentar.",
+        "The service cannot check complaint data yet; try again shortly.",
+    )

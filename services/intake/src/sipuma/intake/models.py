@@ -1,7 +1,7 @@
 """HTTP request and response bodies. Unknown fields are refused (`extra="forbid"`).
 
 Types and sizes are checked here; whether a value is complete and clear (the SOP's rules, the
-completeness setting, phone / e-mail / NIK / NIP formats) is checked by `rules.py`, which names
+completeness setting, phone / e-mail / NIK / NIP formats) is checked by `checks.py`, which names
 every problem at once.
 """
 
@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from sipuma.intake.domain import ComplaintStatus, Delivery
 from sipuma.shared.payloads import (
     Channel,
     CommunicationMethod,
@@ -149,12 +150,6 @@ class RegisterNumberCommunicationIn(_In):
 
 
 # -- answers ------------------------------------------------------------------------------------
-class ComplaintStatus(StrEnum):
-    QUEUED = "queued"  # in this replica's spool, Kafka not reachable
-    RECEIVED = "received"  # on Kafka, waiting for the register number
-    REGISTERED = "registered"
-
-
 class Messages(BaseModel):
     id: str
     en: str
@@ -205,7 +200,7 @@ class AmendmentAccepted(BaseModel):
     complaint_id: str
     amendment_id: str
     kind: str
-    status: Literal["published", "queued"]
+    status: Delivery
     message: Messages
     tracking_contact: TrackingContactOutcome | None = Field(
         None, description="Tracking contact only: the channels kept and the channels refused"

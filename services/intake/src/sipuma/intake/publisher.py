@@ -1,24 +1,60 @@
-"""Kafka producer for intake: idempotent, acks=all, and honest about being unreachable.
+"""How intake publishes (the `Publisher` port): straight to Kafka while it answers and the spool
+is empty, otherwise to the spool, so a later event never overtakes a spooled one.
 
-`available` is False while no broker answers; callers then write to the spool at once instead of
+`KafkaSender` is the producer: idempotent, acks=all, and honest about being unreachable.
+`available` is False while no broker answers; events then go to the spool at once instead of
 waiting. A background loop keeps reconnecting, so intake starts and serves (202 "queued") with
-Kafka down, and the relay drains the spool as soon as a broker answers again.
+Kafka down, and the relay (`spool.py`) drains the spool as soon as a broker answers again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
 
-from sipuma.intake.spool import OutgoingRecord
+from sipuma.intake.domain import Delivery
+from sipuma.intake.spool import OutgoingRecord, RecordSender, Spool
+from sipuma.shared import events as ev
+from sipuma.shared.cloudevents import encode, to_headers
 from sipuma.shared.metrics import EVENTS_PUBLISHED
+from sipuma.shared.topics import check_publishable
 
 log = structlog.get_logger("sipuma.intake.publisher")
+
+
+def record_of(topic: str, event: ev.Event) -> OutgoingRecord:
+    """The Kafka record of an event: CloudEvents headers, keyed by complaint id (its order)."""
+    # Right event type for the topic, restricted enough for personal data (prefixes included).
+    check_publishable(event, topic)
+    headers = tuple((k, v.encode()) for k, v in to_headers(event).items())
+    return OutgoingRecord(topic, str(event.complaint_id).encode(), encode(event), headers)
+
+
+class StoreAndForward:
+    """The `Publisher` port: Kafka when it takes the event now, else the spool (on disk before
+    the answer); either way the event reaches Kafka, in order per complaint."""
+
+    def __init__(
+        self, topics: Mapping[type[ev.Event], str], sender: RecordSender, spool: Spool
+    ) -> None:
+        self._topics = topics
+        self._sender = sender
+        self._spool = spool
+
+    async def publish(self, event: ev.Event) -> Delivery:
+        records = [record_of(self._topics[type(event)], event)]
+        if not self._spool.pending and self._sender.available:
+            acked = await self._sender.send_in_order(records)
+            if acked == len(records):
+                return Delivery.PUBLISHED
+            records = records[acked:]
+        await self._spool.append(records)
+        return Delivery.QUEUED
 
 
 def _event_type(record: OutgoingRecord) -> str:

@@ -1,103 +1,48 @@
 """Intake use cases: record a complaint, show its status, amend it after save (SOP steps 2–8).
 
-Each use case validates everything first and publishes only when the whole request is valid, so
-no error ever leaves an event behind. Publishing goes straight to Kafka while it answers and the
-spool is empty, otherwise to the spool (see `spool.py`).
+Each use case checks everything first and publishes only when the whole request is valid, so
+no error ever leaves an event behind. They raise the domain's refusals (`domain.py`); the HTTP
+edge chooses the status.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from sipuma.intake import outbound, rules
-from sipuma.intake.domain import CompletenessRule, Violation
+from sipuma.intake import checks, outbound
+from sipuma.intake.domain import (
+    Amendment,
+    ComplaintStatus,
+    CompletenessRule,
+    Delivery,
+    Entry,
+    Invalid,
+    Violation,
+    book_not_ready,
+    complaint_unknown,
+    not_receiver,
+    office_not_configured,
+    officer_id_unusable,
+    other_office,
+)
 from sipuma.intake.metrics import COMPLAINTS, REGISTER_WAIT
 from sipuma.intake.models import (
     ComplaintIn,
-    ComplaintStatus,
     RegisterNumberCommunicationIn,
     ReportedEmployeesIn,
     SupplementIn,
     TrackingContactIn,
 )
-from sipuma.intake.spool import OutgoingRecord, RecordSender, Spool
-from sipuma.intake.waiters import ComplaintBook, Entry
+from sipuma.intake.ports import Publisher, StatusBook
+from sipuma.shared import events as ev
 from sipuma.shared.auth import Principal, Role
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.payloads import Code
-
-
-class Invalid(Exception):
-    def __init__(self, violations: Sequence[Violation]) -> None:
-        super().__init__("invalid")
-        self.violations = list(violations)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    status: int
-    code: str
-    id: str
-    en: str
-
-
-class Refused(Exception):
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__(refusal.code)
-        self.refusal = refusal
-
-
-NOT_RECEIVER = Refusal(
-    403,
-    "receiver_role_required",
-    "Hanya Penerima Pengaduan yang boleh mencatat dan mengubah pengaduan.",
-    "Only a complaint receiver may record or amend complaints.",
-)
-OTHER_OFFICE = Refusal(
-    403,
-    "other_office",
-    "Anda hanya boleh mencatat dan mengubah pengaduan untuk kantor Anda sendiri.",
-    "You may record and amend complaints for your own office only.",
-)
-UNKNOWN_COMPLAINT = Refusal(
-    404,
-    "complaint_not_found",
-    "Pengaduan tidak ditemukan (atau belum tercatat di layanan ini). Coba lagi sebentar.",
-    "Complaint not found (or not yet known to this service). Try again shortly.",
-)
-OFFICER_ID_UNUSABLE = Refusal(
-    403,
-    "officer_id_invalid",
-    "ID petugas pada token tidak dapat dipakai (hanya huruf, angka dan . _ : -, paling banyak "
-    "64 karakter). Minta token baru kepada administrator.",
-    "The officer id in the token cannot be used (only letters, digits and . _ : -, at most 64 "
-    "characters). Ask your administrator for a new token.",
-)
-BOOK_NOT_READY = Refusal(
-    503,
-    "not_ready",
-    "Layanan belum dapat memeriksa data pengaduan; coba lagi sebentar.",
-    "The service cannot check complaint data yet; try again shortly.",
-)
-
-
-def office_not_configured(office_code: str) -> Refusal:
-    # The code is configuration, not personal data: naming it tells the administrator what to fix.
-    return Refusal(
-        403,
-        "office_not_configured",
-        f"Kantor {office_code} pada token Anda tidak terdaftar di SIPUMA, sehingga pengaduan "
-        f"tidak dapat dicatat. Hubungi administrator.",
-        f"The office {office_code} in your token is not configured in SIPUMA, so complaints "
-        f"cannot be recorded for it. Contact your administrator.",
-    )
-
 
 _OFFICER_ID = TypeAdapter(Code)  # the events' own rule, so no accepted request fails to publish
 
@@ -107,15 +52,15 @@ class Recorded:
     complaint_id: str
     status: ComplaintStatus
     entry: Entry | None
-    contact: rules.ContactCheck | None = None
+    contact: checks.ContactCheck | None = None
 
 
 @dataclass(frozen=True)
 class Amended:
     complaint_id: str
     amendment_id: str
-    delivery: Literal["published", "queued"]
-    contact: rules.ContactCheck | None = None
+    delivery: Delivery
+    contact: checks.ContactCheck | None = None
 
 
 @dataclass
@@ -123,45 +68,33 @@ class Intake:
     rule: CompletenessRule
     register_wait_s: float
     offices: OfficeDirectory
-    topics: outbound.Topics
-    sender: RecordSender
-    spool: Spool
-    book: ComplaintBook
-    book_ready: Callable[[], bool]
+    publisher: Publisher
+    book: StatusBook
     received_max_age: timedelta = timedelta(days=30)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    # -- plumbing -----------------------------------------------------------------------------
-    async def _deliver(self, records: list[OutgoingRecord]) -> Literal["published", "queued"]:
-        if not self.spool.pending and self.sender.available:
-            acked = await self.sender.send_in_order(records)
-            if acked == len(records):
-                return "published"
-            records = records[acked:]
-        await self.spool.append(records)
-        return "queued"
-
+    # -- who may ------------------------------------------------------------------------------
     @staticmethod
     def _require_receiver(who: Principal) -> None:
         if not who.has(Role.RECEIVER):
-            raise Refused(NOT_RECEIVER)
+            raise not_receiver()
         try:
             _OFFICER_ID.validate_python(who.officer_id)
         except ValidationError:
-            raise Refused(OFFICER_ID_UNUSABLE) from None
+            raise officer_id_unusable() from None
 
     def _require_known_office(self, who: Principal) -> None:
         """Anything intake accepts must be registrable: the registry numbers complaints only
         for configured offices (and dead-letters the rest), so refuse here instead."""
         if self.offices.get(who.office_code) is None:
-            raise Refused(office_not_configured(who.office_code))
+            raise office_not_configured(who.office_code)
 
     def _own_complaint(self, who: Principal, complaint_id: str) -> Entry:
         entry = self.book.get(complaint_id)
         if entry is None:
-            raise Refused(UNKNOWN_COMPLAINT if self.book_ready() else BOOK_NOT_READY)
+            raise complaint_unknown() if self.book.is_live() else book_not_ready()
         if entry.office_code != who.office_code:
-            raise Refused(OTHER_OFFICE)
+            raise other_office()
         return entry
 
     # -- SOP steps 3–4 ------------------------------------------------------------------------
@@ -171,11 +104,11 @@ class Intake:
         self._require_receiver(who)
         office_code = body.office_code or who.office_code
         if office_code != who.office_code:
-            raise Refused(OTHER_OFFICE)
+            raise other_office()
         if body.office_code is None:  # a given one is checked with the fields (422 office_code)
             self._require_known_office(who)
         now = self.clock()
-        checked = rules.complaint(
+        checked = checks.complaint(
             body,
             self.rule,
             now,
@@ -185,12 +118,11 @@ class Intake:
         if checked.found:
             raise Invalid(checked.found)
         cid = str(complaint_id)
-        record = outbound.complaint_received(
-            self.topics, cid, office_code, who.officer_id, checked.clean, correlation_id, now
+        event = outbound.complaint_received(
+            cid, office_code, who.officer_id, checked.clean, correlation_id, now
         )
-        waiting = self.book.expect(cid) if self.book_ready() else None
-        delivery = await self._deliver([record])
-        if delivery == "queued":
+        waiting = self.book.expect(cid) if self.book.is_live() else None
+        if await self.publisher.publish(event) is Delivery.QUEUED:
             self.book.note(cid, office_code, ComplaintStatus.QUEUED)
             if waiting is not None:
                 self.book.forget(cid, waiting)
@@ -213,98 +145,50 @@ class Intake:
     # -- SOP steps 5–8 ------------------------------------------------------------------------
     async def _amend(
         self,
-        who: Principal,
-        complaint_id: str,
+        change: Amendment,
         found: list[Violation],
-        make: Callable[[], OutgoingRecord],
-        amendment_id: str,
-        contact: rules.ContactCheck | None = None,
+        event: Callable[[datetime], ev.Event],
+        contact: checks.ContactCheck | None = None,
     ) -> Amended:
-        self._require_receiver(who)
-        self._require_known_office(who)
-        self._own_complaint(who, complaint_id)
+        self._require_receiver(change.who)
+        self._require_known_office(change.who)
+        self._own_complaint(change.who, change.complaint_id)
         if found:
             raise Invalid(found)
-        delivery = await self._deliver([make()])
-        return Amended(complaint_id, amendment_id, delivery, contact)
+        delivery = await self.publisher.publish(event(self.clock()))
+        return Amended(change.complaint_id, change.amendment_id, delivery, contact)
 
-    async def add_supplement(
-        self,
-        who: Principal,
-        complaint_id: str,
-        body: SupplementIn,
-        amendment_id: uuid.UUID,
-        cor: str,
-    ) -> Amended:
-        aid = str(amendment_id)
+    async def add_supplement(self, change: Amendment, body: SupplementIn) -> Amended:
         return await self._amend(
-            who,
-            complaint_id,
-            rules.supplement(body),
-            lambda: outbound.complaint_supplemented(
-                self.topics, complaint_id, aid, who, body, cor, self.clock()
-            ),
-            aid,
+            change,
+            checks.supplement(body),
+            lambda at: outbound.complaint_supplemented(change, at, body),
         )
 
-    async def add_reported_employees(
-        self,
-        who: Principal,
-        complaint_id: str,
-        body: ReportedEmployeesIn,
-        amendment_id: uuid.UUID,
-        cor: str,
-    ) -> Amended:
-        aid = str(amendment_id)
-        clean, found = rules.reported_employees(body)
+    async def add_reported_employees(self, change: Amendment, body: ReportedEmployeesIn) -> Amended:
+        clean, found = checks.reported_employees(body)
         return await self._amend(
-            who,
-            complaint_id,
-            found,
-            lambda: outbound.employees_reported(
-                self.topics, complaint_id, aid, who, clean, cor, self.clock()
-            ),
-            aid,
+            change, found, lambda at: outbound.employees_reported(change, at, clean)
         )
 
-    async def set_tracking_contact(
-        self,
-        who: Principal,
-        complaint_id: str,
-        body: TrackingContactIn,
-        amendment_id: uuid.UUID,
-        cor: str,
-    ) -> Amended:
-        aid = str(amendment_id)
+    async def set_tracking_contact(self, change: Amendment, body: TrackingContactIn) -> Amended:
         found: list[Violation] = []
-        checked = rules.tracking_contact("", body, found)
+        checked = checks.tracking_contact("", body, found)
         usable = checked.usable
         if usable is None:  # every channel given was refused: nothing to save, name them all
             found += [r.violation for r in checked.refused]
 
-        def make() -> OutgoingRecord:
+        def event(at: datetime) -> ev.Event:
             assert usable is not None  # otherwise `found` names the refused channels
-            return outbound.tracking_contact_provided(
-                self.topics, complaint_id, aid, who, usable, cor, self.clock()
-            )
+            return outbound.tracking_contact_provided(change, at, usable)
 
-        return await self._amend(who, complaint_id, found, make, aid, checked)
+        return await self._amend(change, found, event, checked)
 
     async def record_communication(
-        self,
-        who: Principal,
-        complaint_id: str,
-        body: RegisterNumberCommunicationIn,
-        amendment_id: uuid.UUID,
-        cor: str,
+        self, change: Amendment, body: RegisterNumberCommunicationIn
     ) -> Amended:
-        aid = str(amendment_id)
         return await self._amend(
-            who,
-            complaint_id,
-            rules.communication(body),
-            lambda: outbound.register_number_communicated(
-                self.topics, complaint_id, aid, who, body, cor, self.clock()
-            ),
-            aid,
+            change,
+            checks.communication(body),
+            lambda at: outbound.register_number_communicated(change, at, body),
         )

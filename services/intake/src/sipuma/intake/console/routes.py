@@ -41,13 +41,18 @@ LOCAL_REFUSED = ProblemError(
 
 
 def mount_console(
-    app: FastAPI, settings: IntakeSettings, console: ConsoleSettings | None = None
+    app: FastAPI,
+    settings: IntakeSettings,
+    console: ConsoleSettings | None = None,
+    *,
+    offices: OfficeDirectory | None = None,
 ) -> None:
     """Add the console pages, their static files and `/lacak` to intake's app.
 
-    `console` defaults to `ConsoleSettings()` (`SIPUMA_CONSOLE_*` variables)."""
+    `console` defaults to `ConsoleSettings()` (`SIPUMA_CONSOLE_*` variables), `offices` to the
+    offices file of `settings`."""
     console = console or ConsoleSettings()
-    offices = OfficeDirectory.load(settings.offices_file)
+    offices = offices or OfficeDirectory.load(settings.offices_file)
     local_login = settings.is_development and console.local_login
     pages = Pages(
         console,

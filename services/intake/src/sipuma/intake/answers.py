@@ -1,11 +1,48 @@
-"""The answer about a tracking contact: which channels the ticket number goes to, which were
-refused and why, in Indonesian and English (SOP steps 7–9: by e-mail and/or SMS)."""
+"""What intake's answers say, in Indonesian and English: where a complaint stands, and about a
+tracking contact which channels the ticket number goes to, which were refused and why (SOP steps
+7–9: by e-mail and/or SMS)."""
 
 from __future__ import annotations
 
+from sipuma.intake.checks import ContactCheck
+from sipuma.intake.domain import ComplaintStatus, Delivery
 from sipuma.intake.models import ChannelRefused, Messages, TrackingContactOutcome
-from sipuma.intake.rules import ContactCheck
 from sipuma.shared.payloads import NotificationChannel
+
+_STATUS = {
+    ComplaintStatus.REGISTERED: (
+        "Pengaduan tersimpan. Nomor register: {number}.",
+        "Complaint saved. Register number: {number}.",
+    ),
+    ComplaintStatus.RECEIVED: (
+        "Pengaduan tersimpan; nomor register sedang dibuat. Lihat status_url.",
+        "Complaint saved; the register number is being assigned. See status_url.",
+    ),
+    ComplaintStatus.QUEUED: (
+        "Pengaduan tersimpan di antrean lokal dan akan dikirim otomatis; nomor register "
+        "menyusul. Lihat status_url.",
+        "Complaint saved in the local queue and will be sent automatically; the register "
+        "number follows. See status_url.",
+    ),
+}
+_AMENDED = {
+    Delivery.PUBLISHED: ("Tersimpan.", "Saved."),
+    Delivery.QUEUED: (
+        "Tersimpan di antrean lokal; akan dikirim otomatis.",
+        "Saved in the local queue; it will be sent automatically.",
+    ),
+}
+
+
+def status_message(status: ComplaintStatus, number: str | None = None) -> Messages:
+    id_text, en_text = _STATUS[status]
+    return Messages(id=id_text.format(number=number), en=en_text.format(number=number))
+
+
+def amended_message(delivery: Delivery) -> Messages:
+    id_text, en_text = _AMENDED[delivery]
+    return Messages(id=id_text, en=en_text)
+
 
 _NAMES = {NotificationChannel.EMAIL: "e-mail", NotificationChannel.SMS: "SMS"}
 
@@ -15,7 +52,7 @@ def _listed(channels: list[NotificationChannel], conjunction: str) -> str:
     return f" {conjunction} ".join(names)
 
 
-def outcome(check: ContactCheck) -> TrackingContactOutcome:
+def contact_outcome(check: ContactCheck) -> TrackingContactOutcome:
     kept = check.usable
     channels = []
     if kept is not None and kept.email:

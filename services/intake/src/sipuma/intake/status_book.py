@@ -1,4 +1,4 @@
-"""How intake learns register numbers, with any number of intake replicas.
+"""The status book: how every intake replica learns register numbers and which complaints exist.
 
 Every replica reads the whole registered topic (and the received topic, for office and existence)
 **without a consumer group**: all partitions, its own position, nothing committed. That way the
@@ -10,7 +10,8 @@ and any replica can answer `GET /v1/complaints/{id}/status`:
 - a waiting request registers a future keyed by complaint id *before* it publishes, so an answer
   that arrives quickly is never missed;
 - the book keeps only ids, office codes and register numbers (no personal data), bounded in size
-  (least recently touched entries go first).
+  (least recently touched entries go first);
+- complaints still in this replica's spool after a restart are noted from the spool (`recall`).
 
 A group-per-replica would give the same fan-out but leaves a consumer group behind for every pod
 that ever ran; no group at all needs no clean-up and no rebalancing.
@@ -20,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
+import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,9 +33,12 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from sipuma.intake.models import ComplaintStatus
+from sipuma.intake.domain import ComplaintStatus, Entry
+from sipuma.intake.spool import OutgoingRecord
+from sipuma.shared import events as ev
+from sipuma.shared.cloudevents import decode_message
 
-log = structlog.get_logger("sipuma.intake.waiters")
+log = structlog.get_logger("sipuma.intake.status_book")
 
 
 async def partition_counts(bootstrap: str, topics: list[str]) -> dict[str, int]:
@@ -47,15 +53,6 @@ async def partition_counts(bootstrap: str, topics: list[str]) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class Entry:
-    complaint_id: str
-    office_code: str
-    status: ComplaintStatus
-    register_number: str | None = None
-    registered_at: str | None = None
-
-
-@dataclass(frozen=True)
 class Seen:
     """What the feeder extracted from one event."""
 
@@ -65,11 +62,44 @@ class Seen:
     registered_at: str | None = None
 
 
+def _headers(raw: Any) -> Mapping[str, str]:
+    return {k: v.decode("utf-8", "replace") for k, v in (raw or ())}
+
+
+def decode_received(headers: Any, value: bytes) -> Seen | None:
+    """Only id and office are needed, and every replica reads every complaint: a cheap look at
+    the CloudEvents type and two fields, not a full validation (the registry validates)."""
+    meta = _headers(headers)
+    if meta.get("ce_type") != ev.ComplaintReceived.TYPE:
+        return None
+    data = json.loads(value)
+    complaint_id, office_code = data.get("complaint_id"), data.get("office_code")
+    if not isinstance(complaint_id, str) or not isinstance(office_code, str):
+        return None
+    return Seen(str(uuid.UUID(complaint_id)), office_code)
+
+
+def decode_registered(headers: Any, value: bytes) -> Seen | None:
+    _, event = decode_message(_headers(headers), value, accept=[ev.ComplaintRegistered])
+    assert isinstance(event, ev.ComplaintRegistered)
+    return Seen(
+        str(event.complaint_id),
+        event.office_code,
+        event.register_number,
+        event.registered_at.isoformat().replace("+00:00", "Z"),
+    )
+
+
 class ComplaintBook:
     def __init__(self, max_entries: int = 200_000) -> None:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._waiters: dict[str, list[asyncio.Future[Entry]]] = {}
         self._max = max_entries
+        # Set while the feeder follows Kafka: only then does a missing entry mean "unknown".
+        self.live = asyncio.Event()
+
+    def is_live(self) -> bool:
+        return self.live.is_set()
 
     def get(self, complaint_id: str) -> Entry | None:
         return self._entries.get(complaint_id)
@@ -88,6 +118,14 @@ class ComplaintBook:
         if known is not None and known.status is ComplaintStatus.RECEIVED:
             status = ComplaintStatus.RECEIVED
         self._put(Entry(complaint_id, office_code, status))
+
+    def recall(self, spooled: Iterable[OutgoingRecord]) -> None:
+        """Complaints still in the spool after a restart are known here (status, office check)."""
+        for record in spooled:
+            with contextlib.suppress(Exception):  # amendments are not ComplaintReceived: skipped
+                seen = decode_received(record.headers, record.value)
+                if seen is not None:
+                    self.note(seen.complaint_id, seen.office_code, ComplaintStatus.QUEUED)
 
     def received(self, seen: Seen) -> None:
         known = self._entries.get(seen.complaint_id)
@@ -137,9 +175,6 @@ class ComplaintBook:
             self.forget(complaint_id, future)
 
 
-Decoder = Callable[[Any, bytes], Seen | None]  # (Kafka headers, value)
-
-
 class BookFeeder:
     """Reads the received and registered topics into the book; reconnects while Kafka is down."""
 
@@ -150,8 +185,6 @@ class BookFeeder:
         *,
         received_topic: str,
         registered_topic: str,
-        decode_received: Decoder,
-        decode_registered: Decoder,
         lookback_s: float,
         prepare_topics: Callable[[], Awaitable[object]],
         client_id: str = "sipuma-intake-book",
@@ -163,8 +196,12 @@ class BookFeeder:
         self._registered_topic = registered_topic
         self._lookback_s = lookback_s
         self._client_id = client_id
-        self.ready = asyncio.Event()  # positioned on every partition: live events will be seen
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> asyncio.Event:
+        """Set once positioned on every partition: live events will be seen."""
+        return self._book.live
 
     async def start(self, wait_s: float = 10.0) -> None:
         self._task = asyncio.create_task(self._run(), name="complaint-book")

@@ -1,0 +1,47 @@
+"""What intake's use cases depend on, in their own words; the adapters are wired in `main.py`.
+
+Intake keeps no database: what it publishes goes to Kafka or, while Kafka is away, to its spool
+(`Publisher`), and what it knows of complaints is the status book every replica reads from Kafka
+(`StatusBook`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from sipuma.intake.domain import ComplaintStatus, Delivery, Entry
+from sipuma.shared import events as ev
+
+
+class Publisher(Protocol):
+    async def publish(self, event: ev.Event) -> Delivery:
+        """Published when Kafka acknowledged it now, queued when it is on this replica's disk
+        (it reaches Kafka later, after every event queued before it)."""
+        ...
+
+
+class StatusBook(Protocol):
+    """Complaint id → office, status and register number, on every replica."""
+
+    def is_live(self) -> bool:
+        """True while the book follows Kafka: only then does a missing complaint mean unknown."""
+        ...
+
+    def get(self, complaint_id: str) -> Entry | None: ...
+
+    def note(self, complaint_id: str, office_code: str, status: ComplaintStatus) -> None:
+        """This replica accepted the complaint (published or queued)."""
+        ...
+
+    def expect(self, complaint_id: str) -> asyncio.Future[Entry]:
+        """Register interest in the register number *before* publishing, so it is never missed."""
+        ...
+
+    def forget(self, complaint_id: str, future: asyncio.Future[Entry]) -> None: ...
+
+    async def wait_registered(
+        self, complaint_id: str, future: asyncio.Future[Entry], timeout_s: float
+    ) -> Entry | None:
+        """The entry with its register number, or None when it did not come in time."""
+        ...
