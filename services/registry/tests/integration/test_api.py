@@ -1,50 +1,35 @@
 """Staff read API, status changes, public tracking and the SLA report over HTTP (in-process
-ASGI, the same wiring as `sipuma-registry`), on the real store."""
+ASGI on the app `main.build` makes, as `sipuma-registry` does), on the real store."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 from registry_testkit.events import OFFICES, base, received
-from registry_testkit.wiring import TICKET_KEY, make_registry, register
+from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register
 
-from sipuma.registry.main import http_app
+from sipuma.registry.main import Runtime
 from sipuma.registry.service import Registry
-from sipuma.registry.settings import RegistrySettings
-from sipuma.registry.store import Store
 from sipuma.shared import events as ev
 from sipuma.shared import payloads as p
 from sipuma.shared.auth import Role, mint_token
 
 pytestmark = pytest.mark.integration
-SECRET = "test-token-secret-registry-0123456789"
 A, B = OFFICES[0], OFFICES[1]
 
 
-def settings(**extra: Any) -> RegistrySettings:
-    values: dict[str, Any] = {
-        "token_secret": SECRET,
-        "ticket_hash_key": TICKET_KEY.decode(),
-        "track_requests_per_minute": 1000,
-        "track_min_seconds": 0.05,
-    }
-    return RegistrySettings(**(values | extra))
-
-
 def auth(office: str, *roles: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(SECRET, 'officer-1', office, roles)}"}
+    return {"Authorization": f"Bearer {mint_token(TOKEN_SECRET, 'officer-1', office, roles)}"}
 
 
-def client(registry: Registry, **extra: Any) -> httpx.AsyncClient:
-    app = http_app(registry, settings(**extra))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry")
+def client(built: Runtime) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=built.app)
+    return httpx.AsyncClient(transport=transport, base_url="http://registry")
 
 
 async def _seed(registry: Registry) -> dict[str, str]:
@@ -68,10 +53,13 @@ async def _seed(registry: Registry) -> dict[str, str]:
     return numbers
 
 
-async def test_staff_see_their_office_and_supervisors_see_all(store: Store) -> None:
-    registry, _ = make_registry(store)
+async def test_staff_see_their_office_and_supervisors_see_all(
+    build_registry: BuildRegistry,
+) -> None:
+    built, _ = build_registry()
+    registry = built.registry
     numbers = await _seed(registry)
-    async with client(registry) as http:
+    async with client(built) as http:
         assert (await http.get("/v1/complaints")).status_code == 401
         mine = (await http.get("/v1/complaints", headers=auth(A, Role.RECEIVER))).json()
         assert {i["register_number"] for i in mine["items"]} == {numbers["a1"], numbers["a2"]}
@@ -107,12 +95,13 @@ async def test_staff_see_their_office_and_supervisors_see_all(store: Store) -> N
         assert hidden.status_code == 404  # another office's number is not even confirmed
 
 
-async def test_only_compliance_staff_move_the_status(store: Store) -> None:
-    registry, _ = make_registry(store)
+async def test_only_compliance_staff_move_the_status(build_registry: BuildRegistry) -> None:
+    built, _ = build_registry()
+    registry = built.registry
     numbers = await _seed(registry)
     url = f"/v1/complaints/{numbers['a1']}/status"
     change = {"status": "verified", "note": "Identitas dan unsur pengaduan lengkap."}
-    async with client(registry) as http:
+    async with client(built) as http:
         refused = await http.post(url, json=change, headers=auth(A, Role.RECEIVER))
         assert refused.status_code == 403
         elsewhere = await http.post(url, json=change, headers=auth(B, Role.COMPLIANCE))
@@ -134,12 +123,15 @@ async def test_only_compliance_staff_move_the_status(store: Store) -> None:
         assert detail["status_history"][0]["note"] == change["note"]
 
 
-async def test_tracking_shows_timeline_only_and_hides_unknown_from_malformed(store: Store) -> None:
-    registry, recorder = make_registry(store)
+async def test_tracking_shows_timeline_only_and_hides_unknown_from_malformed(
+    build_registry: BuildRegistry,
+) -> None:
+    built, recorder = build_registry()
+    registry = built.registry
     await _seed(registry)
     plain = recorder.of(ev.TicketIssued)[0].ticket_number
     number = recorder.of(ev.TicketIssued)[0].register_number
-    async with client(registry) as http:
+    async with client(built) as http:
         found = await http.post("/v1/track", json={"ticket": plain.lower().replace("-", " ")})
         assert found.status_code == 200
         body = found.json()
@@ -172,9 +164,12 @@ async def test_tracking_shows_timeline_only_and_hides_unknown_from_malformed(sto
         assert "security" not in spec["/v1/track"]["post"]
 
 
-async def test_received_on_the_public_timeline_is_the_receipt_time(store: Store) -> None:
+async def test_received_on_the_public_timeline_is_the_receipt_time(
+    build_registry: BuildRegistry,
+) -> None:
     """The SOP's receipt time (`received_at`), not when the complaint was saved."""
-    registry, recorder = make_registry(store)
+    built, recorder = build_registry()
+    registry = built.registry
     received_at = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
     saved_at = received_at + timedelta(minutes=40)  # entered after a queue at the counter
     event = received(
@@ -185,18 +180,19 @@ async def test_received_on_the_public_timeline_is_the_receipt_time(store: Store)
     )
     await registry.receive(event)
     plain = recorder.of(ev.TicketIssued)[0].ticket_number
-    async with client(registry) as http:
+    async with client(built) as http:
         body = (await http.post("/v1/track", json={"ticket": plain})).json()
     first = body["timeline"][0]
     assert first["label"]["id"] == "Diterima"
     assert datetime.fromisoformat(first["at"].replace("Z", "+00:00")) == received_at
 
 
-async def test_supervisors_see_what_needs_attention(store: Store) -> None:
-    registry, _ = make_registry(store)
+async def test_supervisors_see_what_needs_attention(build_registry: BuildRegistry) -> None:
+    built, _ = build_registry()
+    registry = built.registry
     event = received("KPPBC-TMP-TIDAKADA")
     assert await registry.receive(event) is None
-    async with client(registry) as http:
+    async with client(built) as http:
         refused = await http.get("/v1/attention", headers=auth(A, Role.COMPLIANCE))
         assert refused.status_code == 403
         listed = await http.get("/v1/attention", headers=auth(A, Role.SUPERVISOR))
@@ -210,13 +206,14 @@ async def test_supervisors_see_what_needs_attention(store: Store) -> None:
     assert "Siti" not in listed.text
 
 
-async def test_the_list_is_bounded_to_a_time_range(store: Store) -> None:
-    registry, _ = make_registry(store)
+async def test_the_list_is_bounded_to_a_time_range(build_registry: BuildRegistry) -> None:
+    built, _ = build_registry()
+    registry = built.registry
     old = received(A, received_at=datetime.now(UTC) - timedelta(days=60))
     new = received(A)
     for event in (old, new):
         await registry.receive(event)
-    async with client(registry) as http:
+    async with client(built) as http:
         recent = await http.get("/v1/complaints", headers=auth(A, Role.RECEIVER))
         assert [i["complaint_id"] for i in recent.json()["items"]] == [str(new.complaint_id)]
         wider = await http.get(
@@ -240,17 +237,18 @@ async def test_the_list_is_bounded_to_a_time_range(store: Store) -> None:
     assert "366" in invalid["messages"]["id"] and "366" in invalid["messages"]["en"]
 
 
-async def test_tracking_is_rate_limited_per_client(store: Store) -> None:
-    registry, _ = make_registry(store)
-    async with client(registry, track_requests_per_minute=3, track_min_seconds=0) as http:
+async def test_tracking_is_rate_limited_per_client(build_registry: BuildRegistry) -> None:
+    built, _ = build_registry(track_requests_per_minute=3, track_min_seconds=0)
+    async with client(built) as http:
         codes = [(await http.post("/v1/track", json={"ticket": "X"})).status_code for _ in range(3)]
         codes.append((await http.get("/v1/track/XXXX")).status_code)  # one bucket for both
         codes.append((await http.post("/v1/track", json={"ticket": "X"})).status_code)
     assert codes == [404, 404, 404, 429, 429]
 
 
-async def test_service_standard_report_per_office(store: Store) -> None:
-    registry, _ = make_registry(store)
+async def test_service_standard_report_per_office(build_registry: BuildRegistry) -> None:
+    built, _ = build_registry()
+    registry = built.registry
     day = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 08:00 WIB, 09:00 WITA
     durations = {A: [10, 20, 45], B: [25]}
     for office, minutes in durations.items():
@@ -272,7 +270,7 @@ async def test_service_standard_report_per_office(store: Store) -> None:
     await registry.receive(outside)
 
     query = {"from": "2026-11-02", "to": "2026-11-02"}
-    async with client(registry) as http:
+    async with client(built) as http:
         report = await http.get(
             "/v1/reports/service-standard", params=query, headers=auth(A, Role.SUPERVISOR)
         )
@@ -303,4 +301,3 @@ async def test_service_standard_report_per_office(store: Store) -> None:
             "20.0",
             "45.0",
         ]
-    await asyncio.sleep(0)

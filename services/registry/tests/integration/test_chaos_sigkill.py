@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 from registry_testkit.events import OFFICES, publish, received
-from registry_testkit.process import RegistryProcess, registry_env
-from registry_testkit.topics import read_to_end
+from registry_testkit.process import Isolated, RegistryProcess
 
 from sipuma.registry.store import Store
 from tests.harness.endpoints import Endpoints
+from tests.harness.state import eventually, read_to_end
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -32,8 +32,8 @@ COMPLAINTS = 300
 KILL_ROUNDS = 8
 
 
-async def _numbered(store: Store) -> int:
-    return await store.numbers.count_documents({})
+async def _all_numbered(store: Store) -> bool:
+    return await store.numbers.count_documents({}) >= COMPLAINTS
 
 
 async def _registered_events(bootstrap: str, topic: str) -> list[dict[str, Any]]:
@@ -43,12 +43,10 @@ async def _registered_events(bootstrap: str, topic: str) -> list[dict[str, Any]]
 async def test_two_replicas_sigkilled_repeatedly_keep_numbers_gapless(
     endpoints: Endpoints, unique_name, tmp_path: Path
 ) -> None:
-    prefix = unique_name("chaos") + "."
-    database = unique_name("chaos").replace("-", "_")
-    env = registry_env(
+    own = Isolated.named(unique_name, "chaos")
+    prefix, database = own.prefix, own.database
+    env = own.env(
         endpoints,
-        prefix,
-        database,
         SIPUMA_CONSUMER_SESSION_TIMEOUT_MS="6000",
         SIPUMA_CONSUMER_HEARTBEAT_INTERVAL_MS="1000",
         SIPUMA_LOG_LEVEL="INFO",  # the shutdown lines are checked below
@@ -73,10 +71,10 @@ async def test_two_replicas_sigkilled_repeatedly_keep_numbers_gapless(
             await publish(producer, event, prefix)
             if i % 7 == 0:  # an intake retry: the very same event again
                 await publish(producer, event, prefix)
-            if i % 20 == 0:
+            if i % 20 == 0:  # pacing: the load spreads over the kills (not a synchronisation)
                 await asyncio.sleep(0.4)
 
-    async def killer() -> None:
+    async def killer() -> None:  # faults at random moments (not a synchronisation)
         nonlocal kills
         rng = random.Random(5)
         for round_ in range(KILL_ROUNDS):
@@ -94,9 +92,11 @@ async def test_two_replicas_sigkilled_repeatedly_keep_numbers_gapless(
         for replica in replicas:
             if not replica.alive:
                 replica.start()
-        deadline = time.monotonic() + 120
-        while await _numbered(store) < COMPLAINTS and time.monotonic() < deadline:
-            await asyncio.sleep(1)
+        await eventually(
+            f"{COMPLAINTS} complaints numbered",
+            lambda: _all_numbered(store),
+            timeout=120,
+        )
         elapsed = time.monotonic() - started
 
         numbers = await store.numbers.find({}).to_list()
@@ -115,16 +115,17 @@ async def test_two_replicas_sigkilled_repeatedly_keep_numbers_gapless(
         # Every complaint's ComplaintRegistered reached Kafka, agreeing with the database; a
         # re-publish after a crash repeats the same event id (consumers dedupe by it).
         by_number = {doc["complaint_id"]: doc["number"] for doc in numbers}
-        deadline = time.monotonic() + 30
-        while True:
+
+        async def every_registration_published() -> list[dict[str, Any]] | None:
             published = await _registered_events(
                 endpoints.kafka_bootstrap, prefix + "sipuma.complaint.registered.v1"
             )
-            if {e["complaint_id"] for e in published} == set(by_number) or (
-                time.monotonic() > deadline
-            ):
-                break
-            await asyncio.sleep(0.5)  # polling the topic until the relay caught up
+            return published if {e["complaint_id"] for e in published} == set(by_number) else None
+
+        # Until the relay caught up (an entry whose fast publish a kill cut short).
+        published = await eventually(
+            "a ComplaintRegistered for every number", every_registration_published, timeout=30
+        )
         ids_per_complaint: dict[str, set[str]] = defaultdict(set)
         for event in published:
             assert by_number[event["complaint_id"]] == event["register_number"]
@@ -135,8 +136,8 @@ async def test_two_replicas_sigkilled_repeatedly_keep_numbers_gapless(
     finally:
         codes = [replica.terminate() if replica.alive else None for replica in replicas]
         await producer.stop()
-        await store.client.drop_database(database)
         await store.close()
+        await own.drop(endpoints)
     # Graceful SIGTERM: uvicorn finishes shutdown (consumer leaves the group) and re-raises it.
     assert all(code in (0, -15) for code in codes), codes
     for replica in replicas:

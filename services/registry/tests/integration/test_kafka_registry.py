@@ -13,8 +13,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from registry_testkit.events import OFFICES, contact_provided, publish, received
-from registry_testkit.process import RegistryProcess, registry_env
-from registry_testkit.topics import read_to_end, wait_consumed
+from registry_testkit.process import Isolated, RegistryProcess
 
 from sipuma.registry.handlers import CONSUMED
 from sipuma.registry.store import Store
@@ -22,6 +21,7 @@ from sipuma.shared import payloads as p
 from sipuma.shared.auth import Role, mint_token
 from sipuma.shared.settings import DEV_TOKEN_SECRET
 from tests.harness.endpoints import Endpoints
+from tests.harness.state import consumed, read_to_end
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 SPV = Role.SUPERVISOR
@@ -30,10 +30,10 @@ SPV = Role.SUPERVISOR
 async def test_dead_letter_dedupe_outbox_and_graceful_stop(
     endpoints: Endpoints, unique_name, tmp_path: Path
 ) -> None:
-    prefix = unique_name("reg") + "."
-    database = unique_name("reg").replace("-", "_")
+    own = Isolated.named(unique_name, "reg")
+    prefix, database = own.prefix, own.database
     registry = RegistryProcess(
-        registry_env(endpoints, prefix, database, SIPUMA_LOG_LEVEL="INFO"), tmp_path / "reg.log"
+        own.env(endpoints, SIPUMA_LOG_LEVEL="INFO"), tmp_path / "reg.log"
     ).start()
     registry.wait_ready()
     producer = AIOKafkaProducer(
@@ -57,7 +57,7 @@ async def test_dead_letter_dedupe_outbox_and_graceful_stop(
         # Everything published was handled and committed by the test's own group (the prefix
         # isolates it: the running stack's `registry` group is never joined).
         inputs = [prefix + s.name for s in CONSUMED]
-        await wait_consumed(endpoints.kafka_bootstrap, prefix + "registry", inputs)
+        await consumed(endpoints.kafka_bootstrap, prefix + "registry", inputs)
         dead = await read_to_end(
             endpoints.kafka_bootstrap, prefix + "sipuma.dead-letter.registry.v1"
         )
@@ -103,9 +103,7 @@ async def test_dead_letter_dedupe_outbox_and_graceful_stop(
     finally:
         await producer.stop()
         code = registry.terminate()
-        store = Store.connect(endpoints.mongo_uri, database)
-        await store.client.drop_database(database)
-        await store.close()
+        await own.drop(endpoints)
     log = registry.log.read_text()
     assert code in (0, -15) and "Application shutdown complete" in log
     for secret in ("Siti", "pengadu@example.org", "Merdeka"):

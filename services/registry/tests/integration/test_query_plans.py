@@ -10,9 +10,7 @@ plan must read an index and never the whole collection (`tests/harness/plans.py`
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,27 +22,24 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.monitoring import CommandListener, CommandStartedEvent
 from registry_testkit.events import OFFICES, contact_provided, received
-from registry_testkit.wiring import TICKET_KEY
+from registry_testkit.wiring import TICKET_KEY, TOKEN_SECRET, settings_for
 
 from sipuma.registry import tickets
-from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT, Status, number_key
-from sipuma.registry.main import PRODUCED, http_app
-from sipuma.registry.outbox import GRACE, OutboxRelay
-from sipuma.registry.service import Config, Registry, Topics
-from sipuma.registry.settings import RegistrySettings
-from sipuma.registry.store import INDEXES, Doc, Store
+from sipuma.registry.domain import Doc, Status, number_key
+from sipuma.registry.main import Runtime, build
+from sipuma.registry.outbox import GRACE
+from sipuma.registry.store import INDEXES, Store
 from sipuma.shared import events as ev
 from sipuma.shared import payloads as p
 from sipuma.shared.auth import Role, mint_token
-from sipuma.shared.offices import OfficeDirectory
 from tests.harness.endpoints import Endpoints
 from tests.harness.plans import PlanSummary, assert_index_backed
+from tests.harness.state import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 COMPLAINTS = 3000  # per collection: complaints, listing, numbers, tickets; facts twice that
 DAYS = 400
-SECRET = "test-token-secret-registry-0123456789"
 NOW = datetime.now(UTC)
 READS = {"find", "aggregate", "count", "distinct"}
 FILTERED_WRITES = {"findAndModify", "update", "delete"}
@@ -220,23 +215,29 @@ async def _statistics_caught_up(store: Store, seeded: dict[str, int], timeout: f
     probe = await store.db.command("explain", {"find": "listing", "filter": {}})
     if "serverInfo" in probe:
         return
-    deadline = time.monotonic() + timeout
     for name, count in seeded.items():
-        while (await store.db.command("collStats", name)).get("analyzedCount", 0) < 0.9 * count:
-            assert time.monotonic() < deadline, f"no planner statistics for {name} yet"
-            await asyncio.sleep(0.5)  # polling the store's state
+
+        async def analyzed(name: str = name, count: int = count) -> bool:
+            stats = await store.db.command("collStats", name)
+            return bool(stats.get("analyzedCount", 0) >= 0.9 * count)
+
+        await eventually(f"planner statistics for {name}", analyzed, timeout)
 
 
-def _registry(store: Store, published: list[ev.Event]) -> Registry:
+def _registry(
+    store: Store, endpoints: Endpoints, database: str, published: list[ev.Event]
+) -> Runtime:
+    """The registry as built by `sipuma-registry`, on the store whose commands are recorded."""
+
     async def publish(event: ev.Event, topic: str) -> None:
         published.append(event)
 
-    config = Config(DEFAULT_NUMBER_FORMAT, TICKET_KEY, Topics(*(s.name for s in PRODUCED)))
-    return Registry(store, OfficeDirectory.default(), config, OutboxRelay(store, publish))
+    settings = settings_for(endpoints.mongo_uri, database, track_min_seconds=0)
+    return build(settings, store=store, publish=publish)
 
 
 def _auth(office: str, *roles: Role) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(SECRET, 'officer-1', office, roles)}"}
+    return {"Authorization": f"Bearer {mint_token(TOKEN_SECRET, 'officer-1', office, roles)}"}
 
 
 async def test_every_registry_query_is_index_backed(
@@ -252,12 +253,11 @@ async def test_every_registry_query_is_index_backed(
         await store.ensure_indexes()
         seeded = await _seed(store)
         published: list[ev.Event] = []
-        registry, other = _registry(store, published), _registry(store, published)
-        settings = RegistrySettings(
-            token_secret=SECRET, ticket_hash_key=TICKET_KEY.decode(), track_min_seconds=0
-        )
-        app = http_app(registry, settings)
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r")
+        built = _registry(store, endpoints, database, published)
+        other = _registry(store, endpoints, database, published).registry
+        registry = built.registry
+        transport = httpx.ASGITransport(app=built.app)
+        http = httpx.AsyncClient(transport=transport, base_url="http://r")
 
         def use(case: str | None) -> None:
             commands.use_case = case
@@ -323,7 +323,7 @@ async def test_every_registry_query_is_index_backed(
         due = {"$set": {"outbox.due": NOW - timedelta(seconds=1)}}
         await store.status_changes.update_one({"complaint_id": str(event.complaint_id)}, due)
         use("outbox relay")
-        assert await registry.relay.relay_once(at=NOW + GRACE) >= 1
+        assert await built.relay.relay_once(at=NOW + GRACE) >= 1
         use("start-up recovery")
         await registry.recover()
 

@@ -9,16 +9,14 @@ from uuid import uuid4
 
 import pytest
 from registry_testkit.events import OFFICES, base, contact_provided, received
-from registry_testkit.wiring import TICKET_KEY, Recorder, make_registry, register
+from registry_testkit.wiring import TICKET_KEY, BuildRegistry, register
 
 from sipuma.registry import tickets
-from sipuma.registry.domain import Status, TransitionRefused
-from sipuma.registry.outbox import GRACE, OutboxRelay
-from sipuma.registry.service import Conflict
+from sipuma.registry.domain import EVERY_OFFICE, Conflict, Status, TransitionRefused
+from sipuma.registry.outbox import GRACE
 from sipuma.registry.store import Store
 from sipuma.shared import events as ev
 from sipuma.shared import payloads as p
-from tests.harness.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +28,11 @@ async def _everything(store: Store) -> str:
     return json.dumps(dump, default=str)
 
 
-async def test_registered_event_is_stored_with_the_number_then_published_once(store: Store):
-    registry, recorder = make_registry(store)
+async def test_registered_event_is_stored_with_the_number_then_published_once(
+    store: Store, build_registry: BuildRegistry
+):
+    built, recorder = build_registry()
+    registry = built.registry
     event = received()
     number = await register(registry, event)
     assert number["number"] == f"PGD/{event.office_code}/2026/000001"
@@ -50,9 +51,10 @@ async def test_registered_event_is_stored_with_the_number_then_published_once(st
 
 
 async def test_an_unpublished_number_fails_the_handler_and_its_redelivery_publishes_it(
-    store: Store,
+    store: Store, build_registry: BuildRegistry
 ):
-    registry, recorder = make_registry(store)
+    built, recorder = build_registry()
+    registry = built.registry
     event = received(contact=p.TrackingContact(email="pengadu@example.org"))
     recorder.fail = 1
     with pytest.raises(ConnectionError):  # Kafka down: nothing may be committed
@@ -71,43 +73,44 @@ async def test_an_unpublished_number_fails_the_handler_and_its_redelivery_publis
     assert await store.numbers.count_documents({}) == 1
 
 
-async def test_an_unpublished_status_change_is_relayed_after_kafka_comes_back(store: Store):
-    registry, recorder = make_registry(store)
+async def test_an_unpublished_status_change_is_relayed_after_kafka_comes_back(
+    store: Store, build_registry: BuildRegistry
+):
+    built, recorder = build_registry()
+    registry, relay = built.registry, built.relay
     number = (await register(registry, received()))["number"]
     recorder.fail = 1
-    await registry.change_status(number, Status.VERIFIED, "Data lengkap.", "uki-1")
+    await registry.change_status(number, Status.VERIFIED, "Data lengkap.", "uki-1", EVERY_OFFICE)
     # The step is stored (and answered) all the same, its outbox entry unsent; nothing published.
     assert recorder.of(ev.ComplaintStatusChanged) == []
     unsent = {"outbox.due": {"$exists": True}}
     assert await store.status_changes.count_documents(unsent) == 1
-    assert await registry.relay.relay_once() == 0  # not due yet: its own request may still send
+    assert await relay.relay_once() == 0  # not due yet: its own request may still send
     later = datetime.now(UTC) + GRACE + timedelta(seconds=1)
-    assert await registry.relay.relay_once(at=later) == 1
+    assert await relay.relay_once(at=later) == 1
     assert len(recorder.of(ev.ComplaintStatusChanged)) == 1
     assert await store.status_changes.count_documents(unsent) == 0
-    assert await registry.relay.relay_once(at=later) == 0  # sent: not again
+    assert await relay.relay_once(at=later) == 0  # sent: not again
 
 
 async def test_replicas_relaying_together_publish_each_entry_once(
-    store: Store, endpoints: Endpoints
+    store: Store, build_registry: BuildRegistry
 ) -> None:
     """The relay claims an entry with one atomic find_one_and_update: three replicas' relays
     running at once publish each due entry once."""
-    registry, recorder = make_registry(store)
+    built, recorder = build_registry()
+    registry = built.registry
     numbers = [(await register(registry, received()))["number"] for _ in range(6)]
     recorder.fail = len(numbers)
     for number in numbers:
-        await registry.change_status(number, Status.VERIFIED, "Data lengkap.", "uki-1")
+        await registry.change_status(
+            number, Status.VERIFIED, "Data lengkap.", "uki-1", EVERY_OFFICE
+        )
     assert recorder.of(ev.ComplaintStatusChanged) == []
-    stores = [Store.connect(endpoints.mongo_uri, store.db.name) for _ in range(3)]
-    try:
-        recorders = [Recorder(s) for s in stores]
-        relays = [OutboxRelay(s, r) for s, r in zip(stores, recorders, strict=True)]
-        later = datetime.now(UTC) + GRACE + timedelta(seconds=1)
-        sent = await asyncio.gather(*(relay.relay_once(at=later) for relay in relays))
-    finally:
-        for s in stores:
-            await s.close()
+    replicas = [build_registry() for _ in range(3)]  # each with its own client
+    recorders = [r for _, r in replicas]
+    later = datetime.now(UTC) + GRACE + timedelta(seconds=1)
+    sent = await asyncio.gather(*(replica.relay.relay_once(at=later) for replica, _ in replicas))
     assert sum(sent) == len(numbers)
     published = [e for r in recorders for e in r.of(ev.ComplaintStatusChanged)]
     assert sorted(str(e.event_id) for e in published) == sorted(
@@ -116,8 +119,9 @@ async def test_replicas_relaying_together_publish_each_entry_once(
     assert len(published) == len(numbers)
 
 
-async def test_redelivered_events_are_absorbed_once(store: Store):
-    registry, _ = make_registry(store)
+async def test_redelivered_events_are_absorbed_once(store: Store, build_registry: BuildRegistry):
+    built, _ = build_registry()
+    registry = built.registry
     first = received()
     await registry.receive(first)
     supplement = ev.ComplaintSupplemented(
@@ -138,8 +142,11 @@ async def test_redelivered_events_are_absorbed_once(store: Store):
     assert (await store.facts.find_one({}) or {})["_id"] == str(supplement.event_id)
 
 
-async def test_ticket_is_issued_once_per_contact_and_kept_only_as_a_hash(store: Store):
-    registry, recorder = make_registry(store)
+async def test_ticket_is_issued_once_per_contact_and_kept_only_as_a_hash(
+    store: Store, build_registry: BuildRegistry
+):
+    built, recorder = build_registry()
+    registry = built.registry
     event = received(contact=p.TrackingContact(email="pengadu@example.org"))
     await registry.receive(event)
     await registry.receive(event)  # redelivery
@@ -163,9 +170,10 @@ async def test_ticket_is_issued_once_per_contact_and_kept_only_as_a_hash(store: 
 
 
 async def test_contact_that_arrives_before_the_complaint_gets_its_ticket_on_registration(
-    store: Store,
+    store: Store, build_registry: BuildRegistry
 ):
-    registry, recorder = make_registry(store)
+    built, recorder = build_registry()
+    registry = built.registry
     event = received(OFFICES[1])
     await registry.absorb(contact_provided(event.office_code, event.complaint_id))
     assert recorder.of(ev.TicketIssued) == []  # no number yet: no ticket yet
@@ -175,14 +183,17 @@ async def test_contact_that_arrives_before_the_complaint_gets_its_ticket_on_regi
     assert issued[0].register_number.startswith(f"PGD/{OFFICES[1]}/")
 
 
-async def test_status_moves_through_the_follow_up_and_emits_changes(store: Store):
-    registry, recorder = make_registry(store)
+async def test_status_moves_through_the_follow_up_and_emits_changes(
+    store: Store, build_registry: BuildRegistry
+):
+    built, recorder = build_registry()
+    registry = built.registry
     number = (await register(registry, received()))["number"]
-    await registry.change_status(number, Status.VERIFIED, "Data lengkap.", "uki-1")
+    await registry.change_status(number, Status.VERIFIED, "Data lengkap.", "uki-1", EVERY_OFFICE)
     with pytest.raises(TransitionRefused):
-        await registry.change_status(number, Status.CLOSED, "Terlalu cepat.", "uki-1")
-    await registry.change_status(number, Status.IN_FOLLOW_UP, "Diperiksa.", "uki-1")
-    await registry.change_status(number, Status.CLOSED, "Selesai.", "uki-1")
+        await registry.change_status(number, Status.CLOSED, "Terlalu cepat.", "uki-1", EVERY_OFFICE)
+    await registry.change_status(number, Status.IN_FOLLOW_UP, "Diperiksa.", "uki-1", EVERY_OFFICE)
+    await registry.change_status(number, Status.CLOSED, "Selesai.", "uki-1", EVERY_OFFICE)
     changes = recorder.of(ev.ComplaintStatusChanged)
     assert [(c.from_status, c.to_status) for c in changes] == [
         ("registered", "verified"),
@@ -195,12 +206,15 @@ async def test_status_moves_through_the_follow_up_and_emits_changes(store: Store
     assert listed is not None and listed["view"]["status"] == "closed"
 
 
-async def test_two_officers_changing_at_once_cannot_both_win(store: Store):
-    registry, _ = make_registry(store)
+async def test_two_officers_changing_at_once_cannot_both_win(
+    store: Store, build_registry: BuildRegistry
+):
+    built, _ = build_registry()
+    registry = built.registry
     number = (await register(registry, received()))["number"]
     results = await asyncio.gather(
-        registry.change_status(number, Status.VERIFIED, "A", "uki-1"),
-        registry.change_status(number, Status.VERIFIED, "B", "uki-2"),
+        registry.change_status(number, Status.VERIFIED, "A", "uki-1", EVERY_OFFICE),
+        registry.change_status(number, Status.VERIFIED, "B", "uki-2", EVERY_OFFICE),
         return_exceptions=True,
     )
     wins = [r for r in results if not isinstance(r, Exception)]
@@ -209,8 +223,9 @@ async def test_two_officers_changing_at_once_cannot_both_win(store: Store):
     assert await store.status_changes.count_documents({}) == 1
 
 
-async def test_register_year_is_the_office_local_year(store: Store):
-    registry, _ = make_registry(store)
+async def test_register_year_is_the_office_local_year(store: Store, build_registry: BuildRegistry):
+    built, _ = build_registry()
+    registry = built.registry
     new_year_eve = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)  # 22:30 WIB, 00:30 WIT next day
     jakarta = await register(registry, received(OFFICES[0], occurred_at=new_year_eve))
     jayapura = await register(registry, received(OFFICES[2], occurred_at=new_year_eve))
@@ -218,23 +233,20 @@ async def test_register_year_is_the_office_local_year(store: Store):
     assert jayapura["number"].endswith("/2027/000001")
 
 
-async def test_replicas_racing_keep_one_fact_per_event(store: Store, endpoints: Endpoints) -> None:
+async def test_replicas_racing_keep_one_fact_per_event(
+    store: Store, build_registry: BuildRegistry
+) -> None:
     """A fact's key is its event id: three replicas on their own connections absorbing the
     same four events at once store each exactly once, and the view counts every one."""
     first = received()
-    await make_registry(store)[0].receive(first)
-    stores = [Store.connect(endpoints.mongo_uri, store.db.name) for _ in range(3)]
-    try:
-        replicas = [make_registry(s)[0] for s in stores]
-        events = [
-            contact_provided(first.office_code, first.complaint_id, f"k{i}@example.org")
-            for i in range(4)
-        ]
-        work = [r.absorb(e) for e in events for r in replicas]
-        fresh = await asyncio.gather(*work)
-    finally:
-        for s in stores:
-            await s.close()
+    await build_registry()[0].registry.receive(first)
+    replicas = [build_registry()[0].registry for _ in range(3)]  # each with its own client
+    events = [
+        contact_provided(first.office_code, first.complaint_id, f"k{i}@example.org")
+        for i in range(4)
+    ]
+    work = [r.absorb(e) for e in events for r in replicas]
+    fresh = await asyncio.gather(*work)
     assert sum(fresh) == len(events)  # each event absorbed once, the others saw it
     facts = await store.facts.find({}).to_list()
     assert sorted(f["_id"] for f in facts) == sorted(str(e.event_id) for e in events)
@@ -243,10 +255,13 @@ async def test_replicas_racing_keep_one_fact_per_event(store: Store, endpoints: 
     assert listed is not None and listed["version"] == 2 * len(events)  # facts + tickets
 
 
-async def test_a_stale_rebuild_of_the_view_never_overwrites_a_newer_one(store: Store) -> None:
+async def test_a_stale_rebuild_of_the_view_never_overwrites_a_newer_one(
+    store: Store, build_registry: BuildRegistry
+) -> None:
     """The listing view is an atomically updated cache: a rebuild that saw fewer facts (it ran
     concurrently with the one that saw more, and wrote last) is ignored."""
-    registry, _ = make_registry(store)
+    built, _ = build_registry()
+    registry = built.registry
     number = await register(registry, received())
     complaint_id = number["complaint_id"]
     await store.set_view(complaint_id, {"status": "closed"}, version=5)

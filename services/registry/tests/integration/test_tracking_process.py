@@ -11,14 +11,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from registry_testkit.events import OFFICES, publish, received
-from registry_testkit.process import RegistryProcess, registry_env
-from registry_testkit.topics import read_to_end, wait_consumed
+from registry_testkit.process import Isolated, RegistryProcess
 
 from sipuma.registry import tickets
 from sipuma.registry.handlers import CONSUMED
-from sipuma.registry.store import Store
 from sipuma.shared import payloads as p
 from tests.harness.endpoints import Endpoints
+from tests.harness.state import consumed, read_to_end
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 UNKNOWN = "7KQ2-M9XD-4HBT-0RZ0"
@@ -29,21 +28,13 @@ def _track(url: str, ticket: str, forwarded_for: str | None = None) -> int:
     return httpx.post(f"{url}/v1/track", json={"ticket": ticket}, headers=headers).status_code
 
 
-async def _drop(endpoints: Endpoints, database: str) -> None:
-    store = Store.connect(endpoints.mongo_uri, database)
-    await store.client.drop_database(database)
-    await store.close()
-
-
 async def test_the_ticket_stays_out_of_the_log_and_forwarded_for_is_not_believed(
     endpoints: Endpoints, unique_name, tmp_path: Path
 ) -> None:
-    prefix = unique_name("trk") + "."
-    database = unique_name("trk").replace("-", "_")
-    env = registry_env(
+    own = Isolated.named(unique_name, "trk")
+    prefix = own.prefix
+    env = own.env(
         endpoints,
-        prefix,
-        database,
         SIPUMA_LOG_LEVEL="INFO",  # the access log is on
         SIPUMA_TRACK_REQUESTS_PER_MINUTE="4",
         SIPUMA_TRACK_MIN_SECONDS="0",
@@ -56,7 +47,7 @@ async def test_the_ticket_stays_out_of_the_log_and_forwarded_for_is_not_believed
         event = received(OFFICES[0], contact=p.TrackingContact(email="pengadu@example.org"))
         await publish(producer, event, prefix)
         inputs = [prefix + s.name for s in CONSUMED]
-        await wait_consumed(endpoints.kafka_bootstrap, prefix + "registry", inputs)
+        await consumed(endpoints.kafka_bootstrap, prefix + "registry", inputs)
         issued = await read_to_end(endpoints.kafka_bootstrap, prefix + "sipuma.ticket.issued.v1")
         plain = json.loads(issued[0].value)["ticket_number"]
 
@@ -69,7 +60,7 @@ async def test_the_ticket_stays_out_of_the_log_and_forwarded_for_is_not_believed
     finally:
         await producer.stop()
         registry.terminate()
-        await _drop(endpoints, database)
+        await own.drop(endpoints)
     log = registry.log.read_text()
     canonical = tickets.parse(plain)
     assert canonical is not None
@@ -81,12 +72,9 @@ async def test_the_ticket_stays_out_of_the_log_and_forwarded_for_is_not_believed
 async def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_client(
     endpoints: Endpoints, unique_name, tmp_path: Path
 ) -> None:
-    prefix = unique_name("trk") + "."
-    database = unique_name("trk").replace("-", "_")
-    env = registry_env(
+    own = Isolated.named(unique_name, "trk")
+    env = own.env(
         endpoints,
-        prefix,
-        database,
         SIPUMA_TRUSTED_PROXIES='["127.0.0.1"]',  # the ingress runs on this host
         SIPUMA_TRACK_REQUESTS_PER_MINUTE="2",
         SIPUMA_TRACK_MIN_SECONDS="0",
@@ -100,4 +88,4 @@ async def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_client(
         assert _track(registry.url, UNKNOWN, "203.0.113.7") == 429
     finally:
         registry.terminate()
-        await _drop(endpoints, database)
+        await own.drop(endpoints)

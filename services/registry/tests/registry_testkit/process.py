@@ -8,18 +8,43 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from sipuma.registry.store import Store
 from tests.harness.endpoints import Endpoints
+from tests.harness.state import eventually_sync
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Isolated:
+    """A process test's own topic prefix (hence consumer group) and database."""
+
+    prefix: str
+    database: str
+
+    @classmethod
+    def named(cls, unique_name: Callable[[str], str], label: str) -> Isolated:
+        return cls(unique_name(label) + ".", unique_name(label).replace("-", "_"))
+
+    def env(self, endpoints: Endpoints, **extra: str) -> dict[str, str]:
+        return registry_env(endpoints, self.prefix, self.database, **extra)
+
+    async def drop(self, endpoints: Endpoints) -> None:
+        store = Store.connect(endpoints.mongo_uri, self.database)
+        try:
+            await store.client.drop_database(self.database)
+        finally:
+            await store.close()
 
 
 def registry_env(endpoints: Endpoints, prefix: str, database: str, **extra: str) -> dict[str, str]:
@@ -62,16 +87,15 @@ class RegistryProcess:
         return self
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"registry not ready; log:\n{self.log.read_text()[-3000:]}")
+        def ready() -> bool:
+            # A process that died fails at once (not retried); its log is added below.
+            assert self.proc is not None and self.proc.poll() is None, "registry exited"
+            return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+
+        try:
+            eventually_sync("registry ready", ready, timeout, retry_on=(httpx.HTTPError,))
+        except AssertionError as refused:
+            raise AssertionError(f"{refused}\nlog:\n{self.log.read_text()[-3000:]}") from None
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -1,25 +1,43 @@
-"""A Registry on the real store with a recording publisher standing in for Kafka (the Kafka path
-itself is covered by the subprocess tests)."""
+"""The registry as `sipuma-registry` builds it (`main.build`), on the test's own database, with a
+recording publisher standing in for Kafka (the Kafka path itself is covered by the process
+tests)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT
-from sipuma.registry.main import PRODUCED
-from sipuma.registry.outbox import OutboxRelay
-from sipuma.registry.service import Config, Registry, Topics
-from sipuma.registry.store import Doc, Store
+from sipuma.registry.domain import Doc
+from sipuma.registry.main import Runtime
+from sipuma.registry.service import Registry
+from sipuma.registry.settings import RegistrySettings
+from sipuma.registry.store import Store
 from sipuma.shared.events import ComplaintReceived, Event
-from sipuma.shared.offices import OfficeDirectory
 
 TICKET_KEY = b"test-ticket-key"
+TOKEN_SECRET = "test-token-secret-registry-0123456789"
 E = TypeVar("E", bound=Event)
+
+
+def settings_for(mongo_uri: str, database: str, **extra: Any) -> RegistrySettings:
+    values: dict[str, Any] = {
+        "mongo_uri": mongo_uri,
+        "mongo_database": database,
+        "token_secret": TOKEN_SECRET,
+        "ticket_hash_key": TICKET_KEY.decode(),
+        "outbox_interval_seconds": 0.1,
+        "track_requests_per_minute": 1000,
+        "track_min_seconds": 0.05,
+    }
+    return RegistrySettings(**(values | extra))
 
 
 @dataclass
 class Recorder:
+    """Publishes nowhere; records what was published, and checks the change that emits an event
+    was stored before the event left."""
+
     store: Store
     published: list[tuple[str, Event]] = field(default_factory=list)
     fail: int = 0  # fail the next n publishes, as an unreachable Kafka would
@@ -29,7 +47,6 @@ class Recorder:
         if self.fail:
             self.fail -= 1
             raise ConnectionError("kafka unreachable")
-        # The change that emits the event is stored before the event leaves.
         found = 0
         for name in ("register_numbers", "tickets", "status_changes"):
             found += await self.store.db[name].count_documents(
@@ -42,13 +59,9 @@ class Recorder:
         return [e for _, e in self.published if isinstance(e, kind)]
 
 
-def make_registry(
-    store: Store, offices: OfficeDirectory | None = None
-) -> tuple[Registry, Recorder]:
-    recorder = Recorder(store)
-    relay = OutboxRelay(store, recorder, interval=0.1)
-    config = Config(DEFAULT_NUMBER_FORMAT, TICKET_KEY, Topics(*(s.name for s in PRODUCED)))
-    return Registry(store, offices or OfficeDirectory.default(), config, relay), recorder
+# `build_registry(**settings)` (the conftest fixture): a built registry on the test's database
+# (its own client: a replica) and its recorder; closed when the test ends.
+BuildRegistry = Callable[..., tuple[Runtime, Recorder]]
 
 
 async def register(registry: Registry, event: ComplaintReceived) -> Doc:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from sipuma.registry.batching import Grouped
+from tests.harness.state import eventually
 
 pytestmark = pytest.mark.unit
 
@@ -21,11 +22,16 @@ async def test_callers_waiting_behind_a_command_share_the_next_one() -> None:
         return [ValueError(i) if i == 3 else i * 10 for i in items]
 
     grouped: Grouped[int, int] = Grouped(run)
-    calls = [asyncio.create_task(grouped.add(0))]
-    while not batches:  # the first command is in flight; the others queue behind it
-        await asyncio.sleep(0)
-    calls += [asyncio.create_task(grouped.add(i)) for i in range(1, 5)]
-    await asyncio.sleep(0)
+    queued: list[int] = []
+
+    async def caller(item: int) -> int:
+        queued.append(item)
+        return await grouped.add(item)  # queued before `add` first waits
+
+    calls = [asyncio.create_task(caller(0))]
+    await eventually("the first command in flight", lambda: batches)
+    calls += [asyncio.create_task(caller(i)) for i in range(1, 5)]
+    await eventually("four callers queued behind it", lambda: len(queued) == 5)
     release.set()
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert batches == [[0], [1, 2, 3, 4]]

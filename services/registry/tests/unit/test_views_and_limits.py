@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from sipuma.registry.rate_limit import TrackingRateLimiter
 from sipuma.registry.sla import minutes, to_csv
-from sipuma.registry.tracking import TrackingRateLimiter
 from sipuma.registry.views import build_view, intake_done_at, timeline
 
 pytestmark = pytest.mark.unit

@@ -1,9 +1,10 @@
 """Staff HTTP API (OpenAPI): list and read the office's complaints, move the follow-up status,
-the service-standard report. Bearer token as for intake; office scope, supervisors see all."""
+the needs-attention list, the service-standard report. Bearer token as for intake; office scope,
+supervisors see all. Each route parses, checks the caller's role, calls one use case; domain
+errors become problem+json in `problems.py`."""
 
 # No `from __future__ import annotations`: FastAPI must see the route-local `Caller` alias.
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -12,10 +13,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sipuma.registry import sla
-from sipuma.registry.domain import Status, TransitionRefused
-from sipuma.registry.service import UNKNOWN_OFFICE, Conflict, NotFound, Registry
-from sipuma.registry.tracking import _problem
-from sipuma.registry.views import detail
+from sipuma.registry.domain import ComplaintFilter, OfficeScope, Status, attention_messages
+from sipuma.registry.queries import Queries
+from sipuma.registry.service import Registry
 from sipuma.shared.auth import Principal, Role, TokenVerifier, bearer_principal, forbidden
 from sipuma.shared.payloads import Channel
 from sipuma.shared.problems import InvalidParam, Messages, unprocessable
@@ -76,21 +76,28 @@ class StatusChanged(BaseModel):
     at: datetime
 
 
-def _scope(principal: Principal, office: str | None) -> list[str] | None:
-    """The offices this caller may read: None = every office (supervisor, no filter)."""
+def _scope(principal: Principal, office: str | None = None) -> OfficeScope:
+    """The offices this caller reads: the one asked for (if theirs), else every office for a
+    supervisor and their own for anyone else."""
     if office is not None:
         if not principal.may_act_for(office):
             raise forbidden(*OTHER_OFFICE)
-        return [office]
-    return None if principal.has(Role.SUPERVISOR) else [principal.office_code]
+        return OfficeScope(frozenset({office}))
+    if principal.has(Role.SUPERVISOR):
+        return OfficeScope(None)
+    return OfficeScope(frozenset({principal.office_code}))
 
 
 REPORT_FIRST, REPORT_LAST = date(2000, 1, 1), date(2999, 12, 31)
 LIST_DEFAULT_DAYS, LIST_MAX_DAYS = 31, 366
+RANGE_TOO_LONG = (
+    f"Rentang from..to paling lama {LIST_MAX_DAYS} hari.",
+    f"The range from..to may span at most {LIST_MAX_DAYS} days.",
+)
 
 
 def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    """(end, start) of a list request: a missing `to` is now, a missing `from` 31 days before
+    """(start, end) of a list request: a missing `to` is now, a missing `from` 31 days before
     `to`; a range over 366 days is refused (422 naming `from`)."""
     end = _aware(end) if end else datetime.now(UTC)
     start = _aware(start) if start else end - timedelta(days=LIST_DEFAULT_DAYS)
@@ -105,28 +112,14 @@ def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
                 )
             ]
         )
-    return end, start
+    return start, end
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-RANGE_TOO_LONG = (
-    f"Rentang from..to paling lama {LIST_MAX_DAYS} hari.",
-    f"The range from..to may span at most {LIST_MAX_DAYS} days.",
-)
-ATTENTION_REASONS = {
-    UNKNOWN_OFFICE: (
-        "Kode kantor tidak terdaftar di konfigurasi registri; pengaduan diberi nomor register "
-        "setelah kantor ditambahkan dan registri dimulai ulang.",
-        "The office code is not configured in the registry; the complaint is numbered once the "
-        "office is added and the registry restarted.",
-    )
-}
-
-
-def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
+def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["staf / staff"])
     Caller = Annotated[Principal, Depends(bearer_principal(verifier))]
 
@@ -148,20 +141,16 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> ComplaintPage:
-        end, start = _window(received_from, received_to)
-        # A bounded time range on the indexed received_at: the cost of a page follows the
-        # complaints in the range, not the whole database (the store sorts what matched).
-        query: dict[str, Any] = {"received_at": {"$gte": start, "$lt": end}}
-        offices = _scope(caller, office)
-        if offices is not None:
-            query["office_code"] = offices[0] if len(offices) == 1 else {"$in": offices}
-        if status:
-            query["view.status"] = status
-        if channel:
-            query["channel"] = channel.value
-        if notification_failed is not None:
-            query["view.notification_failed"] = notification_failed
-        total, docs = await registry.store.page(query, (page - 1) * page_size, page_size)
+        start, end = _window(received_from, received_to)
+        wanted = ComplaintFilter(
+            start=start,
+            end=end,
+            scope=_scope(caller, office),
+            status=status or None,
+            channel=channel,
+            notification_failed=notification_failed,
+        )
+        found = await queries.page(wanted, page, page_size)
         items = [
             ComplaintSummary(
                 complaint_id=d["_id"],
@@ -173,9 +162,9 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
                 ticket_issued=d["view"].get("ticket_issued", False),
                 notification_failed=d["view"].get("notification_failed", False),
             )
-            for d in docs
+            for d in found.items
         ]
-        return ComplaintPage(total=total, page=page, page_size=page_size, items=items)
+        return ComplaintPage(total=found.total, page=page, page_size=page_size, items=items)
 
     @router.get(
         "/attention",
@@ -190,11 +179,11 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
                 "Hanya supervisor yang dapat melihat daftar ini.",
                 "Only supervisors can see this list.",
             )
-        total, docs = await registry.store.needing_attention(limit)
+        found = await queries.needing_attention(limit)
         items = []
-        for doc in docs:
+        for doc in found.items:
             reason = doc["attention"]["reason"]
-            id_text, en_text = ATTENTION_REASONS.get(reason, (reason, reason))
+            id_text, en_text = attention_messages(reason)
             items.append(
                 AttentionItem(
                     complaint_id=doc["_id"],
@@ -207,22 +196,11 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
                     messages=Messages(id=id_text, en=en_text),
                 )
             )
-        return AttentionList(total=total, items=items)
+        return AttentionList(total=found.total, items=items)
 
     @router.get("/complaints/{register_number:path}", summary="Rincian / Detail by register no.")
     async def get_complaint(register_number: str, caller: Caller) -> Any:
-        found = await registry.store.number_named(register_number)
-        if found is None or not caller.may_act_for(found["office_code"]):
-            return _not_found(register_number)  # another office's number is not even confirmed
-        cid = found["complaint_id"]
-        complaint = await registry.store.complaint(cid)
-        if complaint is None:
-            return _not_found(register_number)
-        store = registry.store
-        changes, facts, issued = await asyncio.gather(
-            store.changes_of(cid), store.facts_of(cid), store.tickets_of(cid)
-        )
-        return detail(complaint, found, changes, facts, issued)
+        return await queries.detail(register_number, _scope(caller))
 
     @router.post(
         "/complaints/{register_number:path}/status",
@@ -235,30 +213,14 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
                 "Hanya staf UKI yang dapat mengubah status.",
                 "Only compliance-unit staff can change the status.",
             )
-        found = await registry.store.number_named(register_number)
-        if found is None or not caller.may_act_for(found["office_code"]):
-            return _not_found(register_number)
-        try:
-            doc = await registry.change_status(
-                register_number, body.status, body.note, caller.officer_id
-            )
-        except NotFound:
-            return _not_found(register_number)
-        except TransitionRefused as refused:
-            id_text, en_text = refused.messages
-            return _problem(409, "transition_refused", id_text, en_text)
-        except Conflict:
-            return _problem(
-                409,
-                "concurrent_change",
-                "Status baru saja diubah oleh petugas lain. Muat ulang lalu coba lagi.",
-                "The status was just changed by someone else. Reload and try again.",
-            )
+        step = await registry.change_status(
+            register_number, body.status, body.note, caller.officer_id, _scope(caller)
+        )
         return StatusChanged(
             register_number=register_number,
-            from_status=doc["from"],
-            to_status=doc["to"],
-            at=doc["at"],
+            from_status=step["from"],
+            to_status=step["to"],
+            at=step["at"],
         )
 
     @router.get(
@@ -281,23 +243,12 @@ def staff_router(registry: Registry, verifier: TokenVerifier) -> APIRouter:
         format: Literal["json", "csv"] = "json",
         level: Literal["office", "complaint"] = "office",
     ) -> Any:
-        found = await sla.report(
-            registry.store, registry.offices, first, last, _scope(caller, office)
-        )
+        found = await queries.service_standard(first, last, _scope(caller, office))
         if format == "csv":
             return Response(sla.to_csv(found, level), media_type="text/csv; charset=utf-8")
         return JSONResponse(_jsonable(found))
 
     return router
-
-
-def _not_found(number: str) -> JSONResponse:
-    return _problem(
-        404,
-        "complaint_not_found",
-        f"Pengaduan dengan nomor register {number} tidak ditemukan.",
-        f"No complaint with register number {number}.",
-    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -30,9 +30,9 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from sipuma.registry.store import Doc, Store, insert_run
+from sipuma.registry.domain import Doc
+from sipuma.registry.ports import ComplaintRepository
 
 # Builds the number document (with its ComplaintRegistered outbox entry) for (complaint, seq).
 NumberDoc = Callable[[Doc, int], Doc]
@@ -51,7 +51,11 @@ class _Waiting:
 
 class Numberer:
     def __init__(
-        self, store: Store, number_doc: NumberDoc, attempts: int = 500, batch: int = 200
+        self,
+        store: ComplaintRepository,
+        number_doc: NumberDoc,
+        attempts: int = 500,
+        batch: int = 200,
     ) -> None:
         self._store = store
         self._number_doc = number_doc
@@ -61,8 +65,6 @@ class Numberer:
         self._seen: dict[tuple[str, int], int] = {}
         self._locks: defaultdict[tuple[str, int], asyncio.Lock] = defaultdict(asyncio.Lock)
         self._waiting: defaultdict[tuple[str, int], list[_Waiting]] = defaultdict(list)
-        # Test hook: called with the step name; a test raises from it to simulate a crash.
-        self.crash_point: Callable[[str], Any] = lambda step: None
 
     async def assign(self, complaint: Doc, *, fresh: bool = False) -> Doc:
         """The complaint's number document: the existing one, or a new one with the next seq.
@@ -120,11 +122,9 @@ class Numberer:
         waiters = list(groups.values())
         seen = self._seen[key]
         docs = [self._number_doc(w[0].complaint, seen + 1 + i) for i, w in enumerate(waiters)]
-        self.crash_point("before_insert")
-        inserted = await insert_run(self._store.numbers, docs)
+        inserted = await self._store.register(docs)
         if inserted:
             self._seen[key] = seen + inserted
-            self.crash_point("after_insert")
         for group, doc in zip(waiters[:inserted], docs, strict=False):
             for waiting in group:
                 waiting.future.set_result(doc)
@@ -133,7 +133,7 @@ class Numberer:
         # Refused: the seq is taken (another replica) and/or the complaint has a number.
         group, doc = waiters[inserted], docs[inserted]
         later = [w for g in waiters[inserted + 1 :] for w in g]
-        holder = await self._store.by_id(self._store.numbers, doc["_id"])
+        holder = await self._store.number_at(doc["_id"])
         found = None
         if holder is not None and holder["complaint_id"] == doc["complaint_id"]:
             found = holder

@@ -9,6 +9,7 @@ holds only unsent entries. The code that made the change publishes at once (`sen
 `interval` it claims due entries one at a time with an atomic `find_one_and_update` (pushing
 `due` forward by a lease, so replicas do not publish the same entry together and a relay that
 dies mid-way lets another take it after the lease), publishes, and removes `due`.
+The queries are the repository's (`claim_due`, `mark_sent`); this module decides when to send.
 A `secret` entry (TicketIssued carries the plain ticket) loses its payload once sent, so the
 plain ticket does not stay in the database.
 """
@@ -17,20 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import structlog
-from pymongo import ReturnDocument
 
-from sipuma.registry.batching import Grouped
-from sipuma.registry.store import OUTBOX_COLLECTIONS, Doc, Store
+from sipuma.registry.domain import Doc
+from sipuma.registry.ports import OUTBOX_KINDS, ComplaintRepository, OutboxKind, Publish
 from sipuma.shared.events import Event, parse_event
 
 log = structlog.get_logger(__name__)
 
-Publish = Callable[[Event, str], Awaitable[None]]
 # How long the code that made a change has to publish it before the relay takes over.
 GRACE = timedelta(seconds=5)
 
@@ -56,7 +54,7 @@ def is_sent(doc: Doc) -> bool:
 class OutboxRelay:
     def __init__(
         self,
-        store: Store,
+        store: ComplaintRepository,
         publish: Publish,
         interval: float = 1.0,
         lease: timedelta = timedelta(seconds=30),
@@ -68,71 +66,43 @@ class OutboxRelay:
         self._lease = lease
         self._clock = clock
         self._wake = asyncio.Event()
-        # "Sent" marks of concurrent handlers share one update_many per collection.
-        self._marks: dict[tuple[str, bool], Grouped[str, None]] = {}
 
-    async def send(self, collection: str, doc: Doc) -> bool:
+    async def send(self, kind: OutboxKind, doc: Doc) -> bool:
         """Publish a document's entry unless sent (raises if Kafka did not take it), then mark
         it sent. False when there was nothing to send."""
         if is_sent(doc):
             return False
-        item = doc["outbox"]
-        await self._publish(parse_event(item["type"], item["payload"]), item["topic"])
-        await self._mark_sent(collection, doc)
+        await self._publish_and_mark(kind, doc)
         return True
 
-    async def send_soon(self, collection: str, doc: Doc) -> None:
+    async def send_soon(self, kind: OutboxKind, doc: Doc) -> None:
         """Publish now if Kafka takes it; otherwise the relay does once the entry is due (the
         change is stored all the same), so log it and wake the relay."""
         try:
-            await self.send(collection, doc)
+            await self.send(kind, doc)
         except Exception:
-            log.warning("outbox.send_deferred", collection=collection, doc_id=str(doc["_id"]))
+            log.warning("outbox.send_deferred", collection=kind, doc_id=str(doc["_id"]))
             self.kick()
 
-    async def _mark_sent(self, collection: str, doc: Doc) -> None:
-        secret = bool(doc["outbox"].get("secret"))
-        key = (collection, secret)
-        marks = self._marks.get(key)
-        if marks is None:
-            marks = self._marks[key] = Grouped(partial(self._mark_all, collection, secret))
-        await marks.add(doc["_id"])
-        doc["outbox"].pop("due", None)
+    async def _publish_and_mark(self, kind: OutboxKind, doc: Doc) -> None:
+        item = doc["outbox"]
+        await self._publish(parse_event(item["type"], item["payload"]), item["topic"])
+        secret = bool(item.get("secret"))
+        await self._store.mark_sent(kind, doc["_id"], secret=secret)
+        item.pop("due", None)
         if secret:
-            doc["outbox"]["payload"] = None
-
-    async def _mark_all(
-        self, collection: str, secret: bool, keys: list[str]
-    ) -> list[BaseException | None]:
-        done: Doc = {"outbox.sent_at": self._clock()}
-        if secret:
-            done["outbox.payload"] = None
-        await self._store.db[collection].update_many(
-            {"_id": {"$in": keys}}, {"$set": done, "$unset": {"outbox.due": ""}}
-        )
-        return [None] * len(keys)
-
-    async def _claim(self, collection: str, now: datetime) -> Doc | None:
-        """One due entry, its `due` pushed a lease ahead (atomically: one claimer wins)."""
-        return await self._store.db[collection].find_one_and_update(
-            {"outbox.due": {"$lte": now}},
-            {"$set": {"outbox.due": now + self._lease}},
-            sort=[("outbox.due", 1)],
-            return_document=ReturnDocument.AFTER,
-        )
+            item["payload"] = None
 
     async def relay_once(self, at: datetime | None = None, limit: int = 500) -> int:
-        """Publish what is due (at `at`, default now) in every outbox collection; returns how
-        many were sent."""
+        """Publish what is due (at `at`, default now) in every outbox; returns how many were
+        sent."""
         sent = 0
-        for collection in OUTBOX_COLLECTIONS:
+        for kind in OUTBOX_KINDS:
             for _ in range(limit):
-                doc = await self._claim(collection, at or self._clock())
+                doc = await self._store.claim_due(kind, at or self._clock(), self._lease)
                 if doc is None:
                     break
-                item = doc["outbox"]
-                await self._publish(parse_event(item["type"], item["payload"]), item["topic"])
-                await self._mark_sent(collection, doc)
+                await self._publish_and_mark(kind, doc)
                 sent += 1
         return sent
 

@@ -1,6 +1,8 @@
-"""Registry use cases: receive and number a complaint, absorb later events, issue tickets, move
-the follow-up status. Every source-of-truth write is one insert with a duplicate-proof key (see
-`store.py`); the complaint's listing entry (`view`) is rebuilt from those facts after a change.
+"""Registry use cases that change something: receive and number a complaint, absorb later events,
+issue tickets, move the follow-up status, number what waited at start (`recover`). Every
+source-of-truth write is one insert with a duplicate-proof key (`ports.ComplaintRepository`); the
+complaint's listing entry (`view`) is rebuilt from those facts after a change. The reads are in
+`queries.py`.
 
 A ComplaintReceived, in order: the complaint record → its number → its ComplaintRegistered and,
 for a contact given at intake, the ticket and its TicketIssued, both acknowledged by Kafka → the
@@ -25,17 +27,26 @@ from uuid import UUID
 import structlog
 
 from sipuma.registry import metrics, tickets
-from sipuma.registry.domain import Status, check_transition, format_register_number, number_key
+from sipuma.registry.domain import (
+    UNKNOWN_OFFICE,
+    Conflict,
+    Doc,
+    NotFound,
+    OfficeScope,
+    Status,
+    check_transition,
+    format_register_number,
+    number_key,
+)
 from sipuma.registry.numbering import Numberer
 from sipuma.registry.outbox import OutboxRelay, entry, is_sent
-from sipuma.registry.store import Doc, Store
+from sipuma.registry.ports import ComplaintRepository
 from sipuma.registry.views import build_view
 from sipuma.shared import events as ev
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.payloads import TrackingContact
 
 SOURCE = "registry"
-UNKNOWN_OFFICE = "unknown_office"
 # What the listing entry copies from the complaint record.
 LISTED = (
     "_id",
@@ -63,14 +74,6 @@ class Config:
     topics: Topics
 
 
-class NotFound(LookupError):
-    pass
-
-
-class Conflict(RuntimeError):
-    """Someone else changed the status at the same moment; read again and retry."""
-
-
 async def _all(*steps: Awaitable[Any]) -> list[Any]:
     """Run concurrently and wait for every one (none is left running), then raise the first
     error if any: the caller's failure must not leave work going on behind it."""
@@ -84,18 +87,18 @@ async def _all(*steps: Awaitable[Any]) -> list[Any]:
 class Registry:
     def __init__(
         self,
-        store: Store,
+        store: ComplaintRepository,
         offices: OfficeDirectory,
         config: Config,
         relay: OutboxRelay,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.store = store
-        self.offices = offices
-        self.config = config
-        self.relay = relay
-        self.clock = clock
-        self.numberer = Numberer(store, self._number_doc)
+        self._store = store
+        self._offices = offices
+        self._config = config
+        self._relay = relay
+        self._clock = clock
+        self._numberer = Numberer(store, self._number_doc)
 
     # -- complaint received: store, number, ticket, listing -----------------------------------
     async def receive(self, event: ev.ComplaintReceived) -> Doc | None:
@@ -111,9 +114,9 @@ class Registry:
             "correlation_id": event.correlation_id,
             "intake": event.model_dump(mode="json"),
         }
-        fresh = await self.store.insert_once(self.store.complaints, record)
+        fresh = await self._store.add_complaint(record)
         if not fresh:  # a redelivery, or a replica at the same moment: the stored record
-            stored = await self.store.complaint(record["_id"])
+            stored = await self._store.complaint(record["_id"])
             assert stored is not None  # complaints are never deleted
             record = stored
         return await self._register(record, fresh=fresh)
@@ -121,15 +124,15 @@ class Registry:
     async def _register(self, record: Doc, *, fresh: bool = False) -> Doc | None:
         """Number the complaint, publish, list it; then catch up with what came before it."""
         complaint_id, office = record["_id"], record["office_code"]
-        number = None if fresh else await self.store.number_of(complaint_id)
+        number = None if fresh else await self._store.number_of(complaint_id)
         if number is None:
-            if self.offices.get(office) is None:
+            if self._offices.get(office) is None:
                 await self._needs_attention(record, UNKNOWN_OFFICE)
                 return None
-            year = self.offices.local_year(office, record["saved_at"])
-            number = await self.numberer.assign({**record, "register_year": year}, fresh=True)
+            year = self._offices.local_year(office, record["saved_at"])
+            number = await self._numberer.assign({**record, "register_year": year}, fresh=True)
         contact = record["intake"].get("tracking_contact")
-        steps: list[Awaitable[Any]] = [self.relay.send("register_numbers", number)]
+        steps: list[Awaitable[Any]] = [self._relay.send("register_numbers", number)]
         if contact:
             given = TrackingContact.model_validate(contact)
             steps.append(self._ticket(record, number["number"], given, record["received_event_id"]))
@@ -140,14 +143,14 @@ class Registry:
         listing["number_id"] = number["_id"]
         listing["view"] = build_view(listing, number, [], [], done[1:])
         listing["version"] = len(done[1:])
-        if await self.store.insert_once(self.store.listing, listing):
+        if await self._store.list_complaint(listing):
             await self._settle(listing, fresh=True)
         else:  # listed before (a redelivery) or by another replica at the same moment
-            found = await self.store.listed(complaint_id)
+            found = await self._store.listed(complaint_id)
             assert found is not None
             await self._settle(found)
         if "attention" in record:
-            await self.store.attended(complaint_id)
+            await self._store.attended(complaint_id)
             reason = record["attention"]["reason"]
             metrics.ATTENTION_RESOLVED.labels(reason=reason).inc()
             log.info("complaint_attention_resolved", complaint_id=complaint_id, reason=reason)
@@ -158,11 +161,8 @@ class Registry:
         """Keep the complaint where supervisors see it; never drop it. The office code is
         configuration, not personal data."""
         if "attention" not in record:
-            mark = {"reason": reason, "since": self.clock()}
-            await self.store.complaints.update_one(
-                {"_id": record["_id"], "attention": {"$exists": False}},
-                {"$set": {"attention": mark}},
-            )
+            mark = {"reason": reason, "since": self._clock()}
+            await self._store.mark_attention(record["_id"], mark)
             record["attention"] = mark
             metrics.NEEDS_ATTENTION.labels(reason=reason).inc()
             await self._count_waiting()
@@ -174,12 +174,12 @@ class Registry:
         )
 
     async def _count_waiting(self) -> None:
-        metrics.ATTENTION_WAITING.set(await self.store.count_needing_attention())
+        metrics.ATTENTION_WAITING.set(await self._store.count_needing_attention())
 
     def _number_doc(self, complaint: Doc, seq: int) -> Doc:
         office, year = complaint["office_code"], int(complaint["register_year"])
-        number = format_register_number(self.config.number_format, office, year, seq)
-        now = self.clock()
+        number = format_register_number(self._config.number_format, office, year, seq)
+        now = self._clock()
         event = ev.ComplaintRegistered(
             source=SOURCE,
             correlation_id=complaint.get("correlation_id") or complaint["_id"],
@@ -198,7 +198,7 @@ class Registry:
             "number": number,
             "complaint_id": complaint["_id"],
             "at": now,
-            "outbox": entry(event, self.config.topics.registered, now=now),
+            "outbox": entry(event, self._config.topics.registered, now=now),
         }
 
     async def recover(self, limit: int = 1000) -> int:
@@ -206,11 +206,11 @@ class Registry:
         configured now); no redelivery would bring them back. Returns how many were numbered.
         (A registration a crash left part-way needs nothing here: its offset was not committed,
         so the event comes again.)"""
-        _, waiting = await self.store.needing_attention(limit)
-        found = [c for c in waiting if self.offices.get(c["office_code"]) is not None]
+        _, waiting = await self._store.needing_attention(limit)
+        found = [c for c in waiting if self._offices.get(c["office_code"]) is not None]
         numbered = 0
         for summary in found:
-            record = await self.store.complaint(summary["_id"])  # with the intake data
+            record = await self._store.complaint(summary["_id"])  # with the intake data
             try:
                 if record is not None and await self._register(record) is not None:
                     numbered += 1
@@ -232,10 +232,10 @@ class Registry:
             "at": event.occurred_at,
             "data": event.model_dump(mode="json"),
         }
-        fresh = await self.store.insert_once(self.store.facts, fact)
+        fresh = await self._store.record_fact(fact)
         # Read after the fact was inserted: a complaint listed later reads the facts after
         # listing, so one of the two handlers sees the other (tickets, view).
-        listed = await self.store.listed(complaint_id)
+        listed = await self._store.listed(complaint_id)
         if listed is not None:
             await self._settle(listed)
         return fresh  # not listed yet: its registration picks the fact up
@@ -244,7 +244,7 @@ class Registry:
     async def _tickets(self, listed: Doc, facts: list[Doc]) -> list[Doc]:
         """Every tracking contact's ticket, issued if missing, published if not yet (a crash)."""
         complaint_id = listed["_id"]
-        existing = {t["_id"]: t for t in await self.store.tickets_of(complaint_id)}
+        existing = {t["_id"]: t for t in await self._store.tickets_of(complaint_id)}
         register_number = listed["view"]["register_number"]
         found: list[Doc] = []
         for contact, source_id in self._contacts(listed, facts):
@@ -278,19 +278,19 @@ class Registry:
                 "_id": key,
                 "complaint_id": complaint_id,
                 "office_code": complaint["office_code"],
-                "hash": tickets.ticket_hash(self.config.ticket_key, canonical),
+                "hash": tickets.ticket_hash(self._config.ticket_key, canonical),
                 "channels": [c for c in ("email", "mobile") if getattr(contact, c)],
-                "issued_at": self.clock(),
-                "outbox": entry(event, self.config.topics.tickets, secret=True),
+                "issued_at": self._clock(),
+                "outbox": entry(event, self._config.topics.tickets, secret=True),
             }
-            if not await self.store.insert_once(self.store.tickets, doc):
+            if not await self._store.add_ticket(doc):
                 # A concurrent handler (or replica, or a run before a crash) issued it: theirs
                 # is the ticket. None holds the key: the random ticket's hash was taken, redraw.
-                found = await self.store.by_id(self.store.tickets, key)
+                found = await self._store.ticket(key)
                 if found is None:
                     continue
                 doc = found
-            await self.relay.send("tickets", doc)  # a sent secret entry loses its payload
+            await self._relay.send("tickets", doc)  # a sent secret entry loses its payload
             return doc
 
     @staticmethod
@@ -308,18 +308,25 @@ class Registry:
 
     # -- follow-up status ---------------------------------------------------------------------
     async def change_status(
-        self, register_number: str, wanted: Status, note: str, officer_id: str
+        self,
+        register_number: str,
+        wanted: Status,
+        note: str,
+        officer_id: str,
+        scope: OfficeScope,
     ) -> Doc:
-        number = await self.store.number_named(register_number)
-        if number is None:
+        """The officer's status step (its event published, or by the relay if Kafka is away).
+        NotFound also when the number belongs to an office outside `scope`."""
+        number = await self._store.by_number(register_number)
+        if number is None or not scope.covers(number["office_code"]):
             raise NotFound(register_number)
         complaint_id = number["complaint_id"]
-        changes = await self.store.changes_of(complaint_id)
+        changes = await self._store.changes_of(complaint_id)
         current = Status(changes[-1]["to"]) if changes else Status.REGISTERED
         check_transition(current, wanted)
         step = len(changes) + 1
-        now = self.clock()
-        listed = await self.store.listed(complaint_id)
+        now = self._clock()
+        listed = await self._store.listed(complaint_id)
         event = ev.ComplaintStatusChanged(
             source=SOURCE,
             correlation_id=(listed or {}).get("correlation_id") or complaint_id,
@@ -338,13 +345,13 @@ class Registry:
             "note": note,
             "by": officer_id,
             "at": now,
-            "outbox": entry(event, self.config.topics.status_changed, now=now),
+            "outbox": entry(event, self._config.topics.status_changed, now=now),
         }
         # The step's key is the compare-and-set: a second officer's step n is refused.
-        if not await self.store.insert_once(self.store.status_changes, doc):
+        if not await self._store.add_step(doc):
             raise Conflict(register_number)
         # No redelivery repeats an HTTP request: if Kafka is away, the relay publishes it.
-        await self.relay.send_soon("status_changes", doc)
+        await self._relay.send_soon("status_changes", doc)
         if listed is not None:
             await self._settle(listed)
         return doc
@@ -355,7 +362,7 @@ class Registry:
         the entry was just inserted with the view of a complaint that has neither."""
         complaint_id = listed["_id"]
         facts, changes = await _all(
-            self.store.facts_of(complaint_id), self.store.changes_of(complaint_id)
+            self._store.facts_of(complaint_id), self._store.changes_of(complaint_id)
         )
         if fresh and not facts and not changes:
             view: Doc = listed["view"]
@@ -365,5 +372,5 @@ class Registry:
         number = {"number": shown["register_number"], "at": shown["registered_at"]}
         view = build_view(listed, number, changes, facts, issued)
         # Facts, steps and tickets are only ever added: a rebuild that saw more is newer.
-        await self.store.set_view(complaint_id, view, len(facts) + len(changes) + len(issued))
+        await self._store.set_view(complaint_id, view, len(facts) + len(changes) + len(issued))
         return view

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sipuma.registry.domain import LABELS, RECEIVED
-from sipuma.registry.store import Doc
+from sipuma.registry.domain import LABELS, RECEIVED, Doc
 from sipuma.shared import events as ev
 
 SENT, FAILED = ev.NotificationSent.TYPE, ev.NotificationFailed.TYPE

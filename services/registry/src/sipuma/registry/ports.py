@@ -1,0 +1,94 @@
+"""What the registry's use cases depend on, in the domain's language: the complaint database
+(`ComplaintRepository`, implemented by `store.Store`) and the event publisher (`Publish`: Kafka in
+`publisher.py`, a recorder in tests).
+
+Facts are inserted once under a key that makes a second one impossible: the `add_*`, `register`
+and `record_fact` methods answer False (or a shorter run) when the key exists, and the caller reads
+what is there. Views (`set_view`, the outbox marks, the attention mark) are updated atomically.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from sipuma.registry.domain import ComplaintFilter, Doc
+from sipuma.shared.events import Event
+
+# The facts that carry an outbox entry (the event they caused, published from there).
+OutboxKind = Literal["register_numbers", "tickets", "status_changes"]
+OUTBOX_KINDS: tuple[OutboxKind, ...] = ("register_numbers", "tickets", "status_changes")
+
+
+class Publish(Protocol):
+    async def __call__(self, event: Event, topic: str) -> None:
+        """Publish `event` on the declared `topic`; returns once Kafka acknowledged it."""
+
+
+class ComplaintRepository(Protocol):
+    # -- complaints as received, and the needs-attention mark ---------------------------------
+    async def add_complaint(self, record: Doc) -> bool: ...
+    async def complaint(self, complaint_id: str) -> Doc | None: ...
+    async def complaint_dates(self, complaint_id: str) -> Doc | None:
+        """Only what the public timeline may show: no intake data."""
+
+    async def mark_attention(self, complaint_id: str, mark: Doc) -> None:
+        """Mark a complaint as waiting for a person (kept if marked already)."""
+
+    async def attended(self, complaint_id: str) -> None:
+        """Numbered: the complaint leaves the needs-attention list."""
+
+    async def needing_attention(self, limit: int) -> tuple[int, list[Doc]]:
+        """How many wait, and the oldest `limit`, without the intake data."""
+
+    async def count_needing_attention(self) -> int: ...
+
+    # -- register numbers -------------------------------------------------------------------
+    async def register(self, numbers: list[Doc]) -> int:
+        """Insert the numbers in order, stopping at the first refused key: how many were
+        inserted (always the first n)."""
+
+    async def number_at(self, key: str) -> Doc | None:
+        """The number holding office/year/seq `key`."""
+
+    async def number_of(self, complaint_id: str) -> Doc | None: ...
+    async def by_number(self, register_number: str) -> Doc | None: ...
+    async def count_numbers(self, office_code: str, year: int) -> int: ...
+    async def seqs_above(self, office_code: str, year: int, seq: int) -> list[int]: ...
+
+    # -- later events, tickets, status steps ---------------------------------------------------
+    async def record_fact(self, fact: Doc) -> bool: ...
+    async def facts_of(self, complaint_id: str) -> list[Doc]:
+        """In the order they happened (ties: by event id)."""
+
+    async def add_ticket(self, ticket: Doc) -> bool:
+        """False when the contact's key or the ticket's hash exists."""
+
+    async def ticket(self, key: str) -> Doc | None: ...
+    async def tickets_of(self, complaint_id: str) -> list[Doc]: ...
+    async def ticket_by_hash(self, digest: str) -> Doc | None: ...
+    async def add_step(self, step: Doc) -> bool:
+        """A status step; its key (complaint, step number) refuses a second step n."""
+
+    async def changes_of(self, complaint_id: str) -> list[Doc]:
+        """Status steps in order."""
+
+    # -- the listing (view) ----------------------------------------------------------------
+    async def list_complaint(self, entry: Doc) -> bool: ...
+    async def listed(self, complaint_id: str) -> Doc | None: ...
+    async def set_view(self, complaint_id: str, view: Doc, version: int) -> None:
+        """Replace the view unless a rebuild that saw more (a higher version) wrote one."""
+
+    async def page(self, wanted: ComplaintFilter, skip: int, limit: int) -> tuple[int, list[Doc]]:
+        """How many match, and one page of them, newest first."""
+
+    async def listed_between(
+        self, office_codes: list[str] | None, start: datetime, end: datetime
+    ) -> list[Doc]: ...
+
+    # -- outbox ------------------------------------------------------------------------------
+    async def claim_due(self, kind: OutboxKind, now: datetime, lease: timedelta) -> Doc | None:
+        """One entry due at `now`, its due time pushed a lease ahead (one claimer wins)."""
+
+    async def mark_sent(self, kind: OutboxKind, key: str, *, secret: bool) -> None:
+        """The entry was published: no longer due; a secret one loses its payload."""

@@ -1,0 +1,30 @@
+"""Publishing the registry's events on Kafka (`ports.Publish`): the shared contract check, this
+deployment's topic name, the complaint id as key (one partition per complaint), CloudEvents
+headers; returns once Kafka acknowledged (idempotent producer, acks=all)."""
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker
+
+from sipuma.registry.ports import Publish
+from sipuma.registry.settings import RegistrySettings
+from sipuma.shared.cloudevents import encode, to_headers
+from sipuma.shared.events import Event
+from sipuma.shared.metrics import EVENTS_PUBLISHED
+from sipuma.shared.topics import check_publishable
+
+
+def kafka_publisher(broker: KafkaBroker, settings: RegistrySettings) -> Publish:
+    async def publish(event: Event, topic: str) -> None:
+        # The contract check on the declared name; the prefix only isolates environments.
+        check_publishable(event, topic)
+        await broker.publish(
+            encode(event),
+            settings.topic(topic),
+            key=str(event.complaint_id).encode(),
+            headers=to_headers(event),
+            correlation_id=event.correlation_id,
+        )
+        EVENTS_PUBLISHED.labels(topic=topic, event_type=event.event_type).inc()
+
+    return publish

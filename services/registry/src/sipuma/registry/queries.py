@@ -1,0 +1,89 @@
+"""Registry use cases that only read: the staff list, a complaint's detail, the needs-attention
+list, the service-standard report and the public tracking timeline. Each answers in domain terms
+or raises a domain error (`NotFound`, `UnknownTicket`); the HTTP edge shapes the answer."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sipuma.registry import sla, tickets
+from sipuma.registry.domain import ComplaintFilter, Doc, NotFound, OfficeScope, UnknownTicket
+from sipuma.registry.ports import ComplaintRepository
+from sipuma.registry.views import detail, timeline
+from sipuma.shared.offices import OfficeDirectory
+
+# Looked up when the input is malformed: the same work as for a well-formed unknown ticket.
+NOT_A_TICKET = "0" * (tickets.DATA_SYMBOLS + 1)
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    items: list[Doc]
+
+
+class Queries:
+    def __init__(
+        self, store: ComplaintRepository, offices: OfficeDirectory, ticket_key: bytes
+    ) -> None:
+        self._store = store
+        self._offices = offices
+        self._ticket_key = ticket_key
+
+    async def page(self, wanted: ComplaintFilter, page: int, page_size: int) -> Page:
+        """One page of listed complaints, newest first (`page` counts from 1)."""
+        total, found = await self._store.page(wanted, (page - 1) * page_size, page_size)
+        return Page(total, found)
+
+    async def needing_attention(self, limit: int) -> Page:
+        """The complaints waiting for a person, oldest first, without intake data."""
+        total, found = await self._store.needing_attention(limit)
+        return Page(total, found)
+
+    async def detail(self, register_number: str, scope: OfficeScope) -> dict[str, Any]:
+        """Everything staff may see about one complaint; another office's number is not even
+        confirmed (NotFound)."""
+        number = await self._store.by_number(register_number)
+        if number is None or not scope.covers(number["office_code"]):
+            raise NotFound(register_number)
+        complaint_id = number["complaint_id"]
+        complaint = await self._store.complaint(complaint_id)
+        if complaint is None:
+            raise NotFound(register_number)
+        changes, facts, issued = await asyncio.gather(
+            self._store.changes_of(complaint_id),
+            self._store.facts_of(complaint_id),
+            self._store.tickets_of(complaint_id),
+        )
+        return detail(complaint, number, changes, facts, issued)
+
+    async def service_standard(self, first: date, last: date, scope: OfficeScope) -> Doc:
+        """The SOP's 30-minute standard per office over the local dates first..last."""
+        codes = scope.codes()
+        # UTC window wide enough for every Indonesian zone; the local date decides in `sla`.
+        start = datetime.combine(first, time(), UTC) - timedelta(days=1)
+        end = datetime.combine(last, time(), UTC) + timedelta(days=2)
+        # The listing's view carries when the intake ended (rebuilt from the facts at each event).
+        listed = await self._store.listed_between(codes, start, end)
+        return sla.report(listed, self._offices, first, last, codes)
+
+    async def track(self, ticket: str) -> list[Doc]:
+        """The public timeline of the ticket's complaint: statuses and dates only. An unknown
+        and a malformed ticket raise the same UnknownTicket after the same work (an HMAC and a
+        lookup)."""
+        canonical = tickets.parse(ticket[:64])
+        digest = tickets.ticket_hash(self._ticket_key, canonical or NOT_A_TICKET)
+        found = await self._store.ticket_by_hash(digest)
+        if canonical is None or found is None:
+            raise UnknownTicket
+        complaint_id = found["complaint_id"]
+        complaint = await self._store.complaint_dates(complaint_id)
+        if complaint is None:
+            raise UnknownTicket
+        number, changes = await asyncio.gather(
+            self._store.number_of(complaint_id), self._store.changes_of(complaint_id)
+        )
+        return timeline(complaint, number, changes)
