@@ -21,6 +21,7 @@ from services.evidence.tests.support import (
     remove_everything,
     settings_for,
 )
+from sipuma.shared.topics import COMPLAINT_REGISTERED
 from tests.harness.endpoints import Endpoints
 from tests.harness.state import eventually
 
@@ -47,7 +48,7 @@ async def test_file_names_with_personal_data_never_reach_the_log(
     try:
         await service.start()
         cid = await publish_registered(
-            settings.kafka_bootstrap, settings.topic_complaint_registered, OFFICE
+            settings.kafka_bootstrap, settings.topic(COMPLAINT_REGISTERED), OFFICE
         )
         async with httpx.AsyncClient(base_url=service.base_url, timeout=60) as client:
             url = f"/v1/complaints/{cid}/evidence"

@@ -25,6 +25,7 @@ from sipuma.evidence.domain import EvidenceRecord
 from sipuma.evidence.store import EvidenceStore
 from sipuma.shared.events import EvidenceStored
 from sipuma.shared.payloads import EvidenceKind
+from sipuma.shared.topics import COMPLAINT_REGISTERED
 from tests.harness.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration
@@ -141,7 +142,7 @@ async def test_racing_uploads_through_the_api_keep_exactly_the_limit(
     settings = settings_for(endpoints, name, max_files_per_complaint=5, object_lock=False)
     async with running_service(settings) as svc:
         cid = await publish_registered(
-            settings.kafka_bootstrap, settings.topic_complaint_registered, OFFICE
+            settings.kafka_bootstrap, settings.topic(COMPLAINT_REGISTERED), OFFICE
         )
         await svc.knows(cid)
         files = [samples.pdf() + bytes(n) for n in range(12)]

@@ -30,6 +30,7 @@ from services.evidence.tests.support import (
 from sipuma.evidence.domain import EvidenceRecord
 from sipuma.shared.events import EvidenceStored
 from sipuma.shared.payloads import EvidenceKind
+from sipuma.shared.topics import COMPLAINT_REGISTERED
 from tests.harness.endpoints import Endpoints
 from tests.harness.state import eventually
 
@@ -90,7 +91,7 @@ async def test_a_crash_after_the_commit_is_completed_by_the_relay(endpoints: End
     settings = settings_for(endpoints, name, object_lock=True, outbox_interval_s=RELAY_BY_HAND)
     async with running_service(settings) as svc:
         cid = await publish_registered(
-            settings.kafka_bootstrap, settings.topic_complaint_registered, OFFICE
+            settings.kafka_bootstrap, settings.topic(COMPLAINT_REGISTERED), OFFICE
         )
         await svc.knows(cid)
         service, storage = svc.runtime.service, svc.runtime.storage
@@ -163,7 +164,7 @@ async def test_sigterm_lets_an_in_flight_upload_finish(
     try:
         await service.start()
         cid = await publish_registered(
-            settings.kafka_bootstrap, settings.topic_complaint_registered, OFFICE
+            settings.kafka_bootstrap, settings.topic(COMPLAINT_REGISTERED), OFFICE
         )
         async with httpx.AsyncClient(base_url=service.base_url, timeout=60) as client:
 

@@ -29,7 +29,7 @@ from services.evidence.tests.support import (
     settings_for,
 )
 from sipuma.shared.auth import mint_token
-from sipuma.shared.topics import dead_letter_topic
+from sipuma.shared.topics import COMPLAINT_REGISTERED, dead_letter_topic
 from tests.harness.endpoints import Endpoints
 from tests.harness.state import eventually, read_to_end
 
@@ -50,7 +50,7 @@ async def svc(endpoints: Endpoints) -> AsyncIterator[Running]:
 
 async def new_complaint(svc: Running, office: str = OFFICE) -> uuid.UUID:
     cid = await publish_registered(
-        svc.settings.kafka_bootstrap, svc.settings.topic_complaint_registered, office
+        svc.settings.kafka_bootstrap, svc.settings.topic(COMPLAINT_REGISTERED), office
     )
     await svc.knows(cid)
     return cid
@@ -297,7 +297,7 @@ async def test_evidence_stored_appears_on_kafka_only_for_complete_objects(svc: R
 
 
 async def test_a_poison_complaint_event_goes_to_the_dead_letter_topic(svc: Running) -> None:
-    topic = svc.settings.topic_complaint_registered
+    topic = svc.settings.topic(COMPLAINT_REGISTERED)
     poison_key = uuid.uuid4().hex.encode()
     await send_raw(svc.settings.kafka_bootstrap, topic, b"{not json", {}, poison_key)
     await send_raw(svc.settings.kafka_bootstrap, topic, b'{"complaint_id": "x"}', {}, poison_key)

@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 
 from sipuma.evidence.api import build_router
 from sipuma.evidence.domain import EvidenceError
-from sipuma.evidence.handlers import subscribe_complaint_events
+from sipuma.evidence.handlers import CONSUMED, subscribe_complaint_events
 from sipuma.evidence.outbox import relay_forever
 from sipuma.evidence.problems import disconnect_handler, evidence_error_handler, validation_handler
 from sipuma.evidence.publisher import KafkaEvidencePublisher, keep_connecting
@@ -80,11 +80,7 @@ def build(settings: EvidenceSettings) -> Runtime:
         await asyncio.wait({prepare}, timeout=10)  # not cancelled: it goes on if the store is down
         with contextlib.suppress(Exception):
             await storage.ensure_bucket()  # else on the first upload
-        topics = [
-            settings.topic_evidence_stored,
-            settings.topic_complaint_received,
-            settings.topic_complaint_registered,
-        ]
+        topics = [settings.topic_evidence_stored, *(settings.topic(spec) for spec in CONSUMED)]
         connect = asyncio.create_task(
             keep_connecting(broker, publisher, settings, topics), name="kafka-connect"
         )

@@ -1,4 +1,6 @@
-"""Use cases: upload evidence, list it, hand out a download link. No HTTP, no client libraries.
+"""Use cases: hear of a complaint, upload evidence, list it, hand out a download link, finish
+what a commit left to do (the outbox relay). Through the ports only (`ports.py`); a refusal is a
+domain error (`domain.py`), which the HTTP edge puts into words. No HTTP, no client libraries.
 
 Upload order (a failure before the commit leaves nothing): check who and which complaint →
 read the first bytes and decide the type (nothing stored yet) → stream into MinIO, hashing →

@@ -62,14 +62,6 @@ class EvidenceSettings(StaffApiSettings):
     def topic_evidence_stored(self) -> str:
         return self.topic(topics.EVIDENCE_STORED)
 
-    @property
-    def topic_complaint_received(self) -> str:
-        return self.topic(topics.COMPLAINT_RECEIVED)
-
-    @property
-    def topic_complaint_registered(self) -> str:
-        return self.topic(topics.COMPLAINT_REGISTERED)
-
     def limits(self) -> Limits:
         return Limits(
             per_kind={

@@ -127,10 +127,8 @@ class EvidenceStore:
         return self._ready
 
     async def ping(self) -> bool:
-        try:
-            await self.client.admin.command("ping")
-        except Exception:
-            return False
+        """True when the store answers; raises when it does not (readiness says `failing`)."""
+        await self.client.admin.command("ping")
         return True
 
     async def close(self) -> None:
