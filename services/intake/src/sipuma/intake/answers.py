@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from sipuma.intake.checks import ContactCheck
 from sipuma.intake.domain import ComplaintStatus, Delivery
-from sipuma.intake.models import ChannelRefused, Messages, TrackingContactOutcome
+from sipuma.intake.models import ChannelRefused, TrackingContactOutcome
 from sipuma.shared.payloads import NotificationChannel
+from sipuma.shared.problems import Messages
 
 _STATUS = {
     ComplaintStatus.REGISTERED: (

@@ -44,16 +44,14 @@ log = structlog.get_logger("sipuma.intake")
 @dataclass(frozen=True)
 class Runtime:
     """One intake replica, built but not started: `app`'s lifespan starts and stops the rest.
-    Single use: the lifespan closes the spool and the idempotency store when it ends."""
+    Single use: the lifespan closes the spool and the idempotency store when it ends. The
+    parts besides `app` are there to be read (tests, diagnosis), never to be re-wired."""
 
     app: FastAPI
     intake: Intake
     book: ComplaintBook
-    feeder: BookFeeder
     sender: KafkaSender
     spool: Spool
-    relay: Relay
-    answers: IdempotencyStore
 
 
 def published_topics(settings: IntakeSettings) -> dict[type[ev.Event], str]:
@@ -157,7 +155,7 @@ def build(settings: IntakeSettings) -> Runtime:
     install_http_plumbing(app, {"spool": spool_answers}, max_body_bytes=settings.max_body_bytes)
     install_domain_problems(app)
     install_auth_handler(app)
-    return Runtime(app, intake, book, feeder, sender, spool, relay, answers)
+    return Runtime(app, intake, book, sender, spool)
 
 
 def run() -> None:

@@ -23,6 +23,7 @@ from sipuma.shared.payloads import (
     NotificationChannel,
     UnreachableReason,
 )
+from sipuma.shared.problems import Messages
 
 SHORT = 200
 LONG = 10_000
@@ -150,11 +151,6 @@ class RegisterNumberCommunicationIn(_In):
 
 
 # -- answers ------------------------------------------------------------------------------------
-class Messages(BaseModel):
-    id: str
-    en: str
-
-
 class ChannelRefused(BaseModel):
     """One tracking channel that was refused; the rest of the request was saved."""
 

@@ -142,7 +142,6 @@ class Relay:
         self._sender = sender
         self._batch = batch
         self._idle_s = idle_s
-        self.sent = 0
 
     async def drain_once(self) -> int:
         """Send what the spool holds, batch by batch; stops at the first failure."""
@@ -157,7 +156,6 @@ class Relay:
                 total += acked
             if acked < len(records):
                 break
-        self.sent += total
         return total
 
     async def run(self) -> None:

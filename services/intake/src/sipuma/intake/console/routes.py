@@ -52,7 +52,7 @@ def mount_console(
     `console` defaults to `ConsoleSettings()` (`SIPUMA_CONSOLE_*` variables), `offices` to the
     offices file of `settings`."""
     console = console or ConsoleSettings()
-    offices = offices or OfficeDirectory.load(settings.offices_file)
+    offices = OfficeDirectory.load(settings.offices_file) if offices is None else offices
     local_login = settings.is_development and console.local_login
     pages = Pages(
         console,
