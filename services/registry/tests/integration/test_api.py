@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -144,16 +143,14 @@ async def test_tracking_shows_timeline_only_and_hides_unknown_from_malformed(
         assert (await http.get(f"/v1/track/{plain}")).json() == body
 
         unknown, malformed = "7KQ2-M9XD-4HBT-0RZ0", "not-a-ticket"
-        times, bodies = {}, {}
+        bodies = {}
         for name, ticket in (("unknown", unknown), ("malformed", malformed)):
-            started = time.perf_counter()
             answer = await http.post("/v1/track", json={"ticket": ticket})
-            times[name] = time.perf_counter() - started
             assert answer.status_code == 404
             assert ticket not in answer.text  # not echoed, not even in `instance`
             bodies[name] = answer.json()
         assert bodies["unknown"] == bodies["malformed"]
-        assert abs(times["unknown"] - times["malformed"]) < 0.05
+        # The same time floor for both: tests/unit/test_tracking_floor.py (by state, not timing).
         by_path = await http.get(f"/v1/track/{unknown}")
         assert by_path.status_code == 404 and unknown not in by_path.text
         refused = await http.post("/v1/track", json={"ticket": unknown, "more": 1})

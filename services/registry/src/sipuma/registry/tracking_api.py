@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -56,14 +57,21 @@ UNKNOWN_TICKET: dict[int | str, dict[str, Any]] = {
 }
 
 
-def tracking_router(queries: Queries, limiter: TrackingRateLimiter, floor: float) -> APIRouter:
+def tracking_router(
+    queries: Queries,
+    limiter: TrackingRateLimiter,
+    floor: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> APIRouter:
     """`POST /v1/track` takes the ticket in the body; `GET /v1/track/{ticket}` (deprecated, kept
     for links already sent) has it in the path. The ticket is a bearer secret: the access log
     shows route templates only, and nothing here logs it or echoes it."""
     router = APIRouter(tags=["pelacakan publik / public tracking"])
 
     async def answer(ticket: str, request: Request) -> Tracking:
-        started = time.monotonic()
+        started = clock()
         # The peer address; uvicorn replaces it with the forwarded client only when the peer is
         # one of the configured trusted proxies (`SIPUMA_TRUSTED_PROXIES`, empty by default).
         client = request.client.host if request.client else "unknown"
@@ -73,7 +81,7 @@ def tracking_router(queries: Queries, limiter: TrackingRateLimiter, floor: float
         try:
             steps = await queries.track(ticket)
         finally:  # found or not: the same floor (UnknownTicket becomes the 404 afterwards)
-            await asyncio.sleep(max(0.0, floor - (time.monotonic() - started)))
+            await pause(max(0.0, floor - (clock() - started)))
         last = steps[-1]
         return Tracking.model_validate(
             {"status": last["status"], "label": last["label"], "timeline": steps}
