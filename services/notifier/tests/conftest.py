@@ -1,4 +1,5 @@
-"""Notifier test fixtures: settings with their own topics, consumer group and database."""
+"""Notifier test fixtures: settings with their own topics, consumer group and database (all
+named with the test's token, so the harness removes them when the test ends)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,23 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 
-from services.notifier.tests.support import delivery_log, remove_topics, settings_for
+from services.notifier.tests.support import settings_for
 from sipuma.notifier.settings import NotifierSettings
 from tests.harness.endpoints import Endpoints
 
 
 @pytest.fixture
-async def settings(
-    endpoints: Endpoints, unique_name: Callable[[str], str]
-) -> AsyncIterator[NotifierSettings]:
-    made = settings_for(endpoints, unique_name("ntf"))
-    yield made
-    await remove_topics(made.kafka_bootstrap, made.topic_prefix)
+def settings(endpoints: Endpoints, unique_name: Callable[[str], str]) -> NotifierSettings:
+    return settings_for(endpoints, unique_name("ntf"))
 
 
 @pytest.fixture
 async def deliveries(settings: NotifierSettings) -> AsyncIterator[Any]:
-    async with delivery_log(settings) as collection:
-        yield collection
+    """The test's delivery collection, read directly: what the notifier left in the store."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    try:
+        yield client[settings.mongo_database][settings.deliveries_collection]
+    finally:
+        await client.close()

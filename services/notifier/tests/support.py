@@ -1,6 +1,7 @@
-"""Test helpers for the notifier: settings per test, a running notifier (in process or as a
-subprocess), TicketIssued producers and outcome readers on the real Kafka, and throwaway
-SMTP / SMS-gateway servers on free ports for outage tests (the shared ones stay untouched)."""
+"""Test helpers for the notifier: settings per test, the notifier as a subprocess (in process,
+tests use `main.build`), TicketIssued producers and outcome readers on the real Kafka, and
+throwaway SMS-gateway servers on free ports for outage tests (the shared ones stay untouched).
+Everything waits by reading state (`tests.harness.state`)."""
 
 from __future__ import annotations
 
@@ -13,25 +14,23 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, cast, overload
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import AsyncMongoClient
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 
-from sipuma.notifier.main import Components, build
 from sipuma.notifier.settings import NotifierSettings
 from sipuma.shared import topics
 from sipuma.shared.cloudevents import decode_message, to_headers
 from sipuma.shared.events import Event, NotificationFailed, NotificationSent, TicketIssued
 from sipuma.shared.payloads import TrackingContact
 from tests.harness.endpoints import ROOT, Endpoints
+from tests.harness.state import consumed, eventually, eventually_sync, read_to_end
 
 OFFICE = "KPUBC-TPK-TJPRIOK"
 OFFICE_NAME = "KPU Bea dan Cukai Tipe A Tanjung Priok"
@@ -139,81 +138,20 @@ async def publish_tickets(settings: NotifierSettings, *events: TicketIssued, **e
     )
 
 
-async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[Any]:
-    """Every record of `topic` from the start, polling until at least `count` were read (or the
-    deadline, a generous bound on the wait, never a synchronisation)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[Any] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < count and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                found.extend(records)
-    finally:
-        await consumer.stop()
-    return found
+async def records(bootstrap: str, topic: str, count: int) -> list[ConsumerRecord[bytes, bytes]]:
+    """The records of `topic`, once it holds at least `count`."""
+
+    async def enough() -> list[ConsumerRecord[bytes, bytes]] | None:
+        found = await read_to_end(bootstrap, topic)
+        return found if len(found) >= count else None
+
+    return await eventually(f"{count} records on {topic}", enough)
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
-    """The partitions `topic` has (none when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return [TopicPartition(topic, p["partition"]) for d in described for p in d["partitions"]]
-
-
-async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
-    """Every record of `topic` up to its high-water mark as of this call: exactly what was
-    published before it, with nothing left to wait for (absence is read, not waited out)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    found: list[Any] = []
-    try:
-        partitions = await partitions_of(bootstrap, topic)
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            batch = await consumer.getmany(timeout_ms=500)
-            for tp, records in batch.items():
-                found.extend(r for r in records if r.offset < ends[tp])
-    finally:
-        await consumer.stop()
-    return found
-
-
-async def consumed_to_end(settings: NotifierSettings) -> bool:
-    """The notifier's consumer group has committed every `TicketIssued` published so far: each
-    one was handled (its deliveries recorded, or found recorded already)."""
-    partitions = await partitions_of(settings.kafka_bootstrap, ticket_topic(settings))
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await consumer.start()
-    await admin.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-        committed = await admin.list_consumer_group_offsets(settings.group_id)
-    finally:
-        await consumer.stop()
-        await admin.close()
-    return all(
-        end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in ends.items()
-    )
+async def all_consumed(settings: NotifierSettings) -> None:
+    """Until the notifier's consumer group has committed every `TicketIssued` published so far:
+    each one was handled (its deliveries recorded, or found recorded already)."""
+    await consumed(settings.kafka_bootstrap, settings.group_id, [ticket_topic(settings)])
 
 
 async def settled(deliveries: Any, count: int) -> bool:
@@ -224,19 +162,6 @@ async def settled(deliveries: Any, count: int) -> bool:
     )
     total: int = await deliveries.count_documents({})
     return total == count and final == count
-
-
-async def remove_topics(bootstrap: str, prefix: str) -> None:
-    """Delete the topics a test created (its prefix): the broker drops the test group's
-    offsets with them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
 
 
 @overload
@@ -260,45 +185,20 @@ async def outcomes(
     spec = topics.NOTIFICATION_SENT if kind == "sent" else topics.NOTIFICATION_FAILED
     topic = settings.topic(spec.name)
     if count is None:
-        records = await read_to_end(settings.kafka_bootstrap, topic)
+        found = await read_to_end(settings.kafka_bootstrap, topic)
     else:
-        records = await read_topic(settings.kafka_bootstrap, topic, count)
+        found = await records(settings.kafka_bootstrap, topic, count)
     events: list[Event] = []
-    for record in records:
+    for record in found:
         headers = {k: v.decode() for k, v in record.headers}
         events.append(decode_message(headers, record.value)[1])
     # Each topic carries only its own event type (the notifier publishes nothing else there).
     return cast("list[NotificationSent] | list[NotificationFailed]", events)
 
 
-@asynccontextmanager
-async def running(settings: NotifierSettings) -> AsyncIterator[Components]:
-    parts = build(settings)
-    await parts.start()
-    try:
-        yield parts
-    finally:
-        await parts.stop()
-
-
-@asynccontextmanager
-async def delivery_log(settings: NotifierSettings) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
-    try:
-        yield client[settings.mongo_database][settings.deliveries_collection]
-    finally:
-        with contextlib.suppress(Exception):
-            await client.drop_database(settings.mongo_database)
-        await client.close()
-
-
-async def wait_until(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await predicate()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(interval)
+async def settle(deliveries: Any, count: int) -> None:
+    """Until `count` deliveries are final with their outcome events taken by Kafka."""
+    await eventually(f"{count} deliveries final and published", partial(settled, deliveries, count))
 
 
 @contextlib.contextmanager
@@ -319,11 +219,11 @@ def sms_sink(folder: Path) -> Iterator[str]:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/livez", timeout=0.5).status_code == 200:
-                    break
-            time.sleep(0.05)
+        eventually_sync(
+            "the SMS sink answers",
+            lambda: httpx.get(f"{url}/livez", timeout=0.5).status_code == 200,
+            retry_on=(httpx.HTTPError,),
+        )
         yield url
     finally:
         proc.terminate()
@@ -348,16 +248,12 @@ class NotifierProcess:
             stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def wait_ready(self) -> None:
+        def ready() -> bool:
             assert self.proc is not None and self.proc.poll() is None, self.log_path.read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                answer = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1)
-                if answer.status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise AssertionError("notifier not ready:\n" + self.log_path.read_text()[-4000:])
+            return httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200
+
+        eventually_sync("the notifier is ready", ready, retry_on=(httpx.HTTPError,))
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -380,10 +276,20 @@ class NotifierProcess:
             self.proc.wait(timeout=10)
 
 
-async def inbox_wait(inbox: Any, recipient: str, count: int = 1, timeout: float = 20.0) -> Any:
-    """The harness inboxes poll with time.sleep; in a thread, the notifier's loop keeps running."""
-    return await asyncio.to_thread(inbox.wait_for, recipient, count, timeout)
-
-
 async def inbox_messages(inbox: Any, recipient: str) -> list[Any]:
+    """What reached `recipient` so far (the inbox client is synchronous: in a thread, so the
+    notifier running in this loop goes on)."""
     return list(await asyncio.to_thread(inbox.messages_to, recipient))
+
+
+async def inbox_wait(inbox: Any, recipient: str, count: int = 1) -> list[Any]:
+    """The messages to `recipient`, once there are at least `count`."""
+
+    async def arrived() -> list[Any] | None:
+        found = await inbox_messages(inbox, recipient)
+        return found if len(found) >= count else None
+
+    # a slow answer from a loaded sink is "not yet", not a failure
+    return await eventually(
+        f"{count} message(s) to a test recipient", arrived, retry_on=(httpx.HTTPError,)
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from functools import partial
 from typing import Any
 
 import httpx
@@ -20,16 +19,18 @@ from services.notifier.tests.support import (
     mobile,
     outcomes,
     publish_tickets,
-    running,
     settings_for,
-    settled,
+    settle,
     sms_sink,
     ticket,
-    wait_until,
 )
-from sipuma.notifier.store import delivery_id
+from sipuma.notifier.domain import ClaimLost, delivery_id
+from sipuma.notifier.main import build
+from sipuma.notifier.ports import OutgoingEmail, OutgoingSms
+from sipuma.notifier.senders import JsonSmsGateway, SmtpEmailSender
 from sipuma.shared.events import NotificationFailed
 from sipuma.shared.payloads import NotificationFailure
+from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -73,14 +74,14 @@ async def test_smtp_down_then_up_delivers_exactly_once(
         doc = await deliveries.find_one({"_id": key})
         return bool(doc and doc["attempts"] >= 2 and doc["state"] == "pending")
 
-    async with running(settings):
+    async with build(settings).running():
         await publish_tickets(settings, event)  # nothing listens on the port: refused
-        assert await wait_until(retried_twice), "the refused attempts are scheduled as retries"
+        await eventually("the refused attempts are scheduled as retries", retried_twice)
         doc = await deliveries.find_one({"_id": key})
         assert doc["last_error"]["kind"] == "transient"
         controller.start()  # the server comes back
         try:
-            assert await wait_until(partial(settled, deliveries, 1))
+            await settle(deliveries, 1)
             sent = await outcomes(settings, "sent")
             doc = await deliveries.find_one({"_id": key})
         finally:
@@ -105,9 +106,9 @@ async def test_smtp_4xx_is_retried_and_5xx_is_permanent(endpoints, deliveries, s
     controller = Controller(smtp, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        async with running(settings):
+        async with build(settings).running():
             await publish_tickets(settings, first, second)
-            assert await wait_until(partial(settled, deliveries, 2))
+            await settle(deliveries, 2)
             sent = await outcomes(settings, "sent")
             failed = await outcomes(settings, "failed")
     finally:
@@ -132,9 +133,9 @@ async def test_gateway_500_then_200_delivers_once(endpoints, deliveries, setting
         httpx.post(f"{url}/control/fail", json={"count": 2, "status": 500})
         number = mobile()
         event = ticket(None, number)
-        async with running(settings):
+        async with build(settings).running():
             await publish_tickets(settings, event)
-            assert await wait_until(partial(settled, deliveries, 1))
+            await settle(deliveries, 1)
             sent = await outcomes(settings, "sent")
         messages = [m for m in httpx.get(f"{url}/messages").json()["messages"] if m["to"] == number]
 
@@ -166,9 +167,9 @@ async def test_gateway_throttling_and_unavailable_are_transient(
         settings = settings_for(endpoints, settings.consumer_group, sms_gateway_url=f"{url}/sms")
         httpx.post(f"{url}/control/fail", json={"count": 1, "status": status})
         number = mobile()
-        async with running(settings):
+        async with build(settings).running():
             await publish_tickets(settings, ticket(None, number))
-            assert await wait_until(partial(settled, deliveries, 1))
+            await settle(deliveries, 1)
             sent = await outcomes(settings, "sent")
         messages = [m for m in httpx.get(f"{url}/messages").json()["messages"] if m["to"] == number]
     assert len(messages) == 1 and len(sent) == 1 and sent[0].attempts == 2
@@ -182,10 +183,10 @@ async def test_gateway_400_fails_without_retry_and_is_reported(
         httpx.post(f"{url}/control/fail", json={"count": 1, "status": 400})
         number = mobile()
         event = ticket(None, number)
-        async with running(settings):
+        async with build(settings).running():
             await publish_tickets(settings, event)
             # final: no attempt can follow; published: both topics read to their end are complete
-            assert await wait_until(partial(settled, deliveries, 1))
+            await settle(deliveries, 1)
             failed = await outcomes(settings, "failed")
             sent = await outcomes(settings, "sent")
         messages = [m for m in httpx.get(f"{url}/messages").json()["messages"] if m["to"] == number]
@@ -209,7 +210,7 @@ async def test_retries_exhausted_are_reported(endpoints, deliveries, settings, t
             endpoints, settings.consumer_group, sms_gateway_url=f"{url}/sms", retry_max_attempts=3
         )
         httpx.post(f"{url}/control/fail", json={"count": 10, "status": 502})
-        async with running(settings):
+        async with build(settings).running():
             await publish_tickets(settings, ticket(None, mobile()))
             failed = await outcomes(settings, "failed", 1)
     assert len(failed) == 1
@@ -221,7 +222,7 @@ async def test_invalid_number_is_permanent_without_calling_the_gateway(
 ):
     number = "+62800000000"  # passes the contract's shape check; not a valid mobile number
     event = ticket(None, number)
-    async with running(settings):
+    async with build(settings).running():
         await publish_tickets(settings, event)
         failed = await outcomes(settings, "failed", 1)
     assert failed[0].reason is NotificationFailure.INVALID_RECIPIENT
@@ -233,8 +234,6 @@ async def test_invalid_number_is_permanent_without_calling_the_gateway(
 async def test_nothing_reaches_the_servers_when_the_commit_is_refused(tmp_path):
     """Senders call `commit()` right before the irreversible step (SMTP DATA, the HTTP request);
     a refused commit (the attempt was released meanwhile) sends nothing."""
-    from sipuma.notifier.senders import JsonSmsGateway, OutgoingEmail, OutgoingSms, SmtpEmailSender
-    from sipuma.notifier.service import ClaimLost
 
     async def refused() -> None:
         raise ClaimLost("x")
@@ -277,8 +276,6 @@ async def test_smtp_connections_are_pooled_and_a_dropped_one_is_replaced():
     """Several messages share one connection (one EHLO); when the server went away meanwhile
     (a restart, an idle timeout), the next message notices at MAIL — before anything is sent —
     and goes out on a new connection instead of failing."""
-    from sipuma.notifier.senders import OutgoingEmail, SmtpEmailSender
-
     port = free_port()
     smtp = CountingEhlo()
     controller = Controller(smtp, hostname="127.0.0.1", port=port)

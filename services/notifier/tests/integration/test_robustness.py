@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import httpx
@@ -15,7 +13,7 @@ from services.notifier.tests.support import (
     TRACKING_URL,
     NotifierProcess,
     address,
-    consumed_to_end,
+    all_consumed,
     encoded,
     inbox_messages,
     inbox_wait,
@@ -23,21 +21,20 @@ from services.notifier.tests.support import (
     outcomes,
     publish_raw,
     publish_tickets,
-    read_topic,
-    running,
+    records,
     settings_for,
-    settled,
+    settle,
     sms_sink,
     ticket,
     ticket_topic,
-    wait_until,
 )
+from sipuma.notifier.domain import CLAIMED, SENDING, UNKNOWN_DETAIL, delivery_id
 from sipuma.notifier.main import build
-from sipuma.notifier.senders import Commit, OutgoingSms, Receipt
-from sipuma.notifier.service import UNKNOWN_DETAIL
-from sipuma.notifier.store import CLAIMED, SENDING, delivery_id
+from sipuma.notifier.messages import MessageRenderer, TicketFacts
 from sipuma.shared import topics
+from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.payloads import NotificationFailure
+from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -52,11 +49,11 @@ async def test_poison_message_goes_to_dead_letter_and_consumer_goes_on(
         (b"x", b"\xff not json at all", headers),  # headers fine, body garbage
         (key, body, [h for h in headers if h[0] != "ce_type"]),  # a CloudEvents header missing
     ]
-    async with running(settings):
+    async with build(settings).running():
         await publish_raw(settings.kafka_bootstrap, ticket_topic(settings), poison)
         await publish_tickets(settings, good)
         assert len(await inbox_wait(sms_inbox, good_number)) == 1
-        dead = await read_topic(
+        dead = await records(
             settings.kafka_bootstrap,
             settings.topic(topics.dead_letter_topic(settings.consumer_group)),
             2,
@@ -67,46 +64,30 @@ async def test_poison_message_goes_to_dead_letter_and_consumer_goes_on(
     assert await deliveries.count_documents({}) == 1
 
 
-async def _no_commit() -> None:
-    return None
-
-
-class CountingSms:
-    """An `SmsGateway` that only counts what it was asked to send."""
-
-    provider = "counting"
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def send(self, message: OutgoingSms, commit: Commit = _no_commit) -> Receipt:
-        await commit()
-        self.sent.append(message.to)
-        return Receipt(self.provider, uuid.uuid4().hex)
-
-
-async def test_two_replicas_racing_for_one_delivery_send_once(endpoints, settings, deliveries):
-    """Two notifiers (own owners, own clients) on the same delivery log, same ticket at once."""
-    a, b = build(settings), build(settings)
-    gateway = CountingSms()
-    for parts in (a, b):
-        parts.notifier.sms = gateway
-        parts.notifier.publish = _no_publish
-        await parts.deliveries.ensure_indexes()
-    event = ticket(None, mobile())
-    try:
-        await asyncio.gather(*(p.notifier.ticket_issued(event) for p in (a, b, a, b)))
-    finally:
-        for parts in (a, b):
-            await parts.http.aclose()
-            await parts.mongo.close()
-    assert gateway.sent == [event.contact.mobile]
+async def test_two_replicas_racing_for_one_delivery_send_once(
+    endpoints, settings, deliveries, tmp_path
+):
+    """Two notifiers (own owners, own clients) on the same delivery log get the same ticket at
+    once, twice each: one records it, and of all four attempting it, one sends. (Not started:
+    no consumer, no dispatcher, only the use cases; their outcome events wait in the log.)"""
+    with sms_sink(tmp_path) as url:
+        settings = settings_for(endpoints, settings.consumer_group, sms_gateway_url=f"{url}/sms")
+        a, b = build(settings), build(settings)
+        event = ticket(None, mobile())
+        try:
+            await a.deliveries.ensure_indexes()
+            recorded = await asyncio.gather(*(r.notifier.receive(event) for r in (a, b, a, b)))
+            [delivery] = [d for new in recorded for d in new]
+            await asyncio.gather(*(r.notifier.attempt(delivery) for r in (a, b, a, b)))
+        finally:
+            for runtime in (a, b):
+                await runtime.stop()
+        inbox = httpx.get(f"{url}/messages").json()
+    # the sink folds a repeated Idempotency-Key: a second send would show as a replay
+    assert [m["to"] for m in inbox["messages"]] == [event.contact.mobile]
+    assert inbox["replays"] == 0
     doc = await deliveries.find_one({"_id": delivery_id(event.ticket_number, "sms")})
     assert doc["state"] == "sent" and doc["attempts"] == 1
-
-
-async def _no_publish(event: Any) -> None:
-    return None
 
 
 async def _crashed_mid_attempt(deliveries: Any, event: Any, channel: str, number: str) -> str:
@@ -149,10 +130,10 @@ async def test_unknown_outcome_is_reported_not_resent_when_configured(
     number = mobile()
     event = ticket(None, number)
     key = await _crashed_mid_attempt(deliveries, event, "sms", number)
-    async with running(settings):
+    async with build(settings).running():
         failed = await outcomes(settings, "failed", 1)
         await publish_tickets(settings, event)  # the redelivered event does not resend either
-        assert await wait_until(partial(consumed_to_end, settings)), "redelivery not handled"
+        await all_consumed(settings)  # the redelivery was handled
     assert failed[0].reason is NotificationFailure.OTHER and failed[0].detail == UNKNOWN_DETAIL
     assert failed[0].final and failed[0].ticket_event_id == event.event_id
     assert await inbox_messages(sms_inbox, number) == []
@@ -177,7 +158,7 @@ async def test_unknown_outcome_resent_by_default_and_the_gateway_folds_it(
             json={"to": number, "message": _sms_text(event), "reference": reference},
             headers={"Idempotency-Key": reference},
         ).json()
-        async with running(settings):
+        async with build(settings).running():
             sent = await outcomes(settings, "sent", 1)
         inbox = httpx.get(f"{url}/messages").json()
     assert [m["to"] for m in inbox["messages"]] == [number] and inbox["replays"] == 1
@@ -187,9 +168,6 @@ async def test_unknown_outcome_resent_by_default_and_the_gateway_folds_it(
 
 
 def _sms_text(event: Any) -> str:
-    from sipuma.notifier.messages import MessageRenderer, TicketFacts
-    from sipuma.shared.offices import OfficeDirectory
-
     office = OfficeDirectory.load(None).get(event.office_code)
     facts = TicketFacts(
         ticket_number=event.ticket_number,
@@ -208,7 +186,7 @@ async def test_unknown_outcome_resent_for_email_with_the_same_message_id(
     recipient = address()
     event = ticket(recipient, None)
     key = await _crashed_mid_attempt(deliveries, event, "email", recipient)
-    async with running(settings):
+    async with build(settings).running():
         sent = await outcomes(settings, "sent", 1)
     mails = await inbox_wait(mail_inbox, recipient)
     assert (
@@ -252,7 +230,7 @@ async def test_killed_mid_batch_and_restarted_no_duplicates_nothing_missed(
             async def some_sent() -> bool:
                 return len(await asyncio.to_thread(texts)) >= 8
 
-            assert await wait_until(some_sent, timeout=30)
+            await eventually("some SMS sent before the kill", some_sent)
             first.kill()
             at_kill = len(texts())
             assert at_kill < len(events), "the kill must land mid-batch"
@@ -268,8 +246,10 @@ async def test_killed_mid_batch_and_restarted_no_duplicates_nothing_missed(
                 pending: int = await deliveries.count_documents({"outbox_pending": True})
                 return total == 2 * len(events) and open_ == 0 and pending == 0
 
-            if not await wait_until(all_final, timeout=60):
-                raise AssertionError(await _open_deliveries(deliveries))
+            try:
+                await eventually("every delivery final and published", all_final)
+            except AssertionError:
+                raise AssertionError(await _open_deliveries(deliveries)) from None
             metrics = httpx.get(f"http://127.0.0.1:{second.port}/metrics").text
             assert 'sipuma_notifier_sent_total{channel="sms",provider="http-json"}' in metrics
             assert second.terminate(), "SIGTERM stops the notifier gracefully"
@@ -344,7 +324,7 @@ async def test_sigterm_finishes_in_flight_work(endpoints, settings, deliveries, 
                 sent: int = await deliveries.count_documents({"state": "sent"})
                 return sent >= 2
 
-            assert await wait_until(two_sent)
+            await eventually("two SMS sent", two_sent)
             assert await asyncio.to_thread(proc.terminate), "graceful stop on SIGTERM"
             held = {"state": {"$in": [CLAIMED, SENDING]}}
             assert await deliveries.count_documents(held) == 0, "no attempt left open"
@@ -355,7 +335,7 @@ async def test_sigterm_finishes_in_flight_work(endpoints, settings, deliveries, 
                 sent: int = await deliveries.count_documents({"state": "sent"})
                 return sent == len(events)
 
-            assert await wait_until(all_sent, timeout=30)
+            await eventually("every SMS sent after the restart", all_sent)
             messages = httpx.get(f"{url}/messages").json()["messages"]
         finally:
             proc.ensure_stopped()
@@ -367,13 +347,13 @@ async def test_outcome_survives_a_kafka_publish_failure(settings, deliveries, sm
     pending there and the dispatcher publishes it later, with the same event id."""
     number = mobile()
     event = ticket(None, number)
-    async with running(settings) as parts:
-        real_publish = parts.notifier.publish
+    async with build(settings).running() as runtime:
+        real_publish = runtime.notifier.publish
 
         async def kafka_down(_: Any) -> None:
             raise ConnectionError("kafka unreachable")
 
-        parts.notifier.publish = kafka_down
+        runtime.notifier.publish = kafka_down
         await publish_tickets(settings, event)
         key = delivery_id(event.ticket_number, "sms")
 
@@ -381,9 +361,9 @@ async def test_outcome_survives_a_kafka_publish_failure(settings, deliveries, sm
             doc = await deliveries.find_one({"_id": key})
             return bool(doc and doc["state"] == "sent" and doc["outbox_pending"])
 
-        assert await wait_until(recorded_unpublished)
-        parts.notifier.publish = real_publish
-        assert await wait_until(partial(settled, deliveries, 1)), "the dispatcher publishes it"
+        await eventually("the outcome recorded, not published", recorded_unpublished)
+        runtime.notifier.publish = real_publish
+        await settle(deliveries, 1)  # the dispatcher publishes it
         sent = await outcomes(settings, "sent")
         doc = await deliveries.find_one({"_id": key})
     assert len(sent) == 1 and str(sent[0].event_id) == doc["outbox"]["event_id"]

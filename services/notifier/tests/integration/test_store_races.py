@@ -4,44 +4,63 @@ race for an attempt, exactly one sends, and exactly one decides its outcome."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
+from sipuma.notifier.domain import CLAIMED, PENDING, SENDING, SENT, Decision, Delivery
 from sipuma.notifier.settings import NotifierSettings
-from sipuma.notifier.store import CLAIMED, PENDING, SENDING, Attempt, DeliveryLog
+from sipuma.notifier.store import MongoDeliveryLog
 
 pytestmark = pytest.mark.integration
 
 
-def _doc(key: str, now: datetime) -> dict[str, Any]:
-    return {
-        "_id": key,
-        "channel": key.split(":")[0],
-        "state": PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "job": {},
-    }
+def _delivery(key: str, now: datetime) -> Delivery:
+    return Delivery(
+        key=key,
+        channel=key.split(":")[0],
+        state=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+        ticket_event_id="e",
+        complaint_id="c",
+        office_code="o",
+        correlation_id="r",
+        language="id",
+    )
 
 
 def _client(settings: NotifierSettings) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(settings.mongo_uri, tz_aware=True)
 
 
-def _log(client: AsyncMongoClient[dict[str, Any]], settings: NotifierSettings) -> DeliveryLog:
-    return DeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
+def _log(client: AsyncMongoClient[dict[str, Any]], settings: NotifierSettings) -> MongoDeliveryLog:
+    return MongoDeliveryLog(client, settings.mongo_database, settings.deliveries_collection)
 
 
-async def _stored(log: DeliveryLog, key: str) -> dict[str, Any]:
-    doc = await log.get(key)
-    assert doc is not None, f"{key} is not in the delivery log"
-    return doc
+@pytest.fixture
+async def log(settings: NotifierSettings, deliveries: Any) -> AsyncIterator[MongoDeliveryLog]:
+    """One process's view of the test's delivery log (its own client)."""
+    client = _client(settings)
+    try:
+        yield _log(client, settings)
+    finally:
+        await client.close()
 
 
-SENT = {"$set": {"state": "sent"}, "$unset": {"job": "", "owner": "", "lease_until": ""}}
+async def _record(log: MongoDeliveryLog, key: str, now: datetime) -> bool:
+    [new] = await log.record([_delivery(key, now)])
+    return new
+
+
+SENT_BY_OWNER = Decision("sent", "owner", SENT)
+SENT_BY_RECOVERY = Decision("unknown_resent", "recovery", SENT)
 
 
 async def test_racing_claims_commits_and_decisions_have_exactly_one_winner(settings, deliveries):
@@ -49,12 +68,13 @@ async def test_racing_claims_commits_and_decisions_have_exactly_one_winner(setti
     clients = [_client(settings) for _ in range(6)]
     logs = [_log(c, settings) for c in clients]
     await logs[0].ensure_indexes()
+    history = deliveries.database[f"{deliveries.name}_attempts"]
     now = datetime.now(UTC)
     lease = timedelta(seconds=30)
     try:
         for i in range(40):
             key = f"sms:{i}"
-            recorded = await asyncio.gather(*(log.record(_doc(key, now)) for log in logs))
+            recorded = await asyncio.gather(*(_record(log, key, now) for log in logs))
             assert sum(recorded) == 1, "one insert wins, the others see the existing entry"
             claims = await asyncio.gather(
                 *(log.claim(key, f"owner-{n}", now, lease) for n, log in enumerate(logs))
@@ -62,24 +82,21 @@ async def test_racing_claims_commits_and_decisions_have_exactly_one_winner(setti
             winners = [c for c in claims if c is not None]
             assert len(winners) == 1, f"round {i}: {len(winners)} claimers won"
             claimed = winners[0]
-            assert claimed["state"] == CLAIMED and claimed["attempts"] == 1
+            assert claimed.state == CLAIMED and claimed.attempts == 1
             commits = await asyncio.gather(
-                *(log.commit({**claimed}, now) for log in logs)  # the same claim, six times
+                *(log.commit(claimed, now, lease) for log in logs)  # the same claim, six times
             )
             assert sum(commits) == 1, "an attempt is committed once"
-            committed = {**claimed, "state": SENDING}
+            committed = dataclasses.replace(claimed, state=SENDING)
             # the owner and five recoveries (its lease is over for them) decide at once
             later = now + timedelta(minutes=5)
             decided = await asyncio.gather(
-                logs[0].decide(committed, SENT, Attempt("sent", "owner"), now),
-                *(
-                    log.decide(committed, SENT, Attempt("unknown_resent", "recovery"), later)
-                    for log in logs[1:]
-                ),
+                logs[0].decide(committed, SENT_BY_OWNER, now),
+                *(log.decide(committed, SENT_BY_RECOVERY, later) for log in logs[1:]),
             )
             assert sum(decided) == 1, "owner and recovery never both decide an attempt"
-            history = await logs[0].history(key)
-            assert [(h["attempt"], h["by"]) for h in history] == [
+            lines = [h async for h in history.find({"delivery": key}).sort("attempt", 1)]
+            assert [(h["attempt"], h["by"]) for h in lines] == [
                 (1, "owner" if decided[0] else "recovery")
             ], "exactly one history line, the winner's"
     finally:
@@ -87,84 +104,65 @@ async def test_racing_claims_commits_and_decisions_have_exactly_one_winner(setti
             await client.close()
 
 
-async def test_a_claimer_claimed_over_cannot_commit_any_more(settings, deliveries):
+async def test_a_claimer_claimed_over_cannot_commit_any_more(log, deliveries):
     """A claimer that stalls past its lease before committing is claimed over; its late commit
     is refused, so it never calls the provider (and the new attempt goes ahead)."""
-    client = _client(settings)
-    log = _log(client, settings)
     now = datetime.now(UTC)
-    try:
-        await log.record(_doc("sms:z", now))
-        slow = await log.claim("sms:z", "slow", now, timedelta(seconds=1))
-        assert slow is not None
-        assert await log.claim("sms:z", "other", now, timedelta(seconds=30)) is None, "held"
-        later = now + timedelta(seconds=5)
-        taken = await log.claim("sms:z", "other", later, timedelta(seconds=30))
-        assert taken is not None and taken["attempts"] == 2 and taken["owner"] == "other"
-        assert await log.commit(slow, later) is False
-        assert await log.decide(slow, SENT, Attempt("sent", "owner"), later) is False
-        assert await log.commit(taken, later)
-        assert (await _stored(log, "sms:z"))["state"] == SENDING
-    finally:
-        await client.close()
+    lease = timedelta(seconds=30)
+    await _record(log, "sms:z", now)
+    slow = await log.claim("sms:z", "slow", now, timedelta(seconds=1))
+    assert slow is not None
+    assert await log.claim("sms:z", "other", now, lease) is None, "held"
+    later = now + timedelta(seconds=5)
+    taken = await log.claim("sms:z", "other", later, lease)
+    assert taken is not None and taken.attempts == 2 and taken.owner == "other"
+    assert await log.commit(slow, later, lease) is False
+    assert await log.decide(slow, SENT_BY_OWNER, later) is False
+    assert await log.commit(taken, later, lease)
+    assert (await deliveries.find_one({"_id": "sms:z"}))["state"] == SENDING
 
 
-async def test_a_committed_attempt_whose_owner_died_goes_to_recovery(settings, deliveries):
+async def test_a_committed_attempt_whose_owner_died_goes_to_recovery(log, deliveries):
     """The owner committed and died before deciding: the attempt is never claimed again (its
     message may have gone out). Once the lease is over, recovery finds it and decides."""
-    client = _client(settings)
-    log = _log(client, settings)
     now = datetime.now(UTC)
     lease = timedelta(seconds=2)
-    try:
-        await log.record(_doc("sms:w", now))
-        claimed = await log.claim("sms:w", "dies", now, lease)
-        assert claimed is not None and await log.commit(claimed, now)  # ... and died here
-        later = now + timedelta(seconds=5)
-        assert await log.claim("sms:w", "other", later, lease) is None, "never claimed again"
-        assert await log.expired(now + timedelta(seconds=1), 10) == [], "within its lease"
-        stale = await log.expired(later, 10)
-        assert [(d["_id"], d["state"], d["owner"]) for d in stale] == [("sms:w", SENDING, "dies")]
-        resend = {"$set": {"state": PENDING, "next_attempt_at": later}}
-        assert await log.decide(stale[0], resend, Attempt("unknown_resent", "recovery"), later)
-        again = await log.claim("sms:w", "other", later, lease)
-        assert again is not None and again["attempts"] == 2
-    finally:
-        await client.close()
+    await _record(log, "sms:w", now)
+    claimed = await log.claim("sms:w", "dies", now, lease)
+    assert claimed is not None and await log.commit(claimed, now, lease)  # ... and died here
+    later = now + timedelta(seconds=5)
+    assert await log.claim("sms:w", "other", later, lease) is None, "never claimed again"
+    assert await log.expired(now + timedelta(seconds=1), 10) == [], "within its lease"
+    stale = await log.expired(later, 10)
+    assert [(d.key, d.state, d.owner) for d in stale] == [("sms:w", SENDING, "dies")]
+    resend = Decision("unknown_resent", "recovery", PENDING, next_attempt_at=later)
+    assert await log.decide(stale[0], resend, later)
+    again = await log.claim("sms:w", "other", later, lease)
+    assert again is not None and again.attempts == 2
 
 
-async def test_recovery_cannot_decide_an_attempt_within_its_lease(settings, deliveries):
-    client = _client(settings)
-    log = _log(client, settings)
+async def test_recovery_cannot_decide_an_attempt_within_its_lease(log, deliveries):
     now = datetime.now(UTC)
-    try:
-        await log.record(_doc("email:v", now))
-        claimed = await log.claim("email:v", "owner", now, timedelta(seconds=30))
-        assert claimed is not None and await log.commit(claimed, now)
-        failed = {"$set": {"state": "failed"}}
-        assert not await log.decide(claimed, failed, Attempt("unknown_reported", "recovery"), now)
-        assert await log.decide(claimed, SENT, Attempt("sent", "owner"), now)
-        doc = await _stored(log, "email:v")
-        assert doc["state"] == "sent" and "job" not in doc
-    finally:
-        await client.close()
+    lease = timedelta(seconds=30)
+    await _record(log, "email:v", now)
+    claimed = await log.claim("email:v", "owner", now, lease)
+    assert claimed is not None and await log.commit(claimed, now, lease)
+    failed = Decision("unknown_reported", "recovery", "failed")
+    assert not await log.decide(claimed, failed, now)
+    assert await log.decide(claimed, SENT_BY_OWNER, now)
+    doc = await deliveries.find_one({"_id": "email:v"})
+    assert doc["state"] == "sent" and "job" not in doc
 
 
-async def test_an_abandoned_claim_is_claimed_again_after_its_lease(settings, deliveries):
+async def test_an_abandoned_claim_is_claimed_again_after_its_lease(log, deliveries):
     """A process that claimed and died before committing never called the provider: once the
     lease is over, the dispatcher finds it and the next attempt may go ahead."""
-    client = _client(settings)
-    log = _log(client, settings)
     now = datetime.now(UTC)
-    try:
-        await log.record(_doc("email:x", now))
-        assert await log.claim("email:x", "dead", now, timedelta(seconds=1)) is not None
-        later = now + timedelta(seconds=5)
-        assert [(d["_id"], d["state"]) for d in await log.expired(later, 10)] == [
-            ("email:x", CLAIMED)
-        ]
-        claimed = await log.claim("email:x", "me", later, timedelta(seconds=30))
-        assert claimed is not None and claimed["attempts"] == 2
-        assert await log.commit(claimed, later)
-    finally:
-        await client.close()
+    lease = timedelta(seconds=30)
+    await _record(log, "email:x", now)
+    assert await log.claim("email:x", "dead", now, timedelta(seconds=1)) is not None
+    later = now + timedelta(seconds=5)
+    assert [(d.key, d.state) for d in await log.expired(later, 10)] == [("email:x", CLAIMED)]
+    claimed = await log.claim("email:x", "me", later, lease)
+    assert claimed is not None and claimed.attempts == 2
+    assert await log.commit(claimed, later, lease)

@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from sipuma.notifier.ratelimit import RateLimiter
+from sipuma.notifier.ratelimit import SendRateLimiter
 
 pytestmark = pytest.mark.unit
 
@@ -30,7 +30,7 @@ class FakeClock:
 
 async def test_the_burst_goes_at_once_then_calls_are_spaced_at_the_rate():
     clock = FakeClock()
-    limiter = RateLimiter(rate_per_second=20, burst=2, clock=clock, sleep=clock.sleep)
+    limiter = SendRateLimiter(rate_per_second=20, burst=2, clock=clock, sleep=clock.sleep)
     granted: list[float] = []
 
     async def take() -> None:
@@ -47,7 +47,7 @@ async def test_the_burst_goes_at_once_then_calls_are_spaced_at_the_rate():
 
 async def test_tokens_refill_with_idle_time_up_to_the_burst():
     clock = FakeClock()
-    limiter = RateLimiter(rate_per_second=5, burst=3, clock=clock, sleep=clock.sleep)
+    limiter = SendRateLimiter(rate_per_second=5, burst=3, clock=clock, sleep=clock.sleep)
     for _ in range(3):
         await limiter.acquire()
     assert clock.sleeps == []

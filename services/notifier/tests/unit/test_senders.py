@@ -9,14 +9,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
+from sipuma.notifier.ports import OutgoingEmail, OutgoingSms
 from sipuma.notifier.retry import DeliveryError, Kind
-from sipuma.notifier.senders import (
-    JsonSmsGateway,
-    OutgoingEmail,
-    OutgoingSms,
-    SmtpEmailSender,
-    ZenzivaSmsGateway,
-)
+from sipuma.notifier.senders import JsonSmsGateway, SmtpEmailSender, ZenzivaSmsGateway
 from sipuma.shared.payloads import NotificationFailure
 
 pytestmark = pytest.mark.unit

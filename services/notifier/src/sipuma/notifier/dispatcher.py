@@ -2,12 +2,13 @@
 scheduled retries happen and leaves nothing open.
 
 Work reaches the workers two ways:
-- **hand-off**: the Kafka handler records a ticket's deliveries and `offer`s them here (with the
-  document it just wrote, so the first attempt needs no read), then returns and the offset is
-  committed: the log, not the handler, holds the work from then on. `offer` never waits; when
-  the queue is full, the delivery simply stays in the log for the loop below;
+- **hand-off**: the Kafka handler records a ticket's deliveries and `hand_over`s the new ones
+  here (as just written, so the first attempt needs no read), then returns and the offset is
+  committed: the log, not the handler, holds the work from then on. Nothing here waits; when
+  the queue is full, or the provider failed recently (`Notifier.cooling`), the delivery simply
+  stays in the log for the loop below;
 - **the loop**, every `interval` seconds (at once again while it finds a full batch), asks the
-  log three index-backed questions and
+  notifier three (index-backed) questions and
   1. recovers deliveries whose owner died mid-attempt (committed, lease ran out; see
      `Notifier.recover`), and queues those whose owner died before committing (claimed again);
   2. queues the pending deliveries that are due (retries, deliveries recorded before a crash or
@@ -25,15 +26,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import timedelta
+from collections.abc import Iterable
 
 import structlog
 
+from sipuma.notifier.domain import SENDING, Delivery
 from sipuma.notifier.service import Notifier
-from sipuma.notifier.store import SENDING, Doc
 
 log = structlog.get_logger("sipuma.notifier.dispatcher")
-_STOP = ("", None)  # wakes an idle worker so it can see the stop
+_STOP = None  # wakes an idle worker so it can see the stop
 
 
 class Dispatcher:
@@ -49,9 +50,7 @@ class Dispatcher:
         self.notifier, self.interval, self.batch = notifier, interval, batch
         self.concurrency = concurrency
         # room for the stop signals too, whatever the settings
-        self._queue: asyncio.Queue[tuple[str, Doc | None]] = asyncio.Queue(
-            max(queue_size, concurrency)
-        )
+        self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue(max(queue_size, concurrency))
         self._held: set[str] = set()  # queued or running in this process
         self._finished: dict[str, float] = {}  # key -> when its attempt ended (monotonic)
         self._workers: list[asyncio.Task[None]] = []
@@ -66,32 +65,39 @@ class Dispatcher:
         self._loop = asyncio.create_task(self.run(), name="notifier-dispatcher")
 
     # -- hand-off ---------------------------------------------------------------------------------
-    def offer(self, key: str, doc: Doc | None = None) -> bool:
-        """Queue one attempt of `key` without waiting; False when it was not queued (the queue
-        is full or the dispatcher is stopping: the delivery waits in the log for the loop)."""
-        if key in self._held:
+    def hand_over(self, new: Iterable[Delivery]) -> None:
+        """Queue the first attempts of deliveries just recorded, unless their provider failed
+        recently (then the loop sends them when due, and the workers do not pile up on it)."""
+        for delivery in new:
+            if not self.notifier.cooling(delivery.channel):
+                self.offer(delivery)
+
+    def offer(self, delivery: Delivery) -> bool:
+        """Queue one attempt without waiting; False when it was not queued (the queue is full
+        or the dispatcher is stopping: the delivery waits in the log for the loop)."""
+        if delivery.key in self._held:
             return True
         if self._stop.is_set():
             return False
         try:
-            self._queue.put_nowait((key, doc))
+            self._queue.put_nowait(delivery)
         except asyncio.QueueFull:
             return False
-        self._held.add(key)
+        self._held.add(delivery.key)
         return True
 
     async def _work(self) -> None:
         while not self._stop.is_set():
-            key, doc = await self._queue.get()
-            if not key:
+            delivery = await self._queue.get()
+            if delivery is None:
                 continue  # the stop signal
             try:
-                await self.notifier.attempt(key, doc)
+                await self.notifier.attempt(delivery)
             except Exception as error:  # the store may be down: the log keeps the delivery
-                log.warning("attempt_failed", delivery=key, error=type(error).__name__)
+                log.warning("attempt_failed", delivery=delivery.key, error=type(error).__name__)
             finally:
-                self._held.discard(key)
-                self._finished[key] = time.monotonic()
+                self._held.discard(delivery.key)
+                self._finished[delivery.key] = time.monotonic()
 
     # -- the loop ---------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -110,30 +116,27 @@ class Dispatcher:
     async def tick(self) -> bool:
         """One pass over the log; True when it may have left due work behind that the queue
         could take (a full batch, all of it queued): then the loop looks again at once."""
-        n = self.notifier
-        now, asked = n.clock(), time.monotonic()
+        n, asked = self.notifier, time.monotonic()
         limit = self.batch + len(self._held)  # what is queued here still looks due in the log
-        expired = await n.log.expired(now, self.batch)
-        due = await n.log.due(now, limit)
-        unpublished = await n.log.unpublished(now - timedelta(seconds=2), self.batch)
+        expired = await n.expired(self.batch)
+        due = await n.due(limit)
         self._finished = {k: t for k, t in self._finished.items() if t >= asked - 60}
-        claimable: list[Doc] = []
-        for doc in expired:
-            if doc["state"] == SENDING:
-                await n.recover(doc)
+        claimable: list[Delivery] = []
+        for delivery in expired:
+            if delivery.state == SENDING:
+                await n.recover(delivery)
             else:  # claimed, never committed: nothing reached the provider, claim it again
-                claimable.append(doc)
+                claimable.append(delivery)
         queued, refused = 0, False
-        for doc in [*claimable, *due]:
-            if doc["_id"] in self._held or self._finished.get(doc["_id"], 0) >= asked:
+        for delivery in [*claimable, *due]:
+            if delivery.key in self._held or self._finished.get(delivery.key, 0) >= asked:
                 continue  # queued or running here, or ended while the log was being read
-            if not self.offer(doc["_id"], doc):
+            if not self.offer(delivery):
                 refused = True
                 break
             queued += 1
-        for doc in unpublished:
-            await n.publish_entry(doc)
-        full = len(due) >= limit or len(expired) >= self.batch or len(unpublished) >= self.batch
+        unpublished = await n.publish_pending(self.batch)
+        full = len(due) >= limit or len(expired) >= self.batch or unpublished >= self.batch
         return full and queued > 0 and not refused
 
     async def stop(self, grace_seconds: float) -> None:
@@ -144,8 +147,9 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
         while not self._queue.empty():
-            key, _ = self._queue.get_nowait()
-            self._held.discard(key)
+            queued = self._queue.get_nowait()
+            if queued is not None:
+                self._held.discard(queued.key)
         for _ in self._workers:
             self._queue.put_nowait(_STOP)
         if self._workers:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from sipuma.notifier.settings import Language
+from sipuma.notifier.domain import Language
 
 SMS_SEGMENT = 160
 # GSM 03.38 basic character set; the extension table (^{}[]~|€\) costs two septets each.

@@ -1,4 +1,4 @@
-"""Per-provider rate limit: an asyncio token bucket shared by every task of one process.
+"""Per-provider send rate limit: an asyncio token bucket shared by every task of one process.
 
 Providers throttle (SMTP relays per minute, SMS gateways per second, often billed per burst). The
 limit is per process; with several replicas set each one's rate to the provider's limit divided by
@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 
-class RateLimiter:
+class SendRateLimiter:
     """`clock` and `sleep` are injectable so tests check the spacing without measuring time."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Provider adapters behind two small Protocols: `EmailSender` and `SmsGateway`.
+"""Provider adapters behind the two sender ports (`ports.EmailSender`, `ports.SmsGateway`).
 
 Implementations:
 - `SmtpEmailSender`: SMTP through `aiosmtplib`, optional STARTTLS (or implicit TLS) and login.
@@ -25,14 +25,14 @@ import asyncio
 import email.policy
 import email.utils
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any
 
 import aiosmtplib
 import httpx
 
+from sipuma.notifier.ports import Commit, OutgoingEmail, OutgoingSms, Receipt
 from sipuma.notifier.retry import (
     DeliveryError,
     classify,
@@ -43,46 +43,8 @@ from sipuma.notifier.retry import (
 from sipuma.shared.payloads import NotificationFailure
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    to: str
-    subject: str
-    text: str
-    html: str | None
-    language: str
-    reference: str  # stable per delivery: becomes the Message-ID, so resends are recognisable
-
-
-@dataclass(frozen=True)
-class OutgoingSms:
-    to: str  # E.164
-    text: str
-    reference: str  # stable per delivery: idempotency key for gateways that honour one
-
-
-@dataclass(frozen=True)
-class Receipt:
-    provider: str
-    message_id: str | None
-
-
-Commit = Callable[[], Awaitable[None]]
-
-
 async def _no_commit() -> None:
     return None
-
-
-class EmailSender(Protocol):
-    provider: str
-
-    async def send(self, message: OutgoingEmail, commit: Commit = ...) -> Receipt: ...
-
-
-class SmsGateway(Protocol):
-    provider: str
-
-    async def send(self, message: OutgoingSms, commit: Commit = ...) -> Receipt: ...
 
 
 class SmtpEmailSender:

@@ -7,11 +7,10 @@ from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
+from sipuma.notifier.domain import UnknownOutcome
 from sipuma.shared.settings import ServiceSettings
 
-Language = Literal["id", "en"]
 SmsProvider = Literal["generic", "zenziva"]
-UnknownOutcome = Literal["report", "resend"]
 
 
 class NotifierSettings(ServiceSettings):
@@ -23,8 +22,7 @@ class NotifierSettings(ServiceSettings):
     consumer_group: str = "notifier"
     offices_file: Path | None = None
 
-    # Message content
-    default_language: Language = "id"
+    # Message content (the language is the complainant's, `TicketIssued.contact.language`)
     tracking_url: str = "https://sipuma.beacukai.go.id/lacak"
     sender_name: str = "SIPUMA Bea Cukai"
 
@@ -65,10 +63,11 @@ class NotifierSettings(ServiceSettings):
     # See README "The duplicate window".
     unknown_outcome_email: UnknownOutcome = "resend"
     unknown_outcome_sms: UnknownOutcome | None = None
-    # TicketIssued records taken per poll (one batch in flight, recorded in one insert) and how
-    # long an idle poll waits for the first one.
-    consume_batch: int = Field(100, ge=1)
-    consume_batch_wait_ms: int = Field(100, ge=1)
+    # TicketIssued records taken per poll (one batch in flight, committed once it is recorded),
+    # tickets recorded at once, and how long an idle poll waits for the first record.
+    consumer_batch_size: int = Field(100, ge=1)
+    consumer_concurrency: int = Field(16, ge=1)
+    consumer_batch_wait_ms: int = Field(100, ge=1)
     dispatch_interval_seconds: float = Field(1.0, gt=0)
     dispatch_batch: int = Field(50, ge=1)
     # Attempts running at a time (the worker pool), and deliveries queued for it in memory.

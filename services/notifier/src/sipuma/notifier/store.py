@@ -1,7 +1,8 @@
-"""The delivery log: one document per ticket and channel, in the notifier's own database.
+"""The delivery log on MongoDB: the one adapter behind `ports.DeliveryLog`, and the only module
+that touches the notifier's collections.
 
-`_id` = `<channel>:<sha256(ticket number)[:32]>`, so the unique key is ticket + channel and the
-plain ticket number is not the key.
+One document per ticket and channel (`_id` = `domain.delivery_id`), in the notifier's own
+database.
 
 **Insert-only facts**
 - the delivery itself: inserted once per ticket and channel (a duplicate `_id` is refused, which
@@ -12,12 +13,6 @@ plain ticket number is not the key.
 
 **The atomic view**: the delivery's state, changed only by conditional single-document updates
 (each one atomic, so exactly one of several racing callers matches):
-
-    pending --claim--> claimed --commit--> sending --owner decides--> sent | failed  (final)
-    claimed | sending --owner decides: retry later--> pending
-    claimed, lease over (never committed) --claimed again--> claimed
-    sending, lease over (owner died mid-call) --recovery--> pending (resend) | failed (report)
-
 - **claim**: `find_one_and_update` of a due `pending` delivery (or a `claimed` one whose lease
   ran out: its owner died before the provider could get anything) to `claimed`, `attempts + 1`,
   with the claimer as owner and a lease;
@@ -36,8 +31,8 @@ whatever stays pending (same event id).
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,11 +41,20 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from sipuma.notifier.domain import (
+    CLAIMED,
+    PENDING,
+    SENDING,
+    Actor,
+    Decision,
+    Delivery,
+    Job,
+    Outbox,
+    PendingOutcome,
+)
 from sipuma.shared.transactions import in_transaction
 
 Doc = dict[str, Any]
-PENDING, CLAIMED, SENDING, SENT, FAILED = "pending", "claimed", "sending", "sent", "failed"
-OPEN = (PENDING, CLAIMED, SENDING)
 DUPLICATE_KEY = 11000
 
 # Every index the notifier needs, in one place; created at start, before any data is written.
@@ -64,12 +68,8 @@ DELIVERY_INDEXES = [
     # unpublished(): decided outcomes Kafka has not taken yet
     IndexModel([("outbox_pending", ASCENDING), ("updated_at", ASCENDING)], name="outbox_pending"),
 ]
+# a delivery's attempt history, in order (what an operator looks at; the notifier only writes it)
 ATTEMPT_INDEXES = [IndexModel([("delivery", ASCENDING), ("attempt", ASCENDING)], name="delivery")]
-
-
-def delivery_id(ticket_number: str, channel: str) -> str:
-    digest = hashlib.sha256(ticket_number.encode("utf-8")).hexdigest()[:32]
-    return f"{channel}:{digest}"
 
 
 # -- the query shapes (filters) the log uses; the plan test explains each one ------------------
@@ -84,19 +84,14 @@ def claim_filter(key: str, now: datetime) -> Doc:
     }
 
 
-def commit_filter(claimed: Doc) -> Doc:
-    return {
-        "_id": claimed["_id"],
-        "state": CLAIMED,
-        "owner": claimed["owner"],
-        "attempts": claimed["attempts"],
-    }
+def commit_filter(key: str, owner: str | None, attempt: int) -> Doc:
+    return {"_id": key, "state": CLAIMED, "owner": owner, "attempts": attempt}
 
 
-def decide_filter(claimed: Doc, by: str, now: datetime) -> Doc:
-    guard: Doc = {"_id": claimed["_id"], "attempts": claimed["attempts"]}
+def decide_filter(key: str, attempt: int, by: Actor, owner: str | None, now: datetime) -> Doc:
+    guard: Doc = {"_id": key, "attempts": attempt}
     if by == "owner":  # its own attempt, committed or not
-        return guard | {"owner": claimed["owner"], "state": {"$in": [CLAIMED, SENDING]}}
+        return guard | {"owner": owner, "state": {"$in": [CLAIMED, SENDING]}}
     return guard | {"state": SENDING, "lease_until": {"$lt": now}}  # recovery
 
 
@@ -116,21 +111,78 @@ def unpublished_filter(older_than: datetime) -> Doc:
     return {"outbox_pending": True, "updated_at": {"$lte": older_than}}
 
 
-def history_filter(key: str) -> Doc:
-    return {"delivery": key}
+# -- documents ----------------------------------------------------------------------------------
+_DELIVERY_FIELDS = frozenset(f.name for f in dataclasses.fields(Delivery)) - {"key", "job"}
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """What one decided attempt leaves in the history (no personal data)."""
+def to_document(delivery: Delivery) -> Doc:
+    """A new delivery as it is inserted (the same field names as `Delivery`, `_id` its key)."""
+    doc: Doc = {name: getattr(delivery, name) for name in _DELIVERY_FIELDS}
+    doc = {name: value for name, value in doc.items() if value is not None}
+    doc |= {"_id": delivery.key, "outbox_pending": False}
+    if delivery.job is not None:
+        doc["job"] = dataclasses.asdict(delivery.job)
+    return doc
 
-    outcome: str  # sent | failed | retry | unknown_resent | unknown_reported
-    by: str  # owner | recovery
-    error: Doc | None = None
-    provider_message_id: str | None = None
+
+def to_delivery(doc: Doc) -> Delivery:
+    job = doc.get("job")
+    return Delivery(
+        key=doc["_id"],
+        job=Job(**job) if job else None,
+        **{name: value for name, value in doc.items() if name in _DELIVERY_FIELDS},
+    )
 
 
-class DeliveryLog:
+def decision_update(decision: Decision, now: datetime) -> Doc:
+    """The update a decision makes: the owner and lease go; a final one drops the personal data
+    and puts the outcome event into the outbox."""
+    values: Doc = {"state": decision.state, "updated_at": now}
+    unset: Doc = {"owner": "", "lease_until": ""}
+    if decision.next_attempt_at is not None:
+        values["next_attempt_at"] = decision.next_attempt_at
+    if decision.error is not None:
+        values["last_error"] = decision.error
+    if decision.provider is not None:
+        values["provider"] = decision.provider
+        values["provider_message_id"] = decision.provider_message_id
+    if decision.final:
+        values["finished_at"] = now
+        unset["job"] = ""
+    if decision.outbox is not None:
+        outbox = decision.outbox
+        values["outbox"] = {
+            "event_id": outbox.event_id,
+            "event_type": outbox.event_type,
+            "json": outbox.json,
+        }
+        values["outbox_pending"] = True
+    return {"$set": values, "$unset": unset}
+
+
+def history_line(attempt: Delivery, decision: Decision, now: datetime) -> Doc:
+    n = attempt.attempts
+    line: Doc = {
+        "_id": f"{attempt.key}#{n}",
+        "delivery": attempt.key,
+        "channel": attempt.channel,
+        "attempt": n,
+        "outcome": decision.outcome,
+        "by": decision.by,
+        "started_at": attempt.attempt_started_at or attempt.claimed_at,
+        "decided_at": now,
+    }
+    if decision.error is not None:
+        line["error"] = decision.error
+    if decision.provider_message_id is not None:
+        line["provider_message_id"] = decision.provider_message_id
+    return line
+
+
+class MongoDeliveryLog:
+    """`ports.DeliveryLog` on a MongoDB-compatible store (multi-document transactions needed
+    for the decision and its history line)."""
+
     def __init__(self, client: AsyncMongoClient[Doc], database: str, collection: str) -> None:
         self.client = client
         self.col: AsyncCollection[Doc] = client[database][collection]
@@ -145,90 +197,44 @@ class DeliveryLog:
         return True
 
     # -- the facts ----------------------------------------------------------------------------
-    async def record(self, doc: Doc) -> bool:
-        """Insert the delivery unless it exists (any state); answer True when it was new."""
-        try:
-            await self.col.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def record_many(self, docs: list[Doc]) -> list[bool]:
-        """`record` for several deliveries in one unordered insert: per document, True when it
-        was new (a duplicate `_id` is refused for that document only; any other error raises)."""
-        return await _insert_unordered(self.col, docs) if docs else []
-
-    async def history(self, key: str) -> list[Doc]:
-        """The decided attempts of one delivery, in order (index `delivery`)."""
-        cursor = self.attempts.find(history_filter(key)).sort("attempt", ASCENDING)
-        return [doc async for doc in cursor]
+    async def record(self, deliveries: Sequence[Delivery]) -> list[bool]:
+        """One unordered insert: per delivery, True when it was new (a duplicate `_id` is
+        refused for that document only; any other error raises)."""
+        return await _insert_unordered(self.col, [to_document(d) for d in deliveries])
 
     # -- the atomic view ----------------------------------------------------------------------
-    async def get(self, key: str) -> Doc | None:
-        return await self.col.find_one({"_id": key})
-
-    async def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Doc | None:
-        """Take the delivery for its next attempt if it is due and nobody holds it; None when it
-        is not ours to send. The answer is the delivery as claimed (state `claimed`)."""
-        lease_until = now + lease
+    async def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Delivery | None:
         claimed = await self.col.find_one_and_update(
             claim_filter(key, now),
             {
                 "$set": {
                     "state": CLAIMED,
                     "owner": owner,
-                    "lease_until": lease_until,
+                    "lease_until": now + lease,
                     "claimed_at": now,
                 },
                 "$inc": {"attempts": 1},
             },
             return_document=ReturnDocument.AFTER,
         )
-        if claimed is not None:
-            claimed["lease"] = lease
-        return claimed
+        return to_delivery(claimed) if claimed is not None else None
 
-    async def commit(self, claimed: Doc, now: datetime) -> bool:
-        """Go ahead with the claimed attempt: from here a crash leaves the outcome unknown.
-        Only the owner of this attempt can commit it, and only once; a claimer that stalled past
-        its lease and was claimed over is refused (and so never calls the provider)."""
-        lease_until = now + claimed["lease"]
+    async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:
         result = await self.col.update_one(
-            commit_filter(claimed),
-            {"$set": {"state": SENDING, "lease_until": lease_until, "attempt_started_at": now}},
+            commit_filter(claimed.key, claimed.owner, claimed.attempts),
+            {"$set": {"state": SENDING, "lease_until": now + lease, "attempt_started_at": now}},
         )
-        if not result.matched_count:
-            return False
-        claimed.update({"state": SENDING, "lease_until": lease_until, "attempt_started_at": now})
-        return True
+        return bool(result.matched_count)
 
-    async def decide(self, claimed: Doc, update: Doc, attempt: Attempt, now: datetime) -> bool:
-        """Record what attempt `claimed["attempts"]` did, and its history line, in one
-        transaction; False when another party decided this attempt first (then nothing is
-        written). The owner may decide its attempt whether it committed or not; recovery only an
-        attempt that was committed and whose lease is over."""
-        n = claimed["attempts"]
-        guard = decide_filter(claimed, attempt.by, now)
-        fact: Doc = {
-            "_id": f"{claimed['_id']}#{n}",
-            "delivery": claimed["_id"],
-            "channel": claimed.get("channel"),
-            "attempt": n,
-            "outcome": attempt.outcome,
-            "by": attempt.by,
-            "started_at": claimed.get("attempt_started_at") or claimed.get("claimed_at"),
-            "decided_at": now,
-        }
-        if attempt.error is not None:
-            fact["error"] = attempt.error
-        if attempt.provider_message_id is not None:
-            fact["provider_message_id"] = attempt.provider_message_id
+    async def decide(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
+        guard = decide_filter(attempt.key, attempt.attempts, decision.by, attempt.owner, now)
+        update, line = decision_update(decision, now), history_line(attempt, decision, now)
 
         async def both(session: AsyncClientSession) -> bool:
             result = await self.col.update_one(guard, update, session=session)
             if not result.matched_count:
                 return False
-            await self.attempts.insert_one(fact, session=session)
+            await self.attempts.insert_one(line, session=session)
             return True
 
         return await in_transaction(self.client, both)
@@ -239,26 +245,38 @@ class DeliveryLog:
         )
 
     # -- what the dispatcher looks for --------------------------------------------------------
-    async def due(self, now: datetime, limit: int) -> list[Doc]:
-        """Pending deliveries whose next attempt is due, oldest first (`state_next_attempt`)."""
+    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+        """Index `state_next_attempt`."""
         cursor = self.col.find(due_filter(now)).sort("next_attempt_at", ASCENDING).limit(limit)
-        return [doc async for doc in cursor]
+        return [to_delivery(doc) async for doc in cursor]
 
-    async def expired(self, now: datetime, limit: int) -> list[Doc]:
-        """Claimed or sending deliveries whose lease ran out (`state_lease`): the owner died or
-        hung. `claimed` ones are simply claimed again; `sending` ones go to recovery."""
+    async def expired(self, now: datetime, limit: int) -> list[Delivery]:
+        """Index `state_lease`. `claimed` ones are simply claimed again; `sending` ones go to
+        recovery."""
         cursor = self.col.find(expired_filter(now)).limit(limit)
-        return [doc async for doc in cursor]
+        return [to_delivery(doc) async for doc in cursor]
 
-    async def unpublished(self, older_than: datetime, limit: int) -> list[Doc]:
-        """Decided outcomes whose event Kafka has not taken yet (`outbox_pending`)."""
+    async def unpublished(self, older_than: datetime, limit: int) -> list[PendingOutcome]:
+        """Index `outbox_pending`."""
         cursor = self.col.find(unpublished_filter(older_than), {"outbox": 1}).limit(limit)
-        return [doc async for doc in cursor]
+        return [
+            PendingOutcome(
+                doc["_id"],
+                Outbox(
+                    doc["outbox"]["event_id"],
+                    doc["outbox"]["event_type"],
+                    doc["outbox"]["json"],
+                ),
+            )
+            async for doc in cursor
+        ]
 
 
 async def _insert_unordered(col: AsyncCollection[Doc], docs: list[Doc]) -> list[bool]:
     """Insert every document that is new; per document, True when it was inserted (a duplicate
     `_id` is refused for that document only; any other error raises)."""
+    if not docs:
+        return []
     if len(docs) == 1:
         try:
             await col.insert_one(docs[0])
