@@ -96,6 +96,14 @@ class ServiceSettings(BaseSettings):
         return self
 
 
+class StoreSettings(ServiceSettings):
+    """For services with a MongoDB-wire store (the local store, MongoDB, DocumentDB). The URI
+    carries the service's own user, TLS and its CA file; each service names its database."""
+
+    mongo_uri: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str = Field("sipuma", pattern=r"^[A-Za-z0-9_-]{1,63}$")
+
+
 class StaffApiSettings(ServiceSettings):
     """For services with an officer-facing HTTP API (tokens from `auth.py`)."""
 

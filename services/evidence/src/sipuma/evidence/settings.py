@@ -9,18 +9,17 @@ from pydantic import Field, SecretStr
 from sipuma.evidence.domain import Limits
 from sipuma.shared import topics
 from sipuma.shared.payloads import EvidenceKind
-from sipuma.shared.settings import StaffApiSettings
+from sipuma.shared.settings import StaffApiSettings, StoreSettings
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
 
-class EvidenceSettings(StaffApiSettings):
+class EvidenceSettings(StaffApiSettings, StoreSettings):
     service: str = "evidence"
     http_port: int = Field(8003, ge=1, le=65535)
 
     # MongoDB (own database): the complaints this service has heard of, evidence records, outbox
-    mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str = "sipuma_evidence"
 
     # MinIO / S3

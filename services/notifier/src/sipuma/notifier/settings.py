@@ -8,15 +8,14 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 
 from sipuma.notifier.domain import UnknownOutcome
-from sipuma.shared.settings import ServiceSettings
+from sipuma.shared.settings import StoreSettings
 
 SmsProvider = Literal["generic", "zenziva"]
 
 
-class NotifierSettings(ServiceSettings):
+class NotifierSettings(StoreSettings):
     service: str = "notifier"
     http_port: int = Field(8004, ge=1, le=65535)
-    mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str = "sipuma_notifier"
     deliveries_collection: str = "deliveries"
     consumer_group: str = "notifier"

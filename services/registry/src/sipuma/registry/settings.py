@@ -7,13 +7,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 
 from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT, validate_number_format
-from sipuma.shared.settings import DEV_SECRET_PREFIX, StaffApiSettings
+from sipuma.shared.settings import DEV_SECRET_PREFIX, StaffApiSettings, StoreSettings
 
 
-class RegistrySettings(StaffApiSettings):
+class RegistrySettings(StaffApiSettings, StoreSettings):
     service: str = "registry"
     http_port: int = Field(8002, ge=1, le=65535)
-    mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str = "sipuma_registry"
     consumer_group: str = "registry"
     register_number_format: str = DEFAULT_NUMBER_FORMAT
