@@ -3,20 +3,26 @@ recipients instead of clearing the shared inbox, so tests never disturb each oth
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from tests.harness.state import eventually_sync
+
 
 def _wait(fetch: Callable[[], list[dict[str, Any]]], count: int, timeout: float) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = fetch()
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
+    """What has arrived once `count` items are there; after `timeout`, whatever there is (the
+    caller's assertion names what is missing)."""
+    try:
+        return eventually_sync(
+            f"{count} messages",
+            lambda: found if len(found := fetch()) >= count else None,
+            timeout,
+            interval=0.2,
+        )
+    except AssertionError:
+        return fetch()
 
 
 class MailInbox:

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sipuma.shared.events import ALL_EVENTS
 from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.topics import TopicSpec
+from tests.harness.state import eventually
 
 
 @pytest.fixture
@@ -50,9 +51,7 @@ async def _read_all(
 
 
 async def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.05)
+    await eventually("the condition", condition, timeout)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from sipuma.shared.samples import example
 from sipuma.shared.settings import ServiceSettings
 from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.topics import dead_letter_topic
+from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -104,9 +105,7 @@ async def test_a_batch_dead_letters_poison_and_handles_the_rest(
     dead = await read_all(bootstrap, dead_letter_topic(group), expect=3)
     reasons = sorted(dict(r.headers)["x-sipuma-dead-letter-reason"].decode() for r in dead)
     assert reasons == ["invalid_header_bytes", "invalid_header_bytes", "invalid_payload"]
-    async with asyncio.timeout(30):
-        while len(handled) < len(good):
-            await asyncio.sleep(0.05)
+    await eventually("every good event handled", lambda: len(handled) >= len(good), 30)
     assert sorted(handled) == sorted(e.event_id for e in good)
     await broker.stop()
     assert await committed(bootstrap, group, topic.name, 2) == len(messages)
@@ -153,9 +152,9 @@ async def test_one_key_stays_in_order_a_failure_holds_it_and_keys_run_at_once(
     )
     started.append(broker)
     await broker.start()
-    async with asyncio.timeout(30):
-        while sum(len(v) for v in done.values()) < len(messages):
-            await asyncio.sleep(0.05)
+    await eventually(
+        "every event handled", lambda: sum(len(v) for v in done.values()) >= len(messages), 30
+    )
     for k in keys:
         assert done[k] == [e.event_id for e in per_key[k]], "one key's events in order"
     assert 1 < most <= 4  # keys ran at once, within the limit
