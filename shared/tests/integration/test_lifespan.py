@@ -1,4 +1,4 @@
-"""The broker lifespan creates the service's topics and dead-letter topics with its settings."""
+"""A service's topics and dead-letter topics are created with its settings."""
 
 from __future__ import annotations
 
@@ -7,24 +7,22 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from sipuma.shared.kafka import build_broker
-from sipuma.shared.lifespan import running_broker
+from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.settings import ServiceSettings
 from sipuma.shared.topics import dead_letter_topic
 
 pytestmark = pytest.mark.integration
 
 
-async def test_running_broker_creates_topics_then_starts_and_stops(
+async def test_service_topics_are_created_with_the_settings(
     endpoints: Any, unique_name: Any
 ) -> None:
     settings = ServiceSettings(
         service="registry", kafka_bootstrap=endpoints.kafka_bootstrap, topic_partitions=4
     )
     topic, group = f"sipuma.{unique_name('life')}.v1", unique_name("grp")
-    broker = build_broker(settings)
-    async with running_broker(broker, settings, topics=[topic], groups=[group]):
-        assert await broker.ping(timeout=5)
+    created = await ensure_service_topics(settings, [topic], [group])
+    assert set(created) >= {topic, dead_letter_topic(group)}
     admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
     await admin.start()
     try:
