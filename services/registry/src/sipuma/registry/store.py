@@ -22,7 +22,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
@@ -317,7 +317,11 @@ class Store:
         done: Doc = {"outbox.sent_at": datetime.now(UTC)}
         if secret:
             done["outbox.payload"] = None
-        await self.db[kind].update_many(
-            {"_id": {"$in": keys}}, {"$set": done, "$unset": {"outbox.due": ""}}
+        # One command, one update per key: DocumentDB answers `update_many({"_id": {"$in": ...}})`
+        # with a scan of the whole collection (120 ms at 150,000 numbers, growing with them),
+        # while each `_id` equality uses the primary key (1.5 ms for 50).
+        change = {"$set": done, "$unset": {"outbox.due": ""}}
+        await self.db[kind].bulk_write(
+            [UpdateOne({"_id": key}, change) for key in keys], ordered=False
         )
         return [None] * len(keys)
