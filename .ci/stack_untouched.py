@@ -1,10 +1,15 @@
-"""After `make test` ran beside `make up`'s stack: the stack still answers, and the shared servers
-hold nothing but the stack's own databases, topics and buckets (every test removes its own)."""
+"""`make test` beside `make up`'s stack changes nothing in it.
+
+    stack_untouched.py before FILE   # what the shared servers hold before the tests
+    stack_untouched.py after FILE    # after: the stack still answers, and nothing was added
+
+Every test removes its own databases, topics and buckets, so after the tests the servers hold
+exactly what they held before (what an earlier run left is not this run's doing)."""
 
 from __future__ import annotations
 
 import asyncio
-import re
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,44 +21,25 @@ from pymongo import MongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sipuma.shared import topics
 from tests.harness.endpoints import LOCAL
 
 PORTS = {"intake": 8001, "registry": 8002, "evidence": 8003, "notifier": 8004}
-STACK_DATABASES = {"sipuma_registry", "sipuma_evidence", "sipuma_notifier"}
-SYSTEM_DATABASES = {"admin", "config", "local"}
-STACK_GROUPS = ("registry", "sipuma-evidence", "notifier")
-STACK_TOPICS = {spec.name for spec in topics.ALL_TOPICS} | {
-    topics.dead_letter_topic(group) for group in STACK_GROUPS
-}
-STACK_BUCKETS = {"sipuma-evidence"}
 
 
-def problems() -> list[str]:
-    found = []
-    for name, port in PORTS.items():
-        answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
-        if answer.status_code != 200:
-            found.append(f"{name} not ready after the tests: {answer.status_code}")
-
+def holdings() -> dict[str, list[str]]:
     client: MongoClient[dict[str, Any]] = MongoClient(
         LOCAL.mongo_uri, serverSelectionTimeoutMS=10_000
     )
     with client:
-        extra = set(client.list_database_names()) - STACK_DATABASES - SYSTEM_DATABASES
-    found += [f"database left by a test: {name}" for name in sorted(extra)]
+        databases = client.list_database_names()
 
-    async def topic_names() -> set[str]:
+    async def topic_names() -> list[str]:
         admin = AIOKafkaAdminClient(bootstrap_servers=LOCAL.kafka_bootstrap)
         await admin.start()
         try:
-            return set(await admin.list_topics())
+            return list(await admin.list_topics())
         finally:
             await admin.close()
-
-    internal = re.compile(r"^__")
-    extra = {t for t in asyncio.run(topic_names()) if not internal.match(t)} - STACK_TOPICS
-    found += [f"topic left by a test: {name}" for name in sorted(extra)]
 
     s3 = Minio(
         LOCAL.s3_endpoint,
@@ -61,13 +47,35 @@ def problems() -> list[str]:
         secret_key=LOCAL.s3_secret_key,
         secure=False,
     )
-    extra = {b.name for b in s3.list_buckets()} - STACK_BUCKETS
-    found += [f"bucket left by a test: {name}" for name in sorted(extra)]
+    return {
+        "database": sorted(databases),
+        "topic": sorted(t for t in asyncio.run(topic_names()) if not t.startswith("__")),
+        "bucket": sorted(b.name for b in s3.list_buckets()),
+    }
+
+
+def problems(before: dict[str, list[str]]) -> list[str]:
+    found = []
+    for name, port in PORTS.items():
+        answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+        if answer.status_code != 200:
+            found.append(f"{name} not ready after the tests: {answer.status_code}")
+    after = holdings()
+    for kind, names in after.items():
+        added = sorted(set(names) - set(before.get(kind, [])))
+        found += [f"{kind} left by a test: {name}" for name in added]
     return found
 
 
-def main() -> int:
-    found = problems()
+def main(argv: list[str]) -> int:
+    if len(argv) != 3 or argv[1] not in ("before", "after"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    state = Path(argv[2])
+    if argv[1] == "before":
+        state.write_text(json.dumps(holdings()))
+        return 0
+    found = problems(json.loads(state.read_text()))
     for line in found:
         print(f"[ci] {line}", file=sys.stderr)
     if found:
@@ -77,4 +85,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv))
