@@ -90,6 +90,16 @@ LABELS = {
     "events": "registry events/s",
 }
 
+SHORT = {
+    "list_31d": "list (31 days)",
+    "list_year": "list (a year)",
+    "detail": "detail",
+    "tracking": "tracking",
+    "report": "report",
+    "post_to_number": "POST → number",
+    "events": "registry",
+}
+
 
 @dataclass
 class Settings:
@@ -538,9 +548,20 @@ def markdown(growth: dict[str, Any]) -> list[str]:
     seeds = ", ".join(
         f"{p['seed']['events']:,} at {p['seed']['per_second']}/s" for p in points if p.get("seed")
     )
+    over = [
+        f"{SHORT[k]} time per event ×{v}" if k == "events" else f"{SHORT[k[:-4]]} {k[-3:]} ×{v}"
+        for k, v in ratio.items()
+        if v is not None and v > 1.5
+    ]
+    loads = ", ".join(f"{p['size']:,}: {p.get('loadavg', ['?'])[0]}" for p in points)
     lines += [
         "",
-        f"Seeding (the same write path, events produced in chunks of {CHUNK:,}): {seeds}.",
+        f"Above the goal at {sizes[-1]:,} (ratio > 1.5): "
+        + ("; ".join(over) if over else "none")
+        + ".",
+        "",
+        f"Seeding (the same write path, events produced in chunks of {CHUNK:,}): {seeds}. "
+        f"Load average (1 min) when each size's reads began: {loads}.",
         "",
         "![growth](benchmarks-growth.png)",
         "",
