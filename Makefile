@@ -90,8 +90,10 @@ test-e2e: sync
 	$(UV) run pytest -m e2e $(PYTEST_ARGS)
 
 # Ratio benchmarks (not tests): all four services as processes on the real servers, each next
-# to a raw baseline in the same run; writes docs/benchmarks.{md,json} and the latency plot.
-# Knobs: make bench BENCH_ARGS="--events 2000 --e2e-seconds 60" (uv run python -m bench --help).
+# to a raw baseline in the same run, then the growth phase (a private registry grown to 10k, 50k
+# and 200k complaints: about 20 minutes of the whole run); writes docs/benchmarks.{md,json}, the
+# latency and the growth plot. Knobs: make bench BENCH_ARGS="--events 2000 --only abcde"
+# (skips the growth phase), BENCH_ARGS=--quick to try it in a minute (uv run python -m bench --help).
 .PHONY: bench
 BENCH_ARGS ?=
 bench: sync

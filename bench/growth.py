@@ -22,214 +22,39 @@ the rate: ≤ 1.5 is the goal). Not a test: nothing asserts a time.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import os
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import ExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
-from bench.run import PARTITIONS, bench_e2e, message, ms, partitions, pct
-from sipuma.shared import events as ev
-from sipuma.shared import samples, topics
+from bench.common import PARTITIONS, ms, pct
+from bench.growth_report import ratios, summary_line
+from bench.growth_seed import (
+    CODES,
+    WARM_UP,
+    Feeder,
+    Seen,
+    Settings,
+    offices_file,
+    tail,
+    until_done,
+)
+from bench.phases import bench_e2e
+from sipuma.shared import topics
 from sipuma.shared.auth import Role
-from sipuma.shared.payloads import TrackingContact
 from sipuma.shared.topic_admin import ensure_topics
 from tests.e2e.stack import Stack, start_stack
 from tests.harness.endpoints import Endpoints
-
-# 20 DJBC offices in the three Indonesian zones: the 8 shipped ones (the e2e stack's receiver
-# token is for KPUBC-TPK-TJPRIOK) and 12 more, so no office is a hot spot of the numbering.
-WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
-OFFICES: list[tuple[str, str, str, str]] = [
-    ("KPUBC-TPK-TJPRIOK", "KPU Bea dan Cukai Tipe A Tanjung Priok", "DKI Jakarta", WIB),
-    ("KPPBC-TMP-SOETTA", "KPU Bea dan Cukai Tipe C Soekarno-Hatta", "Banten", WIB),
-    ("KPPBC-TMP-TJPERAK", "KPPBC Tipe Madya Pabean Tanjung Perak", "Jawa Timur", WIB),
-    ("KPPBC-TMP-BATAM", "KPU Bea dan Cukai Tipe B Batam", "Kepulauan Riau", WIB),
-    ("KPPBC-TMP-BELAWAN", "KPPBC Tipe Madya Pabean Belawan", "Sumatera Utara", WIB),
-    ("KPPBC-TMP-TJEMAS", "KPPBC Tipe Madya Pabean Tanjung Emas", "Jawa Tengah", WIB),
-    ("KPPBC-TMP-PALEMBANG", "KPPBC Tipe Madya Pabean B Palembang", "Sumatera Selatan", WIB),
-    ("KPPBC-TMP-PONTIANAK", "KPPBC Tipe Madya Pabean B Pontianak", "Kalimantan Barat", WIB),
-    ("KPPBC-TMP-NGURAHRAI", "KPPBC Tipe Madya Pabean A Denpasar", "Bali", WITA),
-    ("KPPBC-TMP-MAKASSAR", "KPPBC Tipe Madya Pabean Makassar", "Sulawesi Selatan", WITA),
-    ("KPPBC-TMP-BALIKPAPAN", "KPPBC Tipe Madya Pabean B Balikpapan", "Kalimantan Timur", WITA),
-    ("KPPBC-TMP-BANJARMASIN", "KPPBC Tipe Madya Pabean B Banjarmasin", "Kalimantan Selatan", WITA),
-    ("KPPBC-TMP-MATARAM", "KPPBC Tipe Madya Pabean C Mataram", "Nusa Tenggara Barat", WITA),
-    ("KPPBC-TMP-KUPANG", "KPPBC Tipe Madya Pabean C Kupang", "Nusa Tenggara Timur", WITA),
-    ("KPPBC-TMP-BITUNG", "KPPBC Tipe Madya Pabean B Bitung", "Sulawesi Utara", WITA),
-    ("KPPBC-TMP-AMBON", "KPPBC Tipe Madya Pabean C Ambon", "Maluku", WIT),
-    ("KPPBC-TMP-JAYAPURA", "KPPBC Tipe Madya Pabean C Jayapura", "Papua", WIT),
-    ("KPPBC-TMP-SORONG", "KPPBC Tipe Madya Pabean C Sorong", "Papua Barat Daya", WIT),
-    ("KPPBC-TMP-TERNATE", "KPPBC Tipe Madya Pabean C Ternate", "Maluku Utara", WIT),
-    ("KPPBC-TMP-MERAUKE", "KPPBC Tipe Madya Pabean C Merauke", "Papua Selatan", WIT),
-]
-CODES = [code for code, *_ in OFFICES]
-YEAR = timedelta(days=365)
-CHUNK = 5000  # events built and produced at a time while seeding
-WARM_UP = 20  # requests of each kind before the measured ones (connections, caches)
-MEASURES = ("list_31d", "list_year", "detail", "tracking", "report", "post_to_number")
-LABELS = {
-    "list_31d": "staff list, 50 of one office, last 31 days (console default)",
-    "list_year": "staff list, 50 of one office, a whole year",
-    "detail": "detail by register number",
-    "tracking": "public tracking by ticket",
-    "report": "service-standard report, one office-month",
-    "post_to_number": "POST → register number via intake",
-    "events": "registry events/s",
-}
-
-SHORT = {
-    "list_31d": "list (31 days)",
-    "list_year": "list (a year)",
-    "detail": "detail",
-    "tracking": "tracking",
-    "report": "report",
-    "post_to_number": "POST → number",
-    "events": "registry",
-}
-
-
-@dataclass
-class Settings:
-    sizes: list[int]
-    requests: int = 200  # of each kind, per size
-    batch: int = 5000  # extra events for the rate, per size
-    contact_share: float = 0.01
-    post_rate: float = 5.0
-    post_seconds: float = 20.0
-    seed: int = 15
-
-
-@dataclass
-class Seen:
-    """What the stack's registry published: register numbers and tickets by complaint id."""
-
-    numbers: dict[str, str] = field(default_factory=dict)
-    tickets: dict[str, str] = field(default_factory=dict)
-
-
-def offices_file(folder: Path) -> Path:
-    path = folder / "offices-growth.json"
-    rows = [{"code": c, "name": n, "region": r, "timezone": z} for c, n, r, z in OFFICES]
-    path.write_text(json.dumps(rows, indent=1))
-    return path
-
-
-# ---------------------------------------------------------------- Kafka
-
-
-@asynccontextmanager
-async def tail(
-    bootstrap: str, topic: str, keep: Callable[[dict[str, Any]], None]
-) -> AsyncIterator[None]:
-    """Reads `topic` from its current end and hands each event body to `keep` (which keeps only
-    the fields it needs: 200k full bodies would not fit a small machine)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    task: asyncio.Task[None] | None = None
-    try:
-        parts = [TopicPartition(topic, p) for p in await partitions(bootstrap, topic)]
-        consumer.assign(parts)
-        await consumer.seek_to_end(*parts)
-        for tp in parts:
-            await consumer.position(tp)  # pin "the end" before anything is produced
-
-        async def read() -> None:
-            while True:
-                batches = await consumer.getmany(timeout_ms=200, max_records=5000)
-                for records in batches.values():
-                    for record in records:
-                        keep(json.loads(record.value))
-
-        task = asyncio.create_task(read())
-        yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await consumer.stop()
-
-
-class Feeder:
-    """Builds valid ComplaintReceived events (over the offices and a year of dates, a share with
-    a tracking contact) and produces them to the stack's topic, keyed by complaint id."""
-
-    def __init__(self, producer: AIOKafkaProducer, topic: str, settings: Settings) -> None:
-        self.producer, self.topic, self.settings = producer, topic, settings
-        self.rng = random.Random(settings.seed)
-        self.made = 0
-        self.with_contact = 0
-
-    def event(self, now: datetime) -> ev.ComplaintReceived:
-        self.made += 1
-        contact = None
-        if self.rng.random() < self.settings.contact_share:
-            self.with_contact += 1
-            contact = TrackingContact(email=f"growth-{self.made}@example.com", mobile=None)
-        received = now - timedelta(seconds=self.rng.uniform(60, YEAR.total_seconds()))
-        return samples.example(
-            ev.ComplaintReceived,
-            event_id=uuid.uuid4(),
-            complaint_id=uuid.uuid4(),
-            correlation_id=uuid.uuid4().hex,
-            occurred_at=now,
-            received_at=received,
-            office_code=CODES[self.made % len(CODES)],
-            tracking_contact=contact,
-        )
-
-    async def send(self, count: int) -> tuple[list[str], list[str]]:
-        """(complaint ids, ids of those with a contact), once Kafka acknowledged all."""
-        ids: list[str] = []
-        contacts: list[str] = []
-        for start in range(0, count, CHUNK):
-            now = datetime.now(UTC)
-            futures = []
-            for _ in range(min(CHUNK, count - start)):
-                event = self.event(now)
-                cid = str(event.complaint_id)
-                ids.append(cid)
-                if event.tracking_contact is not None:
-                    contacts.append(cid)
-                key, value, headers = message(event)
-                futures.append(
-                    await self.producer.send(self.topic, value, key=key, headers=headers)
-                )
-            await asyncio.gather(*futures)
-        return ids, contacts
-
-
-async def until_done(
-    ids: Iterable[str],
-    seen: dict[str, str],
-    deadline_s: float,
-    tick: Callable[[int], None],
-) -> float | None:
-    """perf_counter time when all `ids` were seen, None when the time ran out."""
-    remaining = list(ids)
-    total = len(remaining)
-    deadline = time.perf_counter() + deadline_s
-    while time.perf_counter() < deadline:
-        remaining = [i for i in remaining if i not in seen]
-        tick(total - len(remaining))
-        if not remaining:
-            return time.perf_counter()
-        await asyncio.sleep(0.25)
-    return None
-
 
 # ---------------------------------------------------------------- HTTP
 
@@ -463,162 +288,3 @@ async def post_to_number(
         "answered_with_number": found["answered_with_number"],
         "http_statuses": found["http_statuses"],
     }
-
-
-# ---------------------------------------------------------------- ratios and report
-
-
-def _number(value: Any) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def ratios(points: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """Each size's figure ÷ the first size's: time per request (p50, p99), and for the rate the
-    time per event (first rate ÷ this rate), so ≤ 1.5 reads the same way everywhere."""
-    if not points:
-        return {}
-    base = points[0]
-    out: dict[str, dict[str, float | None]] = {}
-    for point in points:
-        row: dict[str, float | None] = {}
-        for key in MEASURES:
-            for q in ("p50_ms", "p99_ms"):
-                now, then = (_number((p.get(key) or {}).get(q)) for p in (point, base))
-                row[f"{key}_{q[:3]}"] = round(now / then, 2) if now and then else None
-        rate, rate0 = (_number((p.get("events") or {}).get("per_second")) for p in (point, base))
-        row["events"] = round(rate0 / rate, 2) if rate and rate0 else None
-        out[str(point["size"])] = row
-    return out
-
-
-def summary_line(point: dict[str, Any], base: dict[str, Any]) -> str:
-    ratio = ratios([base, point])[str(point["size"])]
-    parts = [f"growth {point['stored']:,} stored:"]
-    for key in MEASURES:
-        p99 = (point.get(key) or {}).get("p99_ms")
-        if p99 is not None:
-            parts.append(f"{key} p99 {p99} ms (×{ratio.get(key + '_p99')})")
-    rate = (point.get("events") or {}).get("per_second")
-    parts.append(f"{rate} events/s (time/event ×{ratio.get('events')})")
-    return " | ".join(parts)
-
-
-def _cell(entry: dict[str, Any] | None) -> str:
-    if not entry or entry.get("p99_ms") is None:
-        return "–"
-    return f"{entry['p50_ms']} / {entry['p99_ms']}"
-
-
-def markdown(growth: dict[str, Any]) -> list[str]:
-    points = growth.get("points") or []
-    if not points:
-        return []
-    sizes = [p["size"] for p in points]
-    last = str(sizes[-1])
-    ratio = growth["ratios"].get(last, {})
-    head = " | ".join(f"{s:,}" for s in sizes)
-    lines = [
-        "## Growth: cost as the database grows (g)",
-        "",
-        f"A private registry grown to {', '.join(f'{s:,}' for s in sizes)} complaints through "
-        f"its own write path, {growth['offices']} offices, `received_at` over a year, "
-        f"{growth['contact_share']:.0%} with a tracking contact (a ticket). p50 / p99 in ms "
-        f"over {growth['requests']} requests one after another; the last column is the figure "
-        f"at {sizes[-1]:,} ÷ the one at {sizes[0]:,} (goal ≤ 1.5).",
-        "",
-        f"| measure | {head} | p50 ratio | p99 ratio |",
-        "|---|" + "---|" * (len(sizes) + 2),
-    ]
-    for key in MEASURES:
-        cells = " | ".join(_cell(p.get(key)) for p in points)
-        extra = ""
-        per = [(p.get(key) or {}).get("per_answer") for p in points]
-        if key.startswith("list") or key == "report":
-            what = "items per page" if key.startswith("list") else "complaints in the month"
-            extra = f" ({what}: {' → '.join(str(x) for x in per)})"
-        lines.append(
-            f"| {LABELS[key]}{extra} | {cells} | {_flag(ratio.get(key + '_p50'))} | "
-            f"{_flag(ratio.get(key + '_p99'))} |"
-        )
-    rates = " | ".join(str((p.get("events") or {}).get("per_second", "–")) for p in points)
-    lines.append(
-        f"| {LABELS['events']} ({growth['batch']:,} more at once; ratio: time per event) | "
-        f"{rates} | {_flag(ratio.get('events'))} | |"
-    )
-    seeds = ", ".join(
-        f"{p['seed']['events']:,} at {p['seed']['per_second']}/s" for p in points if p.get("seed")
-    )
-    over = [
-        f"{SHORT[k]} time per event ×{v}" if k == "events" else f"{SHORT[k[:-4]]} {k[-3:]} ×{v}"
-        for k, v in ratio.items()
-        if v is not None and v > 1.5
-    ]
-    loads = ", ".join(f"{p['size']:,}: {p.get('loadavg', ['?'])[0]}" for p in points)
-    lines += [
-        "",
-        f"Above the goal at {sizes[-1]:,} (ratio > 1.5): "
-        + ("; ".join(over) if over else "none")
-        + ".",
-        "",
-        f"Seeding (the same write path, events produced in chunks of {CHUNK:,}): {seeds}. "
-        f"Load average (1 min) when each size's reads began: {loads}.",
-        "",
-        "![growth](benchmarks-growth.png)",
-        "",
-    ]
-    return lines
-
-
-def _flag(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"**{value}**" if value > 1.5 else str(value)
-
-
-def plot(growth: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    points = growth.get("points") or []
-    if not points:
-        return
-    sizes = [p["size"] for p in points]
-    fig, (lat, rate, ratio) = plt.subplots(1, 3, figsize=(18, 5.5))
-    for key in MEASURES:
-        p99 = [(p.get(key) or {}).get("p99_ms") for p in points]
-        p50 = [(p.get(key) or {}).get("p50_ms") for p in points]
-        if not any(v is not None for v in p99):
-            continue
-        (line,) = lat.plot(sizes, p99, marker="o", label=f"{LABELS[key]} p99")
-        lat.plot(sizes, p50, marker=".", linestyle="--", color=line.get_color(), alpha=0.6)
-        ratios_ = [growth["ratios"][str(s)].get(f"{key}_p99") for s in sizes]
-        ratio.plot(sizes, ratios_, marker="o", color=line.get_color(), label=LABELS[key])
-    lat.set_title("answer time, p99 (solid) and p50 (dashed); colours as on the right")
-    lat.set_ylabel("ms (log)")
-    lat.set_yscale("log")
-    rates = [(p.get("events") or {}).get("per_second") for p in points]
-    rate.plot(sizes, rates, marker="o", color="black")
-    rate.set_title(f"registry events/s ({growth['batch']:,} more at once)")
-    rate.set_ylabel("events/s")
-    rate.set_ylim(bottom=0)
-    ratio.plot(
-        sizes,
-        [growth["ratios"][str(s)].get("events") for s in sizes],
-        marker="s",
-        color="black",
-        label="registry: time per event",
-    )
-    ratio.axhline(1.5, color="tab:red", linestyle=":", label="goal ≤ 1.5")
-    ratio.set_title(f"p99 ÷ p99 at {sizes[0]:,}")
-    ratio.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
-    for axis in (lat, rate, ratio):
-        axis.set_xscale("log")
-        axis.set_xticks(sizes, [f"{s:,}" for s in sizes])
-        axis.minorticks_off()
-        axis.set_xlabel("complaints stored (log)")
-        axis.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)

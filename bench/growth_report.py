@@ -1,0 +1,188 @@
+"""The growth phase's figures: ratios to the first size, the table and the plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.growth_seed import CHUNK
+
+MEASURES = ("list_31d", "list_year", "detail", "tracking", "report", "post_to_number")
+LABELS = {
+    "list_31d": "staff list, 50 of one office, last 31 days (console default)",
+    "list_year": "staff list, 50 of one office, a whole year",
+    "detail": "detail by register number",
+    "tracking": "public tracking by ticket",
+    "report": "service-standard report, one office-month",
+    "post_to_number": "POST → register number via intake",
+    "events": "registry events/s",
+}
+
+SHORT = {
+    "list_31d": "list (31 days)",
+    "list_year": "list (a year)",
+    "detail": "detail",
+    "tracking": "tracking",
+    "report": "report",
+    "post_to_number": "POST → number",
+    "events": "registry",
+}
+
+
+# ---------------------------------------------------------------- ratios and report
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def ratios(points: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Each size's figure ÷ the first size's: time per request (p50, p99), and for the rate the
+    time per event (first rate ÷ this rate), so ≤ 1.5 reads the same way everywhere."""
+    if not points:
+        return {}
+    base = points[0]
+    out: dict[str, dict[str, float | None]] = {}
+    for point in points:
+        row: dict[str, float | None] = {}
+        for key in MEASURES:
+            for q in ("p50_ms", "p99_ms"):
+                now, then = (_number((p.get(key) or {}).get(q)) for p in (point, base))
+                row[f"{key}_{q[:3]}"] = round(now / then, 2) if now and then else None
+        rate, rate0 = (_number((p.get("events") or {}).get("per_second")) for p in (point, base))
+        row["events"] = round(rate0 / rate, 2) if rate and rate0 else None
+        out[str(point["size"])] = row
+    return out
+
+
+def summary_line(point: dict[str, Any], base: dict[str, Any]) -> str:
+    ratio = ratios([base, point])[str(point["size"])]
+    parts = [f"growth {point['stored']:,} stored:"]
+    for key in MEASURES:
+        p99 = (point.get(key) or {}).get("p99_ms")
+        if p99 is not None:
+            parts.append(f"{key} p99 {p99} ms (×{ratio.get(key + '_p99')})")
+    rate = (point.get("events") or {}).get("per_second")
+    parts.append(f"{rate} events/s (time/event ×{ratio.get('events')})")
+    return " | ".join(parts)
+
+
+def _cell(entry: dict[str, Any] | None) -> str:
+    if not entry or entry.get("p99_ms") is None:
+        return "–"
+    return f"{entry['p50_ms']} / {entry['p99_ms']}"
+
+
+def markdown(growth: dict[str, Any]) -> list[str]:
+    points = growth.get("points") or []
+    if not points:
+        return []
+    sizes = [p["size"] for p in points]
+    last = str(sizes[-1])
+    ratio = growth["ratios"].get(last, {})
+    head = " | ".join(f"{s:,}" for s in sizes)
+    lines = [
+        "## Growth: cost as the database grows (g)",
+        "",
+        f"A private registry grown to {', '.join(f'{s:,}' for s in sizes)} complaints through "
+        f"its own write path, {growth['offices']} offices, `received_at` over a year, "
+        f"{growth['contact_share']:.0%} with a tracking contact (a ticket). p50 / p99 in ms "
+        f"over {growth['requests']} requests one after another; the last column is the figure "
+        f"at {sizes[-1]:,} ÷ the one at {sizes[0]:,} (goal ≤ 1.5).",
+        "",
+        f"| measure | {head} | p50 ratio | p99 ratio |",
+        "|---|" + "---|" * (len(sizes) + 2),
+    ]
+    for key in MEASURES:
+        cells = " | ".join(_cell(p.get(key)) for p in points)
+        extra = ""
+        per = [(p.get(key) or {}).get("per_answer") for p in points]
+        if key.startswith("list") or key == "report":
+            what = "items per page" if key.startswith("list") else "complaints in the month"
+            extra = f" ({what}: {' → '.join(str(x) for x in per)})"
+        lines.append(
+            f"| {LABELS[key]}{extra} | {cells} | {_flag(ratio.get(key + '_p50'))} | "
+            f"{_flag(ratio.get(key + '_p99'))} |"
+        )
+    rates = " | ".join(str((p.get("events") or {}).get("per_second", "–")) for p in points)
+    lines.append(
+        f"| {LABELS['events']} ({growth['batch']:,} more at once; ratio: time per event) | "
+        f"{rates} | {_flag(ratio.get('events'))} | |"
+    )
+    seeds = ", ".join(
+        f"{p['seed']['events']:,} at {p['seed']['per_second']}/s" for p in points if p.get("seed")
+    )
+    over = [
+        f"{SHORT[k]} time per event ×{v}" if k == "events" else f"{SHORT[k[:-4]]} {k[-3:]} ×{v}"
+        for k, v in ratio.items()
+        if v is not None and v > 1.5
+    ]
+    loads = ", ".join(f"{p['size']:,}: {p.get('loadavg', ['?'])[0]}" for p in points)
+    lines += [
+        "",
+        f"Above the goal at {sizes[-1]:,} (ratio > 1.5): "
+        + ("; ".join(over) if over else "none")
+        + ".",
+        "",
+        f"Seeding (the same write path, events produced in chunks of {CHUNK:,}): {seeds}. "
+        f"Load average (1 min) when each size's reads began: {loads}.",
+        "",
+        "![growth](benchmarks-growth.png)",
+        "",
+    ]
+    return lines
+
+
+def _flag(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"**{value}**" if value > 1.5 else str(value)
+
+
+def plot(growth: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = growth.get("points") or []
+    if not points:
+        return
+    sizes = [p["size"] for p in points]
+    fig, (lat, rate, ratio) = plt.subplots(1, 3, figsize=(18, 5.5))
+    for key in MEASURES:
+        p99 = [(p.get(key) or {}).get("p99_ms") for p in points]
+        p50 = [(p.get(key) or {}).get("p50_ms") for p in points]
+        if not any(v is not None for v in p99):
+            continue
+        (line,) = lat.plot(sizes, p99, marker="o", label=f"{LABELS[key]} p99")
+        lat.plot(sizes, p50, marker=".", linestyle="--", color=line.get_color(), alpha=0.6)
+        ratios_ = [growth["ratios"][str(s)].get(f"{key}_p99") for s in sizes]
+        ratio.plot(sizes, ratios_, marker="o", color=line.get_color(), label=LABELS[key])
+    lat.set_title("answer time, p99 (solid) and p50 (dashed); colours as on the right")
+    lat.set_ylabel("ms (log)")
+    lat.set_yscale("log")
+    rates = [(p.get("events") or {}).get("per_second") for p in points]
+    rate.plot(sizes, rates, marker="o", color="black")
+    rate.set_title(f"registry events/s ({growth['batch']:,} more at once)")
+    rate.set_ylabel("events/s")
+    rate.set_ylim(bottom=0)
+    ratio.plot(
+        sizes,
+        [growth["ratios"][str(s)].get("events") for s in sizes],
+        marker="s",
+        color="black",
+        label="registry: time per event",
+    )
+    ratio.axhline(1.5, color="tab:red", linestyle=":", label="goal ≤ 1.5")
+    ratio.set_title(f"p99 ÷ p99 at {sizes[0]:,}")
+    ratio.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    for axis in (lat, rate, ratio):
+        axis.set_xscale("log")
+        axis.set_xticks(sizes, [f"{s:,}" for s in sizes])
+        axis.minorticks_off()
+        axis.set_xlabel("complaints stored (log)")
+        axis.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)

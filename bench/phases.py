@@ -1,0 +1,269 @@
+"""The five measurements (a–e), each next to its raw baseline in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import time
+import uuid
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import httpx
+from aiokafka import AIOKafkaConsumer
+from pymongo import AsyncMongoClient
+from tqdm import tqdm
+
+from bench.common import PARTITIONS, Watcher, ms, pct, produce, received_events
+from bench.intake_bench import load, start_bare, start_intake
+from services.intake.tests.support import complaint
+from sipuma.shared import events as ev
+from sipuma.shared import samples, topics
+from sipuma.shared.payloads import TrackingContact
+from sipuma.shared.topic_admin import ensure_topics
+from tests.e2e.stack import Stack
+from tests.harness.endpoints import Endpoints
+
+# ---------------------------------------------------------------- the five measurements
+
+
+async def bench_intake(
+    ep: Endpoints, stack: ExitStack, folder: Path, args: argparse.Namespace, series: dict[str, Any]
+) -> dict[str, Any]:
+    prefix = f"bench-a-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(ep.kafka_bootstrap, [f"{prefix}.{topics.COMPLAINT_RECEIVED.name}"])
+    bare = start_bare(stack, folder)
+    intake = start_intake(stack, folder, ep.kafka_bootstrap, prefix, 0.0)
+    bare_samples: list[tuple[float, float]] = []
+    intake_samples: list[tuple[float, float]] = []
+    floor = await load(bare, args.seconds, args.concurrency, 201, samples=bare_samples)
+    run = await load(intake, args.seconds, args.concurrency, 202, samples=intake_samples)
+    series["a_bare"], series["a_intake"] = bare_samples, intake_samples
+    return {
+        "what": "POST /v1/complaints, closed loop, same JSON body",
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "baseline": floor,
+        "service": run,
+        "ratio": round(run["per_second"] / floor["per_second"], 3),
+    }
+
+
+async def bench_registry(ep: Endpoints, sstack: Stack, prefix: str, n: int, bar: tqdm) -> Any:
+    db = f"bench_raw_{uuid.uuid4().hex[:8]}"
+    # 1. the real registry process of the stack
+    events = received_events(n)
+    ids = {str(e.complaint_id) for e in events}
+    watcher = Watcher(ep.kafka_bootstrap, prefix + topics.COMPLAINT_REGISTERED.name)
+    async with watcher.running():
+        began = time.perf_counter()
+        await produce(ep.kafka_bootstrap, prefix + topics.COMPLAINT_RECEIVED.name, events)
+        ended = await watcher.wait_for(
+            ids, 600, lambda k: bar.set_postfix_str(f"registered {k}/{n}")
+        )
+    done = len(ids & watcher.seen.keys())
+    service_s = (ended or time.perf_counter()) - began
+
+    # 2. raw: aiokafka consumer + one PyMongo async insert per event, commit after each batch
+    raw_topic = f"bench-raw-{uuid.uuid4().hex[:8]}.complaint-received"
+    await ensure_topics(ep.kafka_bootstrap, [raw_topic], partitions=PARTITIONS)
+    raw_events = received_events(n)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(ep.mongo_uri)
+    collection = mongo[db]["complaints"]
+    consumer = AIOKafkaConsumer(
+        raw_topic,
+        bootstrap_servers=ep.kafka_bootstrap,
+        group_id=db,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    inserted = 0
+    try:
+        began_raw = time.perf_counter()
+        await produce(ep.kafka_bootstrap, raw_topic, raw_events)
+        deadline = began_raw + 600
+        while inserted < n and time.perf_counter() < deadline:
+            batches = await consumer.getmany(timeout_ms=100)
+            for records in batches.values():
+                for record in records:
+                    doc = json.loads(record.value)
+                    doc["_id"] = doc["complaint_id"]
+                    await collection.insert_one(doc)
+                    inserted += 1
+            if batches:
+                await consumer.commit()
+                bar.set_postfix_str(f"raw inserted {inserted}/{n}")
+        raw_s = time.perf_counter() - began_raw
+    finally:
+        await consumer.stop()
+        await mongo.drop_database(db)
+        await mongo.close()
+    return {
+        "what": f"{n} ComplaintReceived produced at once; time until all registered / inserted",
+        "events": n,
+        "service": {
+            "registered": done,
+            "seconds": round(service_s, 2),
+            "per_second": round(done / service_s, 1),
+        },
+        "baseline": {
+            "inserted": inserted,
+            "seconds": round(raw_s, 2),
+            "per_second": round(inserted / raw_s, 1),
+        },
+        "ratio": round((done / service_s) / (inserted / raw_s), 3),
+    }
+
+
+async def bench_e2e(
+    ep: Endpoints,
+    sstack: Stack,
+    prefix: str,
+    rate: float,
+    seconds: float,
+    drain_s: float,
+    bar: tqdm,
+    series: list[tuple[float, float]],
+    unfinished: list[tuple[float, float]],
+) -> dict[str, Any]:
+    """Open loop at `rate` for `seconds`, then wait up to `drain_s` for the last number. A
+    complaint still unregistered then counts as slower than the cut-off in the percentiles."""
+    headers = {"Authorization": f"Bearer {sstack.token()}"}
+    body = complaint()
+    sent: dict[str, float] = {}  # complaint id → send time
+    answered: dict[str, float] = {}  # complaint id → answer time, when it carried the number
+    statuses: dict[int, int] = {}
+    failures = 0
+    total = int(rate * seconds)
+    watcher = Watcher(ep.kafka_bootstrap, prefix + topics.COMPLAINT_REGISTERED.name)
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    async with (
+        watcher.running(),
+        httpx.AsyncClient(base_url=sstack.url("intake"), limits=limits, timeout=60) as client,
+    ):
+        for _ in range(10):  # warm-up (connections, topic metadata); not counted
+            await client.post("/v1/complaints", json=body, headers=headers)
+
+        async def one() -> None:
+            nonlocal failures
+            started = time.perf_counter()
+            try:
+                answer = await client.post("/v1/complaints", json=body, headers=headers)
+            except httpx.HTTPError:
+                failures += 1
+                return
+            statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+            if answer.status_code in (201, 202):
+                data = answer.json()
+                sent[data["complaint_id"]] = started
+                if data.get("register_number"):
+                    answered[data["complaint_id"]] = time.perf_counter()
+
+        began = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            delay = began + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+            if i % 50 == 0:
+                bar.set_postfix_str(f"sent {i}/{total}")
+        offered_s = time.perf_counter() - began
+        await asyncio.gather(*tasks)
+        last = await watcher.wait_for(
+            set(sent), drain_s, lambda k: bar.set_postfix_str(f"registered {k}/{len(sent)}")
+        )
+    done_at = {
+        cid: min(t for t in (answered.get(cid), watcher.seen.get(cid)) if t is not None)
+        for cid in sent
+        if cid in answered or cid in watcher.seen
+    }
+    latencies = {cid: done_at[cid] - sent[cid] for cid in done_at}
+    series.extend(sorted((sent[c] - began, lat) for c, lat in latencies.items()))
+    values = list(latencies.values())
+    cutoff = time.perf_counter()
+    missing = [cutoff - sent[c] for c in sent if c not in done_at]  # lower bounds
+    unfinished.extend(sorted((sent[c] - began, cutoff - sent[c]) for c in sent if c not in done_at))
+    censored = values + missing
+
+    def quantile(q: float) -> str | float | None:
+        if not censored:
+            return None
+        value = pct(censored, q)
+        return ms(value) if value in values else f"> {ms(value)}"
+
+    finished = (last or max(done_at.values(), default=began)) - began
+    return {
+        "offered_per_second": round(rate, 1),
+        "offered_achieved_per_second": round(total / offered_s, 1),
+        "seconds": seconds,
+        "drain_cutoff_s": drain_s,
+        "requests": total,
+        "http_statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "transport_errors": failures,
+        "registered": len(done_at),
+        "unregistered_at_cutoff": len(missing),
+        "answered_with_number": len(answered),
+        "sustained_per_second": round(len(done_at) / finished, 1) if finished > 0 else None,
+        "p50_ms": quantile(0.5),
+        "p99_ms": quantile(0.99),
+        "max_ms": quantile(1.0),
+    }
+
+
+async def bench_notifier(ep: Endpoints, prefix: str, n: int, bar: tqdm) -> dict[str, Any]:
+    run = uuid.uuid4().hex[:8]
+    tickets: list[ev.Event] = [
+        samples.example(
+            ev.TicketIssued,
+            event_id=uuid.uuid4(),
+            complaint_id=uuid.uuid4(),
+            correlation_id=uuid.uuid4().hex,
+            occurred_at=datetime.now(UTC),
+            ticket_number="TKT-" + "-".join(secrets.token_hex(2).upper() for _ in range(3)),
+            register_number=f"PGD-KPPBC-TMP-AMBON/2026/{i + 1:06d}",
+            contact=TrackingContact(email=f"bench-{run}-{i}@example.com", mobile=None),
+        )
+        for i in range(n)
+    ]
+    ids = {str(t.complaint_id) for t in tickets}
+    watcher = Watcher(ep.kafka_bootstrap, prefix + topics.NOTIFICATION_SENT.name)
+    async with watcher.running():
+        began = time.perf_counter()
+        await produce(ep.kafka_bootstrap, prefix + topics.TICKET_ISSUED.name, tickets)
+        ended = await watcher.wait_for(
+            ids, 600, lambda k: bar.set_postfix_str(f"e-mails sent {k}/{n}")
+        )
+    done = len(ids & watcher.seen.keys())
+    service_s = (ended or time.perf_counter()) - began
+
+    # raw: aiosmtplib, one connection per message like the notifier, one at a time
+    began_raw = time.perf_counter()
+    for i in range(n):
+        mail = EmailMessage()
+        mail["From"] = "sipuma@beacukai.go.id"
+        mail["To"] = f"bench-raw-{run}-{i}@example.com"
+        mail["Subject"] = f"Nomor tiket pengaduan {i}"
+        mail.set_content("Nomor tiket Anda: ABCD-EF01-2345-6789.\n" * 10)
+        await aiosmtplib.send(mail, hostname=ep.smtp_host, port=ep.smtp_port)
+        if i % 20 == 0:
+            bar.set_postfix_str(f"raw e-mails {i}/{n}")
+    raw_s = time.perf_counter() - began_raw
+    return {
+        "what": f"{n} TicketIssued (e-mail only) → NotificationSent; raw: aiosmtplib.send x {n}",
+        "events": n,
+        "service": {
+            "sent": done,
+            "seconds": round(service_s, 2),
+            "per_second": round(done / service_s, 1),
+        },
+        "baseline": {"sent": n, "seconds": round(raw_s, 2), "per_second": round(n / raw_s, 1)},
+        "ratio": round((done / service_s) / (n / raw_s), 3),
+    }
