@@ -220,6 +220,9 @@ pg_start() {
   port_open "$PG_PORT" && die "port $PG_PORT (store PostgreSQL) is taken by another process; set SIPUMA_STORE_PG_PORT"
   write_pg_conf
   log "starting PostgreSQL $PG_MAJOR + DocumentDB on 127.0.0.1:$PG_PORT (log: $PG_LOG)"
+  # A backend that crashes leaves a core file in the data folder (kernel pattern permitting), for
+  # a backtrace: DocumentDB b2e220c4 has segfaulted in `documentdb_api.insert` under test load.
+  ulimit -c unlimited 2>/dev/null || true
   if ! as_os "$PG_BINDIR/pg_ctl" start -D "$DATA" -w -t 120 -s -l "$PG_LOG" 9>&-; then
     tail -n 30 "$PG_LOG" >&2
     die "PostgreSQL did not start (log: $PG_LOG)"

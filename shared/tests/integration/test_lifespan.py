@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.settings import ServiceSettings
 from sipuma.shared.topics import dead_letter_topic
+from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -26,10 +27,17 @@ async def test_service_topics_are_created_with_the_settings(
     admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
     await admin.start()
     try:
-        described = {
-            t["topic"]: t for t in await admin.describe_topics([topic, dead_letter_topic(group)])
-        }
+
+        async def described() -> dict[str, Any] | None:
+            # A new topic's partitions show in the metadata a moment after it is created.
+            found = {
+                t["topic"]: t
+                for t in await admin.describe_topics([topic, dead_letter_topic(group)])
+            }
+            return found if all(len(t["partitions"]) for t in found.values()) else None
+
+        topics_now = await eventually("the topics' partitions in the metadata", described)
     finally:
         await admin.close()
-    assert len(described[topic]["partitions"]) == 4
-    assert len(described[dead_letter_topic(group)]["partitions"]) == 4
+    assert len(topics_now[topic]["partitions"]) == 4
+    assert len(topics_now[dead_letter_topic(group)]["partitions"]) == 4

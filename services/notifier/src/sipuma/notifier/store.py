@@ -52,6 +52,7 @@ from sipuma.notifier.domain import (
     Outbox,
     PendingOutcome,
 )
+from sipuma.shared.mongo import create_indexes
 from sipuma.shared.transactions import in_transaction
 
 Doc = dict[str, Any]
@@ -189,8 +190,10 @@ class MongoDeliveryLog:
         self.attempts: AsyncCollection[Doc] = client[database][f"{collection}_attempts"]
 
     async def ensure_indexes(self) -> None:
-        await self.col.create_indexes(DELIVERY_INDEXES)
-        await self.attempts.create_indexes(ATTEMPT_INDEXES)
+        await create_indexes(
+            self.col.database,
+            {self.col.name: DELIVERY_INDEXES, self.attempts.name: ATTEMPT_INDEXES},
+        )
 
     async def ping(self) -> bool:
         await self.client.admin.command("ping")

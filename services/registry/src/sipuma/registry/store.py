@@ -18,18 +18,18 @@ data (see the service README):
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from sipuma.registry.batching import Grouped
 from sipuma.registry.domain import ComplaintFilter, Doc
 from sipuma.registry.ports import OUTBOX_KINDS, OutboxKind
+from sipuma.shared.mongo import create_indexes
 
 WAITING: Doc = {"attention.since": {"$exists": True}}  # a complaint waiting for a person
 
@@ -161,19 +161,8 @@ class Store:
         )
         return cls(client, database)
 
-    async def ensure_indexes(self, attempts: int = 5) -> None:
-        """Idempotent (an existing index with the same definition is left alone). Retried a
-        few times: replicas starting together create the same collections at the same moment,
-        and a store that is restarting answers a moment later."""
-        for attempt in range(1, attempts + 1):
-            try:
-                for name, models in INDEXES.items():
-                    await self.db[name].create_indexes(models)
-                return
-            except PyMongoError:
-                if attempt == attempts:
-                    raise
-                await asyncio.sleep(0.5 * attempt)
+    async def ensure_indexes(self) -> None:
+        await create_indexes(self.db, INDEXES)
 
     async def ping(self) -> bool:
         try:
