@@ -33,6 +33,7 @@ DOCDB_APT_PACKAGES=(
   "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-rum"
   "postgresql-$PG_MAJOR-postgis-3" libbson-dev libpcre2-dev libintelrdfpmath-dev pkg-config
   libicu-dev libkrb5-dev libpq-dev libssl-dev build-essential openssl
+  systemtap-sdt-dev  # sys/sdt.h, which PostgreSQL's headers include for DocumentDB's RUM fork
 )
 
 log() { printf '[infra] %s\n' "$*" >&2; }
@@ -76,7 +77,8 @@ store_artefacts_missing() { # prints what is missing, returns 0 when something i
   [[ -x "$PG_CONFIG" && -f "$(pg_pkglibdir)/postgis-3.so" ]] || missing+=("PostGIS (Debian)")
   extension_installed pgvector vector.so || missing+=("pgvector extension")
   extension_installed pg_cron pg_cron.so || missing+=("pg_cron extension")
-  extension_installed documentdb pg_documentdb_core.so pg_documentdb.so || missing+=("DocumentDB extension")
+  extension_installed documentdb pg_documentdb_core.so pg_documentdb.so pg_documentdb_extended_rum.so \
+    || missing+=("DocumentDB extension (with its RUM fork)")
   [[ -x "$(gateway_binary)" ]] || missing+=("gateway binary $(gateway_binary)")
   ((${#missing[@]})) || return 1
   printf '%s\n' "${missing[@]}"

@@ -117,7 +117,9 @@ build_pg_cron() { # bookworm's pg_cron 1.4 rejects DocumentDB's '2 seconds' sche
 
 build_documentdb() {
   local dir pcdir part; dir="$(unpacked_source documentdb)"; pcdir="$(intelmathlib_pc)"
-  for part in pg_documentdb_core pg_documentdb; do
+  # The RUM fork shipped with DocumentDB (same on-disk format as Debian's rum): Debian's rum
+  # 1.3.13 segfaulted in rumgettuple during unique-index checks of concurrent inserts.
+  for part in pg_documentdb_core pg_documentdb internal/pg_documentdb_extended_rum; do
     PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" make -s -C "$dir/$part" \
       -j"$JOBS" PG_CONFIG="$PG_CONFIG" with_llvm=no COPT="$DOCDB_COPT" >/dev/null
     as_root env PKG_CONFIG_PATH="$pcdir" make -s -C "$dir/$part" PG_CONFIG="$PG_CONFIG" \
@@ -168,7 +170,8 @@ main() {
   timed "apt packages check/install" ensure_packages
   install_extension pgvector build_pgvector vector.so
   install_extension pg_cron build_pg_cron pg_cron.so
-  install_extension documentdb build_documentdb pg_documentdb_core.so pg_documentdb.so
+  install_extension documentdb build_documentdb pg_documentdb_core.so pg_documentdb.so \
+    pg_documentdb_extended_rum.so
   build_gateway
   log "store build/install took $((SECONDS - t0)) s"
 }

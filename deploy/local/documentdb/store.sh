@@ -133,6 +133,8 @@ unix_socket_permissions = 0700
 max_connections = 200
 shared_preload_libraries = 'pg_cron,pg_documentdb_core,pg_documentdb'
 cron.database_name = 'postgres'
+# DocumentDB's own RUM fork for its indexes (Debian's rum segfaulted under concurrent inserts).
+documentdb.rum_library_load_option = 'require_documentdb_extended_rum'
 cron.use_background_workers = on
 # DocumentDB opens libpq connections to itself (index builds, drops, version checks) as the
 # calling user: through the private socket, where no password is asked (see pg_hba.conf).
