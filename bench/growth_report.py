@@ -70,7 +70,11 @@ def summary_line(point: dict[str, Any], base: dict[str, Any]) -> str:
 def _cell(entry: dict[str, Any] | None) -> str:
     if not entry or entry.get("p99_ms") is None:
         return "–"
-    return f"{entry['p50_ms']} / {entry['p99_ms']}"
+    statuses = entry.get("statuses") or entry.get("http_statuses") or {}
+    other = {k: v for k, v in statuses.items() if k not in ("200", "201")}
+    # Only the successful answers are timed; any other answer is named next to the figure.
+    refused = "".join(f" ({v} × {k})" for k, v in sorted(other.items()))
+    return f"{entry['p50_ms']} / {entry['p99_ms']}{refused}"
 
 
 def markdown(growth: dict[str, Any]) -> list[str]:
