@@ -135,6 +135,12 @@ shared_preload_libraries = 'pg_cron,pg_documentdb_core,pg_documentdb'
 cron.database_name = 'postgres'
 # DocumentDB's own RUM fork for its indexes (Debian's rum segfaulted under concurrent inserts).
 documentdb.rum_library_load_option = 'require_documentdb_extended_rum'
+# New indexes are built by that fork's own access method (the documentdb_extended_rum extension),
+# the one whose ordered (composite) indexes can return rows in key order; with the pushdown on, a
+# sorted page on such an index reads its page and stops instead of sorting every match (the
+# staff list at 200k complaints: docs/store.md). The upstream flags are marked experimental.
+documentdb.alternate_index_handler_name = 'extended_rum'
+documentdb.enableIndexOrderbyPushdown = on
 cron.use_background_workers = on
 # DocumentDB opens libpq connections to itself (index builds, drops, version checks) as the
 # calling user: through the private socket, where no password is asked (see pg_hba.conf).
@@ -234,7 +240,8 @@ pg_start() {
 pg_bootstrap() { # extension + users; idempotent, a few ms when all exist
   local entry name user role pw roles sql
   sql="SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS documentdb CASCADE;"
+CREATE EXTENSION IF NOT EXISTS documentdb CASCADE;
+CREATE EXTENSION IF NOT EXISTS documentdb_extended_rum;"
   for entry in "${USERS[@]}"; do
     IFS='|' read -r name user role <<<"$entry"
     pw="$(cat "$SECRETS/$name")"

@@ -340,8 +340,12 @@ async def test_every_registry_query_is_index_backed(
             for recorded in commands.seen:
                 for command in explainable(recorded.command):
                     plan = await store.db.command("explain", command, verbosity="queryPlanner")
+                    # The staff list's page is read in index order: its cost is the page's.
+                    in_order = (
+                        "staff list" in recorded.use_case and command.get("find") == "listing"
+                    )
                     try:
-                        summary = assert_index_backed(plan)
+                        summary = assert_index_backed(plan, sorted_by_index=in_order)
                     except AssertionError as refused:
                         where = f"{moment}, {recorded.use_case}: {command}"
                         raise AssertionError(f"{where}\n{refused}") from None

@@ -38,7 +38,14 @@ class ComplaintSummary(BaseModel):
 
 
 class ComplaintPage(BaseModel):
-    total: int
+    total: int = Field(
+        description="Jumlah yang cocok, dihitung sampai 1.000 (atau sampai halaman ini) / "
+        "matches, counted up to 1,000 (or up to this page)"
+    )
+    total_exact: bool = Field(
+        description="false: ada lebih dari `total` (persempit filter) / "
+        "false: there are more than `total` (narrow the filter)"
+    )
     page: int
     page_size: int
     items: list[ComplaintSummary]
@@ -164,7 +171,13 @@ def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) 
             )
             for d in found.items
         ]
-        return ComplaintPage(total=found.total, page=page, page_size=page_size, items=items)
+        return ComplaintPage(
+            total=found.total,
+            total_exact=found.total_exact,
+            page=page,
+            page_size=page_size,
+            items=items,
+        )
 
     @router.get(
         "/attention",

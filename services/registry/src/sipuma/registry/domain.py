@@ -120,6 +120,16 @@ class ComplaintFilter:
     notification_failed: bool | None = None
 
 
+@dataclass(frozen=True)
+class Counted:
+    """Matches of a filter, counted up to a bound: `exact` is False when there are more than
+    `total` (the count stopped there)."""
+
+    total: int
+    exact: bool
+    items: list[Doc]
+
+
 # -- domain errors (the HTTP edge maps them to problem+json) --------------------------------------
 class NotFound(LookupError):
     """No complaint with this register number that the caller may see (another office's number

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from sipuma.registry.domain import ComplaintFilter, Doc
+from sipuma.registry.domain import ComplaintFilter, Counted, Doc
 from sipuma.shared.events import Event
 
 # The facts that carry an outbox entry (the event they caused, published from there).
@@ -79,7 +79,7 @@ class ComplaintRepository(Protocol):
     async def set_view(self, complaint_id: str, view: Doc, version: int) -> None:
         """Replace the view unless a rebuild that saw more (a higher version) wrote one."""
 
-    async def page(self, wanted: ComplaintFilter, skip: int, limit: int) -> tuple[int, list[Doc]]:
+    async def page(self, wanted: ComplaintFilter, skip: int, limit: int) -> Counted:
         """How many match, and one page of them, newest first."""
 
     async def listed_between(

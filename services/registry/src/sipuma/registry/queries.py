@@ -23,6 +23,7 @@ NOT_A_TICKET = "0" * (tickets.DATA_SYMBOLS + 1)
 class Page:
     total: int
     items: list[Doc]
+    total_exact: bool = True
 
 
 class Queries:
@@ -35,8 +36,8 @@ class Queries:
 
     async def page(self, wanted: ComplaintFilter, page: int, page_size: int) -> Page:
         """One page of listed complaints, newest first (`page` counts from 1)."""
-        total, found = await self._store.page(wanted, (page - 1) * page_size, page_size)
-        return Page(total, found)
+        found = await self._store.page(wanted, (page - 1) * page_size, page_size)
+        return Page(found.total, found.items, found.exact)
 
     async def needing_attention(self, limit: int) -> Page:
         """The complaints waiting for a person, oldest first, without intake data."""

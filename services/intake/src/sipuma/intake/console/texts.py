@@ -259,6 +259,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "prev": ("Sebelumnya", "Previous"),
     "next": ("Berikutnya", "Next"),
     "total": ("Jumlah", "Total"),
+    "more_than": ("lebih dari {n} (persempit filter)", "more than {n} (narrow the filter)"),
     # statuses
     "st_received": ("Diterima", "Received"),
     "st_queued": ("Dalam antrean", "Queued"),

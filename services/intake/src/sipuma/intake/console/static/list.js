@@ -51,7 +51,7 @@
       for (const row of report.body.complaints) if (row.register_number) sla.set(row.register_number, row);
     }
     render(list.body, sla, report && report.status === 200 ? report.body.standard_minutes : 30);
-    status.textContent = `${S.t("total")}: ${list.body.total}`;
+    status.textContent = `${S.t("total")}: ${list.body.total_exact ? list.body.total : S.t("more_than").replace("{n}", list.body.total)}`;
   }
 
   function standardCell(item, row, limit) {
@@ -84,8 +84,10 @@
       })
     );
     document.getElementById("list-empty").hidden = data.items.length > 0;
-    const pages = Math.max(1, Math.ceil(data.total / data.page_size));
-    document.getElementById("page-info").textContent = `${S.t("page")} ${data.page} / ${pages}`;
+    // An inexact total (the registry stops counting at 1,000) still allows the next page.
+    const pages = Math.max(1, Math.ceil(data.total / data.page_size)) + (data.total_exact ? 0 : 1);
+    document.getElementById("page-info").textContent =
+      `${S.t("page")} ${data.page} / ${data.total_exact ? pages : `${pages - 1}+`}`;
     document.getElementById("prev").disabled = data.page <= 1;
     document.getElementById("next").disabled = data.page >= pages;
   }
