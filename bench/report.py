@@ -90,6 +90,21 @@ def plot(series: dict[str, Any], results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _pipeline_rows(p: dict[str, Any]) -> list[str]:
+    if not p:
+        return []
+    full, raw = p["sipuma_saturated"], p["raw_saturated"]
+    half, raw_half = p["sipuma_at_half"], p["raw_at_half"]
+    return [
+        f"| (p) end-to-end vs raw pipeline, offered {p['offered_per_second']}/s | "
+        f"{full['sustained_per_second']} complaints/s sustained | raw pipeline: "
+        f"{raw['sustained_per_second']}/s | **{p['ratio_sustained']}** |",
+        f"| (p) at 50 % of the raw rate ({p['half_rate_per_second']}/s) | p50 {half['p50_ms']} "
+        f"ms, p99 {half['p99_ms']} ms POST → number | raw: p50 {raw_half['p50_ms']} ms, p99 "
+        f"{raw_half['p99_ms']} ms | – |",
+    ]
+
+
 def markdown(report: dict[str, Any]) -> str:
     r, m = report["results"], report["machine"]
     a, b, d, e = (r.get(k, {}) for k in ("a_intake", "b_registry", "d_evidence", "e_notifier"))
@@ -121,6 +136,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"offered {c['offered_per_second']}/s (sent {c['offered_achieved_per_second']}/s) | "
             f"**{ratio}** (sustained ÷ offered) |"
         )
+    rows += _pipeline_rows(r.get("p_pipeline") or {})
     if d:
         rows.append(
             f"| (d) evidence | {d['service_upload_mib_s']} MiB/s ({d['file_mib']} MiB file) | "
@@ -188,6 +204,14 @@ def markdown(report: dict[str, Any]) -> str:
         "  registry takes, a queue builds, latency grows with time (see the plot), and what is",
         "  unregistered `--e2e-drain` s after the last POST counts as slower than the cut-off",
         "  (`> x` in the table). It runs last so its backlog cannot slow the other phases.",
+        "- **(p)** `bench/pipeline_bench.py`: the same open loop as (c), offered",
+        "  `--pipeline-rate` (more than either takes) for `--pipeline-seconds`, once through",
+        "  SIPUMA and once through the raw pipeline (`bench/raw_pipeline.py`: bare FastAPI →",
+        "  aiokafka produce, idempotent, acks=all → one aiokafka consumer doing `insert_one`,",
+        "  a produce and a commit per message → the API's reader answers the waiting POST);",
+        "  ratio = sustained ÷ sustained. Then both at 50 % of the raw sustained rate: p99",
+        "  POST → number (SIPUMA first at that rate, then saturated, so its backlog cannot",
+        "  slow the other runs).",
         "- **(d)** `bench/evidence_bench.py`: the same random file through `sipuma-evidence`",
         "  (streamed HTTP body, Content-Length known) vs `minio.put_object`; then 1 GiB",
         "  chunked, the service's RSS sampled every 20 ms from /proc.",

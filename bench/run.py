@@ -16,7 +16,10 @@ c. end-to-end: open-loop POSTs at 50 % of (a)'s rate through intake + registry, 
 d. evidence upload MiB/s vs a direct `minio` put of the same file, and RSS growth for 1 GiB;
 e. notifier e-mails/s (TicketIssued → NotificationSent on the real SMTP sink) vs raw aiosmtplib;
 g. growth (`bench/growth.py`): a private registry grown to 10k, 50k, 200k complaints; each read,
-   POST → number and the registry's rate at each size, as a ratio to the first size.
+   POST → number and the registry's rate at each size, as a ratio to the first size;
+p. the whole pipeline vs the raw pipeline (`bench/raw_pipeline.py`: bare FastAPI → aiokafka →
+   one consumer with one insert → the API answers): sustained rate when offered more than either
+   takes, and p99 POST → number of each at 50 % of the raw rate.
 
 Writes docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks-latency.png and
 docs/benchmarks-growth.png.
@@ -38,7 +41,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench import evidence_bench, growth, growth_seed
+from bench import evidence_bench, growth, growth_seed, pipeline_bench
 from bench.common import DOCS, PARTITIONS, loadavg
 from bench.phases import bench_e2e, bench_intake, bench_notifier, bench_registry
 from bench.report import write_report
@@ -61,7 +64,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     results: dict[str, Any] = {}
     series: dict[str, Any] = {}
-    phases = ["infra + stack", "a", "b", "c sustainable", "d", "e", "g", "c at 50 % of a", "report"]
+    phases = [
+        "infra + stack",
+        "a",
+        "b",
+        "c sustainable",
+        "d",
+        "e",
+        "g",
+        "p",
+        "c at 50 % of a",
+        "report",
+    ]
     bar = tqdm(total=len(phases), unit="phase", dynamic_ncols=True)
 
     def phase(name: str) -> None:
@@ -74,7 +88,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sipuma-bench-")))
         unique = f"bench-{uuid.uuid4().hex[:8]}"
         prefix = f"sipuma.{unique}."
-        if set(args.only) & set("bce"):  # the phases that use this stack (g has its own)
+        if set(args.only) & set("bcep"):  # the phases that use this stack (g has its own)
             # The stack's topics, all with the partitions its settings ask for, before any service
             await ensure_topics(
                 ep.kafka_bootstrap,
@@ -144,6 +158,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             results["g_growth"] = await growth.measure(ep, stack, folder, settings, bar)
             machine["loadavg_phases"]["g"] = loadavg()
+        bar.update()
+        if "p" in args.only:
+            phase("(p) pipeline vs raw pipeline")
+            results["p_pipeline"] = await pipeline_bench.measure(
+                ep,
+                stack,
+                folder,
+                sstack,
+                prefix,
+                args.pipeline_rate,
+                args.pipeline_seconds,
+                args.e2e_drain,
+                bar,
+                series,
+            )
+            machine["loadavg_phases"]["p"] = loadavg()
         bar.update()
         # Last, because what the registry cannot take stays queued behind it when this ends.
         if "c" in args.only:
@@ -219,7 +249,11 @@ def main() -> None:
     parser.add_argument("--growth-batch", type=int, default=5000, help="(g) events for events/s")
     parser.add_argument("--growth-post-rate", type=float, default=5, help="(g) POST → number /s")
     parser.add_argument("--growth-post-seconds", type=float, default=20, help="(g) POSTs for s")
-    parser.add_argument("--only", default="abcdeg", help="subset of the measurements, e.g. ace")
+    parser.add_argument(
+        "--pipeline-rate", type=float, default=400, help="(p) offered per s, above both rates"
+    )
+    parser.add_argument("--pipeline-seconds", type=float, default=15, help="(p) per run")
+    parser.add_argument("--only", default="abcdegp", help="subset of the measurements, e.g. ace")
     parser.add_argument("--out", default=str(DOCS), help="where the report files go")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to try the tool")
     args = parser.parse_args()
@@ -229,6 +263,7 @@ def main() -> None:
         args.e2e_sustain_seconds, args.e2e_drain = 8, 20
         args.growth_sizes, args.growth_requests, args.growth_batch = "1000,3000", 50, 500
         args.growth_post_seconds = 5
+        args.pipeline_rate, args.pipeline_seconds = 100, 5
     report = asyncio.run(run(args))
     print(Path(args.out, "benchmarks.md").read_text())
     print(json.dumps(report["results"], indent=2))

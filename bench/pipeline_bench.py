@@ -1,0 +1,142 @@
+"""(p) SIPUMA end to end against the raw pipeline (`bench/raw_pipeline.py`) on the same servers,
+in the same run: the sustained rate of each when offered more than either takes, and p99
+POST → register number of each at 50 % of the raw pipeline's sustained rate."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pymongo import MongoClient
+from tqdm import tqdm
+
+from bench.common import PARTITIONS
+from bench.intake_bench import wait_ready
+from bench.phases import bench_e2e
+from services.intake.tests.integration.test_spool_scenario import free_port
+from sipuma.shared import topics
+from sipuma.shared.topic_admin import ensure_topics
+from tests.e2e.stack import Stack
+from tests.harness.endpoints import Endpoints
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class RawStack:
+    """Looks like the stack to `bench_e2e`: where to POST, and (unused) a token."""
+
+    base: str
+
+    def url(self, name: str) -> str:
+        return self.base
+
+    def token(self) -> str:
+        return "raw"
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(30)
+
+
+def start_raw(ep: Endpoints, stack: ExitStack, folder: Path, prefix: str, wait_s: float) -> str:
+    database = f"bench_rawpipe_{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = {
+        **os.environ,
+        "RAW_BOOTSTRAP": ep.kafka_bootstrap,
+        "RAW_RECEIVED": prefix + topics.COMPLAINT_RECEIVED.name,
+        "RAW_REGISTERED": prefix + topics.COMPLAINT_REGISTERED.name,
+        "RAW_GROUP": prefix + "raw-worker",
+        "RAW_MONGO_URI": ep.mongo_uri,
+        "RAW_DATABASE": database,
+        "RAW_WAIT_S": str(wait_s),
+        "RAW_PORT": str(port),
+    }
+
+    def drop() -> None:
+        client: MongoClient[dict[str, Any]] = MongoClient(ep.mongo_uri)
+        with client:
+            client.drop_database(database)
+
+    stack.callback(drop)
+    for role in ("worker", "api"):
+        log = folder / f"raw-{role}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.raw_pipeline", role],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        stack.callback(stop, proc)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(base + "/healthz", proc, folder / "raw-api.log")
+    return base
+
+
+async def measure(
+    ep: Endpoints,
+    stack: ExitStack,
+    folder: Path,
+    sstack: Stack,
+    prefix: str,
+    offered: float,
+    seconds: float,
+    drain_s: float,
+    bar: tqdm,
+    series: dict[str, Any],
+) -> dict[str, Any]:
+    raw_prefix = f"sipuma.bench-raw-{uuid.uuid4().hex[:8]}."
+    await ensure_topics(
+        ep.kafka_bootstrap,
+        [raw_prefix + t.name for t in (topics.COMPLAINT_RECEIVED, topics.COMPLAINT_REGISTERED)],
+        partitions=PARTITIONS,
+    )
+    raw = RawStack(start_raw(ep, stack, folder, raw_prefix, wait_s=2.0))
+
+    async def run(target: Any, at_prefix: str, rate: float, label: str) -> dict[str, Any]:
+        bar.set_description(f"(p) {label}")
+        return await bench_e2e(
+            ep,
+            target,
+            at_prefix,
+            rate,
+            seconds,
+            drain_s,
+            bar,
+            series.setdefault(f"p_{label}", []),
+            series.setdefault(f"p_{label}_unfinished", []),
+        )
+
+    raw_full = await run(raw, raw_prefix, offered, "raw_saturated")
+    half = (raw_full["sustained_per_second"] or offered) / 2
+    raw_half = await run(raw, raw_prefix, half, "raw_half")
+    # SIPUMA at the same half load before its own saturation run, which leaves a queue behind.
+    sipuma_half = await run(sstack, prefix, half, "sipuma_half")
+    sipuma_full = await run(sstack, prefix, offered, "sipuma_saturated")
+
+    def ratio(f: Callable[[dict[str, Any]], Any]) -> float | None:
+        a, b = f(sipuma_full), f(raw_full)
+        return round(a / b, 3) if a and b else None
+
+    return {
+        "what": "open-loop POST → register number; raw = bare FastAPI → aiokafka (acks=all) → "
+        "one consumer: insert_one + produce → the API answers; same servers, same run",
+        "offered_per_second": offered,
+        "raw_saturated": raw_full,
+        "sipuma_saturated": sipuma_full,
+        "ratio_sustained": ratio(lambda r: r["sustained_per_second"]),
+        "half_rate_per_second": round(half, 1),
+        "raw_at_half": raw_half,
+        "sipuma_at_half": sipuma_half,
+    }
