@@ -32,6 +32,8 @@ import asyncio
 import json
 import os
 import platform
+import signal
+import sys
 import tempfile
 import uuid
 from contextlib import ExitStack
@@ -226,6 +228,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
+    # A stopped run (SIGTERM) still removes its processes, databases, topics and bucket.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10, help="(a) per server")
     parser.add_argument("--concurrency", type=int, default=16, help="(a) closed-loop workers")
