@@ -46,13 +46,18 @@ from tqdm import tqdm
 from bench import evidence_bench, growth, growth_seed, pipeline_bench
 from bench.common import DOCS, PARTITIONS, loadavg
 from bench.phases import bench_e2e, bench_intake, bench_notifier, bench_registry
+from bench.profiles import profiling
 from bench.report import write_report
 from sipuma.shared import topics
 from sipuma.shared.topic_admin import ensure_topics
-from tests.e2e.stack import start_stack
+from tests.e2e.stack import Stack, start_stack
 from tests.harness.endpoints import resolve
 
 # ---------------------------------------------------------------- main
+
+
+def pids(sstack: Stack, *names: str) -> dict[str, int]:
+    return {n: s.proc.pid for n in names if (s := sstack.services[n]).proc is not None}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -108,7 +113,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         bar.update()
         if "b" in args.only:
             phase("(b) registry vs raw consumer")
-            results["b_registry"] = await bench_registry(ep, sstack, prefix, args.events, bar)
+            with profiling(args.profile, "b", pids(sstack, "registry")):
+                results["b_registry"] = await bench_registry(ep, sstack, prefix, args.events, bar)
             machine["loadavg_phases"]["b"] = loadavg()
         bar.update()
         if "c" in args.only:
@@ -145,7 +151,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         bar.update()
         if "e" in args.only:
             phase("(e) notifier vs raw aiosmtplib")
-            results["e_notifier"] = await bench_notifier(ep, prefix, args.emails, bar)
+            with profiling(args.profile, "e", pids(sstack, "notifier")):
+                results["e_notifier"] = await bench_notifier(ep, prefix, args.emails, bar)
             machine["loadavg_phases"]["e"] = loadavg()
         bar.update()
         # Before (c) at 50 % of (a): that one leaves a queue behind in the other stack.
@@ -163,18 +170,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         bar.update()
         if "p" in args.only:
             phase("(p) pipeline vs raw pipeline")
-            results["p_pipeline"] = await pipeline_bench.measure(
-                ep,
-                stack,
-                folder,
-                sstack,
-                prefix,
-                args.pipeline_rate,
-                args.pipeline_seconds,
-                args.e2e_drain,
-                bar,
-                series,
-            )
+            with profiling(args.profile, "p", pids(sstack, "intake", "registry")):
+                results["p_pipeline"] = await pipeline_bench.measure(
+                    ep,
+                    stack,
+                    folder,
+                    sstack,
+                    prefix,
+                    args.pipeline_rate,
+                    args.pipeline_seconds,
+                    args.e2e_drain,
+                    bar,
+                    series,
+                )
             machine["loadavg_phases"]["p"] = loadavg()
         bar.update()
         # Last, because what the registry cannot take stays queued behind it when this ends.
@@ -259,6 +267,9 @@ def main() -> None:
     parser.add_argument("--pipeline-seconds", type=float, default=15, help="(p) per run")
     parser.add_argument("--only", default="abcdegp", help="subset of the measurements, e.g. ace")
     parser.add_argument("--out", default=str(DOCS), help="where the report files go")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy profiles of (b), (e), (p) in bench/profiles"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to try the tool")
     args = parser.parse_args()
     if args.quick:
