@@ -49,6 +49,21 @@ def ratios(points: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
             for q in ("p50_ms", "p99_ms"):
                 now, then = (_number((p.get(key) or {}).get(q)) for p in (point, base))
                 row[f"{key}_{q[:3]}"] = round(now / then, 2) if now and then else None
+        # The report answers one row per complaint of the month, so its size grows with the
+        # data in that month: its cost per row is what must stay flat.
+        per_row = [
+            (
+                _number((p.get("report") or {}).get("p50_ms")),
+                _number((p.get("report") or {}).get("per_answer")),
+            )
+            for p in (point, base)
+        ]
+        (now_ms, now_rows), (then_ms, then_rows) = per_row
+        row["report_per_row"] = (
+            round((now_ms / now_rows) / (then_ms / then_rows), 2)
+            if now_ms and now_rows and then_ms and then_rows
+            else None
+        )
         rate, rate0 = (_number((p.get("events") or {}).get("per_second")) for p in (point, base))
         row["events"] = round(rate0 / rate, 2) if rate and rate0 else None
         out[str(point["size"])] = row
@@ -108,6 +123,14 @@ def markdown(growth: dict[str, Any]) -> list[str]:
             f"| {LABELS[key]}{extra} | {cells} | {_flag(ratio.get(key + '_p50'))} | "
             f"{_flag(ratio.get(key + '_p99'))} |"
         )
+    per_row = [
+        round(r["p50_ms"] / r["per_answer"], 3) if r.get("per_answer") else "–"
+        for r in ((p.get("report") or {}) for p in points)
+    ]
+    lines.append(
+        f"| {LABELS['report']}, p50 per complaint in the answer (its rows grow with the month) | "
+        f"{' | '.join(str(x) for x in per_row)} | {_flag(ratio.get('report_per_row'))} | |"
+    )
     rates = " | ".join(str((p.get("events") or {}).get("per_second", "–")) for p in points)
     lines.append(
         f"| {LABELS['events']} ({growth['batch']:,} more at once; ratio: time per event) | "
@@ -119,7 +142,7 @@ def markdown(growth: dict[str, Any]) -> list[str]:
     over = [
         f"{SHORT[k]} time per event ×{v}" if k == "events" else f"{SHORT[k[:-4]]} {k[-3:]} ×{v}"
         for k, v in ratio.items()
-        if v is not None and v > 1.5
+        if v is not None and v > 1.5 and k != "report_per_row"
     ]
     loads = ", ".join(f"{p['size']:,}: {p.get('loadavg', ['?'])[0]}" for p in points)
     lines += [
