@@ -58,7 +58,10 @@ def test_analytics_topics_are_the_ones_the_issue_names() -> None:
         "sipuma.evidence.stored.v1",
         "sipuma.notification.sent.v1",
         "sipuma.notification.failed.v1",
+        "sipuma.complaint.deadline-approaching.v1",  # issue 18
+        "sipuma.complaint.overdue.v1",
     }
+    assert {spec.name for spec in topics.ANALYTICS_TOPICS} == open_topics
 
 
 def test_dead_letter_topic_per_group() -> None:

@@ -204,6 +204,33 @@ class ComplaintStatusChanged(Event):
     changed_at: UtcDatetime
 
 
+class ComplaintDeadlineApproaching(Event):
+    """A follow-up stage's working-day deadline is near and the complaint is still in it; the
+    office's compliance staff are reminded. No personal data: analytics topic."""
+
+    event_type: Literal["sipuma.complaint.deadline-approaching.v1"] = (
+        "sipuma.complaint.deadline-approaching.v1"
+    )
+    stage: p.ShortText = Field(description="Follow-up stage (a configured name, e.g. verification)")
+    status: p.ComplaintStatus = Field(description="The status the complaint is still in")
+    due_at: UtcDatetime = Field(description="End of the stage's last working day (office time)")
+    working_days: int = Field(ge=1, description="The stage's duration in working days")
+
+
+class ComplaintOverdue(Event):
+    """A follow-up stage's deadline passed: `compliance` when it passed, `supervisor` when the
+    escalation period passed too. No personal data: analytics topic."""
+
+    event_type: Literal["sipuma.complaint.overdue.v1"] = "sipuma.complaint.overdue.v1"
+    stage: p.ShortText
+    status: p.ComplaintStatus
+    due_at: UtcDatetime
+    working_days: int = Field(ge=1)
+    escalation: Literal["compliance", "supervisor"] = Field(
+        description="Who is told: the office's compliance staff, then a supervisor"
+    )
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     ComplaintReceived,
     ComplaintRegistered,
@@ -215,6 +242,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     NotificationSent,
     NotificationFailed,
     ComplaintStatusChanged,
+    ComplaintDeadlineApproaching,
+    ComplaintOverdue,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENTS}
 

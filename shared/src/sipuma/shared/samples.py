@@ -109,6 +109,21 @@ _PAYLOADS: dict[type[ev.Event], dict[str, Any]] = {
         "to_status": p.ComplaintStatus.VERIFIED,
         "changed_at": AT,
     },
+    ev.ComplaintDeadlineApproaching: {
+        "source": "registry",
+        "stage": "verification",
+        "status": p.ComplaintStatus.REGISTERED,
+        "due_at": AT,
+        "working_days": 3,
+    },
+    ev.ComplaintOverdue: {
+        "source": "registry",
+        "stage": "verification",
+        "status": p.ComplaintStatus.REGISTERED,
+        "due_at": AT,
+        "working_days": 3,
+        "escalation": "supervisor",
+    },
 }
 
 

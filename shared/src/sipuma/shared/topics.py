@@ -62,7 +62,7 @@ TICKET_ISSUED = TopicSpec(
     restricted=True,
     event_types=(ev.TicketIssued,),
     producers=("registry",),
-    consumers=("notifier",),
+    consumers=(),
     description="Ticket numbers with the contact to send them to.",
 )
 COMPLAINT_REGISTERED = TopicSpec(
@@ -106,6 +106,23 @@ NOTIFICATION_FAILED = TopicSpec(
     description="Ticket notifications that failed, per channel (analytics).",
 )
 
+DEADLINE_APPROACHING = TopicSpec(
+    name="sipuma.complaint.deadline-approaching.v1",
+    restricted=False,
+    event_types=(ev.ComplaintDeadlineApproaching,),
+    producers=("registry",),
+    consumers=(),
+    description="A follow-up stage's working-day deadline is near (analytics).",
+)
+COMPLAINT_OVERDUE = TopicSpec(
+    name="sipuma.complaint.overdue.v1",
+    restricted=False,
+    event_types=(ev.ComplaintOverdue,),
+    producers=("registry",),
+    consumers=(),
+    description="A follow-up stage's deadline passed; escalation level (analytics).",
+)
+
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     COMPLAINT_RECEIVED,
     COMPLAINT_SUPPLEMENTED,
@@ -117,6 +134,11 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     EVIDENCE_STORED,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
+    DEADLINE_APPROACHING,
+    COMPLAINT_OVERDUE,
+)
+ANALYTICS_TOPICS: tuple[TopicSpec, ...] = tuple(
+    spec for spec in ALL_TOPICS if not spec.restricted
 )
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in ALL_TOPICS}
 
