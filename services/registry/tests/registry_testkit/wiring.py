@@ -48,7 +48,7 @@ class Recorder:
             self.fail -= 1
             raise ConnectionError("kafka unreachable")
         found = 0
-        for name in ("register_numbers", "tickets", "status_changes"):
+        for name in ("register_numbers", "tickets", "status_changes", "deadline_alerts"):
             found += await self.store.db[name].count_documents(
                 {"outbox.event_id": str(event.event_id)}
             )

@@ -137,9 +137,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DEADLINE_APPROACHING,
     COMPLAINT_OVERDUE,
 )
-ANALYTICS_TOPICS: tuple[TopicSpec, ...] = tuple(
-    spec for spec in ALL_TOPICS if not spec.restricted
-)
+ANALYTICS_TOPICS: tuple[TopicSpec, ...] = tuple(spec for spec in ALL_TOPICS if not spec.restricted)
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in ALL_TOPICS}
 
 

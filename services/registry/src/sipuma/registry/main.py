@@ -21,16 +21,19 @@ from faststream.kafka import KafkaBroker
 
 from sipuma.registry import handlers
 from sipuma.registry.api import staff_router
+from sipuma.registry.deadlines import DeadlinePolicy
 from sipuma.registry.outbox import OutboxRelay
 from sipuma.registry.ports import Publish
 from sipuma.registry.problems import install_domain_problems
 from sipuma.registry.publisher import kafka_publisher
 from sipuma.registry.queries import Queries
 from sipuma.registry.rate_limit import TrackingRateLimiter
+from sipuma.registry.reminders import DeadlineWatch
 from sipuma.registry.service import Config, Registry, Topics
 from sipuma.registry.settings import RegistrySettings
 from sipuma.registry.store import Store
 from sipuma.registry.tracking_api import tracking_router
+from sipuma.registry.workdays import WorkCalendar, load_collective_leave
 from sipuma.shared import topics
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.health import kafka_check
@@ -41,6 +44,7 @@ from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.web import install_cors, install_http_plumbing, serve
 
 PRODUCED = (topics.COMPLAINT_REGISTERED, topics.TICKET_ISSUED, topics.COMPLAINT_STATUS_CHANGED)
+ALERTS = (topics.DEADLINE_APPROACHING, topics.COMPLAINT_OVERDUE)
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +60,7 @@ class Runtime:
     relay: OutboxRelay
     registry: Registry  # use cases that change something
     queries: Queries  # use cases that read
+    deadlines: DeadlineWatch  # reminders and escalation (a pass every deadline_check_seconds)
 
 
 def build(
@@ -70,10 +75,18 @@ def build(
     )
     offices = OfficeDirectory.load(settings.offices_file)
     ticket_key = settings.ticket_hash_key.get_secret_value().encode()
+    calendar = WorkCalendar(load_collective_leave(settings.collective_leave_file))
     config = Config(
         number_format=settings.register_number_format,
         ticket_key=ticket_key,
         topics=Topics(*(spec.name for spec in PRODUCED)),
+        deadlines=DeadlinePolicy(settings.deadline_stages, calendar),
+    )
+    watch = DeadlineWatch(
+        store,
+        relay,
+        {cls.TYPE: spec.name for spec in ALERTS for cls in spec.event_types},
+        settings.deadline_check_seconds,
     )
     registry = Registry(store, offices, config, relay)
     queries = Queries(store, offices, ticket_key)
@@ -83,7 +96,7 @@ def build(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ensure_service_topics(
             settings,
-            [settings.topic(spec) for spec in (*handlers.CONSUMED, *PRODUCED)]
+            [settings.topic(spec) for spec in (*handlers.CONSUMED, *PRODUCED, *ALERTS)]
             + [settings.topic(topics.dead_letter_topic(settings.consumer_group))],
         )
         await store.ensure_indexes()
@@ -93,6 +106,9 @@ def build(
                 log.info("recovered_on_start", numbered=numbered)
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop))
+        tasks = [relay_task]
+        if settings.deadline_watch:
+            tasks.append(asyncio.create_task(watch.run(stop)))
         await broker.start()
         try:
             yield
@@ -101,7 +117,7 @@ def build(
             stop.set()
             relay.kick()
             with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
+                await asyncio.gather(*tasks)
             await store.close()
 
     app = FastAPI(
@@ -124,7 +140,7 @@ def build(
         public_paths=("/v1/track",),
     )
     install_cors(app, settings.cors_origins)
-    return Runtime(settings, app, broker, store, relay, registry, queries)
+    return Runtime(settings, app, broker, store, relay, registry, queries, watch)
 
 
 def run() -> None:

@@ -16,8 +16,13 @@ from sipuma.registry.domain import ComplaintFilter, Counted, Doc
 from sipuma.shared.events import Event
 
 # The facts that carry an outbox entry (the event they caused, published from there).
-OutboxKind = Literal["register_numbers", "tickets", "status_changes"]
-OUTBOX_KINDS: tuple[OutboxKind, ...] = ("register_numbers", "tickets", "status_changes")
+OutboxKind = Literal["register_numbers", "tickets", "status_changes", "deadline_alerts"]
+OUTBOX_KINDS: tuple[OutboxKind, ...] = (
+    "register_numbers",
+    "tickets",
+    "status_changes",
+    "deadline_alerts",
+)
 
 
 class Publish(Protocol):
@@ -85,6 +90,17 @@ class ComplaintRepository(Protocol):
     async def listed_between(
         self, office_codes: list[str] | None, start: datetime, end: datetime
     ) -> list[Doc]: ...
+
+    # -- deadline reminders (reminders.py) ---------------------------------------------------
+    async def alerts_due(self, now: datetime, limit: int) -> list[Doc]:
+        """Listed complaints whose next reminder moment is at or before `now` (oldest first)."""
+
+    async def add_alerts(self, alerts: list[Doc]) -> list[bool]:
+        """Insert reminder facts; per fact False when its key exists (sent before)."""
+
+    async def next_alert(self, complaint_id: str, since: datetime, at: datetime | None) -> None:
+        """Move the complaint's next reminder moment (None: none left) unless it moved to
+        another stage meanwhile (`since`)."""
 
     # -- outbox ------------------------------------------------------------------------------
     async def claim_due(self, kind: OutboxKind, now: datetime, lease: timedelta) -> Doc | None:

@@ -27,6 +27,7 @@ from uuid import UUID
 import structlog
 
 from sipuma.registry import metrics, tickets
+from sipuma.registry.deadlines import DeadlinePolicy
 from sipuma.registry.domain import (
     UNKNOWN_OFFICE,
     Conflict,
@@ -72,6 +73,7 @@ class Config:
     number_format: str
     ticket_key: bytes
     topics: Topics
+    deadlines: DeadlinePolicy | None = None  # None: no working-day deadlines kept
 
 
 async def _all(*steps: Awaitable[Any]) -> list[Any]:
@@ -141,7 +143,7 @@ class Registry:
         listing["register_year"] = number["year"]
         listing["tracking_contact"] = contact
         listing["number_id"] = number["_id"]
-        listing["view"] = build_view(listing, number, [], [], done[1:])
+        listing["view"] = self._dated(listing, build_view(listing, number, [], [], done[1:]), [])
         listing["version"] = len(done[1:])
         if await self._store.list_complaint(listing):
             await self._settle(listing, fresh=True)
@@ -356,6 +358,17 @@ class Registry:
             await self._settle(listed)
         return doc
 
+    def _dated(self, listed: Doc, view: Doc, changes: list[Doc]) -> Doc:
+        """The view with the deadline of the stage the complaint is in (deadlines.py)."""
+        office = self._offices.get(listed["office_code"])
+        since = changes[-1]["at"] if changes else view.get("registered_at")
+        if self._config.deadlines is None or office is None or since is None:
+            return view
+        deadline = self._config.deadlines.deadline(view["status"], since, office.zone)
+        if deadline is not None:
+            view["deadline"] = deadline.doc()
+        return view
+
     # -- the listing entry ----------------------------------------------------------------------
     async def _settle(self, listed: Doc, *, fresh: bool = False) -> Doc:
         """Issue missing tickets and rebuild the view from the facts and status steps. `fresh`:
@@ -370,7 +383,7 @@ class Registry:
         issued = await self._tickets(listed, facts)
         shown = listed["view"]
         number = {"number": shown["register_number"], "at": shown["registered_at"]}
-        view = build_view(listed, number, changes, facts, issued)
+        view = self._dated(listed, build_view(listed, number, changes, facts, issued), changes)
         # Facts, steps and tickets are only ever added: a rebuild that saw more is newer.
         await self._store.set_view(complaint_id, view, len(facts) + len(changes) + len(issued))
         return view

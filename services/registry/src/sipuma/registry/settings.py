@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
+from sipuma.registry.deadlines import DEFAULT_STAGES, Stage
 from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT, validate_number_format
 from sipuma.shared.settings import DEV_SECRET_PREFIX, StaffApiSettings, StoreSettings
 
@@ -32,6 +33,13 @@ class RegistrySettings(StaffApiSettings, StoreSettings):
     consumer_session_timeout_ms: int = Field(10_000, ge=1000)
     consumer_heartbeat_interval_ms: int = Field(3_000, ge=100)
     consumer_instance_id: str | None = None
+
+    # Working-day deadlines (deadlines.py, README "Working-day deadlines"): the stages as JSON,
+    # e.g. SIPUMA_DEADLINE_STAGES='[{"name":"verification","status":"registered","working_days":3}]'
+    deadline_stages: tuple[Stage, ...] = DEFAULT_STAGES
+    collective_leave_file: Path | None = None  # cuti bersama; default: the reviewed file shipped
+    deadline_check_seconds: float = Field(60.0, gt=0, description="How often reminders are due")
+    deadline_watch: bool = True  # off: this replica runs no reminder pass (another one does)
 
     @field_validator("register_number_format")
     @classmethod

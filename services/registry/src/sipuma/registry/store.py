@@ -52,6 +52,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         # supervisors: all offices
         ordered_index([("received_at", DESCENDING), ("_id", ASCENDING)], name="received_id"),
+        # Sparse: only open complaints with a reminder to come are in it (reminders.py).
+        IndexModel([("view.deadline.next_alert_at", ASCENDING)], name="next_alert", sparse=True),
     ],
     "register_numbers": [
         IndexModel(
@@ -72,6 +74,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [("complaint_id", ASCENDING), ("step", ASCENDING)], name="complaint_step", unique=True
         ),
+        _outbox_due(),
+    ],
+    "deadline_alerts": [
+        IndexModel([("complaint_id", ASCENDING)], name="complaint_id"),
         _outbox_due(),
     ],
     "facts": [
@@ -148,7 +154,14 @@ class Store:
         # each document inserted or refused on its own.
         self._inserts: dict[str, Grouped[Doc, bool]] = {
             name: Grouped(partial(_insert_each, self.db[name]))
-            for name in ("complaints", "listing", "tickets", "status_changes", "facts")
+            for name in (
+                "complaints",
+                "listing",
+                "tickets",
+                "status_changes",
+                "facts",
+                "deadline_alerts",
+            )
         }
         # A complaint's facts and steps: reads of concurrent handlers share one `$in` query.
         self._reads = {
@@ -298,6 +311,30 @@ class Store:
         if office_codes is not None:
             query["office_code"] = {"$in": office_codes}
         return await self.listing.find(query).to_list()
+
+    # -- deadline reminders -----------------------------------------------------------------------
+    async def alerts_due(self, now: datetime, limit: int) -> list[Doc]:
+        query = {"view.deadline.next_alert_at": {"$lte": now}}
+        projection = {"office_code": 1, "correlation_id": 1, "view.status": 1, "view.deadline": 1}
+        found = self.listing.find(query, projection).sort("view.deadline.next_alert_at", 1)
+        return await found.limit(limit).to_list()
+
+    async def add_alerts(self, alerts: list[Doc]) -> list[bool]:
+        if not alerts:
+            return []
+        outcome = await _insert_each(self.db["deadline_alerts"], alerts)
+        for result in outcome:
+            if isinstance(result, BaseException):
+                raise result
+        return [bool(result) for result in outcome]
+
+    async def next_alert(self, complaint_id: str, since: datetime, at: datetime | None) -> None:
+        change: Doc = (
+            {"$set": {"view.deadline.next_alert_at": at}}
+            if at
+            else {"$unset": {"view.deadline.next_alert_at": ""}}
+        )
+        await self.listing.update_one({"_id": complaint_id, "view.deadline.since": since}, change)
 
     # -- outbox -----------------------------------------------------------------------------------
     async def claim_due(self, kind: OutboxKind, now: datetime, lease: timedelta) -> Doc | None:
