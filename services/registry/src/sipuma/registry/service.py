@@ -145,6 +145,8 @@ class Registry:
         listing["number_id"] = number["_id"]
         listing["view"] = self._dated(listing, build_view(listing, number, [], [], done[1:]), [])
         listing["version"] = len(done[1:])
+        if "deadline" in listing["view"]:
+            listing["next_alert_at"] = listing["view"]["deadline"]["next_alert_at"]
         if await self._store.list_complaint(listing):
             await self._settle(listing, fresh=True)
         else:  # listed before (a redelivery) or by another replica at the same moment

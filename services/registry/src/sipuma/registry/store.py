@@ -279,10 +279,14 @@ class Store:
         return await self.listing.find_one({"_id": complaint_id})
 
     async def set_view(self, complaint_id: str, view: Doc, version: int) -> None:
-        await self.listing.update_one(
-            {"_id": complaint_id, "version": {"$lte": version}},
-            {"$set": {"view": view, "version": version}},
-        )
+        # The next reminder moment rides along with the view (reminders.py reads it by index).
+        alert = (view.get("deadline") or {}).get("next_alert_at")
+        change: Doc = {"$set": {"view": view, "version": version}}
+        if alert is None:
+            change["$unset"] = {"next_alert_at": ""}
+        else:
+            change["$set"]["next_alert_at"] = alert
+        await self.listing.update_one({"_id": complaint_id, "version": {"$lte": version}}, change)
 
     async def page(self, wanted: ComplaintFilter, skip: int, limit: int) -> Counted:
         # Read in the ordered index's order from the newest: a page costs its own size (plus
@@ -314,9 +318,9 @@ class Store:
 
     # -- deadline reminders -----------------------------------------------------------------------
     async def alerts_due(self, now: datetime, limit: int) -> list[Doc]:
-        query = {"view.deadline.next_alert_at": {"$lte": now}}
+        query = {"next_alert_at": {"$lte": now}}
         projection = {"office_code": 1, "correlation_id": 1, "view.status": 1, "view.deadline": 1}
-        found = self.listing.find(query, projection).sort("view.deadline.next_alert_at", 1)
+        found = self.listing.find(query, projection).sort("next_alert_at", 1)
         return await found.limit(limit).to_list()
 
     async def add_alerts(self, alerts: list[Doc]) -> list[bool]:
@@ -329,11 +333,7 @@ class Store:
         return [bool(result) for result in outcome]
 
     async def next_alert(self, complaint_id: str, since: datetime, at: datetime | None) -> None:
-        change: Doc = (
-            {"$set": {"view.deadline.next_alert_at": at}}
-            if at
-            else {"$unset": {"view.deadline.next_alert_at": ""}}
-        )
+        change: Doc = {"$set": {"next_alert_at": at}} if at else {"$unset": {"next_alert_at": ""}}
         await self.listing.update_one({"_id": complaint_id, "view.deadline.since": since}, change)
 
     # -- outbox -----------------------------------------------------------------------------------
