@@ -1,7 +1,7 @@
 """Deadline reminders and escalation, each sent once (SOP follow-up, issue 18 part 3).
 
 A pass (`DeadlineWatch.run_once(now)`) reads the listed complaints whose next reminder moment
-passed (`view.deadline.next_alert_at`, kept by `deadlines.py` in the listing view), and for each
+passed (`next_alert_at` of the listing entry, from the deadline in its view), and for each
 reminder due inserts a fact in `deadline_alerts` under the key complaint/stage/since/kind, with
 its event as an outbox entry (`complaint.deadline-approaching.v1`, or `complaint.overdue.v1` for
 the compliance staff and then the supervisor). The key makes a second one impossible: two

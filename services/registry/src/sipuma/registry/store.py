@@ -53,7 +53,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         # supervisors: all offices
         ordered_index([("received_at", DESCENDING), ("_id", ASCENDING)], name="received_id"),
         # Sparse: only open complaints with a reminder to come are in it (reminders.py).
-        IndexModel([("view.deadline.next_alert_at", ASCENDING)], name="next_alert", sparse=True),
+        IndexModel([("next_alert_at", ASCENDING)], name="next_alert", sparse=True),
     ],
     "register_numbers": [
         IndexModel(
