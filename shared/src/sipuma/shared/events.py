@@ -81,6 +81,10 @@ class ComplaintRegistered(Event):
     sequence: int = Field(ge=1, description="Gapless per office and register year")
     register_year: int = Field(ge=2000, le=9999, description="Year in the office's local time")
     registered_at: UtcDatetime
+    # Added in issue 18 (additive, optional: older events lack them) so analytics can answer
+    # "time to register number" and "per channel" without reading a restricted topic.
+    received_at: UtcDatetime | None = Field(None, description="When the receiver took it")
+    channel: p.Channel | None = Field(None, description="The official channel it came by")
 
 
 class ComplaintSupplemented(Event):

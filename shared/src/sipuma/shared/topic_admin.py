@@ -12,9 +12,13 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from sipuma.shared.topics import TopicSpec
+from sipuma.shared.topics import TopicSpec, declared_spec
 
 DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000  # 30 days: the registry, not Kafka, keeps history
+# Analytics topics keep everything (docs/analytics.md: a new team backfills from offset 0; ten
+# years of every office is tens of GB). Applies when a topic is created; an existing one is
+# changed with kafka-configs (docs/analytics.md).
+ANALYTICS_RETENTION_MS = -1
 
 
 async def ensure_topics(
@@ -28,9 +32,15 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the missing topics; answer the names that were created."""
     names = sorted({spec if isinstance(spec, str) else spec.name for spec in specs})
-    config = {"retention.ms": str(retention_ms)}
-    if min_insync_replicas is not None:
-        config["min.insync.replicas"] = str(min_insync_replicas)
+
+    def config(name: str) -> dict[str, str]:
+        spec = declared_spec(name)
+        analytics = spec is not None and not spec.restricted
+        found = {"retention.ms": str(ANALYTICS_RETENTION_MS if analytics else retention_ms)}
+        if min_insync_replicas is not None:
+            found["min.insync.replicas"] = str(min_insync_replicas)
+        return found
+
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="sipuma-topic-admin")
     await admin.start()
     try:
@@ -40,7 +50,7 @@ async def ensure_topics(
             return []
         response = await admin.create_topics(
             [
-                NewTopic(name, partitions, replication_factor, topic_configs=config)
+                NewTopic(name, partitions, replication_factor, topic_configs=config(name))
                 for name in missing
             ]
         )

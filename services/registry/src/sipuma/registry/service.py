@@ -193,6 +193,8 @@ class Registry:
             sequence=seq,
             register_year=year,
             registered_at=now,
+            received_at=complaint["received_at"],
+            channel=complaint["channel"],
         )
         return {
             "_id": number_key(office, year, seq),
