@@ -30,10 +30,11 @@ class MailInbox:
         self.api = api.rstrip("/")
 
     def messages_to(self, address: str) -> list[dict[str, Any]]:
-        listing = httpx.get(f"{self.api}/api/v1/messages", params={"limit": 500}).json()
+        # A long timeout: the shared sink's listing takes seconds when the machine is loaded.
+        listing = httpx.get(f"{self.api}/api/v1/messages", params={"limit": 500}, timeout=60).json()
         wanted = address.lower()
         return [
-            httpx.get(f"{self.api}/api/v1/message/{m['ID']}").json()
+            httpx.get(f"{self.api}/api/v1/message/{m['ID']}", timeout=60).json()
             for m in listing["messages"]
             if any(t["Address"].lower() == wanted for t in m["To"])
         ]

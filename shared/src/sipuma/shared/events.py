@@ -219,6 +219,7 @@ class ComplaintDeadlineApproaching(Event):
     status: p.ComplaintStatus = Field(description="The status the complaint is still in")
     due_at: UtcDatetime = Field(description="End of the stage's last working day (office time)")
     working_days: int = Field(ge=1, description="The stage's duration in working days")
+    register_number: p.ShortText | None = Field(None, description="For the staff reminder")
 
 
 class ComplaintOverdue(Event):
@@ -233,6 +234,7 @@ class ComplaintOverdue(Event):
     escalation: Literal["compliance", "supervisor"] = Field(
         description="Who is told: the office's compliance staff, then a supervisor"
     )
+    register_number: p.ShortText | None = None
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (

@@ -111,7 +111,7 @@ DEADLINE_APPROACHING = TopicSpec(
     restricted=False,
     event_types=(ev.ComplaintDeadlineApproaching,),
     producers=("registry",),
-    consumers=(),
+    consumers=("notifier",),
     description="A follow-up stage's working-day deadline is near (analytics).",
 )
 COMPLAINT_OVERDUE = TopicSpec(
@@ -119,7 +119,7 @@ COMPLAINT_OVERDUE = TopicSpec(
     restricted=False,
     event_types=(ev.ComplaintOverdue,),
     producers=("registry",),
-    consumers=(),
+    consumers=("notifier",),
     description="A follow-up stage's deadline passed; escalation level (analytics).",
 )
 

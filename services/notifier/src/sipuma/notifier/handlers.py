@@ -21,10 +21,47 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from sipuma.notifier.dispatcher import Dispatcher
 from sipuma.notifier.service import Notifier
 from sipuma.notifier.settings import NotifierSettings
+from sipuma.notifier.staff_alerts import StaffAlerts
 from sipuma.shared import topics
 from sipuma.shared.consumer import EventConsumer
-from sipuma.shared.events import TicketIssued
+from sipuma.shared.events import ComplaintDeadlineApproaching, ComplaintOverdue, TicketIssued
 from sipuma.shared.kafka import subscribe_event_batches
+
+STAFF_ALERT_TOPICS = (topics.DEADLINE_APPROACHING, topics.COMPLAINT_OVERDUE)
+
+
+def register_staff_alerts(
+    broker: KafkaBroker, alerts: StaffAlerts, settings: NotifierSettings
+) -> BatchSubscriber:
+    """Deadline reminders (registry) → e-mail to the office's compliance staff or supervisors,
+    in a group of their own: a slow SMTP server never holds the ticket partitions."""
+
+    async def remind_staff(event: ComplaintDeadlineApproaching | ComplaintOverdue) -> None:
+        """E-mail the office's compliance staff (or supervisors) once per reminder."""
+        await alerts.receive(event)
+
+    group = settings.topic_prefix + settings.staff_consumer_group
+    consumer = EventConsumer(
+        handler=remind_staff,
+        group_id=group,
+        accept=tuple(cls for spec in STAFF_ALERT_TOPICS for cls in spec.event_types),
+        dead_letters=broker.publisher(
+            settings.topic(topics.dead_letter_topic(settings.staff_consumer_group)),
+            include_in_schema=False,
+        ),
+        retry_initial_seconds=settings.consumer_retry_initial_seconds,
+        retry_max_seconds=settings.consumer_retry_max_seconds,
+    )
+    return subscribe_event_batches(
+        broker,
+        [settings.topic(spec) for spec in STAFF_ALERT_TOPICS],
+        consumer,
+        max_records=settings.consumer_batch_size,
+        concurrency=1,
+        batch_timeout_ms=settings.consumer_batch_wait_ms,
+        title="notifier:staff-alerts",
+        description="Deadline reminders and escalations to send to staff",
+    )
 
 
 def register(

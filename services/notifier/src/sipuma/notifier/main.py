@@ -11,6 +11,8 @@ then the SMTP connections and the clients close.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,7 +35,8 @@ from sipuma.notifier.retry import Backoff
 from sipuma.notifier.senders import JsonSmsGateway, SmtpEmailSender, ZenzivaSmsGateway
 from sipuma.notifier.service import Notifier, Policy
 from sipuma.notifier.settings import NotifierSettings
-from sipuma.notifier.store import MongoDeliveryLog
+from sipuma.notifier.staff_alerts import StaffAlerts, StaffDirectory
+from sipuma.notifier.store import MongoDeliveryLog, MongoStaffAlertLog
 from sipuma.shared import topics
 from sipuma.shared.cloudevents import publish_event
 from sipuma.shared.events import Event
@@ -45,7 +48,12 @@ from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.web import install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.notifier")
-CONSUMED_AND_PRODUCED = (topics.TICKET_ISSUED, topics.NOTIFICATION_SENT, topics.NOTIFICATION_FAILED)
+CONSUMED_AND_PRODUCED = (
+    topics.TICKET_ISSUED,
+    topics.NOTIFICATION_SENT,
+    topics.NOTIFICATION_FAILED,
+    *handlers.STAFF_ALERT_TOPICS,
+)
 
 
 @dataclass
@@ -62,11 +70,16 @@ class Runtime:
     mongo: AsyncMongoClient[dict[str, Any]]
     http: httpx.AsyncClient
     email: SmtpEmailSender
+    staff_alerts: StaffAlerts
+    staff_alert_log: MongoStaffAlertLog
+    _tasks: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
+    _stop: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         s = self.settings
         names = [s.topic(spec) for spec in CONSUMED_AND_PRODUCED]
         names.append(s.topic(topics.dead_letter_topic(s.consumer_group)))
+        names.append(s.topic(topics.dead_letter_topic(s.staff_consumer_group)))
         await ensure_topics(
             s.kafka_bootstrap,
             names,
@@ -75,7 +88,10 @@ class Runtime:
             retention_ms=s.topic_retention_ms,
         )
         await self.deliveries.ensure_indexes()
+        await self.staff_alert_log.ensure_indexes()
         await self.broker.start()
+        self._stop.clear()
+        self._tasks = [asyncio.create_task(self.staff_alerts.run(self._stop))]
         self.dispatcher.start()
         log.info("notifier_started", sms_provider=s.sms_provider, unknown=s.unknown_outcome())
 
@@ -83,6 +99,9 @@ class Runtime:
         """Also for a runtime that was never started: then it only closes its clients."""
         await self.broker.stop()  # waits for the batch in hand, commits, leaves the group
         await self.dispatcher.stop(self.settings.shutdown_grace_seconds)  # in-flight attempts
+        self._stop.set()
+        await asyncio.gather(*self._tasks)
+        self._tasks = []
         await self.email.aclose()
         await self.http.aclose()
         await self.mongo.close()
@@ -104,6 +123,7 @@ def build(settings: NotifierSettings) -> Runtime:
     http = httpx.AsyncClient(timeout=settings.sms_timeout_seconds)
     email = smtp_sender(settings)
     broker = build_broker(settings)
+    offices = OfficeDirectory.load(settings.offices_file)
 
     async def publish(event: Event) -> None:
         await publish_event(broker, event, topic=settings.topic(topics.topic_for(event)))
@@ -125,7 +145,7 @@ def build(settings: NotifierSettings) -> Runtime:
             EMAIL: SendRateLimiter(settings.email_rate_per_second),
             SMS: SendRateLimiter(settings.sms_rate_per_second),
         },
-        offices=OfficeDirectory.load(settings.offices_file),
+        offices=offices,
     )
     dispatcher = Dispatcher(
         notifier,
@@ -135,6 +155,18 @@ def build(settings: NotifierSettings) -> Runtime:
         queue_size=settings.dispatch_queue,
     )
     handlers.register(broker, notifier, dispatcher, settings)
+    staff_alert_log = MongoStaffAlertLog(
+        mongo, settings.mongo_database, settings.staff_alerts_collection
+    )
+    staff_alerts = StaffAlerts(
+        staff_alert_log,
+        email,
+        StaffDirectory.load(settings.staff_contacts_file),
+        offices,
+        lease=timedelta(seconds=settings.lease_seconds),
+        interval=settings.dispatch_interval_seconds,
+    )
+    handlers.register_staff_alerts(broker, staff_alerts, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -147,7 +179,19 @@ def build(settings: NotifierSettings) -> Runtime:
         lifespan=lifespan,
     )
     install_http_plumbing(app, {"kafka": kafka_check(broker), "mongo": deliveries.ping})
-    runtime = Runtime(settings, app, broker, notifier, dispatcher, deliveries, mongo, http, email)
+    runtime = Runtime(
+        settings,
+        app,
+        broker,
+        notifier,
+        dispatcher,
+        deliveries,
+        mongo,
+        http,
+        email,
+        staff_alerts,
+        staff_alert_log,
+    )
     return runtime
 
 

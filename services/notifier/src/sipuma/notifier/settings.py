@@ -67,6 +67,10 @@ class NotifierSettings(StoreSettings):
     consumer_batch_size: int = Field(100, ge=1)
     consumer_concurrency: int = Field(16, ge=1)
     consumer_batch_wait_ms: int = Field(100, ge=1)
+    # Deadline reminders to staff (staff_alerts.py): office → role → addresses (JSON file).
+    staff_contacts_file: Path | None = None
+    staff_alerts_collection: str = "staff_alerts"
+    staff_consumer_group: str = "notifier-staff"
     dispatch_interval_seconds: float = Field(1.0, gt=0)
     dispatch_batch: int = Field(50, ge=1)
     # Attempts running at a time (the worker pool), and deliveries queued for it in memory.

@@ -297,3 +297,37 @@ async def _insert_unordered(col: AsyncCollection[Doc], docs: list[Doc]) -> list[
         refused = {e["index"] for e in errors}
         return [n not in refused for n in range(len(docs))]
     return [True] * len(docs)
+
+
+class MongoStaffAlertLog:
+    """Staff reminders (`staff_alerts.py`): one document per reminder event and recipient,
+    `_id` = `<event id>-<n>` (inserted once: a redelivered or replayed event inserts nothing),
+    state `pending` → `sending` (claimed with a lease: one sender) → `sent`. A `sending` one
+    whose lease ran out (its sender died) is claimed again and resent with the same Message-ID."""
+
+    def __init__(self, client: AsyncMongoClient[Doc], database: str, collection: str) -> None:
+        self.col: AsyncCollection[Doc] = client[database][collection]
+
+    async def ensure_indexes(self) -> None:
+        await create_indexes(
+            self.col.database,
+            {self.col.name: [IndexModel([("due", ASCENDING)], name="due", sparse=True)]},
+        )
+
+    async def record(self, alerts: Sequence[Doc]) -> list[bool]:
+        return await _insert_unordered(self.col, list(alerts))
+
+    async def claim_due(self, now: datetime, lease: timedelta) -> Doc | None:
+        """One reminder to send (pending, or sending with its lease over), its lease pushed
+        ahead in the same update; None when none is due."""
+        return await self.col.find_one_and_update(
+            {"due": {"$lte": now}},
+            {"$set": {"state": "sending", "due": now + lease}},
+            sort=[("due", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def sent(self, key: str, at: datetime) -> None:
+        await self.col.update_one(
+            {"_id": key}, {"$set": {"state": "sent", "sent_at": at}, "$unset": {"due": ""}}
+        )

@@ -46,6 +46,7 @@ def alert_event(listed: Doc, kind: str, key: str) -> ev.Event:
         "status": listed["view"]["status"],
         "due_at": deadline["due_at"],
         "working_days": deadline["working_days"],
+        "register_number": listed["view"].get("register_number"),
     }
     if kind == APPROACHING:
         return ev.ComplaintDeadlineApproaching(**common)

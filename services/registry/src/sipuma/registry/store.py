@@ -319,7 +319,13 @@ class Store:
     # -- deadline reminders -----------------------------------------------------------------------
     async def alerts_due(self, now: datetime, limit: int) -> list[Doc]:
         query = {"next_alert_at": {"$lte": now}}
-        projection = {"office_code": 1, "correlation_id": 1, "view.status": 1, "view.deadline": 1}
+        projection = {
+            "office_code": 1,
+            "correlation_id": 1,
+            "view.status": 1,
+            "view.register_number": 1,
+            "view.deadline": 1,
+        }
         found = self.listing.find(query, projection).sort("next_alert_at", 1)
         return await found.limit(limit).to_list()
 
