@@ -5,14 +5,17 @@ errors become problem+json in `problems.py`."""
 
 # No `from __future__ import annotations`: FastAPI must see the route-local `Caller` alias.
 
+import csv
+import io
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sipuma.registry import sla
+from sipuma.registry import sla, statistics
 from sipuma.registry.domain import ComplaintFilter, OfficeScope, Status, attention_messages
 from sipuma.registry.queries import Queries
 from sipuma.registry.service import Registry
@@ -95,6 +98,11 @@ def _scope(principal: Principal, office: str | None = None) -> OfficeScope:
     return OfficeScope(frozenset({principal.office_code}))
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+STATISTICS_ROLES = (
+    "Statistik hanya untuk petugas kepatuhan (UKI) dan supervisor.",
+    "Statistics are for compliance staff and supervisors only.",
+)
 REPORT_FIRST, REPORT_LAST = date(2000, 1, 1), date(2999, 12, 31)
 LIST_DEFAULT_DAYS, LIST_MAX_DAYS = 31, 366
 RANGE_TOO_LONG = (
@@ -260,6 +268,86 @@ def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) 
         if format == "csv":
             return Response(sla.to_csv(found, level), media_type="text/csv; charset=utf-8")
         return JSONResponse(_jsonable(found))
+
+    def _statistics_scope(caller: Principal, office: str | None) -> OfficeScope:
+        if not (caller.has(Role.COMPLIANCE) or caller.has(Role.SUPERVISOR)):
+            raise forbidden(*STATISTICS_ROLES)
+        return _scope(caller, office)
+
+    @router.get(
+        "/statistics",
+        summary="Statistik kantor / Office statistics",
+        responses={
+            200: {
+                "description": "JSON; CSV with `format=csv`; XLSX with `format=xlsx`",
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+    )
+    async def office_statistics(
+        caller: Caller,
+        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
+        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
+        office: str | None = None,
+        format: Literal["json", "csv", "xlsx"] = "json",
+    ) -> Any:
+        """Per office over the local dates from..to: counts by channel and status, minutes to
+        the register number (median, p90), the 30-minute standard, notifications sent/failed,
+        overdue follow-up stages (compliance: own office; supervisor: any or all)."""
+        scope = _statistics_scope(caller, office)
+        found = await queries.statistics(first, last, scope, datetime.now(UTC))
+        name = f"statistik-{office or 'kantor'}-{first}-{last}"
+        if format == "csv":
+            return Response(
+                statistics.to_csv(found),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            )
+        if format == "xlsx":
+            return Response(
+                statistics.to_xlsx(found),
+                media_type=XLSX,
+                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            )
+        return JSONResponse(_jsonable(found))
+
+    @router.get(
+        "/statistics/complaints",
+        summary="Ekspor per pengaduan (CSV, streaming) / Per-complaint export",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    )
+    async def complaint_export(
+        caller: Caller,
+        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
+        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
+        office: str | None = None,
+    ) -> StreamingResponse:
+        """Every complaint of the range, a CSV line at a time as read from the store (no
+        personal data): a year of every office streams in constant memory."""
+        scope = _statistics_scope(caller, office)
+        rows = queries.complaint_rows(first, last, scope, datetime.now(UTC))
+
+        async def lines() -> AsyncIterator[bytes]:
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            async for row in rows:
+                writer.writerow(row)
+                if out.tell() > 64 * 1024:  # send in chunks of about 64 KiB
+                    yield out.getvalue().encode()
+                    out.seek(0)
+                    out.truncate()
+            yield out.getvalue().encode()
+
+        name = f"pengaduan-{office or 'kantor'}-{first}-{last}.csv"
+        return StreamingResponse(
+            lines(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     return router
 

@@ -9,6 +9,7 @@ what is there. Views (`set_view`, the outbox marks, the attention mark) are upda
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -90,6 +91,11 @@ class ComplaintRepository(Protocol):
     async def listed_between(
         self, office_codes: list[str] | None, start: datetime, end: datetime
     ) -> list[Doc]: ...
+
+    def listed_stream(
+        self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc
+    ) -> AsyncIterator[Doc]:
+        """Listed complaints received in [start, end), only `fields`, read in batches."""
 
     # -- deadline reminders (reminders.py) ---------------------------------------------------
     async def alerts_due(self, now: datetime, limit: int) -> list[Doc]:

@@ -5,6 +5,7 @@ or raises a domain error (`NotFound`, `UnknownTicket`); the HTTP edge shapes the
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -12,6 +13,12 @@ from typing import Any
 from sipuma.registry import sla, tickets
 from sipuma.registry.domain import ComplaintFilter, Doc, NotFound, OfficeScope, UnknownTicket
 from sipuma.registry.ports import ComplaintRepository
+from sipuma.registry.statistics import (
+    COMPLAINT_FIELDS,
+    FIELDS,
+    OfficeStatistics,
+    complaint_row,
+)
 from sipuma.registry.views import detail, timeline
 from sipuma.shared.offices import OfficeDirectory
 
@@ -70,6 +77,34 @@ class Queries:
         # The listing's view carries when the intake ended (rebuilt from the facts at each event).
         listed = await self._store.listed_between(codes, start, end)
         return sla.report(listed, self._offices, first, last, codes)
+
+    def _widened(self, first: date, last: date) -> tuple[datetime, datetime]:
+        # UTC window wide enough for every Indonesian zone; the local date decides per office.
+        start = datetime.combine(first, time(), UTC) - timedelta(days=1)
+        return start, datetime.combine(last, time(), UTC) + timedelta(days=2)
+
+    async def statistics(self, first: date, last: date, scope: OfficeScope, now: datetime) -> Doc:
+        """Office statistics over the local dates first..last, read from a cursor."""
+        codes = scope.codes()
+        found = OfficeStatistics(
+            self._offices, first, last, codes if codes is not None else self._offices.codes(), now
+        )
+        async for entry in self._store.listed_stream(codes, *self._widened(first, last), FIELDS):
+            found.add(entry)
+        return found.result()
+
+    async def complaint_rows(
+        self, first: date, last: date, scope: OfficeScope, now: datetime
+    ) -> AsyncIterator[list[Any]]:
+        """The per-complaint export, a row at a time from a cursor (header first)."""
+        yield list(COMPLAINT_FIELDS)
+        fields = {**FIELDS, "view.register_number": 1}
+        async for entry in self._store.listed_stream(
+            scope.codes(), *self._widened(first, last), fields
+        ):
+            row = complaint_row(entry, self._offices, first, last, now)
+            if row is not None:
+                yield row
 
     async def track(self, ticket: str) -> list[Doc]:
         """The public timeline of the ticket's complaint: statuses and dates only. An unknown

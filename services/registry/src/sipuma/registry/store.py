@@ -18,6 +18,7 @@ data (see the service README):
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -315,6 +316,17 @@ class Store:
         if office_codes is not None:
             query["office_code"] = {"$in": office_codes}
         return await self.listing.find(query).to_list()
+
+    async def listed_stream(
+        self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc
+    ) -> AsyncIterator[Doc]:
+        """Like `listed_between`, read in batches from a cursor (statistics and exports of long
+        ranges: never the whole range in memory)."""
+        query: Doc = {"received_at": {"$gte": start, "$lt": end}}
+        if office_codes is not None:
+            query["office_code"] = {"$in": office_codes}
+        async for entry in self.listing.find(query, fields, batch_size=1000):
+            yield entry
 
     # -- deadline reminders -----------------------------------------------------------------------
     async def alerts_due(self, now: datetime, limit: int) -> list[Doc]:

@@ -1,0 +1,172 @@
+"""Office statistics and exports over HTTP on the real store, against a hand count of a seeded
+month in three offices in three time zones (WIB, WITA, WIT): the local date decides, at both
+ends of the month; JSON, CSV, XLSX and the streamed per-complaint CSV; office scope and roles."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry
+
+from sipuma.registry.main import Runtime
+from sipuma.registry.store import Store
+from sipuma.shared.auth import Role, mint_token
+
+pytestmark = pytest.mark.integration
+A, B, C = "KPUBC-TPK-TJPRIOK", "KPPBC-TMP-NGURAHRAI", "KPPBC-TMP-JAYAPURA"  # WIB, WITA, WIT
+WIB, WITA, WIT = (timedelta(hours=h) for h in (7, 8, 9))
+PASSED, COMING = datetime(2026, 11, 5, tzinfo=UTC), datetime(2099, 1, 10, tzinfo=UTC)
+
+
+def _entry(
+    office: str,
+    local: datetime,
+    offset: timedelta,
+    channel: str,
+    status: str,
+    to_number: float,
+    intake: float | None = None,
+    notifications: dict[str, Any] | None = None,
+    due: datetime | None = None,
+) -> dict[str, Any]:
+    received = (local - offset).replace(tzinfo=UTC)
+    view: dict[str, Any] = {
+        "status": status,
+        "register_number": f"PGD/{office}/2026/{uuid4().hex[:6]}",
+        "registered_at": received + timedelta(minutes=to_number),
+        "intake_done_at": received + timedelta(minutes=intake) if intake is not None else None,
+        "notifications": notifications or {},
+    }
+    if due:
+        view["deadline"] = {"stage": "verification", "due_at": due}
+    return {
+        "_id": str(uuid4()),
+        "office_code": office,
+        "received_at": received,
+        "channel": channel,
+        "view": view,
+    }
+
+
+SENT = {"status": "sent"}
+FAILED = {"status": "failed", "final": True}
+MONTH = [
+    # A (WIB): the first minutes of 1 Nov local are still 31 Oct in UTC: counted.
+    _entry(A, datetime(2026, 11, 1, 0, 30), WIB, "in_person", "registered", 2, 20,
+           {"email": SENT}, PASSED),
+    _entry(A, datetime(2026, 11, 30, 23, 50), WIB, "email", "closed", 4, 40, {"sms": FAILED}),
+    _entry(A, datetime(2026, 12, 1, 0, 10), WIB, "email", "registered", 1),  # December: out
+    # B (WITA)
+    _entry(B, datetime(2026, 11, 15, 10, 0), WITA, "letter", "verified", 10, None, None, COMING),
+    _entry(B, datetime(2026, 10, 31, 23, 30), WITA, "letter", "registered", 1),  # October: out
+    # C (WIT): exactly 30 minutes is within the standard.
+    _entry(C, datetime(2026, 11, 1, 1, 0), WIT, "telephone", "in_follow_up", 6, 30,
+           {"email": SENT, "sms": FAILED}, datetime(2026, 11, 20, tzinfo=UTC)),
+    _entry(C, datetime(2026, 11, 10, 9, 0), WIT, "in_person", "registered", 1),
+    _entry(C, datetime(2026, 11, 20, 9, 0), WIT, "in_person", "registered", 3),
+]  # fmt: skip
+HAND_COUNT = {
+    A: {
+        "complaints": 2,
+        "by_channel": {"email": 1, "in_person": 1},
+        "by_status": {"closed": 1, "registered": 1},
+        "median_minutes_to_number": 3.0,
+        "p90_minutes_to_number": 3.8,  # 2 + (4 - 2) * 0.9
+        "within_30_minutes": 1,
+        "share_within_30_minutes": 0.5,
+        "notifications_sent": 1,
+        "notifications_failed": 1,
+        "overdue": 1,
+    },
+    B: {
+        "complaints": 1,
+        "by_channel": {"letter": 1},
+        "by_status": {"verified": 1},
+        "median_minutes_to_number": 10.0,
+        "p90_minutes_to_number": 10.0,
+        "within_30_minutes": 0,
+        "share_within_30_minutes": 0.0,
+        "notifications_sent": 0,
+        "notifications_failed": 0,
+        "overdue": 0,
+    },
+    C: {
+        "complaints": 3,
+        "by_channel": {"in_person": 2, "telephone": 1},
+        "by_status": {"in_follow_up": 1, "registered": 2},
+        "median_minutes_to_number": 3.0,  # 1, 3, 6
+        "p90_minutes_to_number": 5.4,  # 3 + (6 - 3) * 0.8
+        "within_30_minutes": 1,
+        "share_within_30_minutes": 0.3333,
+        "notifications_sent": 1,
+        "notifications_failed": 1,
+        "overdue": 1,
+    },
+}
+
+
+def auth(office: str, *roles: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(TOKEN_SECRET, 'officer-1', office, roles)}"}
+
+
+def client(built: Runtime) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=built.app), base_url="http://r")
+
+
+async def test_statistics_match_a_hand_count_in_three_time_zones(
+    store: Store, build_registry: BuildRegistry
+) -> None:
+    await store.listing.insert_many([dict(e) for e in MONTH])
+    built, _ = build_registry()
+    month = {"from": "2026-11-01", "to": "2026-11-30"}
+    async with client(built) as http:
+        spv = auth(A, Role.SUPERVISOR)
+        found = (await http.get("/v1/statistics", params=month, headers=spv)).json()
+        by_office = {o["office_code"]: o for o in found["offices"]}
+        for office, expected in HAND_COUNT.items():
+            assert {k: by_office[office][k] for k in expected} == expected, office
+        assert by_office[C]["notifications"] == {
+            "email": {"sent": 1, "failed": 0},
+            "sms": {"sent": 0, "failed": 1},
+        }
+        assert by_office[B]["timezone"] == "WITA"
+
+        # Compliance staff: their own office only; a receiver: none.
+        own = await http.get("/v1/statistics", params=month, headers=auth(B, Role.COMPLIANCE))
+        assert [o["office_code"] for o in own.json()["offices"]] == [B]
+        other = await http.get(
+            "/v1/statistics", params={**month, "office": A}, headers=auth(B, Role.COMPLIANCE)
+        )
+        assert other.status_code == 403
+        receiver = await http.get("/v1/statistics", params=month, headers=auth(B, Role.RECEIVER))
+        assert receiver.status_code == 403
+        assert receiver.json()["messages"]["id"].startswith("Statistik hanya")
+
+        # CSV and XLSX: the same numbers.
+        csv_answer = await http.get(
+            "/v1/statistics", params={**month, "office": C, "format": "csv"}, headers=spv
+        )
+        rows = list(csv.DictReader(io.StringIO(csv_answer.text)))
+        assert len(rows) == 1 and rows[0]["complaints"] == "3"
+        assert rows[0]["p90_minutes_to_number"] == "5.4" and rows[0]["channel_telephone"] == "1"
+        xlsx = await http.get(
+            "/v1/statistics", params={**month, "office": C, "format": "xlsx"}, headers=spv
+        )
+        sheet = load_workbook(io.BytesIO(xlsx.content), read_only=True).active
+        assert sheet is not None
+        values = [list(r) for r in sheet.iter_rows(values_only=True)]
+        assert dict(zip(values[0], values[1], strict=True))["overdue"] == 1
+
+        # The streamed per-complaint export: the six complaints of the month, local times.
+        export = await http.get("/v1/statistics/complaints", params=month, headers=spv)
+        lines = list(csv.DictReader(io.StringIO(export.text)))
+        assert len(lines) == 6
+        first_wib = [r for r in lines if r["received_at_local"] == "2026-11-01T00:30:00"]
+        assert first_wib[0]["office_code"] == A and first_wib[0]["overdue"] == "True"
