@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench import growth_report
+from bench import export_bench, growth_report
 from bench.common import pct
 
 # ---------------------------------------------------------------- report
@@ -185,6 +185,7 @@ def markdown(report: dict[str, Any]) -> str:
             if rows
             else []
         ),
+        *export_bench.markdown(r.get("x_export") or {}),
         *growth_report.markdown(r.get("g_growth") or {}),
         "## How each number is made",
         "",
@@ -246,7 +247,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 def write_report(out: Path, report: dict[str, Any], series: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    if set(report["results"]) - {"g_growth"}:
+    if set(report["results"]) - {"g_growth", "x_export"}:
         plot(series, report["results"], out / "benchmarks-latency.png")
     if "g_growth" in report["results"]:
         growth_report.plot(report["results"]["g_growth"], out / "benchmarks-growth.png")

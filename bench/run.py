@@ -15,6 +15,8 @@ c. end-to-end: open-loop POSTs at 50 % of (a)'s rate through intake + registry, 
    ran out first), over time;
 d. evidence upload MiB/s vs a direct `minio` put of the same file, and RSS growth for 1 GiB;
 e. notifier e-mails/s (TicketIssued → NotificationSent on the real SMTP sink) vs raw aiosmtplib;
+x. export memory (`bench/export_bench.py`): the registry's peak RSS while it streams a
+   100,000-complaint export (goal < 100 MiB);
 g. growth (`bench/growth.py`): a private registry grown to 10k, 50k, 200k complaints; each read,
    POST → number and the registry's rate at each size, as a ratio to the first size;
 p. the whole pipeline vs the raw pipeline (`bench/raw_pipeline.py`: bare FastAPI → aiokafka →
@@ -43,7 +45,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench import evidence_bench, growth, growth_seed, pipeline_bench
+from bench import evidence_bench, export_bench, growth, growth_seed, pipeline_bench
 from bench.common import DOCS, PARTITIONS, loadavg
 from bench.phases import bench_e2e, bench_intake, bench_notifier, bench_registry
 from bench.profiles import profiling
@@ -78,6 +80,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "c sustainable",
         "d",
         "e",
+        "x",
         "g",
         "p",
         "c at 50 % of a",
@@ -154,6 +157,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             with profiling(args.profile, "e", pids(sstack, "notifier")):
                 results["e_notifier"] = await bench_notifier(ep, prefix, args.emails, bar)
             machine["loadavg_phases"]["e"] = loadavg()
+        bar.update()
+        if "x" in args.only:
+            phase("(x) export memory")
+            results["x_export"] = await export_bench.measure(
+                ep, stack, folder, args.export_complaints
+            )
+            machine["loadavg_phases"]["x"] = loadavg()
         bar.update()
         # Before (c) at 50 % of (a): that one leaves a queue behind in the other stack.
         if "g" in args.only:
@@ -265,7 +275,10 @@ def main() -> None:
         "--pipeline-rate", type=float, default=400, help="(p) offered per s, above both rates"
     )
     parser.add_argument("--pipeline-seconds", type=float, default=15, help="(p) per run")
-    parser.add_argument("--only", default="abcdegp", help="subset of the measurements, e.g. ace")
+    parser.add_argument(
+        "--export-complaints", type=int, default=100_000, help="(x) complaints exported"
+    )
+    parser.add_argument("--only", default="abcdexgp", help="subset of the measurements, e.g. ace")
     parser.add_argument("--out", default=str(DOCS), help="where the report files go")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy profiles of (b), (e), (p) in bench/profiles"
@@ -279,6 +292,7 @@ def main() -> None:
         args.growth_sizes, args.growth_requests, args.growth_batch = "1000,3000", 50, 500
         args.growth_post_seconds = 5
         args.pipeline_rate, args.pipeline_seconds = 100, 5
+        args.export_complaints = 3000
     report = asyncio.run(run(args))
     print(Path(args.out, "benchmarks.md").read_text())
     print(json.dumps(report["results"], indent=2))

@@ -1,0 +1,39 @@
+"""The statistics page (issue 18 part 2) in Chromium: the registry's office statistics as a
+table and three Chart.js charts drawn in the browser; the screenshot in docs/screenshots/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from sipuma.shared.auth import Role
+from tests.e2e.console.test_console import record, sign_in
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_statistics_page_draws_the_office_numbers(
+    page: Page, console_stack: Stack, shots: Path
+) -> None:
+    sign_in(page, console_stack, (Role.RECEIVER, Role.COMPLIANCE))
+    record(page, console_stack)
+    page.goto(f"{console_stack.console}/statistik")
+    expect(page.locator("body")).to_have_attribute("data-stats-loaded", "true", timeout=30_000)
+    row = page.locator("#stats-table tbody tr").first
+    expect(row.locator("th")).to_contain_text(re.compile(r"\((WIB|WITA|WIT)\)"))
+    complaints = int(row.locator("td").first.inner_text())
+    assert complaints >= 1
+    # Each chart was drawn by Chart.js (a canvas it sized), not left blank.
+    for chart in ("chart-channel", "chart-status", "chart-minutes"):
+        drawn = page.evaluate(
+            "(id) => { const c = Chart.getChart(id); return !!c && c.data.datasets.length > 0; }",
+            chart,
+        )
+        assert drawn, chart
+    # A compliance officer reads their own office only: no office choice.
+    expect(page.locator("#s-office-field")).to_be_hidden()
+    page.screenshot(path=str(shots / "07-statistics.png"), full_page=True)
