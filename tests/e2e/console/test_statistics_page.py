@@ -37,3 +37,14 @@ def test_statistics_page_draws_the_office_numbers(
     # A compliance officer reads their own office only: no office choice.
     expect(page.locator("#s-office-field")).to_be_hidden()
     page.screenshot(path=str(shots / "07-statistics.png"), full_page=True)
+
+
+def test_list_shows_the_working_day_deadline(page: Page, console_stack: Stack) -> None:
+    sign_in(page, console_stack, (Role.RECEIVER, Role.COMPLIANCE))
+    _, number = record(page, console_stack)
+    page.goto(f"{console_stack.console}/daftar")
+    row = page.locator("#complaints tbody tr").filter(has_text=number)
+    expect(row).to_have_count(1, timeout=30_000)
+    # Just registered: the verification stage, due in three working days, not overdue.
+    expect(row.locator("td").last).to_contain_text("Verifikasi:")
+    expect(row.locator("td").last).not_to_contain_text("Terlambat")

@@ -44,15 +44,17 @@ def _entry(
         "intake_done_at": received + timedelta(minutes=intake) if intake is not None else None,
         "notifications": notifications or {},
     }
-    if due:
-        view["deadline"] = {"stage": "verification", "due_at": due}
-    return {
+    entry = {
         "_id": str(uuid4()),
         "office_code": office,
         "received_at": received,
         "channel": channel,
         "view": view,
     }
+    if due:  # as `Store.set_view` keeps it: in the view, and on top for the overdue index
+        view["deadline"] = {"stage": "verification", "due_at": due}
+        entry["due_at"] = due
+    return entry
 
 
 SENT = {"status": "sent"}
@@ -170,3 +172,19 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
         assert len(lines) == 6
         first_wib = [r for r in lines if r["received_at_local"] == "2026-11-01T00:30:00"]
         assert first_wib[0]["office_code"] == A and first_wib[0]["overdue"] == "True"
+
+
+async def test_overdue_list_longest_first_in_scope(store: Store, build_registry: BuildRegistry):
+    await store.listing.insert_many([dict(e) for e in MONTH])
+    built, _ = build_registry()
+    async with client(built) as http:
+        every = (await http.get("/v1/overdue", headers=auth(A, Role.SUPERVISOR))).json()
+        assert every["total"] == 2
+        assert [i["office_code"] for i in every["items"]] == [A, C]  # due 5 Nov, then 20 Nov
+        assert all(i["overdue"] and i["stage"] == "verification" for i in every["items"])
+        own = (await http.get("/v1/overdue", headers=auth(C, Role.COMPLIANCE))).json()
+        assert [i["office_code"] for i in own["items"]] == [C]
+        assert (await http.get("/v1/overdue", headers=auth(B, Role.COMPLIANCE))).json() == {
+            "total": 0,
+            "items": [],
+        }

@@ -38,6 +38,14 @@ class ComplaintSummary(BaseModel):
     status: str
     ticket_issued: bool
     notification_failed: bool
+    stage: str | None = Field(None, description="Tahap tindak lanjut / follow-up stage")
+    due_at: datetime | None = Field(None, description="Tenggat (hari kerja) / working-day deadline")
+    overdue: bool = False
+
+
+class OverdueList(BaseModel):
+    total: int
+    items: list[ComplaintSummary]
 
 
 class ComplaintPage(BaseModel):
@@ -166,19 +174,8 @@ def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) 
             notification_failed=notification_failed,
         )
         found = await queries.page(wanted, page, page_size)
-        items = [
-            ComplaintSummary(
-                complaint_id=d["_id"],
-                office_code=d["office_code"],
-                register_number=d["view"].get("register_number"),
-                channel=d["channel"],
-                received_at=d["received_at"],
-                status=d["view"]["status"],
-                ticket_issued=d["view"].get("ticket_issued", False),
-                notification_failed=d["view"].get("notification_failed", False),
-            )
-            for d in found.items
-        ]
+        now = datetime.now(UTC)
+        items = [_summary(d, now) for d in found.items]
         return ComplaintPage(
             total=found.total,
             total_exact=found.total_exact,
@@ -275,6 +272,21 @@ def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) 
         return _scope(caller, office)
 
     @router.get(
+        "/overdue",
+        response_model=OverdueList,
+        summary="Melewati tenggat, terlama dulu / Overdue, longest first",
+    )
+    async def overdue(
+        caller: Caller,
+        office: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> OverdueList:
+        """Open complaints past their working-day deadline (office scope as the list)."""
+        now = datetime.now(UTC)
+        found = await queries.overdue(_scope(caller, office), now, limit)
+        return OverdueList(total=found.total, items=[_summary(d, now) for d in found.items])
+
+    @router.get(
         "/statistics",
         summary="Statistik kantor / Office statistics",
         responses={
@@ -350,6 +362,24 @@ def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) 
         )
 
     return router
+
+
+def _summary(d: dict[str, Any], now: datetime) -> ComplaintSummary:
+    deadline = d["view"].get("deadline") or {}
+    due = deadline.get("due_at")
+    return ComplaintSummary(
+        complaint_id=d["_id"],
+        office_code=d["office_code"],
+        register_number=d["view"].get("register_number"),
+        channel=d["channel"],
+        received_at=d["received_at"],
+        status=d["view"]["status"],
+        ticket_issued=d["view"].get("ticket_issued", False),
+        notification_failed=d["view"].get("notification_failed", False),
+        stage=deadline.get("stage"),
+        due_at=due,
+        overdue=due is not None and due <= now,
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -97,6 +97,12 @@ class ComplaintRepository(Protocol):
     ) -> AsyncIterator[Doc]:
         """Listed complaints received in [start, end), only `fields`, read in batches."""
 
+    async def overdue(
+        self, office_codes: list[str] | None, now: datetime, limit: int
+    ) -> tuple[int, list[Doc]]:
+        """How many open complaints of these offices are past their stage deadline, and the
+        `limit` longest overdue."""
+
     # -- deadline reminders (reminders.py) ---------------------------------------------------
     async def alerts_due(self, now: datetime, limit: int) -> list[Doc]:
         """Listed complaints whose next reminder moment is at or before `now` (oldest first)."""

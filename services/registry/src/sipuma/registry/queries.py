@@ -46,6 +46,11 @@ class Queries:
         found = await self._store.page(wanted, (page - 1) * page_size, page_size)
         return Page(found.total, found.items, found.exact)
 
+    async def overdue(self, scope: OfficeScope, now: datetime, limit: int) -> Page:
+        """Open complaints past their working-day deadline, the longest overdue first."""
+        total, found = await self._store.overdue(scope.codes(), now, limit)
+        return Page(total, found)
+
     async def needing_attention(self, limit: int) -> Page:
         """The complaints waiting for a person, oldest first, without intake data."""
         total, found = await self._store.needing_attention(limit)

@@ -147,6 +147,7 @@ class Registry:
         listing["version"] = len(done[1:])
         if "deadline" in listing["view"]:
             listing["next_alert_at"] = listing["view"]["deadline"]["next_alert_at"]
+            listing["due_at"] = listing["view"]["deadline"]["due_at"]
         if await self._store.list_complaint(listing):
             await self._settle(listing, fresh=True)
         else:  # listed before (a redelivery) or by another replica at the same moment

@@ -55,6 +55,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         ordered_index([("received_at", DESCENDING), ("_id", ASCENDING)], name="received_id"),
         # Sparse: only open complaints with a reminder to come are in it (reminders.py).
         IndexModel([("next_alert_at", ASCENDING)], name="next_alert", sparse=True),
+        # Sparse: open complaints with a deadline; the overdue list reads it oldest first.
+        IndexModel([("due_at", ASCENDING)], name="due_at", sparse=True),
     ],
     "register_numbers": [
         IndexModel(
@@ -281,12 +283,17 @@ class Store:
 
     async def set_view(self, complaint_id: str, view: Doc, version: int) -> None:
         # The next reminder moment rides along with the view (reminders.py reads it by index).
-        alert = (view.get("deadline") or {}).get("next_alert_at")
+        # as does the deadline the overdue list sorts by.
+        deadline = view.get("deadline") or {}
         change: Doc = {"$set": {"view": view, "version": version}}
-        if alert is None:
-            change["$unset"] = {"next_alert_at": ""}
-        else:
-            change["$set"]["next_alert_at"] = alert
+        for name, value in (
+            ("next_alert_at", deadline.get("next_alert_at")),
+            ("due_at", deadline.get("due_at")),
+        ):
+            if value is None:
+                change.setdefault("$unset", {})[name] = ""
+            else:
+                change["$set"][name] = value
         await self.listing.update_one({"_id": complaint_id, "version": {"$lte": version}}, change)
 
     async def page(self, wanted: ComplaintFilter, skip: int, limit: int) -> Counted:
@@ -329,6 +336,18 @@ class Store:
             yield entry
 
     # -- deadline reminders -----------------------------------------------------------------------
+    async def overdue(
+        self, office_codes: list[str] | None, now: datetime, limit: int
+    ) -> tuple[int, list[Doc]]:
+        """Open complaints whose stage deadline passed, the longest overdue first."""
+        query: Doc = {"due_at": {"$lte": now}}
+        if office_codes is not None:
+            query["office_code"] = (
+                office_codes[0] if len(office_codes) == 1 else {"$in": office_codes}
+            )
+        found = self.listing.find(query, {"tracking_contact": 0}).sort([("due_at", 1), ("_id", 1)])
+        return await self.listing.count_documents(query), await found.limit(limit).to_list()
+
     async def alerts_due(self, now: datetime, limit: int) -> list[Doc]:
         query = {"next_alert_at": {"$lte": now}}
         projection = {

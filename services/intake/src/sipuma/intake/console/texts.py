@@ -287,6 +287,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "k_sound": ("Suara", "Sound"),
     "k_video": ("Video", "Video"),
     "k_other": ("Lainnya", "Other"),
+    # working-day deadlines (issue 18)
+    "due": ("Tenggat", "Due"),
+    "overdue_title": ("Melewati tenggat — terlama dulu", "Overdue — longest first"),
+    "overdue_badge": ("Terlambat", "Overdue"),
+    "stage": ("Tahap", "Stage"),
+    "stage_verification": ("Verifikasi", "Verification"),
+    "stage_follow_up_start": ("Mulai tindak lanjut", "Follow-up start"),
+    "stage_follow_up": ("Tindak lanjut", "Follow-up"),
     # statistics (issue 18)
     "stats_title": ("Statistik kantor", "Office statistics"),
     "stats_show": ("Tampilkan", "Show"),

@@ -65,6 +65,34 @@
     return [S.t("s_running"), S.t("minutes_left").replace("{n}", left), "running"];
   }
 
+  // Working-day deadline of the stage the complaint is in; overdue ones are also listed first.
+  function dueCell(item) {
+    if (!item.due_at) return S.el("td", { text: "–" });
+    return S.el("td", {},
+      S.el("small", { class: "nowrap", text: `${S.t(`stage_${item.stage}`)}: ${S.when(item.due_at, item.office_code)}` }),
+      item.overdue ? [" ", S.el("span", { class: "badge sla-missed", text: S.t("overdue_badge") })] : null);
+  }
+
+  async function loadOverdue() {
+    const found = await S.api("registry", "/v1/overdue?limit=50");
+    const section = document.getElementById("overdue");
+    if (found.status !== 200 || found.body.total === 0) {
+      section.hidden = true;
+      return;
+    }
+    section.hidden = false;
+    document.getElementById("overdue-count").textContent = `· ${S.t("total")}: ${found.body.total}`;
+    document.querySelector("#overdue-table tbody").replaceChildren(
+      ...found.body.items.map((item) => {
+        const link = `${S.config.prefix}/pengaduan/${item.complaint_id}?nomor=${encodeURIComponent(item.register_number || "")}`;
+        return S.el("tr", { class: "row-failed" },
+          S.el("th", { scope: "row" }, S.el("a", { href: link, text: item.register_number || "…" })),
+          S.el("td", { text: S.t(`stage_${item.stage}`) }),
+          S.el("td", { text: S.when(item.due_at, item.office_code) }),
+          S.el("td", {}, S.el("span", { class: `badge st-${item.status}`, text: S.statusLabel(item.status) })));
+      }));
+  }
+
   function render(data, sla, limit) {
     const body = document.querySelector("#complaints tbody");
     body.replaceChildren(
@@ -80,7 +108,8 @@
           S.el("td", {}, failed
             ? S.el("span", { class: "badge failed", text: `⚠ ${S.t("n_failed")}` })
             : S.el("span", { class: "badge", text: S.t(item.ticket_issued ? "n_ticket" : "n_none") })),
-          S.el("td", {}, S.el("span", { class: `badge sla-${sClass}`, text: sText }), " ", S.el("small", { class: "nowrap", text: sDetail })));
+          S.el("td", {}, S.el("span", { class: `badge sla-${sClass}`, text: sText }), " ", S.el("small", { class: "nowrap", text: sDetail })),
+          dueCell(item));
       })
     );
     document.getElementById("list-empty").hidden = data.items.length > 0;
@@ -99,5 +128,6 @@
   });
   document.getElementById("prev").addEventListener("click", () => { page -= 1; load(); });
   document.getElementById("next").addEventListener("click", () => { page += 1; load(); });
+  loadOverdue();
   load();
 })();
