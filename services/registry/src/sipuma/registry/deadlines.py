@@ -39,7 +39,7 @@ class Stage(BaseModel):
     escalate_after_days: int = Field(2, ge=0, le=30, description="0: escalate when overdue")
 
 
-# SP4N-LAPOR!'s 3/5/10 working days (see the README); PER-13 and the SOP give none per stage.
+# SP4N-LAPOR!'s 3/5/10 working days (README): the SOP gives none; PER-13/BC/2025 unread.
 DEFAULT_STAGES: tuple[Stage, ...] = (
     Stage(name="verification", status=ComplaintStatus.REGISTERED, working_days=3),
     Stage(name="follow_up_start", status=ComplaintStatus.VERIFIED, working_days=5),
