@@ -260,6 +260,8 @@ END;
 ALTER ROLE $user WITH LOGIN PASSWORD '$pw';"
   done
   psql_sys >/dev/null <<<"$sql" || die "creating the DocumentDB extension or the users failed (log: $PG_LOG)"
+  psql_sys >/dev/null <"$DOCDB_HERE/extended_rum.sql" ||
+    die "completing documentdb_extended_rum's operator family failed (log: $PG_LOG)"
 }
 
 pg_stop() {

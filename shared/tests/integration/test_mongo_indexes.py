@@ -50,3 +50,45 @@ async def test_ordered_index_serves_a_sorted_page_and_retired_indexes_go(
     finally:
         await client.drop_database(name)
         await client.close()
+
+
+async def test_a_range_with_a_sort_on_a_single_field_index(
+    endpoints: Any, unique_name: Callable[[str], str]
+) -> None:
+    """New indexes are built by DocumentDB's extended RUM access method (docs/store.md), whose
+    single-path operator family lacked the range operators until `extended_rum.sql` added them:
+    a bounded range sorted on its field failed with "operator … is not a member of opfamily"."""
+    name = unique_name("idx").replace("-", "_")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongo_uri, tz_aware=True)
+    try:
+        items = client[name]["items"]
+        await create_indexes(
+            client[name],
+            {
+                "items": [
+                    IndexModel([("at", ASCENDING)], name="at"),
+                    IndexModel([("due", ASCENDING)], name="due", sparse=True),
+                ]
+            },
+        )
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        await items.insert_many(
+            [
+                {"_id": i, "at": start + timedelta(minutes=i), "due": start + timedelta(minutes=i)}
+                for i in range(3000)
+            ]
+        )
+        for field in ("at", "due"):
+            window = {
+                field: {"$gte": start + timedelta(minutes=10), "$lt": start + timedelta(minutes=20)}
+            }
+            for direction, first in ((1, 10), (-1, 19)):
+                found = await items.find(window).sort(field, direction).limit(3).to_list()
+                assert [d["_id"] for d in found] == [
+                    first,
+                    first + direction,
+                    first + 2 * direction,
+                ]
+    finally:
+        await client.drop_database(name)
+        await client.close()
