@@ -64,7 +64,8 @@ lint: sync
 TYPECHECK_PATHS := shared/src services/intake/src services/registry/src services/evidence/src \
                    services/notifier/src services/analytics/src shared/tests \
                    services/intake/tests services/registry/tests services/evidence/tests \
-                   services/notifier/tests services/analytics/tests tests
+                   services/notifier/tests services/analytics/tests tests \
+                   deploy/k8s/schemas
 typecheck: sync
 	$(UV) run mypy $(TYPECHECK_PATHS)
 check: lint typecheck
