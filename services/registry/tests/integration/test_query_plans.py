@@ -328,6 +328,8 @@ async def test_every_registry_query_is_index_backed(
         await store.status_changes.update_one({"complaint_id": str(event.complaint_id)}, due)
         use("outbox relay")
         assert await built.relay.relay_once(at=NOW + GRACE) >= 1
+        use("outbox age")
+        await built.relay.observe_age()
         use("start-up recovery")
         await registry.recover()
 
