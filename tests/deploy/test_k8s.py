@@ -327,6 +327,8 @@ def test_autoscaling_http_on_cpu_consumers_on_lag_capped_by_partitions(
     workloads = _workloads(docs)
     for name, hpa in hpas.items():
         assert hpa["spec"]["scaleTargetRef"]["kind"] == workloads[name]["kind"]
+    for name, workload in workloads.items():
+        assert "replicas" not in workload["spec"], f"{name}: the autoscaler owns the count"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
