@@ -101,8 +101,8 @@ async def _run(args: argparse.Namespace, settings: OpsSettings) -> int:
             before = None if args.all else {p.partition: p.offset for p in args.before}
             deleted = await dead.purge(args.group, before)
             _print({"deleted": sum(deleted.values()), "per_partition": deleted})
-    except NotFound as missing:
-        print(str(missing), file=sys.stderr)
+    except (NotFound, TimeoutError) as failed:
+        print(str(failed), file=sys.stderr)
         return 1
     finally:
         await kafka.close()

@@ -3,6 +3,7 @@ is left behind), publish with the services' producer guarantees, delete with Del
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -86,7 +87,10 @@ class KafkaDeadLetterLog:
                 consumer.seek(tps[extent.partition], extent.first)
             found: list[Message] = []
             remaining = {e.partition: e for e in wanted}
+            deadline = asyncio.get_running_loop().time() + 4 * self._timeout_ms / 1000
             while remaining:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"{topic}: could not read partitions {sorted(remaining)}")
                 batch = await consumer.getmany(*tps.values(), timeout_ms=1000)
                 for tp, records in batch.items():
                     wanted_range = remaining.get(tp.partition)
