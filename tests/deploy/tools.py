@@ -22,6 +22,7 @@ class GoTool:
     name: str
     package: str
     version: str
+    tags: str = ""  # Go build tags
 
     @property
     def path(self) -> Path:
@@ -30,8 +31,11 @@ class GoTool:
 
 KUSTOMIZE = GoTool("kustomize", "sigs.k8s.io/kustomize/kustomize/v5", "v5.8.2")
 KUBECONFORM = GoTool("kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform", "v0.8.0")
-# github.com/prometheus/prometheus v0.316.0 is Prometheus 3.16.
-PROMTOOL = GoTool("promtool", "github.com/prometheus/prometheus/cmd/promtool", "v0.316.0")
+# github.com/prometheus/prometheus v0.316.0 is Prometheus 3.16. `remove_all_sd` leaves out the
+# service-discovery plugins (cloud SDKs), which rule checks never use: a third of the build.
+PROMTOOL = GoTool(
+    "promtool", "github.com/prometheus/prometheus/cmd/promtool", "v0.316.0", "remove_all_sd"
+)
 
 
 class ToolUnavailable(RuntimeError):
@@ -64,8 +68,9 @@ def ensure(tool: GoTool) -> Path:
         "GOTOOLCHAIN": "local",
         "CGO_ENABLED": "0",
     }
+    tags = [f"-tags={tool.tags}"] if tool.tags else []
     result = subprocess.run(
-        [go_command(), "install", f"{tool.package}@{tool.version}"],
+        [go_command(), "install", *tags, f"{tool.package}@{tool.version}"],
         capture_output=True,
         text=True,
         env=env,
