@@ -26,6 +26,7 @@ from sipuma.notifier.settings import NotifierSettings
 from sipuma.registry.settings import RegistrySettings
 from sipuma.shared import topics
 from sipuma.shared.settings import ServiceSettings
+from sipuma.shared.topic_admin import ANALYTICS_RETENTION_MS, DEFAULT_RETENTION_MS
 from tests.deploy import tools
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(tools.BUILD_TIMEOUT_S)]
@@ -57,6 +58,16 @@ def _group(service: str) -> str:
     settings = SERVICES[service][0]
     assert issubclass(settings, ServiceSettings)
     return settings().consumer_group
+
+
+def _groups(service: str) -> set[str]:
+    """Every consumer group the service joins (each has its dead-letter topic)."""
+    settings = SERVICES[service][0]()
+    return {
+        str(getattr(settings, name))
+        for name in type(settings).model_fields
+        if name.endswith("consumer_group") and getattr(settings, name)
+    }
 
 
 def _env_name(cls: type[BaseSettings], field: str) -> str:
@@ -295,7 +306,7 @@ def test_topics_are_the_declared_ones_with_replication_3_and_min_isr_2(
     objects: dict[str, list[Doc]], overlay: str
 ) -> None:
     docs = objects[overlay]
-    groups = {_group(service) for service in SERVICES} - {""}
+    groups = {group for service in SERVICES for group in _groups(service)}
     expected = {spec.name for spec in topics.ALL_TOPICS} | {
         topics.dead_letter_topic(group) for group in groups
     }
@@ -307,7 +318,11 @@ def test_topics_are_the_declared_ones_with_replication_3_and_min_isr_2(
         assert spec["replicas"] == 3, name
         assert spec["partitions"] == partitions, name
         assert spec["config"]["min.insync.replicas"] == "2", name
-        assert int(spec["config"]["retention.ms"]) > 0, name
+        # The same retention the services' own bootstrap (ensure_topics) gives a topic.
+        declared = topics.declared_spec(name)
+        analytics = declared is not None and not declared.restricted
+        expected_retention = ANALYTICS_RETENTION_MS if analytics else DEFAULT_RETENTION_MS
+        assert int(spec["config"]["retention.ms"]) == expected_retention, name
         assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "sipuma-kafka"
 
 
