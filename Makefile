@@ -62,9 +62,10 @@ lint: sync
 # [tool.mypy] in pyproject.toml). The root conftest.py is left out: it only lists the harness
 # plugin, and its module name `conftest` is taken by services/registry/tests/conftest.py.
 TYPECHECK_PATHS := shared/src services/intake/src services/registry/src services/evidence/src \
-                   services/notifier/src services/analytics/src shared/tests \
+                   services/notifier/src services/analytics/src tools/ops/src shared/tests \
                    services/intake/tests services/registry/tests services/evidence/tests \
-                   services/notifier/tests services/analytics/tests tests
+                   services/notifier/tests services/analytics/tests tests tools/ops/tests \
+                   deploy/k8s/schemas
 typecheck: sync
 	$(UV) run mypy $(TYPECHECK_PATHS)
 check: lint typecheck

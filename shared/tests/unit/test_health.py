@@ -56,3 +56,15 @@ def test_metrics_in_prometheus_format() -> None:
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
     assert 'sipuma_events_published_total{event_type="x",topic="t"}' in answer.text
+
+
+def test_readyz_exports_each_check_as_a_gauge_for_the_alerts() -> None:
+    """`sipuma_readiness_check{check}` is what the "store/MinIO/Kafka unreachable" alerts read."""
+    c = client(kafka=ok, storage=down)
+    c.get("/readyz")
+    text = c.get("/metrics").text
+    assert 'sipuma_readiness_check{check="kafka"} 1.0' in text
+    assert 'sipuma_readiness_check{check="storage"} 0.0' in text
+    c = client(storage=ok)
+    c.get("/readyz")
+    assert 'sipuma_readiness_check{check="storage"} 1.0' in c.get("/metrics").text

@@ -82,3 +82,8 @@ async def test_every_evidence_query_uses_an_index(store: EvidenceStore) -> None:
     assert_index_backed(listing, "complaint")
     pending = await explain_find(store.evidence, s.pending_filter(datetime.now(UTC)), limit=100)
     assert_index_backed(pending, "outbox_pending")
+    oldest = await explain_find(
+        store.evidence, s.OLDEST_PENDING_FILTER, sort=s.OLDEST_PENDING_SORT, limit=1
+    )
+    assert_index_backed(oldest, "outbox_pending")
+    assert await store.oldest_pending() is not None  # the seeded records include pending ones

@@ -53,6 +53,9 @@ class Steps:
     async def pending(self, older_than_s: float) -> list[Pending]:
         return list(self.outbox.values())
 
+    async def oldest_pending(self) -> datetime | None:
+        return min((p.record.uploaded_at for p in self.outbox.values()), default=None)
+
 
 def _committed(steps: Steps) -> tuple[EvidenceRecord, EvidenceStored]:
     event = EvidenceStored(
@@ -125,3 +128,16 @@ async def test_a_sealed_object_whose_event_waits_is_not_sealed_twice() -> None:
     assert await service.relay_once(older_than_s=0) == 1
     assert steps.done == ["seal", "mark sealed", "publish", "mark published"]
     assert await service.relay_once(older_than_s=0) == 0
+
+
+async def test_the_outbox_age_counts_while_an_event_waits_and_is_zero_after() -> None:
+    """What the "outbox age" alert reads (sipuma_outbox_oldest_unsent_seconds{outbox=evidence})."""
+    steps = Steps()
+    record, event = _committed(steps)
+    steps.kafka_down = True
+    service = _service(steps)
+    assert not await service.complete(record, event)
+    assert await service.outbox_age_s() >= 0 and await steps.oldest_pending() is not None
+    steps.kafka_down = False
+    assert await service.relay_once(older_than_s=0) == 1
+    assert await service.outbox_age_s() == 0

@@ -328,6 +328,8 @@ async def test_every_registry_query_is_index_backed(
         await store.status_changes.update_one({"complaint_id": str(event.complaint_id)}, due)
         use("outbox relay")
         assert await built.relay.relay_once(at=NOW + GRACE) >= 1
+        use("outbox age")
+        await built.relay.observe_age()
         use("start-up recovery")
         await registry.recover()
 
@@ -351,7 +353,7 @@ async def test_every_registry_query_is_index_backed(
                         raise AssertionError(f"{where}\n{refused}") from None
                     shown[(recorded.use_case, _shape(command))] = summary
             covered = {case for case, _ in shown}
-            assert len(covered) == 14, sorted(covered)  # every use case above issued a read
+            assert len(covered) == 15, sorted(covered)  # every use case above issued a read
         for (case, what), summary in sorted(shown.items()):
             sort = ", sorted in memory" if summary.in_memory_sort else ""
             print(f"{case} | {what} | {', '.join(sorted(summary.indexes))}{sort}")

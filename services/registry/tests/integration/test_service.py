@@ -17,6 +17,7 @@ from sipuma.registry.outbox import GRACE
 from sipuma.registry.store import Store
 from sipuma.shared import events as ev
 from sipuma.shared import payloads as p
+from sipuma.shared.metrics import OUTBOX_OLDEST
 
 pytestmark = pytest.mark.integration
 
@@ -86,10 +87,15 @@ async def test_an_unpublished_status_change_is_relayed_after_kafka_comes_back(
     unsent = {"outbox.due": {"$exists": True}}
     assert await store.status_changes.count_documents(unsent) == 1
     assert await relay.relay_once() == 0  # not due yet: its own request may still send
+    # The "outbox age" alert's gauge sees the waiting entry, and nothing once it is sent.
+    await relay.observe_age()
+    assert OUTBOX_OLDEST.labels("status_changes")._value.get() > 0
     later = datetime.now(UTC) + GRACE + timedelta(seconds=1)
     assert await relay.relay_once(at=later) == 1
     assert len(recorder.of(ev.ComplaintStatusChanged)) == 1
     assert await store.status_changes.count_documents(unsent) == 0
+    await relay.observe_age()
+    assert OUTBOX_OLDEST.labels("status_changes")._value.get() == 0
     assert await relay.relay_once(at=later) == 0  # sent: not again
 
 

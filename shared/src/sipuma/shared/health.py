@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from sipuma.shared.metrics import metrics_response
+from sipuma.shared.metrics import READINESS, metrics_response
 
 ReadinessCheck = Callable[[], Awaitable[object]]
 
@@ -47,6 +47,9 @@ def health_router(
         report: dict[str, Any] = {
             n: "ok" if ok else "failing" for n, ok in zip(named, results, strict=True)
         }
+        for name, ok in zip(named, results, strict=True):
+            # Kubelet asks every few seconds, so the gauge is fresh for the alert rules.
+            READINESS.labels(name).set(1 if ok else 0)
         ready = all(results)
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": report},

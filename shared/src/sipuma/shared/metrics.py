@@ -33,6 +33,17 @@ CONSUMER_LAG = Gauge(
     "Messages behind the partition's high watermark after the last handled message",
     ["group", "topic", "partition"],
 )
+READINESS = Gauge(
+    "sipuma_readiness_check",
+    "1 when the readiness check passed at the last /readyz, 0 when it failed (per dependency:"
+    " kafka, store, mongo, database, storage, spool)",
+    ["check"],
+)
+OUTBOX_OLDEST = Gauge(
+    "sipuma_outbox_oldest_unsent_seconds",
+    "Age of the oldest outbox entry not yet published to Kafka (0 when none waits)",
+    ["outbox"],
+)
 
 
 def metrics_response(registry: CollectorRegistry = REGISTRY) -> Response:

@@ -10,6 +10,7 @@ import structlog
 
 from sipuma.evidence.publisher import KafkaEvidencePublisher
 from sipuma.evidence.service import EvidenceService
+from sipuma.shared.metrics import OUTBOX_OLDEST
 
 log = structlog.get_logger("sipuma.evidence")
 
@@ -19,6 +20,10 @@ async def relay_forever(
 ) -> None:
     while True:
         await asyncio.sleep(every_s)  # a timer, not a synchronisation
+        try:  # measured also while Kafka is away: that is when it grows (alert SipumaOutboxStale)
+            OUTBOX_OLDEST.labels("evidence").set(await service.outbox_age_s())
+        except Exception as exc:
+            log.warning("outbox_age_unknown", error=type(exc).__name__)
         if not publisher.connected:
             continue
         try:

@@ -300,6 +300,11 @@ class EvidenceService:
                 done += 1
         return done
 
+    async def outbox_age_s(self) -> float:
+        """How long the oldest record still to seal or publish has waited (0: none)."""
+        oldest = await self.store.oldest_pending()
+        return 0.0 if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+
     async def list(self, who: Principal, complaint_id: uuid.UUID) -> list[EvidenceRecord]:
         await self._complaint_for(who, complaint_id)
         return await self.store.list_for(str(complaint_id))

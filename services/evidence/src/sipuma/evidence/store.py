@@ -90,6 +90,11 @@ def pending_filter(cutoff: datetime) -> Doc:
     return {"outbox_pending": True, "uploaded_at": {"$lt": cutoff}}
 
 
+# The oldest record still to seal or publish: the head of the `outbox_pending` index.
+OLDEST_PENDING_FILTER: Doc = {"outbox_pending": True}
+OLDEST_PENDING_SORT = [("outbox_pending", ASCENDING), ("uploaded_at", ASCENDING)]
+
+
 class EvidenceStore:
     def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000) -> None:
         self.client: AsyncMongoClient[Doc] = AsyncMongoClient(
@@ -200,6 +205,15 @@ class EvidenceStore:
             {"_id": evidence_id},
             {"$set": {"sealed": True, "outbox_pending": False, "published_at": datetime.now(UTC)}},
         )
+
+    async def oldest_pending(self) -> datetime | None:
+        doc = await self.evidence.find_one(
+            OLDEST_PENDING_FILTER, {"uploaded_at": 1}, sort=OLDEST_PENDING_SORT
+        )
+        found = (doc or {}).get("uploaded_at")
+        if not isinstance(found, datetime):
+            return None
+        return found if found.tzinfo else found.replace(tzinfo=UTC)
 
     async def pending(self, older_than_s: float, limit: int = 100) -> list[Pending]:
         """Records whose seal or event is still to do (index `outbox_pending`)."""

@@ -26,6 +26,7 @@ import structlog
 from sipuma.registry.domain import Doc
 from sipuma.registry.ports import OUTBOX_KINDS, ComplaintRepository, OutboxKind, Publish
 from sipuma.shared.events import Event, parse_event
+from sipuma.shared.metrics import OUTBOX_OLDEST
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +46,11 @@ def entry(event: Event, topic: str, *, secret: bool = False, now: datetime | Non
         "created_at": created,
         "due": created + GRACE,
     }
+
+
+def _aware(moment: datetime) -> datetime:
+    """The store may hand back naive UTC datetimes."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def is_sent(doc: Doc) -> bool:
@@ -106,6 +112,14 @@ class OutboxRelay:
                 sent += 1
         return sent
 
+    async def observe_age(self) -> None:
+        """Export how long the oldest unsent entry has waited (the "outbox age" alert)."""
+        now = self._clock()
+        for kind in OUTBOX_KINDS:
+            created = await self._store.oldest_unsent(kind)
+            age = 0.0 if created is None else (now - _aware(created)).total_seconds()
+            OUTBOX_OLDEST.labels(kind).set(max(age, 0.0))
+
     def kick(self) -> None:
         self._wake.set()
 
@@ -116,6 +130,10 @@ class OutboxRelay:
                 await self.relay_once()
             except Exception:
                 log.exception("outbox.relay_failed")
+            try:
+                await self.observe_age()
+            except Exception:
+                log.warning("outbox.age_unknown")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)

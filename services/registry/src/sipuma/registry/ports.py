@@ -118,5 +118,8 @@ class ComplaintRepository(Protocol):
     async def claim_due(self, kind: OutboxKind, now: datetime, lease: timedelta) -> Doc | None:
         """One entry due at `now`, its due time pushed a lease ahead (one claimer wins)."""
 
+    async def oldest_unsent(self, kind: OutboxKind) -> datetime | None:
+        """When the unsent entry due first was created (None: nothing waits)."""
+
     async def mark_sent(self, kind: OutboxKind, key: str, *, secret: bool) -> None:
         """The entry was published: no longer due; a secret one loses its payload."""

@@ -382,6 +382,18 @@ class Store:
             return_document=ReturnDocument.AFTER,
         )
 
+    async def oldest_unsent(self, kind: OutboxKind) -> datetime | None:
+        # The sparse `outbox_due` index holds only unsent entries: one index step, no scan. The
+        # same operator as claim_due ($lte): DocumentDB refused $gte on this index (an opfamily
+        # error inside PostgreSQL).
+        doc = await self.db[kind].find_one(
+            {"outbox.due": {"$lte": datetime(9999, 1, 1, tzinfo=UTC)}},
+            {"outbox.created_at": 1},
+            sort=[("outbox.due", 1)],
+        )
+        created = (doc or {}).get("outbox", {}).get("created_at")
+        return created if isinstance(created, datetime) else None
+
     async def mark_sent(self, kind: OutboxKind, key: str, *, secret: bool) -> None:
         await self._marks[(kind, secret)].add(key)
 

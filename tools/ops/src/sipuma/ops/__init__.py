@@ -1,0 +1,1 @@
+"""SIPUMA operator tools (sipuma-dlq)."""
