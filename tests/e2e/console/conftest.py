@@ -55,10 +55,19 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def new_page(
+    browser: Browser,
+    *,
+    viewport: dict[str, int] | None = None,
+    timezone: str = "Asia/Jakarta",
+) -> Page:
+    """A tab in a fresh context (locale id-ID); its JavaScript errors are kept in
+    `page.js_errors`, and the messages of its Content-Security-Policy in `page.csp_refused`."""
+    size = viewport or {"width": 1280, "height": 900}
     context = browser.new_context(
-        locale="id-ID", timezone_id="Asia/Jakarta", viewport={"width": 1280, "height": 900}
+        locale="id-ID",
+        timezone_id=timezone,
+        viewport={"width": size["width"], "height": size["height"]},
     )
     context.set_default_timeout(20_000)
     opened = context.new_page()
@@ -70,10 +79,18 @@ def page(browser: Browser) -> Iterator[Page]:
         "console",
         lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
     )
+    opened.csp_refused = refused  # type: ignore[attr-defined]
+    return opened
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    opened = new_page(browser)
     try:
         yield opened
     finally:
-        context.close()
+        opened.context.close()
+    refused = opened.csp_refused  # type: ignore[attr-defined]
     assert refused == [], f"the page broke its own Content-Security-Policy: {refused}"
 
 

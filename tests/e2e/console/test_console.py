@@ -341,15 +341,3 @@ def test_a_landline_as_tracking_mobile_costs_neither_complaint_nor_email(
     expect(contact.locator("#con-email-error")).to_be_hidden()
     contact.screenshot(path=str(shots / "08-contact-toll-free.png"))
     assert page.js_errors == []  # type: ignore[attr-defined]
-
-
-def test_the_form_names_a_receipt_older_than_allowed(page: Page, console_stack: Stack) -> None:
-    sign_in(page, console_stack)
-    page.goto(f"{console_stack.console}/baru")
-    fill_complaint(page)
-    page.get_by_label(label("Waktu pengaduan diterima")).fill("1999-11-20T10:00")
-    page.get_by_role("button", name="Simpan").click()
-    error = page.locator("#received_at-error")
-    expect(error).to_be_visible()
-    expect(error).to_contain_text("tidak boleh lebih dari 30 hari yang lalu")
-    expect(page.locator("#received_at")).to_have_attribute("aria-invalid", "true")

@@ -81,6 +81,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "channel_description": ("Keterangan saluran lainnya", "Describe the other channel"),
     "received_at": ("Waktu pengaduan diterima", "Time the complaint was received"),
     "received_at_hint": ("Waktu setempat kantor", "Office local time"),
+    "received_date": ("Tanggal", "Date"),
+    "received_time": ("Jam", "Time"),
+    "received_time_hint": ("JJ.MM, mis. 09.30", "HH.MM, e.g. 09.30"),
+    "today": ("Hari ini", "Today"),
+    "yesterday": ("Kemarin", "Yesterday"),
+    "time_format": (
+        "Tulis jam sebagai JJ.MM (00.00–23.59), mis. 09.30.",
+        "Write the time as HH.MM (00.00–23.59), e.g. 09.30.",
+    ),
     "sec_identity": ("Identitas pengadu (rahasia)", "Complainant's identity (confidential)"),
     "identity_hint": (
         "Nama, alamat, dan telepon atau e-mail. Identitas pengadu tidak pernah ditampilkan "
@@ -92,6 +101,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "c_phone": ("Nomor telepon / HP", "Phone / mobile number"),
     "c_phone_hint": ("mis. 0812 3456 7890 atau +62 812…", "e.g. 0812 3456 7890 or +62 812…"),
     "c_email": ("E-mail", "E-mail"),
+    "one_of": ("isi salah satu", "fill in one of them"),
+    "one_of_contact": (
+        "Nomor telepon atau e-mail: isi salah satu.",
+        "Phone number or e-mail: fill in one of them.",
+    ),
     "c_nik": ("NIK (16 digit)", "NIK (16 digits)"),
     "sec_elements": ("Unsur pengaduan (5W1H)", "Elements of the complaint (5W1H)"),
     "what": ("Apa yang terjadi", "What happened"),
@@ -135,6 +149,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "saving": ("Menyimpan…", "Saving…"),
     # result
     "register_number": ("Nomor register", "Register number"),
+    "saved_title": ("Pengaduan tersimpan", "Complaint saved"),
+    "number_pending": ("sedang dibuat", "being assigned"),
+    "number_unavailable": ("tidak tersedia", "not available"),
     "copy": ("Salin", "Copy"),
     "copied": ("Tersalin", "Copied"),
     "waiting_number": (
@@ -164,6 +181,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind": ("Jenis", "Kind"),
     "kind_auto": ("Otomatis dari berkas", "From the file"),
     "upload": ("Unggah", "Upload"),
+    "choose_files": (
+        "Pilih paling sedikit satu berkas untuk diunggah.",
+        "Choose at least one file to upload.",
+    ),
     "uploading": ("Mengunggah", "Uploading"),
     "uploaded": ("Tersimpan", "Stored"),
     "refused": ("Ditolak", "Refused"),

@@ -21,8 +21,17 @@
       statusOut.textContent = S.statusLabel(answer.body.status);
       if (answer.body.register_number) number = answer.body.register_number;
     }
+    // Refused for good (another office's complaint, a malformed id): said once, no more asking.
+    // 404 (not arrived yet), 429 and 5xx are worth asking again.
+    if (answer.status >= 400 && answer.status < 500 && ![401, 404, 429].includes(answer.status)) {
+      numberOut.textContent = S.t("number_unavailable");
+      statusOut.textContent = "—";
+      S.alert(S.message(answer.body));
+      return;
+    }
     if (number) {
       numberOut.textContent = number;
+      document.title = `${S.t("complaint_title")} ${number} · ${S.t("app")}`;
       S.copyButton(document.getElementById("copy-number"), numberOut);
       return refreshDetail();
     }
@@ -59,10 +68,10 @@
         S.el(
           "tr",
           {},
-          S.el("td", {}, item.file_name || item.evidence_id.slice(0, 8)),
-          S.el("td", {}, S.t(`k_${item.kind}`), S.el("br"), S.el("small", { text: item.content_type })),
-          S.el("td", { text: S.size(item.size_bytes) }),
-          S.el("td", { text: S.when(item.uploaded_at, officeCode) }),
+          S.el("td", { class: "upload-name" }, item.file_name || item.evidence_id.slice(0, 8)),
+          S.el("td", { "data-label": S.t("kind") }, S.t(`k_${item.kind}`), S.el("br"), S.el("small", { text: item.content_type })),
+          S.el("td", { "data-label": S.t("size"), text: S.size(item.size_bytes) }),
+          S.el("td", { "data-label": S.t("uploaded_at"), text: S.when(item.uploaded_at, officeCode) }),
           S.el(
             "td",
             {},
@@ -86,14 +95,13 @@
 
   const evidenceForm = document.getElementById("evidence-form");
   const uploads = document.getElementById("uploads");
+  evidenceForm.elements.files.addEventListener("change", () => S.clearErrors(evidenceForm));
   evidenceForm.addEventListener("submit", (event) => {
     event.preventDefault();
     S.clearErrors(evidenceForm);
     const files = Array.from(evidenceForm.elements.files.files);
     if (!files.length) {
-      const error = document.getElementById("evidence-files-error");
-      error.textContent = S.t("required");
-      error.hidden = false;
+      S.placeMessage(evidenceForm, { name: "files", reason: S.t("choose_files") });
       evidenceForm.elements.files.focus();
       return;
     }
@@ -132,17 +140,23 @@
         if (xhr.status === 201) {
           bar.value = 100;
           row.classList.add("ok");
+          bar.setAttribute("aria-label", `${file.name}: ${S.t("uploaded")}`);
           state.textContent = `${S.t("uploaded")} · ${S.size(body.size_bytes)}`;
         } else {
-          row.classList.add("refused");
-          state.textContent = `${S.t("refused")}: ${S.message(body)}`;
+          refuse(`${S.t("refused")}: ${S.message(body)}`);
           if (xhr.status === 401) S.signOut("expired");
         }
         resolve();
       });
-      xhr.addEventListener("error", () => {
+      // The bytes were sent but nothing was kept: the bar goes back to empty.
+      const refuse = (text) => {
         row.classList.add("refused");
-        state.textContent = `${S.t("refused")}: ${S.t("error_network")}`;
+        bar.value = 0;
+        bar.setAttribute("aria-label", `${file.name}: ${S.t("refused")}`);
+        state.textContent = text;
+      };
+      xhr.addEventListener("error", () => {
+        refuse(`${S.t("refused")}: ${S.t("error_network")}`);
         resolve();
       });
       xhr.send(file);
@@ -176,11 +190,12 @@
     });
   }
 
+  const addEmployee = document.getElementById("add-employee");
   const employees = Employees.create(
-    document.getElementById("employees"), document.getElementById("employee-template")
+    document.getElementById("employees"), document.getElementById("employee-template"), addEmployee
   );
   employees.add(false);
-  document.getElementById("add-employee").addEventListener("click", () => employees.add());
+  addEmployee.addEventListener("click", () => employees.add());
   const employeesForm = document.getElementById("employees-form");
   amend(employeesForm, "/reported-employees", "POST", () => ({ employees: employees.collect() }));
   employeesForm.addEventListener("saved", () => {

@@ -103,9 +103,12 @@ const SIPUMA = (() => {
 
   // -- forms and problems -------------------------------------------------------------------------
   const fid = (name) => name.replace(/\./g, "-");
+  // A field's message that is also a live region (data-live) stays rendered, empty when there is
+  // nothing to say: a region that appears already filled is skipped by most screen readers.
+  const isLive = (p) => p.hasAttribute("data-live");
   function clearErrors(root) {
     root.querySelectorAll(".field-error").forEach((p) => {
-      p.hidden = true;
+      p.hidden = !isLive(p);
       p.textContent = "";
     });
     root.querySelectorAll("[aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
@@ -116,8 +119,33 @@ const SIPUMA = (() => {
       summary.querySelector("ul").replaceChildren();
     }
   }
+  const controlOf = (box) =>
+    box.querySelector(":scope > input, :scope > select, :scope > textarea") ||
+    box.querySelector("input:checked") || box.querySelector("input, select, textarea");
+  const titleOf = (box) => {
+    const label = box.querySelector(":scope > label, :scope > legend");
+    if (!label) return "";
+    const bare = label.cloneNode(true); // without "(wajib)" / "(opsional)"
+    bare.querySelectorAll(".req, .opt").forEach((n) => n.remove());
+    return bare.textContent.trim();
+  };
+  /** Mark one field: its message (added to any already there), aria-invalid on its control. */
+  function markField(box, text) {
+    const target = box.querySelector(":scope > .field-error");
+    if (target && text) {
+      target.textContent = target.textContent ? `${target.textContent} ${text}` : text;
+      target.hidden = false;
+    }
+    box.classList.add("has-error");
+    const input = controlOf(box);
+    if (input) input.setAttribute("aria-invalid", "true");
+    return input;
+  }
   /** Put one message (an invalid-params entry, or a refused tracking channel: both have `name`
-      and `messages`) under its field: the longest known prefix of its name, by `data-field`. */
+      and `messages`) under its field: the longest known prefix of its name, by `data-field`.
+      A group of fields (the "when" choices, the pair of contacts) passes the message on to its
+      visible fields: every one of them with data-group="all" (with the group's own short text,
+      data-group-text), else the first one still empty. */
   function placeMessage(root, param) {
     const text = param.messages ? param.messages[config.lang] || param.reason : param.reason;
     let name = param.name;
@@ -127,33 +155,42 @@ const SIPUMA = (() => {
       if (box) break;
       name = name.includes(".") ? name.slice(0, name.lastIndexOf(".")) : "";
     }
-    let focusId = null;
-    let title = "";
-    if (box) {
-      const target = box.querySelector(":scope > .field-error");
-      if (target) {
-        target.textContent = target.textContent ? `${target.textContent} ${text}` : text;
-        target.hidden = false;
-      }
-      box.classList.add("has-error");
-      const input = box.querySelector(":scope > input, :scope > select, :scope > textarea") ||
-        box.querySelector("input:checked") || box.querySelector("input, select, textarea");
-      if (input) {
-        input.setAttribute("aria-invalid", "true");
-        focusId = input.id || null;
-      }
-      const label = box.querySelector(":scope > label, :scope > legend");
-      if (label) title = label.textContent.replace(/\s*\((wajib|opsional|required|optional)\)\s*$/, "").trim();
+    if (!box) return { text, focusId: null, node: null };
+    const inner = Array.from(box.querySelectorAll(".field[data-field]")).filter(
+      (f) => f.checkVisibility() && controlOf(f)
+    );
+    let title = titleOf(box);
+    let input = null;
+    const chosen = box.dataset.groupFocus && document.getElementById(box.dataset.groupFocus);
+    if (chosen) {
+      input = markField(chosen.closest(".field"), text);
+    } else if (inner.length && box.dataset.group === "all") {
+      const own = box.dataset.groupText ? t(box.dataset.groupText) : text;
+      const inputs = inner.map((f) => markField(f, own));
+      input = inputs[0];
+    } else if (inner.length) {
+      const empty = inner.find((f) => !(controlOf(f).value || "").trim()) || inner[0];
+      input = markField(empty, text);
+      title = title || titleOf(empty);
+    } else {
+      input = markField(box, text);
     }
-    return { text: title ? `${title}: ${text}` : text, focusId };
+    return { text: title ? `${title}: ${text}` : text, focusId: (input && input.id) || null, node: input || box };
   }
-  /** Put each invalid-params entry under its field and list them all on top with links that
-      move the focus there. */
+  /** Put each invalid-params entry under its field and list them all, in the form's order, in
+      the error summary: a focusable region named by its heading, with links that move the
+      focus to the fields. The focus goes to the summary. */
   function showProblem(root, problem, fallback) {
     clearErrors(root);
     const params = (problem && problem["invalid-params"]) || [];
     const summary = root.querySelector(".error-summary");
     const items = params.map((param) => placeMessage(root, param));
+    // Form order; a message for no field first.
+    items.sort((a, b) => {
+      if (!a.node || !b.node) return (a.node ? 1 : 0) - (b.node ? 1 : 0);
+      if (a.node === b.node) return 0;
+      return a.node.compareDocumentPosition(b.node) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+    });
     if (summary) {
       const list = summary.querySelector("ul");
       if (!items.length) items.push({ text: message(problem) || fallback, focusId: null });
@@ -178,6 +215,36 @@ const SIPUMA = (() => {
     } else {
       alert_(items.length ? items.map((i) => i.text).join(" ") : message(problem));
     }
+  }
+  /** A message for a field whose error is a live region: emptied first and written a moment
+      later, so the same message twice is read twice. */
+  function sayError(input, text) {
+    const error = document.getElementById(`${input.id}-error`);
+    input.setAttribute("aria-invalid", "true");
+    error.hidden = false;
+    error.textContent = "";
+    setTimeout(() => (error.textContent = text), 100);
+  }
+  /** Said by screen readers without moving the focus (a polite region that is always there). */
+  function announce(text) {
+    const box = document.getElementById("announce");
+    if (!box) return;
+    box.textContent = "";
+    setTimeout(() => (box.textContent = text), 100);
+  }
+  /** A table wider than its box scrolls inside it; it is then a tab stop, so the arrow keys
+      scroll it (a table that fits adds no tab stop). */
+  function scrollRegions() {
+    const sync = (wrap) => {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) wrap.setAttribute("tabindex", "0");
+      else wrap.removeAttribute("tabindex");
+    };
+    const watch = new ResizeObserver((entries) => entries.forEach((e) => sync(e.target)));
+    document.querySelectorAll(".table-wrap").forEach((wrap) => {
+      watch.observe(wrap);
+      const table = wrap.querySelector("table");
+      if (table) new ResizeObserver(() => sync(wrap)).observe(table);
+    });
   }
   function alert_(text) {
     const box = document.getElementById("page-alert");
@@ -249,6 +316,8 @@ const SIPUMA = (() => {
     if (node) node.textContent = text;
   }
 
+  scrollRegions();
+
   // Keep the chosen language across the page's state (the switch link is plain HTML).
   document.querySelectorAll("a[data-keep-hash]").forEach((a) => {
     a.addEventListener("click", () => {
@@ -261,6 +330,6 @@ const SIPUMA = (() => {
   return {
     config, t, el, api, url, token, claims, signIn, signOut, requireSignIn, office: office_,
     showProblem, placeMessage, clearErrors, alert: alert_, message, clean, prune, newKey, when, statusLabel,
-    size, copyButton, setStatus, fid,
+    size, copyButton, setStatus, fid, sayError, announce,
   };
 })();

@@ -5,7 +5,8 @@ const Employees = (() => {
   const S = SIPUMA;
   const SUBS = { name: "e_name", nip: "e_nip", position: "e_position", unit: "e_unit" };
 
-  function create(container, template) {
+  /** addButton: where the focus goes when the last employee is removed. */
+  function create(container, template, addButton) {
     const prefix = container.dataset.prefix;
 
     function renumber() {
@@ -23,7 +24,14 @@ const Employees = (() => {
           input.id = id;
           input.name = name;
           label.htmlFor = id;
-          label.textContent = S.t(SUBS[box.dataset.sub]);
+          const required = box.hasAttribute("data-required");
+          label.replaceChildren(
+            `${S.t(SUBS[box.dataset.sub])} `,
+            S.el("span", {
+              class: required ? "req" : "opt",
+              text: `(${S.t(required ? "required" : "optional")})`,
+            })
+          );
           error.id = `${id}-error`;
           input.setAttribute("aria-describedby", error.id);
         }
@@ -33,8 +41,15 @@ const Employees = (() => {
     function add(focus = true) {
       const row = template.content.firstElementChild.cloneNode(true);
       row.querySelector("[data-role=remove]").addEventListener("click", () => {
+        // The focus was on this row's button: it moves to the previous employee (the next one
+        // when this was the first), or to "Tambah pegawai" when none is left.
+        const rows = Array.from(container.children);
+        const index = rows.indexOf(row);
         row.remove();
         renumber();
+        const stay = container.children[Math.max(0, index - 1)];
+        const target = stay ? stay.querySelector("input") : addButton;
+        if (target) target.focus();
       });
       container.append(row);
       renumber();

@@ -7,11 +7,13 @@
   if (!who) return;
 
   const form = document.getElementById("complaint-form");
+  const addEmployee = document.getElementById("add-employee");
   const employees = Employees.create(
     document.getElementById("employees"),
-    document.getElementById("employee-template")
+    document.getElementById("employee-template"),
+    addEmployee
   );
-  document.getElementById("add-employee").addEventListener("click", () => employees.add());
+  addEmployee.addEventListener("click", () => employees.add());
 
   const officeSelect = form.office_code;
   if (who.roles.includes("supervisor")) document.getElementById("office-row").hidden = false;
@@ -19,21 +21,39 @@
   const officeCode = () => (who.roles.includes("supervisor") ? officeSelect.value : who.office);
   const office = () => S.office(officeCode()) || { offset: "+07:00", tz: "Asia/Jakarta" };
 
+  // The office's local date and time now ("2026-12-07", "14.05").
   function localNow() {
     const parts = new Intl.DateTimeFormat("en-CA", {
       timeZone: office().tz, year: "numeric", month: "2-digit", day: "2-digit",
       hour: "2-digit", minute: "2-digit", hourCycle: "h23",
     }).formatToParts(new Date());
     const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
-    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+    return { date: `${p.year}-${p.month}-${p.day}`, time: `${p.hour}.${p.minute}` };
   }
-  form.received_at.value = localNow();
-  form.received_at.max = localNow().slice(0, 10) + "T23:59";
-  // The API refuses a receipt older than this (a wrong year, mostly); the picker says so first.
-  const oldest = new Date(Date.now() - S.config.received_max_age_days * 86400000);
-  form.received_at.min = new Intl.DateTimeFormat("en-CA", {
-    timeZone: office().tz, year: "numeric", month: "2-digit", day: "2-digit",
-  }).format(oldest) + "T00:00";
+  // The days the API accepts (it refuses a receipt older than received_max_age_days: a wrong
+  // year, mostly), newest first: the choice cannot be out of range.
+  function fillDays() {
+    const today = new Date(`${localNow().date}T00:00:00Z`);
+    const named = new Intl.DateTimeFormat(S.config.lang === "id" ? "id-ID" : "en-GB", {
+      weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC",
+    });
+    const options = [];
+    for (let back = 0; back <= S.config.received_max_age_days; back += 1) {
+      const day = new Date(today.getTime() - back * 86400000);
+      const prefix = back === 0 ? `${S.t("today")}, ` : back === 1 ? `${S.t("yesterday")}, ` : "";
+      options.push(S.el("option", { value: day.toISOString().slice(0, 10), text: prefix + named.format(day) }));
+    }
+    form.received_date.replaceChildren(...options);
+  }
+  fillDays();
+  form.received_time.value = localNow().time;
+  officeSelect.addEventListener("change", fillDays);
+  /** "9.30", "09:30", "0930" → "09:30"; null when it is no time of day. */
+  function timeOfDay(text) {
+    const found = /^(\d{1,2})[.:]?(\d{2})$/.exec((text || "").trim());
+    if (!found || Number(found[1]) > 23 || Number(found[2]) > 59) return null;
+    return `${found[1].padStart(2, "0")}:${found[2]}`;
+  }
 
   const otherBox = document.getElementById("channel-other");
   const syncChannel = () => (otherBox.hidden = form.channel.value !== "other");
@@ -57,12 +77,12 @@
       when.end = value("elements.when.end");
     }
     if (kind === "approximate") when.description = value("elements.when.description");
-    const received = value("received_at");
+    const time = timeOfDay(form.received_time.value);
     const data = {
       office_code: who.roles.includes("supervisor") ? officeCode() : null,
       channel: form.channel.value,
       channel_description: form.channel.value === "other" ? value("channel_description") : null,
-      received_at: received ? `${received.length === 16 ? received + ":00" : received}${office().offset}` : null,
+      received_at: `${form.received_date.value}T${time}:00${office().offset}`,
       tracking_contact: S.prune({
         email: value("tracking_contact.email"),
         mobile: value("tracking_contact.mobile"),
@@ -98,6 +118,11 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (saveButton.disabled) return;
+    if (!timeOfDay(form.received_time.value)) {
+      // Said before asking the API: an unreadable time would give no received time at all.
+      const text = S.t("time_format");
+      return S.showProblem(form, { "invalid-params": [{ name: "received_at", reason: text }] });
+    }
     saveButton.disabled = true;
     saveStatus.textContent = S.t("saving");
     S.alert("");
@@ -124,6 +149,8 @@
     numberOut.classList.remove("pending");
     S.copyButton(document.getElementById("copy-number"), numberOut);
     document.getElementById("result-tell").hidden = false;
+    document.title = `${S.t("saved_title")}: ${number} · ${S.t("app")}`;
+    S.announce(`${S.t("saved_title")}. ${S.t("register_number")} ${number}`);
   }
 
   function saved(answer) {
@@ -136,13 +163,13 @@
     showContact(answer.tracking_contact);
     if (answer.register_number) showNumber(answer.register_number);
     else {
-      numberOut.textContent = "…";
+      numberOut.textContent = `… (${S.t("number_pending")})`;
       numberOut.classList.add("pending");
       resultMessage.textContent = S.t(answer.status === "queued" ? "queued_number" : "waiting_number");
+      document.title = `${S.t("saved_title")} · ${S.t("app")}`;
       poll(answer.status_url, 1000);
     }
-    result.querySelector("h2").setAttribute("tabindex", "-1");
-    result.querySelector("h2").focus();
+    document.getElementById("result-heading").focus();
     window.scrollTo(0, 0);
   }
 

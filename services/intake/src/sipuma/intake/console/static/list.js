@@ -67,8 +67,8 @@
 
   // Working-day deadline of the stage the complaint is in; overdue ones are also listed first.
   function dueCell(item) {
-    if (!item.due_at) return S.el("td", { text: "–" });
-    return S.el("td", {},
+    if (!item.due_at) return S.el("td", { "data-label": S.t("due"), text: "–" });
+    return S.el("td", { "data-label": S.t("due") },
       S.el("small", { class: "nowrap", text: `${S.t(`stage_${item.stage}`)}: ${S.when(item.due_at, item.office_code)}` }),
       item.overdue ? [" ", S.el("span", { class: "badge sla-missed", text: S.t("overdue_badge") })] : null);
   }
@@ -87,9 +87,9 @@
         const link = `${S.config.prefix}/pengaduan/${item.complaint_id}?nomor=${encodeURIComponent(item.register_number || "")}`;
         return S.el("tr", { class: "row-failed" },
           S.el("th", { scope: "row" }, S.el("a", { href: link, text: item.register_number || "…" })),
-          S.el("td", { text: S.t(`stage_${item.stage}`) }),
-          S.el("td", { text: S.when(item.due_at, item.office_code) }),
-          S.el("td", {}, S.el("span", { class: `badge st-${item.status}`, text: S.statusLabel(item.status) })));
+          S.el("td", { "data-label": S.t("stage"), text: S.t(`stage_${item.stage}`) }),
+          S.el("td", { "data-label": S.t("due"), text: S.when(item.due_at, item.office_code) }),
+          S.el("td", { "data-label": S.t("status") }, S.el("span", { class: `badge st-${item.status}`, text: S.statusLabel(item.status) })));
       }));
   }
 
@@ -102,13 +102,14 @@
         const link = `${S.config.prefix}/pengaduan/${item.complaint_id}?nomor=${encodeURIComponent(item.register_number || "")}`;
         return S.el("tr", { class: failed ? "row-failed" : "" },
           S.el("th", { scope: "row" }, S.el("a", { href: link, text: item.register_number || "…" })),
-          S.el("td", { text: S.when(item.received_at, item.office_code) }),
-          S.el("td", { text: S.t(`ch_${item.channel}`) }),
-          S.el("td", {}, S.el("span", { class: `badge st-${item.status}`, text: S.statusLabel(item.status) })),
-          S.el("td", {}, failed
+          // data-label: the column's name beside each value when a phone shows rows as cards.
+          S.el("td", { "data-label": S.t("received"), text: S.when(item.received_at, item.office_code) }),
+          S.el("td", { "data-label": S.t("channel"), text: S.t(`ch_${item.channel}`) }),
+          S.el("td", { "data-label": S.t("status") }, S.el("span", { class: `badge st-${item.status}`, text: S.statusLabel(item.status) })),
+          S.el("td", { "data-label": S.t("notification") }, failed
             ? S.el("span", { class: "badge failed", text: `⚠ ${S.t("n_failed")}` })
             : S.el("span", { class: "badge", text: S.t(item.ticket_issued ? "n_ticket" : "n_none") })),
-          S.el("td", {}, S.el("span", { class: `badge sla-${sClass}`, text: sText }), " ", S.el("small", { class: "nowrap", text: sDetail })),
+          S.el("td", { "data-label": S.t("standard") }, S.el("span", { class: `badge sla-${sClass}`, text: sText }), " ", S.el("small", { class: "nowrap", text: sDetail })),
           dueCell(item));
       })
     );

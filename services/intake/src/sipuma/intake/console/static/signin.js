@@ -18,10 +18,7 @@
     S.clearErrors(form);
     const claims = S.signIn(form.token.value);
     if (!claims) {
-      const error = document.getElementById("token-error");
-      error.textContent = S.t("token_bad");
-      error.hidden = false;
-      form.token.setAttribute("aria-invalid", "true");
+      S.sayError(form.token, S.t("token_bad"));
       form.token.focus();
       return;
     }

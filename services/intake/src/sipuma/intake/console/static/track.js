@@ -18,11 +18,9 @@
     S.alert("");
     result.hidden = true;
     const ticket = form.ticket.value.replace(/\s+/g, "").toUpperCase();
-    const error = document.getElementById("ticket-error");
+    // The focus stays in the field (Enter there submits): the message is a live region.
     if (!ticket) {
-      error.textContent = S.t("ticket_required");
-      error.hidden = false;
-      form.ticket.setAttribute("aria-invalid", "true");
+      S.sayError(form.ticket, S.t("ticket_required"));
       form.ticket.focus();
       return;
     }
@@ -30,9 +28,7 @@
       method: "POST", body: { ticket }, public: true,
     });
     if (answer.status !== 200) {
-      error.textContent = S.message(answer.body);
-      error.hidden = false;
-      form.ticket.setAttribute("aria-invalid", "true");
+      S.sayError(form.ticket, S.message(answer.body));
       form.ticket.focus();
       return;
     }
