@@ -217,51 +217,100 @@ def submit_with_enter(page: Page, field: Locator) -> None:
 
 
 # -- defects 1, 2, 3: form errors ---------------------------------------------------------------
-def test_contact_and_when_errors_sit_on_their_fields_in_form_order(
-    desk: Page, console_stack: Stack
-) -> None:
-    page = desk
-    page.goto(f"{console_stack.console}/baru")
-    axe(page, "empty form")
+def submit_form_without(page: Page, stack: Stack, *fields: str) -> Locator:
+    """Fill the form, empty these fields (ids), press Enter in a text field; answer the summary."""
+    page.goto(f"{stack.console}/baru")
     fill_complaint(page)
-    page.get_by_label(label("Nomor telepon / HP")).fill("")
-    page.locator("#complainant-email").fill("")
-    page.get_by_label(label("Tanggal kejadian")).fill("")
+    for fid in fields:
+        page.locator(f"#{fid}").fill("")
     submit_with_enter(page, page.get_by_label(label("Nama pengadu")))  # Enter in a text field
-
-    # 3: focus lands on a focusable, labelled region whose links follow the form's order.
     summary = page.locator("#error-summary")
-    expect(summary).to_be_focused()
-    expect(summary).to_have_attribute("role", "region")
-    expect(summary).to_have_accessible_name(re.compile("Periksa isian berikut"))
-    links = summary.get_by_role("link")
-    expect(links).to_have_count(2)
-    targets = [str(links.nth(i).get_attribute("href")).lstrip("#") for i in range(2)]
-    assert targets == ["complainant-phone", "elements-when-date"], targets
+    expect(summary).to_be_visible()
+    return summary
 
-    # 1: both contact fields marked, told "isi salah satu", no "(opsional)".
+
+def test_the_contact_error_marks_both_contact_fields(desk: Page, console_stack: Stack) -> None:
+    """Defect 1: phone and e-mail empty."""
+    page = desk
+    summary = submit_form_without(page, console_stack, "complainant-phone", "complainant-email")
     for fid in ("complainant-phone", "complainant-email"):
         field = page.locator(f"#{fid}")
         expect(field).to_have_attribute("aria-invalid", "true")
         error = described_error(page, field)
         expect(error).to_be_visible()
         expect(error).to_contain_text("isi salah satu")
-        expect(field).not_to_have_accessible_name(re.compile("opsional"))
-    # 2: the empty date is marked and described; the radio is not.
+        expect(field).to_have_accessible_name(re.compile(r"\(isi salah satu\)$"))
+    axe(page, "form, no contact")
+    # The summary's entry is a link to the phone, by keyboard.
+    link = summary.get_by_role("link", name=re.compile("kontak pengadu"))
+    tab_to(page, link)
+    page.keyboard.press("Enter")
+    expect(page.locator("#complainant-phone")).to_be_focused()
+
+
+def test_the_when_error_sits_on_the_empty_date(desk: Page, console_stack: Stack) -> None:
+    """Defect 2: no incident date (and no "Di mana", which comes after it in the form)."""
+    page = desk
+    summary = submit_form_without(page, console_stack, "elements-when-date", "elements-where")
     date = page.locator("#elements-when-date")
     expect(date).to_have_attribute("aria-invalid", "true")
     expect(described_error(page, date)).to_be_visible()
     expect(page.locator("#when-kind-date")).not_to_have_attribute("aria-invalid", "true")
-    axe(page, "form with errors")
-
-    # The summary's links move the focus to the fields, by keyboard.
-    page.keyboard.press("Tab")
-    expect(links.nth(0)).to_be_focused()
-    page.keyboard.press("Enter")
-    expect(page.locator("#complainant-phone")).to_be_focused()
-    tab_to(page, links.nth(1), back=True)
+    links = summary.get_by_role("link")
+    expect(links).to_have_count(2)
+    expect(links.first).to_have_attribute("href", "#elements-when-date")  # form order
+    expect(links.first).to_contain_text("Kapan")
+    axe(page, "form, no date")
+    tab_to(page, links.first)
     page.keyboard.press("Enter")
     expect(date).to_be_focused()
+
+
+def test_the_error_summary_is_a_named_region_in_form_order(
+    desk: Page, console_stack: Stack
+) -> None:
+    """Defect 3: the focus goes to the summary, a focusable region named by its heading, whose
+    links follow the form's order and lead, by keyboard, to their fields."""
+    page = desk
+    summary = submit_form_without(
+        page, console_stack, "elements-what", "elements-where", "elements-how", "complainant-name"
+    )
+    expect(summary).to_be_focused()
+    expect(summary).to_have_attribute("role", "region")
+    expect(summary).to_have_accessible_name("Periksa isian berikut")
+    links = summary.get_by_role("link")
+    expect(links).to_have_count(4)
+    in_order = page.evaluate(
+        """() => {
+          const targets = Array.from(document.querySelectorAll("#error-summary a"),
+            (a) => document.getElementById(a.getAttribute("href").slice(1)));
+          return targets.every((t, i) => i === 0 ||
+            (targets[i - 1].compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING));
+        }"""
+    )
+    assert in_order, summary.inner_text()
+    axe(page, "form, four errors")
+    page.keyboard.press("Tab")
+    expect(links.first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#complainant-name")).to_be_focused()
+
+
+# -- defect 9: the date field's calendar button ---------------------------------------------------
+def test_a_date_field_shows_the_focus_on_every_stop(desk: Page, console_stack: Stack) -> None:
+    """Day, month, year and the calendar button are four tab stops: each shows the ring."""
+    page = desk
+    page.goto(f"{console_stack.console}/baru")
+    date = page.locator("#elements-when-date")
+    tab_to(page, date)
+    for stop in range(4):
+        expect(date).to_be_focused()
+        ring = date.evaluate(
+            "n => [getComputedStyle(n).outlineStyle, getComputedStyle(n).outlineColor]"
+        )
+        assert ring == ["solid", "rgb(255, 191, 71)"], (stop, ring)
+        page.keyboard.press("Tab")
+    expect(page.get_by_label(label("Di mana"))).to_be_focused()
 
 
 # -- defect 9: the received time ------------------------------------------------------------------
