@@ -443,6 +443,20 @@ def test_the_list_fits_a_phone(
     assert box and box["x"] + box["width"] <= PHONE["width"], box
     axe(page, "list on a phone")
     page.screenshot(path=str(shots / "09-list-phone.png"), full_page=True)
+
+    # Wider than a phone, narrower than the table: the table scrolls in a region that takes the
+    # keyboard focus, and → scrolls it; the page itself does not.
+    page.set_viewport_size({"width": 800, "height": 900})
+    region = page.get_by_role("region", name=re.compile("Daftar pengaduan kantor"))
+    expect(region).to_have_attribute("tabindex", "0")
+    fits(page, "list at 800 px")
+    tab_to(page, region)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('.table-wrap').scrollLeft > 0")
+    axe(page, "list at 800 px")
+    page.set_viewport_size(PHONE)
+    expect(region).not_to_have_attribute("tabindex", "0")  # cards: nothing to scroll
+
     link = row.get_by_role("link", name=number)
     tab_to(page, link)
     page.keyboard.press("Enter")
@@ -526,6 +540,16 @@ def test_another_offices_complaint_stops_at_a_clear_refusal(
 
 
 # -- every page fits a phone ----------------------------------------------------------------------
+def test_the_saved_page_fits_a_phone(phone: Page, console_stack: Stack) -> None:
+    page = phone
+    page.goto(f"{console_stack.console}/baru")
+    fill_complaint(page)
+    submit_with_enter(page, page.get_by_role("button", name="Simpan"))
+    expect(page.locator("#register-number")).to_have_text(NUMBER, timeout=30_000)
+    fits(page, "saved page")
+    axe(page, "saved page on a phone")
+
+
 @pytest.mark.parametrize("path", ["/konsol/masuk", "/konsol/baru", "/lacak"])
 def test_every_page_fits_a_phone(phone: Page, console_stack: Stack, path: str) -> None:
     page = phone
