@@ -66,6 +66,19 @@ def test_every_form_field_has_a_label() -> None:
         assert f'for="{field_id}"' in html, field_id
 
 
+@pytest.mark.parametrize(("rule", "marker"), [("sop", "isi salah satu"), ("strict", "wajib")])
+def test_the_contact_pair_is_labelled_by_the_completeness_rule(rule: str, marker: str) -> None:
+    app = FastAPI()
+    settings = IntakeSettings(token_secret=SECRET, completeness_rule=rule)
+    mount_console(app, settings, ConsoleSettings())
+    html = TestClient(app).get("/konsol/baru").text
+    for field_id in ("complainant-phone", "complainant-email"):
+        label = re.search(rf'<label for="{field_id}">(.*?)</label>', html)
+        assert label and f"({marker})</span>" in label.group(1), field_id
+        assert "opsional" not in label.group(1)
+    assert ('data-group="all"' in html) is (rule == "sop")
+
+
 def test_local_sign_in_mints_a_token_in_development() -> None:
     answer = client().post(
         "/konsol/masuk-lokal",

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sipuma.intake.console.pages import STATIC, Pages
 from sipuma.intake.console.settings import ConsoleSettings
+from sipuma.intake.domain import CompletenessRule
 from sipuma.intake.settings import IntakeSettings
 from sipuma.shared.auth import Role, mint_token
 from sipuma.shared.offices import OfficeDirectory
@@ -73,7 +74,9 @@ def mount_console(
 
     @app.get(f"{PREFIX}/baru", include_in_schema=False)
     async def new_complaint_page(request: Request) -> Response:
-        return pages.render(request, "form.html", "form")
+        # The contact pair's labels follow the completeness rule the API applies.
+        strict = settings.completeness_rule is CompletenessRule.STRICT
+        return pages.render(request, "form.html", "form", strict_contact=strict)
 
     @app.get(f"{PREFIX}/daftar", include_in_schema=False)
     async def list_page(request: Request) -> Response:
