@@ -452,9 +452,11 @@ def test_the_list_fits_a_phone(
     fits(page, "list at 800 px")
     tab_to(page, region)
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("() => document.querySelector('.table-wrap').scrollLeft > 0")
+    page.wait_for_function(
+        "() => document.querySelector('#complaints').parentElement.scrollLeft > 0"
+    )
     axe(page, "list at 800 px")
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
     expect(region).not_to_have_attribute("tabindex", "0")  # cards: nothing to scroll
 
     link = row.get_by_role("link", name=number)
@@ -540,6 +542,23 @@ def test_another_offices_complaint_stops_at_a_clear_refusal(
 
 
 # -- every page fits a phone ----------------------------------------------------------------------
+def test_the_statistics_page_fits_a_phone(
+    browser: Browser, console_stack: Stack, recorded: tuple[str, str], axe_source: Path
+) -> None:
+    """Its table does not fit a phone: it scrolls inside a named region that takes the focus."""
+    page = open_page(browser, console_stack, PHONE, roles=(Role.RECEIVER, Role.COMPLIANCE))
+    try:
+        page.goto(f"{console_stack.console}/statistik")
+        expect(page.locator("body")).to_have_attribute("data-stats-loaded", "true")
+        region = page.get_by_role("region", name="Statistik", exact=False)
+        expect(region).to_have_attribute("tabindex", "0")
+        fits(page, "statistics")
+        axe(page, "statistics on a phone")
+    finally:
+        page.context.close()
+    clean(page)
+
+
 def test_the_saved_page_fits_a_phone(phone: Page, console_stack: Stack) -> None:
     page = phone
     page.goto(f"{console_stack.console}/baru")

@@ -239,8 +239,16 @@ const SIPUMA = (() => {
       if (wrap.scrollWidth > wrap.clientWidth + 1) wrap.setAttribute("tabindex", "0");
       else wrap.removeAttribute("tabindex");
     };
+    const name = (wrap) => {
+      // A tab stop needs a name: the page's own (aria-labelledby), else the table's caption.
+      if (wrap.hasAttribute("aria-labelledby") || wrap.hasAttribute("aria-label")) return;
+      const caption = wrap.querySelector("caption");
+      wrap.setAttribute("role", "region");
+      if (caption) wrap.setAttribute("aria-label", caption.textContent.trim());
+    };
     const watch = new ResizeObserver((entries) => entries.forEach((e) => sync(e.target)));
     document.querySelectorAll(".table-wrap").forEach((wrap) => {
+      name(wrap);
       watch.observe(wrap);
       const table = wrap.querySelector("table");
       if (table) new ResizeObserver(() => sync(wrap)).observe(table);
