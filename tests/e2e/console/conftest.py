@@ -14,6 +14,8 @@ from tests.e2e.stack import Stack, start_stack
 from tests.harness.endpoints import ROOT, Endpoints
 
 CHROMIUM = os.environ.get("SIPUMA_CHROMIUM", "/usr/bin/chromium")
+# axe-core from npm (package.json here), installed by deploy/local/install-browser.sh.
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -102,3 +104,12 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
     return Path(tmp_path_factory.mktemp("screenshots"))
+
+
+def axe(page: Page, state: str) -> None:
+    """0 axe-core violations in this page state."""
+    found = page.evaluate(
+        """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
+          .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 4).map((n) => n.target)}`)"""
+    )
+    assert found == [], f"axe-core, {state}: {found}"

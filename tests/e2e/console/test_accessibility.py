@@ -17,14 +17,13 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from sipuma.shared.auth import Role
-from tests.e2e.console.conftest import new_page
+from tests.e2e.console.conftest import AXE, axe, new_page
 from tests.e2e.console.test_console import NUMBER, PNG, fill_complaint, label
 from tests.e2e.stack import Stack
 from tests.harness.state import eventually_sync
 
 pytestmark = pytest.mark.e2e
 
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -123,15 +122,6 @@ def phone(browser: Browser, console_stack: Stack, axe_source: Path) -> Iterator[
 def clean(page: Page) -> None:
     assert page.js_errors == [], page.js_errors  # type: ignore[attr-defined]
     assert page.csp_refused == [], page.csp_refused  # type: ignore[attr-defined]
-
-
-def axe(page: Page, state: str) -> None:
-    """0 axe-core violations in this page state."""
-    found = page.evaluate(
-        """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations
-          .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 4).map((n) => n.target)}`)"""
-    )
-    assert found == [], f"axe-core, {state}: {found}"
 
 
 def fits(page: Page, state: str) -> None:

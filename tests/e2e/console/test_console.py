@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from sipuma.shared.auth import Role
+from tests.e2e.console.conftest import AXE, axe
 from tests.e2e.stack import OFFICE, Stack
 from tests.harness.inboxes import MailInbox
 
@@ -157,6 +158,7 @@ def test_tracking_contact_ticket_mail_and_public_page(
     page: Page, console_stack: Stack, mail_inbox: MailInbox, shots: Path
 ) -> None:
     console_stack.need("notifier")
+    page.context.add_init_script(path=str(AXE))  # axe-core on the complaint and tracking pages
     sign_in(page, console_stack)
     complaint_id, number = record(page, console_stack)
     page.goto(f"{console_stack.console}/pengaduan/{complaint_id}")
@@ -185,6 +187,7 @@ def test_tracking_contact_ticket_mail_and_public_page(
     expect(page.locator("#timeline")).to_contain_text("Notifikasi terkirim", timeout=30_000)
     expect(page.locator("#timeline")).to_contain_text("Nomor register disampaikan")
     page.screenshot(path=str(shots / "05-complaint.png"), full_page=True)
+    axe(page, "complaint page with its timeline")
 
     public = page.context.new_page()
     public.goto(f"{console_stack.url('intake')}/lacak")
@@ -197,6 +200,7 @@ def test_tracking_contact_ticket_mail_and_public_page(
     for private in ("Ni Luh", "Sunset", address, number, "Budi"):
         assert private not in body
     public.screenshot(path=str(shots / "04-tracking.png"), full_page=True)
+    axe(public, "tracking page with a status")
 
 
 def test_office_list_shows_the_complaint(page: Page, console_stack: Stack, shots: Path) -> None:
