@@ -194,16 +194,19 @@ up() {
   mkdir -p "$DATA" "$LOGS" "$PIDS"
   stop_one ferretdb  # left over from before the store moved to PostgreSQL + DocumentDB
   kafka_up; minio_up; mailsink_up; smssink_up
+  bash "$HERE/keycloak.sh" up  # the OIDC provider (deploy/local/keycloak.sh)
   store start
   wait_until kafka 120 kafka_ready
   wait_until minio 60 minio_ready
   wait_until mailsink 30 port_open "$MAIL_API_PORT"
   wait_until smssink 30 port_open "$SMS_PORT"
+  bash "$HERE/keycloak.sh" wait
   log "all servers answer; data in $DATA, logs in $LOGS"
 }
 
 down() {
   for name in smssink mailsink minio ferretdb; do stop_one "$name"; done
+  bash "$HERE/keycloak.sh" down
   store stop
   stop_one kafka
 }
@@ -214,6 +217,7 @@ status() {
     else echo "$name: stopped"; fi
   done
   store status
+  bash "$HERE/keycloak.sh" status
 }
 
 case "${1:-}" in

@@ -11,12 +11,21 @@ import pytest
 from tests.harness.cleanup import scratch_name, sweep
 from tests.harness.endpoints import Endpoints, resolve
 from tests.harness.inboxes import MailInbox, SmsInbox
+from tests.harness.oidc import Oidc, resolve_oidc
 
 
 @pytest.fixture(scope="session")
 def endpoints() -> Iterator[Endpoints]:
     with ExitStack() as stack:
         yield resolve(stack)
+
+
+@pytest.fixture(scope="session")
+def oidc() -> Iterator[Oidc]:
+    """The real OpenID Connect provider (Keycloak, realm `sipuma`); `oidc.access_token(officer)`
+    signs a test officer in (tests/harness/oidc.py)."""
+    with ExitStack() as stack:
+        yield resolve_oidc(stack)
 
 
 @pytest.fixture

@@ -50,26 +50,55 @@ def test_default_secrets_are_refused_outside_development(environment: str) -> No
     with pytest.raises(ValidationError) as info:
         StoreSettings(environment=environment)
     message = str(info.value)
-    assert "SIPUMA_S3_SECRET_KEY" in message and "SIPUMA_TOKEN_SECRET" in message
+    # One message names everything: the default MinIO key and the missing provider.
+    assert "SIPUMA_S3_SECRET_KEY" in message and "SIPUMA_OIDC_ISSUER" in message
     assert "sipuma-dev-secret" not in message  # the value itself is never echoed
 
 
 @pytest.mark.parametrize("weak", ["", "changeme", "secret", "dev-only-anything", "minioadmin"])
 def test_known_weak_values_are_refused(weak: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIPUMA_ENVIRONMENT", "production")
-    monkeypatch.setenv("SIPUMA_TOKEN_SECRET", weak)
-    monkeypatch.setenv("SIPUMA_S3_SECRET_KEY", "a-real-secret-from-the-vault-123")
-    with pytest.raises(ValidationError, match="SIPUMA_TOKEN_SECRET"):
+    monkeypatch.setenv("SIPUMA_OIDC_ISSUER", "https://sso.example.go.id/realms/djbc")
+    monkeypatch.setenv("SIPUMA_S3_SECRET_KEY", weak)
+    with pytest.raises(ValidationError, match="SIPUMA_S3_SECRET_KEY"):
         StoreSettings()
 
 
-def test_real_secrets_pass_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("secret", ["dev-only-sipuma-token", "k8s-secret-7f3a9c2e1b4d6f8a0c2e4f6a"])
+def test_any_signing_secret_is_refused_in_production(
+    secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside development no service holds a token signing secret, weak or strong."""
     monkeypatch.setenv("SIPUMA_ENVIRONMENT", "production")
-    monkeypatch.setenv("SIPUMA_TOKEN_SECRET", "k8s-secret-7f3a9c2e1b4d6f8a0c2e4f6a")
+    monkeypatch.setenv("SIPUMA_OIDC_ISSUER", "https://sso.example.go.id/realms/djbc")
+    monkeypatch.setenv("SIPUMA_S3_SECRET_KEY", "a-real-secret-from-the-vault-123")
+    monkeypatch.setenv("SIPUMA_TOKEN_SECRET", secret)
+    with pytest.raises(ValidationError, match="SIPUMA_TOKEN_SECRET") as info:
+        StoreSettings()
+    assert secret not in str(info.value)
+
+
+def test_production_refuses_no_issuer_and_symmetric_algorithms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SIPUMA_ENVIRONMENT", "production")
+    monkeypatch.setenv("SIPUMA_S3_SECRET_KEY", "a-real-secret-from-the-vault-123")
+    with pytest.raises(ValidationError, match="SIPUMA_OIDC_ISSUER"):
+        StoreSettings()
+    monkeypatch.setenv("SIPUMA_OIDC_ISSUER", "https://sso.example.go.id/realms/djbc")
+    monkeypatch.setenv("SIPUMA_TOKEN_ALGORITHMS", '["RS256", "HS256"]')
+    with pytest.raises(ValidationError, match="asymmetric"):
+        StoreSettings()
+
+
+def test_real_settings_pass_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIPUMA_ENVIRONMENT", "production")
+    monkeypatch.setenv("SIPUMA_OIDC_ISSUER", "https://sso.example.go.id/realms/djbc")
     monkeypatch.setenv("SIPUMA_S3_SECRET_KEY", "a-real-secret-from-the-vault-123")
     settings = StoreSettings()
     assert settings.environment == "production"
-    assert "k8s-secret" not in repr(settings)
+    assert settings.dev_token_secret() is None
+    assert "vault" not in repr(settings)
 
 
 def test_settings_are_frozen() -> None:
@@ -95,7 +124,9 @@ def test_token_verifier_takes_issuer_and_audience_from_settings() -> None:
     from sipuma.shared.auth import AuthError, Role, TokenVerifier, mint_token
 
     settings = StaffApiSettings(token_issuer="djbc-sso", token_audience="sipuma-registry")
-    secret = settings.token_secret.get_secret_value()
+    dev = settings.dev_token_secret()
+    assert dev is not None
+    secret = dev.get_secret_value()
     verifier = TokenVerifier.from_settings(settings)
     good = mint_token(
         secret,

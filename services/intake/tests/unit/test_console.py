@@ -27,7 +27,12 @@ STATIC = Path(__file__).parents[2] / "src/sipuma/intake/console/static"
 def client(environment: str = "development") -> TestClient:
     app = FastAPI()
     install_problem_handlers(app)  # as intake's composition root does
-    settings = IntakeSettings(environment=environment, token_secret=SECRET)
+    if environment == "development":
+        settings = IntakeSettings(environment=environment, token_secret=SECRET)
+    else:  # no signing secret outside development: tokens come from the provider
+        settings = IntakeSettings(
+            environment=environment, oidc_issuer="https://sso.example.go.id/realms/djbc"
+        )
     console = ConsoleSettings(
         registry_url="http://registry.example:8002", evidence_url="http://evidence.example:8003"
     )

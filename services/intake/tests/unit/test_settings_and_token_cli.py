@@ -39,6 +39,10 @@ def test_strict_rule_and_receipt_age_from_environment(monkeypatch) -> None:
 
 def test_default_secret_refused_in_production(monkeypatch) -> None:
     monkeypatch.setenv("SIPUMA_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="SIPUMA_OIDC_ISSUER"):
+        IntakeSettings()
+    monkeypatch.setenv("SIPUMA_OIDC_ISSUER", "https://sso.example.go.id/realms/djbc")
+    monkeypatch.setenv("SIPUMA_TOKEN_SECRET", "dev-only-sipuma-token-secret-change-me")
     with pytest.raises(ValidationError, match="SIPUMA_TOKEN_SECRET"):
         IntakeSettings()
 
@@ -59,7 +63,7 @@ def test_cli_refuses_unknown_offices_and_production(monkeypatch, capsys) -> None
     assert token_cli.main(["--officer", "1", "--office", "NOWHERE"]) == 2
     assert "Unknown office code" in capsys.readouterr().err
     monkeypatch.setenv("SIPUMA_ENVIRONMENT", "production")
-    monkeypatch.setenv("SIPUMA_TOKEN_SECRET", "a-real-production-secret-0123456789abcdef")
+    monkeypatch.setenv("SIPUMA_OIDC_ISSUER", "https://sso.example.go.id/realms/djbc")
     assert token_cli.main(["--officer", "1", "--office", "KPUBC-TPK-TJPRIOK"]) == 2
 
 

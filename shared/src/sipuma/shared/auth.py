@@ -2,24 +2,34 @@
 
 Every HTTP API for staff uses the same scheme, so verification lives here; which role may do what
 is each service's business.
+
+Production tokens come from the OpenID Connect provider (Keycloak locally, docs/identity.md):
+asymmetrically signed (RS256/ES256), checked against the provider's published keys (JWKS), so no
+service holds a signing secret. The HS256 shared secret ("Masuk lokal", `make token`) is a
+development shortcut: the verifier accepts it only when the settings say development.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import jwt
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 if TYPE_CHECKING:
     from sipuma.shared.settings import StaffApiSettings
 
-ALGORITHM = "HS256"
+ALGORITHM = "HS256"  # the development shortcut's algorithm
+PROVIDER_ALGORITHMS = ("RS256", "ES256")
 
 
 class Role(StrEnum):
@@ -72,9 +82,11 @@ def mint_token(
     issuer: str = "sipuma",
     audience: str = "sipuma",
 ) -> str:
+    """A development token (HS256). Carries the same claims as the provider's tokens."""
     now = int(time.time())
     claims = {
         "sub": officer_id,
+        "nip": officer_id,
         "office": office_code,
         "roles": sorted(Role(r).value for r in roles),
         "iss": issuer,
@@ -85,35 +97,181 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+def _claim(claims: Mapping[str, Any], path: str) -> Any:
+    """`a.b.c` walks nested objects, e.g. Keycloak's `realm_access.roles`."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+@dataclass(frozen=True)
+class ClaimMap:
+    """Which claims name the officer, the office and the roles (settings: SIPUMA_TOKEN_*_CLAIM).
+    `role_names` maps the provider's role names to SIPUMA's; roles SIPUMA does not know (e.g.
+    Keycloak's `offline_access`) are ignored; a token with no SIPUMA role at all is refused."""
+
+    officer: str = "nip"
+    office: str = "office"
+    roles: str = "roles"
+    role_names: Mapping[str, str] = field(default_factory=dict)
+
+    def principal(self, claims: Mapping[str, Any]) -> Principal:
+        officer = _claim(claims, self.officer) or claims.get("sub")
+        office = _claim(claims, self.office)
+        if isinstance(office, list) and len(office) == 1:  # a multivalued attribute mapper
+            office = office[0]
+        raw = _claim(claims, self.roles)
+        if not officer or not isinstance(office, str) or not office or not isinstance(raw, list):
+            raise INVALID
+        known = {r.value for r in Role}
+        roles = frozenset(
+            Role(name)
+            for name in (self.role_names.get(str(r), str(r)) for r in raw)
+            if name in known
+        )
+        if not roles:  # an account of the provider that is no SIPUMA officer
+            raise INVALID
+        return Principal(str(officer), office, roles)
+
+
+class JwksKeys:
+    """The provider's signing keys, fetched from its JWKS and cached. A token signed with a key id
+    not in the cache triggers one refetch (key rotation), at most every `min_refresh_seconds`,
+    so a stream of forged key ids cannot make the service hammer the provider."""
+
+    def __init__(
+        self,
+        issuer: str,
+        jwks_url: str = "",
+        *,
+        min_refresh_seconds: float = 30.0,
+        max_age_seconds: float = 600.0,
+        timeout_seconds: float = 5.0,
+    ) -> None:
+        self._issuer = issuer.rstrip("/")
+        self._jwks_url = jwks_url
+        self._min_refresh = min_refresh_seconds
+        self._max_age = max_age_seconds
+        self._timeout = timeout_seconds
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+        self.fetches = 0  # how often the JWKS was read (tests, metrics)
+
+    def _discover(self) -> str:
+        url = f"{self._issuer}/.well-known/openid-configuration"
+        with urllib.request.urlopen(url, timeout=self._timeout) as answer:  # noqa: S310 (config)
+            return str(json.load(answer)["jwks_uri"])
+
+    def _fetch(self) -> None:
+        if not self._jwks_url:
+            self._jwks_url = self._discover()
+        client = jwt.PyJWKClient(self._jwks_url, cache_jwk_set=False, timeout=int(self._timeout))
+        found = client.get_jwk_set()
+        self._keys = {k.key_id: k for k in found.keys if k.key_id and k.public_key_use != "enc"}
+        self._fetched_at = time.monotonic()
+        self.fetches += 1
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        with self._lock:
+            now = time.monotonic()
+            age = None if self._fetched_at is None else now - self._fetched_at
+            stale = age is None or age >= self._max_age
+            unknown = kid not in self._keys and (age is None or age >= self._min_refresh)
+            if stale or unknown:
+                try:
+                    self._fetch()
+                except (jwt.PyJWKClientError, OSError, ValueError, KeyError) as exc:
+                    if not self._keys:
+                        raise INVALID from exc  # provider unreachable and nothing cached
+            found = self._keys.get(kid)
+        if found is None:
+            raise INVALID
+        return found
+
+
 class TokenVerifier:
-    def __init__(self, secret: str, issuer: str = "sipuma", audience: str = "sipuma") -> None:
+    """Provider tokens (issuer `oidc_issuer`, keys from its JWKS) and, only when built with a
+    `secret` (development), HS256 tokens from "Masuk lokal" / `make token`."""
+
+    def __init__(
+        self,
+        secret: str | None = None,
+        issuer: str = "sipuma",
+        audience: str = "sipuma",
+        *,
+        oidc_issuer: str = "",
+        keys: JwksKeys | None = None,
+        claims: ClaimMap | None = None,
+        algorithms: Iterable[str] = PROVIDER_ALGORITHMS,
+        leeway_seconds: int = 0,
+    ) -> None:
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
+        self._oidc_issuer = oidc_issuer
+        self._keys = keys if keys is not None or not oidc_issuer else JwksKeys(oidc_issuer)
+        self._claims = claims or ClaimMap()
+        self._algorithms = tuple(a for a in algorithms if a != ALGORITHM)
+        self._leeway = leeway_seconds
 
     @classmethod
     def from_settings(cls, settings: StaffApiSettings) -> TokenVerifier:
-        """The one way a service builds its verifier: secret, issuer and audience alike."""
+        """The one way a service builds its verifier: provider, audience, claims alike."""
+        keys = None
+        if settings.oidc_issuer:
+            keys = JwksKeys(
+                settings.oidc_issuer,
+                settings.oidc_jwks_url,
+                min_refresh_seconds=settings.jwks_min_refresh_seconds,
+            )
+        dev = settings.dev_token_secret()
         return cls(
-            settings.token_secret.get_secret_value(),
+            dev.get_secret_value() if dev is not None else None,
             settings.token_issuer,
             settings.token_audience,
+            oidc_issuer=settings.oidc_issuer,
+            keys=keys,
+            claims=ClaimMap(
+                settings.token_officer_claim,
+                settings.token_office_claim,
+                settings.token_roles_claim,
+                dict(settings.token_role_names),
+            ),
+            algorithms=settings.token_algorithms,
         )
 
     def verify(self, token: str) -> Principal:
+        """May read the provider's JWKS over the network: call it off the event loop."""
         try:
+            header = jwt.get_unverified_header(token)
+            alg = header.get("alg")
+            if alg == ALGORITHM and self._secret is not None:
+                key: Any = self._secret
+                issuer = self._issuer
+            elif alg in self._algorithms and self._keys is not None:
+                kid = header.get("kid")
+                if not isinstance(kid, str) or not kid:
+                    raise INVALID
+                key = self._keys.key(kid)
+                issuer = self._oidc_issuer
+            else:
+                raise INVALID
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                issuer=self._issuer,
+                key,
+                algorithms=[alg],
+                issuer=issuer,
                 audience=self._audience,
-                options={"require": ["sub", "office", "roles", "exp", "iss", "aud"]},
+                leeway=self._leeway,
+                options={"require": ["exp", "iss", "aud"]},
             )
-            roles = frozenset(Role(r) for r in claims["roles"])
+            return self._claims.principal(claims)
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise INVALID from exc
-        return Principal(str(claims["sub"]), str(claims["office"]), roles)
 
     def verify_header(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -156,7 +314,10 @@ def bearer_principal(verifier: TokenVerifier) -> Callable[[Request], Awaitable[P
 
     async def dependency(request: Request) -> Principal:
         try:
-            return verifier.verify_header(request.headers.get("authorization"))
+            # Off the event loop: an unknown key id may make the verifier read the JWKS.
+            return await run_in_threadpool(
+                verifier.verify_header, request.headers.get("authorization")
+            )
         except AuthError as error:
             raise AuthProblem(error, 401) from None
 

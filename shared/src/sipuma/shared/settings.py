@@ -88,12 +88,19 @@ class ServiceSettings(BaseSettings):
             for name in type(self).model_fields
             if isinstance(value := getattr(self, name), SecretStr) and is_default_secret(value)
         ]
+        problems = self._production_problems()
         if weak:
-            raise ValueError(
-                f"environment is {self.environment}: set real values for "
-                + ", ".join(f"SIPUMA_{name.upper()}" for name in sorted(weak))
+            problems.insert(
+                0,
+                "set real values for " + ", ".join(f"SIPUMA_{n.upper()}" for n in sorted(weak)),
             )
+        if problems:
+            raise ValueError(f"environment is {self.environment}: " + "; ".join(problems))
         return self
+
+    def _production_problems(self) -> list[str]:
+        """What else keeps a non-development service from starting (one message for all)."""
+        return []
 
 
 class StoreSettings(ServiceSettings):
@@ -105,14 +112,48 @@ class StoreSettings(ServiceSettings):
 
 
 class StaffApiSettings(ServiceSettings):
-    """For services with an officer-facing HTTP API (tokens from `auth.py`)."""
+    """For services with an officer-facing HTTP API (tokens from `auth.py`).
 
-    token_secret: SecretStr = DEV_TOKEN_SECRET
-    token_issuer: str = "sipuma"  # noqa: S105 - a name, not a secret
+    Tokens come from the OpenID Connect provider at `oidc_issuer` (its JWKS, found by discovery
+    unless `oidc_jwks_url` is set). `token_secret` is the development shortcut (HS256): accepted
+    only in development, where it defaults to a dev-only value; anywhere else setting it stops the
+    service, and so does a missing issuer."""
+
+    token_secret: SecretStr | None = None
+    token_issuer: str = "sipuma"  # noqa: S105 - the development tokens' issuer, not a secret
     token_audience: str = "sipuma"  # noqa: S105
+    oidc_issuer: str = ""  # e.g. http://127.0.0.1:18080/realms/sipuma
+    oidc_jwks_url: str = ""
+    token_algorithms: list[str] = ["RS256", "ES256"]
+    # Where the provider puts officer id, office code and roles (dotted paths, e.g.
+    # realm_access.roles), and how its role names map to SIPUMA's (JSON object).
+    token_officer_claim: str = "nip"
+    token_office_claim: str = "office"
+    token_roles_claim: str = "roles"
+    token_role_names: dict[str, str] = {}
+    jwks_min_refresh_seconds: float = Field(30.0, ge=0)
     # Browser origins allowed to call this API directly (the officer console on another port).
     # Empty = no CORS; behind one ingress the console uses same-origin paths instead.
     cors_origins: list[str] = []
+
+    def dev_token_secret(self) -> SecretStr | None:
+        """The HS256 secret of the development shortcut; None outside development."""
+        if not self.is_development:
+            return None
+        return self.token_secret or DEV_TOKEN_SECRET
+
+    def _production_problems(self) -> list[str]:
+        problems = super()._production_problems()
+        if self.token_secret is not None:
+            problems.append(
+                "SIPUMA_TOKEN_SECRET is the development sign-in shortcut; remove it "
+                "(tokens are verified against the provider's keys)"
+            )
+        if not self.oidc_issuer:
+            problems.append("SIPUMA_OIDC_ISSUER (the OpenID Connect provider) is required")
+        if any(a.upper().startswith("HS") or a.lower() == "none" for a in self.token_algorithms):
+            problems.append("SIPUMA_TOKEN_ALGORITHMS may list only asymmetric algorithms")
+        return problems
 
 
 def is_default_secret(secret: SecretStr) -> bool:

@@ -59,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    secret = settings.dev_token_secret()
+    assert secret is not None  # development, checked above
     token = mint_token(
-        settings.token_secret.get_secret_value(),
+        secret.get_secret_value(),
         args.officer,
         args.office,
         args.role or [Role.RECEIVER],

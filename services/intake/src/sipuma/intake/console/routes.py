@@ -62,7 +62,7 @@ def mount_console(
         dev=local_login,
         received_max_age_days=settings.received_at_max_age_days,
     )
-    secret = settings.token_secret.get_secret_value()
+    dev_secret = settings.dev_token_secret()
 
     @app.get(PREFIX, include_in_schema=False)
     async def console_home() -> Response:
@@ -105,7 +105,7 @@ def mount_console(
         responses={403: {"description": "Not in development mode"}},
     )
     async def local_sign_in(body: LocalLogin, request: Request) -> Any:
-        if not local_login:
+        if not local_login or dev_secret is None:
             return render(LOCAL_REFUSED, request)
         if offices.get(body.office_code) is None:
             param = Param(
@@ -116,7 +116,7 @@ def mount_console(
             )
             return render(unprocessable([param]), request)
         token = mint_token(
-            secret,
+            dev_secret.get_secret_value(),
             body.officer_id,
             body.office_code,
             body.roles,
