@@ -62,8 +62,9 @@ install() {
 }
 
 up() {
+  # A Keycloak that already serves the realm on this port (another checkout's) is used as is.
+  if is_running || discovery; then return 0; fi
   install
-  if is_running; then return 0; fi
   port_open "$KEYCLOAK_PORT" && die "port $KEYCLOAK_PORT is taken by another process"
   mkdir -p "$LOGS" "$PIDS" "$HOME_DIR/data/import"
   # In-memory H2: the realm is imported afresh at every start, always the file in the repo.
@@ -80,6 +81,7 @@ up() {
 }
 
 wait_ready() {
+  discovery && return 0
   local deadline=$((SECONDS + ${SIPUMA_KEYCLOAK_START_TIMEOUT:-300}))
   until discovery; do
     if ! is_running; then
