@@ -17,6 +17,9 @@ is_running() { [[ -f "$PIDS/$1.pid" ]] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev
 
 # Local development settings; production sets its own through the environment.
 export SIPUMA_ENVIRONMENT="${SIPUMA_ENVIRONMENT:-development}"
+# Staff tokens from the local Keycloak (deploy/local/keycloak.sh); development also takes the
+# "Masuk lokal" shortcut.
+export SIPUMA_OIDC_ISSUER="${SIPUMA_OIDC_ISSUER:-http://127.0.0.1:${SIPUMA_KEYCLOAK_PORT:-18080}/realms/sipuma}"
 export SIPUMA_KAFKA_BOOTSTRAP="${SIPUMA_KAFKA_BOOTSTRAP:-127.0.0.1:${SIPUMA_KAFKA_PORT:-9092}}"
 # The store: `deploy/local/infra.sh up` writes one URI per service user (TLS + SCRAM; see
 # docs/store.md) to $RUN/store/uri/<service>; a SIPUMA_MONGO_URI set by the caller wins. Intake
