@@ -4,6 +4,9 @@ in production mode a development token is refused."""
 
 from __future__ import annotations
 
+import base64
+import os
+
 import httpx
 import pytest
 from registry_testkit.events import received
@@ -58,6 +61,7 @@ async def test_production_mode_refuses_development_tokens(
         environment="production",
         token_secret=None,
         ticket_hash_key="a-real-ticket-key-from-the-vault-0123456789",
+        identity_master_key=base64.b64encode(os.urandom(96)).decode(),
     )
     number = (await register(built.registry, received(TJPRIOK)))["number"]
     dev = mint_token(TOKEN_SECRET, "officer-1", TJPRIOK, [Role.SUPERVISOR])

@@ -7,11 +7,14 @@ value is refused, so a forgotten variable stops the service instead of weakening
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from pathlib import Path
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sipuma.shared.identity_vault import DEV_MASTER_KEY as DEV_IDENTITY_MASTER_KEY
+from sipuma.shared.identity_vault import IdentityKeySettings
 from sipuma.shared.topic_admin import DEFAULT_RETENTION_MS
 from sipuma.shared.topics import TopicSpec
 
@@ -153,6 +156,39 @@ class StaffApiSettings(ServiceSettings):
             problems.append("SIPUMA_OIDC_ISSUER (the OpenID Connect provider) is required")
         if any(a.upper().startswith("HS") or a.lower() == "none" for a in self.token_algorithms):
             problems.append("SIPUMA_TOKEN_ALGORITHMS may list only asymmetric algorithms")
+        return problems
+
+
+class IdentityAtRestSettings(ServiceSettings):
+    """For services that store complainant identity: its KMS (shared.identity_vault). The
+    dev-only master key is refused outside development like any default secret."""
+
+    identity_encryption: bool = True
+    identity_master_key: SecretStr = DEV_IDENTITY_MASTER_KEY
+    identity_master_key_file: Path | None = None
+    identity_kms_provider: str = Field("local", pattern=r"^(local|kmip|aws|gcp|azure)(:[\w-]+)?$")
+    identity_kms_providers: SecretStr | None = None  # JSON credentials of a KMIP/cloud KMS
+    identity_master_key_spec: dict[str, Any] = {}
+    identity_key_vault_collection: str = "identity_keys"
+    identity_key_cache_ms: int = Field(1000, ge=1)
+
+    def identity_keys(self) -> IdentityKeySettings | None:
+        if not self.identity_encryption:
+            return None
+        return IdentityKeySettings(
+            master_key=self.identity_master_key,
+            master_key_file=self.identity_master_key_file,
+            kms_provider=self.identity_kms_provider,
+            kms_providers=self.identity_kms_providers,
+            master_key_spec=self.identity_master_key_spec,
+            key_vault_collection=self.identity_key_vault_collection,
+            key_cache_ms=self.identity_key_cache_ms,
+        )
+
+    def _production_problems(self) -> list[str]:
+        problems = super()._production_problems()
+        if not self.identity_encryption:
+            problems.append("SIPUMA_IDENTITY_ENCRYPTION may be off only in development")
         return problems
 
 

@@ -68,7 +68,9 @@ def build(
 ) -> Runtime:
     """The registry as configured. `store`: an adapter built by the caller (e.g. a client with a
     command listener); `publish`: instead of Kafka (tests record what would be published)."""
-    store = store or Store.connect(settings.mongo_uri, settings.mongo_database)
+    store = store or Store.connect(
+        settings.mongo_uri, settings.mongo_database, settings.identity_keys()
+    )
     broker = build_broker(settings)
     relay = OutboxRelay(
         store, publish or kafka_publisher(broker, settings), settings.outbox_interval_seconds

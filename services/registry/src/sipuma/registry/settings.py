@@ -8,10 +8,15 @@ from pydantic import Field, SecretStr, field_validator
 
 from sipuma.registry.deadlines import DEFAULT_STAGES, Stage
 from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT, validate_number_format
-from sipuma.shared.settings import DEV_SECRET_PREFIX, StaffApiSettings, StoreSettings
+from sipuma.shared.settings import (
+    DEV_SECRET_PREFIX,
+    IdentityAtRestSettings,
+    StaffApiSettings,
+    StoreSettings,
+)
 
 
-class RegistrySettings(StaffApiSettings, StoreSettings):
+class RegistrySettings(IdentityAtRestSettings, StaffApiSettings, StoreSettings):
     service: str = "registry"
     http_port: int = Field(8002, ge=1, le=65535)
     mongo_database: str = "sipuma_registry"

@@ -30,6 +30,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from sipuma.registry.batching import Grouped
 from sipuma.registry.domain import ComplaintFilter, Counted, Doc
 from sipuma.registry.ports import OUTBOX_KINDS, OutboxKind
+from sipuma.shared import events as ev
+from sipuma.shared.identity_vault import IdentityKeySettings, IdentityVault
 from sipuma.shared.mongo import create_indexes, ordered_index
 
 WAITING: Doc = {"attention.since": {"$exists": True}}  # a complaint waiting for a person
@@ -141,11 +143,25 @@ async def _by_complaint(
     return [list(found.get(complaint_id, [])) for complaint_id in complaint_ids]
 
 
-class Store:
-    """`ports.ComplaintRepository` on MongoDB-wire collections (plus start-up and health)."""
+# Identity and free texts, encrypted under the complaint's own data key (shared.identity_vault):
+# fields of the intake record, the listing's tracking contact, and the data of these facts.
+SEALED_INTAKE = ("complainant", "elements", "tracking_contact", "paper_archive_ref")
+SEALED_LISTING = ("tracking_contact",)
+SEALED_FACTS = frozenset(
+    {ev.ComplaintSupplemented.TYPE, ev.TrackingContactProvided.TYPE, ev.RegisterNumberCommunicated.TYPE}
+)
 
-    def __init__(self, client: AsyncMongoClient[Doc], database: str) -> None:
+
+class Store:
+    """`ports.ComplaintRepository` on MongoDB-wire collections (plus start-up and health).
+    With a `vault`, identity is sealed on the way in and opened on the way out: the store holds
+    ciphertext only, and callers see what they always saw."""
+
+    def __init__(
+        self, client: AsyncMongoClient[Doc], database: str, vault: IdentityVault | None = None
+    ) -> None:
         self.client = client
+        self.vault = vault
         self.db: AsyncDatabase[Doc] = client[database]
         self.complaints: AsyncCollection[Doc] = self.db["complaints"]
         self.listing: AsyncCollection[Doc] = self.db["listing"]
@@ -180,14 +196,32 @@ class Store:
         }
 
     @classmethod
-    def connect(cls, uri: str, database: str) -> Store:
+    def connect(cls, uri: str, database: str, keys: IdentityKeySettings | None = None) -> Store:
         client: AsyncMongoClient[Doc] = AsyncMongoClient(
             uri, tz_aware=True, serverSelectionTimeoutMS=5000
         )
-        return cls(client, database)
+        vault = IdentityVault(client, database, keys) if keys is not None else None
+        return cls(client, database, vault)
 
     async def ensure_indexes(self) -> None:
         await create_indexes(self.db, INDEXES, retired=RETIRED_INDEXES)
+        if self.vault is not None:
+            await self.vault.ensure_key_vault()
+
+    async def _seal(self, complaint_id: str, doc: Doc, fields: tuple[str, ...]) -> Doc:
+        return doc if self.vault is None else await self.vault.seal(complaint_id, doc, fields)
+
+    async def _open(self, doc: Doc | None) -> Doc | None:
+        return doc if self.vault is None or doc is None else await self.vault.open(doc)
+
+    async def _open_fact(self, fact: Doc) -> Doc:
+        if self.vault is None or fact.get("type") not in SEALED_FACTS:
+            return fact
+        return await self.vault.open(fact)
+
+    async def erase_identity(self, complaint_id: str) -> bool:
+        """Erasure: delete the complaint's data key (its ciphertext stays, unreadable)."""
+        return self.vault is not None and await self.vault.erase(complaint_id)
 
     async def ping(self) -> bool:
         try:
@@ -201,10 +235,16 @@ class Store:
 
     # -- complaints -------------------------------------------------------------------------------
     async def add_complaint(self, record: Doc) -> bool:
+        if self.vault is not None and "intake" in record:
+            intake = await self._seal(record["_id"], record["intake"], SEALED_INTAKE)
+            record = {**record, "intake": intake}
         return await self._inserts["complaints"].add(record)
 
     async def complaint(self, complaint_id: str) -> Doc | None:
-        return await self.complaints.find_one({"_id": complaint_id})
+        found = await self.complaints.find_one({"_id": complaint_id})
+        if found is not None and self.vault is not None and "intake" in found:
+            found["intake"] = await self._open(found["intake"])
+        return found
 
     async def complaint_dates(self, complaint_id: str) -> Doc | None:
         """Only what the public timeline may show: no intake data."""
@@ -249,10 +289,12 @@ class Store:
 
     # -- later events, tickets, status ------------------------------------------------------------
     async def record_fact(self, fact: Doc) -> bool:
+        if fact.get("type") in SEALED_FACTS:
+            fact = await self._seal(fact["complaint_id"], fact, ("data",))
         return await self._inserts["facts"].add(fact)
 
     async def facts_of(self, complaint_id: str) -> list[Doc]:
-        found = await self._reads["facts"].add(complaint_id)
+        found = [await self._open_fact(f) for f in await self._reads["facts"].add(complaint_id)]
         return sorted(found, key=lambda fact: (fact["at"], fact["_id"]))
 
     async def add_ticket(self, ticket: Doc) -> bool:
@@ -276,10 +318,11 @@ class Store:
 
     # -- listing --------------------------------------------------------------------------------
     async def list_complaint(self, entry: Doc) -> bool:
+        entry = await self._seal(entry["_id"], entry, SEALED_LISTING)
         return await self._inserts["listing"].add(entry)
 
     async def listed(self, complaint_id: str) -> Doc | None:
-        return await self.listing.find_one({"_id": complaint_id})
+        return await self._open(await self.listing.find_one({"_id": complaint_id}))
 
     async def set_view(self, complaint_id: str, view: Doc, version: int) -> None:
         # The next reminder moment rides along with the view (reminders.py reads it by index).

@@ -1,0 +1,118 @@
+"""Complainant identity and free texts are encrypted at rest under one data key per complaint
+(shared.identity_vault, PyMongo explicit encryption): the raw store — PostgreSQL's own tables
+behind DocumentDB, and the documents through the wire — holds none of the planted strings; staff
+read them as before; erasing the key makes them unreadable while the statistics stay; a master
+key rotation (rewrap_many_data_key) keeps everything readable under the new key only."""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import httpx
+import pytest
+from registry_testkit.events import base, received
+from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register
+
+from sipuma.registry.store import Store
+from sipuma.shared import events as ev
+from sipuma.shared import payloads as p
+from sipuma.shared.auth import Role, mint_token
+from sipuma.shared.identity_vault import ERASED, IdentityKeySettings, IdentityVault
+from tests.harness.endpoints import Endpoints
+from tests.harness.rawstore import postgres_texts, wire_texts
+
+pytestmark = pytest.mark.integration
+OFFICE = "KPUBC-TPK-TJPRIOK"
+NAME = "Planted Nama Wulandari-7731"
+NIK = "3171099988877761"
+PHONE = "+6281299887766"
+WHAT = "planted-uraian-pungutan-liar-4417"
+SUPPLEMENT = "planted-tambahan-keterangan-9902"
+PLANTED = (NAME, NIK, PHONE, WHAT, SUPPLEMENT, "Wulandari")
+
+
+def planted_complaint() -> ev.ComplaintReceived:
+    event = received(OFFICE, contact=p.TrackingContact(mobile=PHONE))
+    complainant = event.complainant.model_copy(update={"name": NAME, "nik": NIK, "phone": PHONE})
+    elements = event.elements.model_copy(update={"what": WHAT})
+    return event.model_copy(update={"complainant": complainant, "elements": elements})
+
+
+def auth() -> dict[str, str]:
+    token = mint_token(TOKEN_SECRET, "officer-1", OFFICE, [Role.COMPLIANCE])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def local_key() -> str:
+    return base64.b64encode(os.urandom(96)).decode()
+
+
+async def test_identity_is_ciphertext_at_rest_readable_by_staff_and_erasable(
+    build_registry: BuildRegistry, endpoints: Endpoints
+) -> None:
+    built, _ = build_registry()
+    event = planted_complaint()
+    number = (await register(built.registry, event))["number"]
+    supplemented = ev.ComplaintSupplemented(
+        **base(OFFICE, event.complaint_id),
+        supplement_id=uuid4(),
+        kind=p.SupplementKind.ADDITION,
+        text=SUPPLEMENT,
+        recorded_at=datetime.now(UTC),
+        officer_id="198001012005011001",
+    )
+    assert await built.registry.absorb(supplemented)
+
+    database = built.store.db.name
+    raw = await wire_texts(built.store.client, database)
+    assert raw and not [s for s in PLANTED for text in raw if s in text]
+    rows = postgres_texts(endpoints, database)
+    if rows is not None:  # the local store: PostgreSQL's tables themselves
+        assert rows and not [s for s in PLANTED for text in rows if s in text]
+
+    transport = httpx.ASGITransport(app=built.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://r") as http:
+        detail = (await http.get(f"/v1/complaints/{number}", headers=auth())).json()
+        assert detail["complainant"]["name"] == NAME
+        assert detail["elements"]["what"] == WHAT
+        assert detail["tracking_contact"]["mobile"] == PHONE
+
+        assert await built.store.erase_identity(str(event.complaint_id))
+        # A new process (no cached data key) reads the erased complaint:
+        fresh = Store.connect(endpoints.mongo_uri, database, built.settings.identity_keys())
+        record = await fresh.complaint(str(event.complaint_id))
+        assert record is not None
+        assert record["intake"]["complainant"] == ERASED
+        assert record["intake"]["elements"] == ERASED
+        assert record["office_code"] == OFFICE and record["received_at"]  # statistics stay
+        listed = await fresh.listed(str(event.complaint_id))
+        assert listed is not None and listed["view"]["status"] == "registered"
+        assert listed["tracking_contact"] == ERASED
+        await fresh.close()
+
+
+async def test_master_key_rotation_rewraps_every_data_key(
+    endpoints: Endpoints, store: Store
+) -> None:
+    old = IdentityKeySettings(master_key=local_key())
+    vault = IdentityVault(store.client, store.db.name, old)
+    await vault.ensure_key_vault()
+    ids = [str(uuid4()) for _ in range(3)]
+    sealed = [await vault.seal(i, {"complainant": {"name": NAME}}, ["complainant"]) for i in ids]
+    await vault.close()
+
+    new = IdentityKeySettings(master_key=local_key(), kms_provider="local:rotated")
+    rotating = IdentityVault(store.client, store.db.name, new, previous=old)
+    assert await rotating.rewrap() == 3
+    await rotating.close()
+
+    # Only the new master key is needed now; the old one opens nothing.
+    after = IdentityVault(store.client, store.db.name, new)
+    assert [(await after.open(s))["complainant"]["name"] for s in sealed] == [NAME] * 3
+    await after.close()
+    stale = IdentityVault(store.client, store.db.name, IdentityKeySettings(master_key=local_key()))
+    assert (await stale.open(sealed[0]))["complainant"] == ERASED
+    await stale.close()
