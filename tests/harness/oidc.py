@@ -25,8 +25,8 @@ from tests.harness.endpoints import ROOT, docker_engine_answers
 REALM_FILE = ROOT / "deploy/keycloak/sipuma-realm.json"
 KEYCLOAK_IMAGE = "quay.io/keycloak/keycloak:26.5.6"
 TEST_CLIENT = "sipuma-tests"
-TEST_CLIENT_SECRET = "dev-only-sipuma-tests-secret"  # noqa: S105 (the realm file's dev value)
-OFFICER_PASSWORD = "sipuma-test-officer"  # noqa: S105 (the realm file's test officers)
+TEST_CLIENT_SECRET = "dev-only-sipuma-tests-secret"
+OFFICER_PASSWORD = "sipuma-test-officer"
 ADMIN = ("admin", "dev-only-keycloak-admin")  # the dev instance's bootstrap admin
 
 
@@ -50,7 +50,7 @@ SUPERVISOR = TestOfficer("197801012000031004", "KPPBC-TMP-BATAM", ("supervisor",
 
 def _post_form(url: str, form: dict[str, str]) -> dict[str, Any]:
     data = urllib.parse.urlencode(form).encode()
-    with urllib.request.urlopen(url, data=data, timeout=30) as answer:  # noqa: S310 (test URL)
+    with urllib.request.urlopen(url, data=data, timeout=30) as answer:
         result: dict[str, Any] = json.load(answer)
     return result
 
@@ -109,7 +109,7 @@ class Oidc:
 def _answers(base_url: str) -> bool:
     url = f"{base_url}/realms/sipuma/.well-known/openid-configuration"
     try:
-        with urllib.request.urlopen(url, timeout=3):  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=3):
             return True
     except OSError:
         return False

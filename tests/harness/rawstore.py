@@ -34,16 +34,30 @@ def postgres_texts(endpoints: Endpoints, database: str) -> list[str] | None:
 
     def sql(query: str) -> list[str]:
         done = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", port, "-U", "sipuma_readonly", "-At", "-c", query,
-             "postgres"],
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                port,
+                "-U",
+                "sipuma_readonly",
+                "-At",
+                "-c",
+                query,
+                "postgres",
+            ],
             env={**os.environ, "PGPASSWORD": secret.read_text().strip()},
-            capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=True,
+            stdin=subprocess.DEVNULL,
         )
         return [line for line in done.stdout.splitlines() if line]
 
     ids = sql(
         "SELECT collection_id FROM documentdb_api_catalog.collections "
-        f"WHERE database_name = '{database}'"  # noqa: S608 (a test's own database name)
+        f"WHERE database_name = '{database}'"
     )
     rows: list[str] = []
     for collection_id in ids:

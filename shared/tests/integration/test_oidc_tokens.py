@@ -18,9 +18,9 @@ from sipuma.shared.auth import AuthError, JwksKeys, Role, TokenVerifier
 from sipuma.shared.settings import StaffApiSettings
 from tests.harness.oidc import (
     OFFICER_PASSWORD,
+    REALM_FILE,
     RECEIVER_MAKASSAR,
     RECEIVER_TJPRIOK,
-    REALM_FILE,
     SUPERVISOR,
     TEST_CLIENT_SECRET,
     Oidc,
@@ -47,7 +47,9 @@ def _encode(part: dict[str, Any]) -> str:
 
 
 def _decode(segment: str) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    found: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    )
     return found
 
 
@@ -155,7 +157,7 @@ def _admin(oidc: Oidc, method: str, path: str, body: Any = None) -> Any:
             "Content-Type": "application/json",
         },
     )
-    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 (test URL)
+    with urllib.request.urlopen(request, timeout=60) as answer:
         raw = answer.read()
     return json.loads(raw) if raw else None
 

@@ -26,7 +26,7 @@ from bson.codec_options import CodecOptions
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.encryption import AsyncClientEncryption
-from pymongo.encryption import Algorithm
+from pymongo.encryption_shared import Algorithm
 from pymongo.errors import DuplicateKeyError, EncryptionError
 
 ENCRYPTED_SUBTYPE = 6
@@ -138,7 +138,9 @@ class IdentityVault:
         await self._ensure_key(complaint_id)
         for name in wanted:
             sealed[name] = await self._encryption.encrypt(
-                sealed[name], Algorithm.AEAD_AES_256_CBC_HMAC_SHA_512_Random, key_alt_name=complaint_id
+                sealed[name],
+                Algorithm.AEAD_AES_256_CBC_HMAC_SHA_512_Random,
+                key_alt_name=complaint_id,
             )
         return sealed
 

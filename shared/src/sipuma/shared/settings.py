@@ -130,9 +130,9 @@ class StaffApiSettings(ServiceSettings):
     token_algorithms: list[str] = ["RS256", "ES256"]
     # Where the provider puts officer id, office code and roles (dotted paths, e.g.
     # realm_access.roles), and how its role names map to SIPUMA's (JSON object).
-    token_officer_claim: str = "nip"
-    token_office_claim: str = "office"
-    token_roles_claim: str = "roles"
+    token_officer_claim: str = "nip"  # noqa: S105 - claim names, not secrets
+    token_office_claim: str = "office"  # noqa: S105
+    token_roles_claim: str = "roles"  # noqa: S105
     token_role_names: dict[str, str] = {}
     jwks_min_refresh_seconds: float = Field(30.0, ge=0)
     # Browser origins allowed to call this API directly (the officer console on another port).

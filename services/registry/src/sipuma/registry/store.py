@@ -148,7 +148,11 @@ async def _by_complaint(
 SEALED_INTAKE = ("complainant", "elements", "tracking_contact", "paper_archive_ref")
 SEALED_LISTING = ("tracking_contact",)
 SEALED_FACTS = frozenset(
-    {ev.ComplaintSupplemented.TYPE, ev.TrackingContactProvided.TYPE, ev.RegisterNumberCommunicated.TYPE}
+    {
+        ev.ComplaintSupplemented.TYPE,
+        ev.TrackingContactProvided.TYPE,
+        ev.RegisterNumberCommunicated.TYPE,
+    }
 )
 
 
