@@ -80,7 +80,16 @@ async def test_identity_is_ciphertext_at_rest_readable_by_staff_and_erasable(
         assert detail["elements"]["what"] == WHAT
         assert detail["tracking_contact"]["mobile"] == PHONE
 
-        assert await built.store.erase_identity(str(event.complaint_id))
+        refused = await http.delete(f"/v1/complaints/{number}/identity", headers=auth())
+        assert refused.status_code == 403  # compliance staff may read, not erase
+        supervisor = {
+            "Authorization": "Bearer "
+            + mint_token(TOKEN_SECRET, "spv-1", "KPPBC-TMP-BATAM", [Role.SUPERVISOR])
+        }
+        erased = await http.delete(f"/v1/complaints/{number}/identity", headers=supervisor)
+        assert erased.status_code == 200 and erased.json()["erased"] is True
+        again = await http.delete(f"/v1/complaints/{number}/identity", headers=supervisor)
+        assert again.json()["erased"] is False
         # A new process (no cached data key) reads the erased complaint:
         fresh = Store.connect(endpoints.mongo_uri, database, built.settings.identity_keys())
         record = await fresh.complaint(str(event.complaint_id))

@@ -216,6 +216,22 @@ def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) 
             )
         return AttentionList(total=found.total, items=items)
 
+    @router.delete(
+        "/complaints/{register_number:path}/identity",
+        summary="Hapus identitas pengadu / Erase the complainant's identity (supervisor)",
+        description="Menghapus kunci data pengaduan: identitas dan uraian tidak terbaca lagi, "
+        "statistik tetap. / Deletes the complaint's data key: identity and texts become "
+        "unreadable, statistics stay.",
+    )
+    async def erase_identity(register_number: str, caller: Caller) -> Any:
+        if not caller.has(Role.SUPERVISOR):
+            raise forbidden(
+                "Hanya supervisor yang dapat menghapus identitas pengadu.",
+                "Only supervisors can erase a complainant's identity.",
+            )
+        erased = await registry.erase_identity(register_number)
+        return {"register_number": register_number, "erased": erased}
+
     @router.get("/complaints/{register_number:path}", summary="Rincian / Detail by register no.")
     async def get_complaint(register_number: str, caller: Caller) -> Any:
         return await queries.detail(register_number, _scope(caller))

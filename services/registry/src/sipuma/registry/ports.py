@@ -37,6 +37,8 @@ class ComplaintRepository(Protocol):
     async def complaint(self, complaint_id: str) -> Doc | None: ...
     async def complaint_dates(self, complaint_id: str) -> Doc | None:
         """Only what the public timeline may show: no intake data."""
+    async def erase_identity(self, complaint_id: str) -> bool:
+        """Delete the complaint's data key; True when there was one."""
 
     async def mark_attention(self, complaint_id: str, mark: Doc) -> None:
         """Mark a complaint as waiting for a person (kept if marked already)."""

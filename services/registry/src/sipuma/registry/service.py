@@ -227,6 +227,18 @@ class Registry:
         await self._count_waiting()
         return numbered
 
+    # -- erasure (retention, a lawful request) ------------------------------------------------
+    async def erase_identity(self, register_number: str) -> bool:
+        """Make the complaint's identity and texts unreadable for good by deleting its data key;
+        its number, office, dates and status (the statistics) stay. False when already erased."""
+        number = await self._store.by_number(register_number)
+        if number is None:
+            raise NotFound(register_number)
+        erased = await self._store.erase_identity(number["complaint_id"])
+        if erased:
+            log.info("identity_erased", complaint_id=number["complaint_id"])
+        return erased
+
     # -- later events: one fact each, `_id` = event id ----------------------------------------
     async def absorb(self, event: ev.Event) -> bool:
         """Record the event as a fact; False when it was already absorbed (redelivery)."""
