@@ -55,6 +55,7 @@ def test_analytics_topics_are_the_ones_the_issue_names() -> None:
     assert open_topics == {
         "sipuma.complaint.registered.v1",
         "sipuma.complaint.status-changed.v1",
+        "sipuma.complaint.identity-erased.v1",  # issue 16: erasure, no personal data
         "sipuma.evidence.stored.v1",
         "sipuma.notification.sent.v1",
         "sipuma.notification.failed.v1",

@@ -53,7 +53,7 @@ def local_key() -> str:
 async def test_identity_is_ciphertext_at_rest_readable_by_staff_and_erasable(
     build_registry: BuildRegistry, endpoints: Endpoints
 ) -> None:
-    built, _ = build_registry()
+    built, recorder = build_registry()
     event = planted_complaint()
     number = (await register(built.registry, event))["number"]
     supplemented = ev.ComplaintSupplemented(
@@ -90,6 +90,11 @@ async def test_identity_is_ciphertext_at_rest_readable_by_staff_and_erasable(
         assert erased.status_code == 200 and erased.json()["erased"] is True
         again = await http.delete(f"/v1/complaints/{number}/identity", headers=supervisor)
         assert again.json()["erased"] is False
+        # One complaint.identity-erased.v1 on the analytics topic, with no personal data in it.
+        # (published before the answer: the outbox sends at once when the broker takes it)
+        announced = recorder.of(ev.ComplaintIdentityErased)
+        assert [str(e.complaint_id) for e in announced] == [str(event.complaint_id)]
+        assert not [s for s in PLANTED if s in announced[0].model_dump_json()]
         # A new process (no cached data key) reads the erased complaint:
         fresh = Store.connect(endpoints.mongo_uri, database, built.settings.identity_keys())
         record = await fresh.complaint(str(event.complaint_id))

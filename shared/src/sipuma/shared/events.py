@@ -237,6 +237,17 @@ class ComplaintOverdue(Event):
     register_number: p.ShortText | None = None
 
 
+class ComplaintIdentityErased(Event):
+    """The complainant's identity and texts were made unreadable for good (the complaint's data
+    key was deleted: retention or a lawful request). Number, office, dates and status stay, so
+    the statistics do; the event itself carries no personal data."""
+
+    event_type: Literal["sipuma.complaint.identity-erased.v1"] = (
+        "sipuma.complaint.identity-erased.v1"
+    )
+    erased_at: UtcDatetime
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     ComplaintReceived,
     ComplaintRegistered,
@@ -250,6 +261,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ComplaintStatusChanged,
     ComplaintDeadlineApproaching,
     ComplaintOverdue,
+    ComplaintIdentityErased,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENTS}
 

@@ -124,6 +124,7 @@ _PAYLOADS: dict[type[ev.Event], dict[str, Any]] = {
         "working_days": 3,
         "escalation": "supervisor",
     },
+    ev.ComplaintIdentityErased: {"source": "registry", "erased_at": AT},
 }
 
 

@@ -81,6 +81,14 @@ COMPLAINT_STATUS_CHANGED = TopicSpec(
     consumers=(),
     description="Follow-up status changes, without staff notes (analytics).",
 )
+COMPLAINT_IDENTITY_ERASED = TopicSpec(
+    name="sipuma.complaint.identity-erased.v1",
+    restricted=False,
+    event_types=(ev.ComplaintIdentityErased,),
+    producers=("registry",),
+    consumers=(),
+    description="A complainant's identity erased (its data key deleted); no personal data.",
+)
 EVIDENCE_STORED = TopicSpec(
     name="sipuma.evidence.stored.v1",
     restricted=False,
@@ -131,6 +139,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TICKET_ISSUED,
     COMPLAINT_REGISTERED,
     COMPLAINT_STATUS_CHANGED,
+    COMPLAINT_IDENTITY_ERASED,
     EVIDENCE_STORED,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,

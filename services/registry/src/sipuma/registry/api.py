@@ -229,7 +229,7 @@ def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) 
                 "Hanya supervisor yang dapat menghapus identitas pengadu.",
                 "Only supervisors can erase a complainant's identity.",
             )
-        erased = await registry.erase_identity(register_number)
+        erased = await registry.erase_identity(register_number, caller.officer_id)
         return {"register_number": register_number, "erased": erased}
 
     @router.get("/complaints/{register_number:path}", summary="Rincian / Detail by register no.")

@@ -43,7 +43,12 @@ from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.web import install_cors, install_http_plumbing, serve
 
-PRODUCED = (topics.COMPLAINT_REGISTERED, topics.TICKET_ISSUED, topics.COMPLAINT_STATUS_CHANGED)
+PRODUCED = (
+    topics.COMPLAINT_REGISTERED,
+    topics.TICKET_ISSUED,
+    topics.COMPLAINT_STATUS_CHANGED,
+    topics.COMPLAINT_IDENTITY_ERASED,
+)
 ALERTS = (topics.DEADLINE_APPROACHING, topics.COMPLAINT_OVERDUE)
 
 log = structlog.get_logger(__name__)

@@ -17,12 +17,13 @@ from sipuma.registry.domain import ComplaintFilter, Counted, Doc
 from sipuma.shared.events import Event
 
 # The facts that carry an outbox entry (the event they caused, published from there).
-OutboxKind = Literal["register_numbers", "tickets", "status_changes", "deadline_alerts"]
+OutboxKind = Literal["register_numbers", "tickets", "status_changes", "deadline_alerts", "erasures"]
 OUTBOX_KINDS: tuple[OutboxKind, ...] = (
     "register_numbers",
     "tickets",
     "status_changes",
     "deadline_alerts",
+    "erasures",
 )
 
 
@@ -37,8 +38,12 @@ class ComplaintRepository(Protocol):
     async def complaint(self, complaint_id: str) -> Doc | None: ...
     async def complaint_dates(self, complaint_id: str) -> Doc | None:
         """Only what the public timeline may show: no intake data."""
+
     async def erase_identity(self, complaint_id: str) -> bool:
         """Delete the complaint's data key; True when there was one."""
+
+    async def add_erasure(self, erasure: Doc) -> bool:
+        """The erasure record (one per complaint, with its outbox entry); False if one exists."""
 
     async def mark_attention(self, complaint_id: str, mark: Doc) -> None:
         """Mark a complaint as waiting for a person (kept if marked already)."""

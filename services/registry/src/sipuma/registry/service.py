@@ -66,6 +66,7 @@ class Topics:
     registered: str
     tickets: str
     status_changed: str
+    identity_erased: str
 
 
 @dataclass(frozen=True)
@@ -228,16 +229,36 @@ class Registry:
         return numbered
 
     # -- erasure (retention, a lawful request) ------------------------------------------------
-    async def erase_identity(self, register_number: str) -> bool:
+    async def erase_identity(self, register_number: str, officer_id: str) -> bool:
         """Make the complaint's identity and texts unreadable for good by deleting its data key;
-        its number, office, dates and status (the statistics) stay. False when already erased."""
+        its number, office, dates and status (the statistics) stay. The erasure record (with
+        `complaint.identity-erased.v1` in its outbox) is stored first, so a crash between the
+        two still ends erased and announced when the request is repeated. False when the
+        complaint was erased before."""
         number = await self._store.by_number(register_number)
         if number is None:
             raise NotFound(register_number)
-        erased = await self._store.erase_identity(number["complaint_id"])
-        if erased:
-            log.info("identity_erased", complaint_id=number["complaint_id"])
-        return erased
+        complaint_id = number["complaint_id"]
+        now = self._clock()
+        event = ev.ComplaintIdentityErased(
+            source=SOURCE,
+            correlation_id=complaint_id,
+            office_code=number["office_code"],
+            complaint_id=UUID(complaint_id),
+            erased_at=now,
+        )
+        doc = {
+            "_id": complaint_id,
+            "by": officer_id,
+            "at": now,
+            "outbox": entry(event, self._config.topics.identity_erased, now=now),
+        }
+        recorded = await self._store.add_erasure(doc)
+        deleted = await self._store.erase_identity(complaint_id)
+        if recorded:
+            await self._relay.send_soon("erasures", doc)
+            log.info("identity_erased", complaint_id=complaint_id)
+        return recorded or deleted
 
     # -- later events: one fact each, `_id` = event id ----------------------------------------
     async def absorb(self, event: ev.Event) -> bool:

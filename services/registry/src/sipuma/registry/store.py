@@ -85,6 +85,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("complaint_id", ASCENDING)], name="complaint_id"),
         _outbox_due(),
     ],
+    "erasures": [_outbox_due()],  # `_id` = complaint id: one erasure each
     "facts": [
         IndexModel([("complaint_id", ASCENDING), ("at", ASCENDING)], name="complaint_at"),
     ],
@@ -222,6 +223,13 @@ class Store:
         if self.vault is None or fact.get("type") not in SEALED_FACTS:
             return fact
         return await self.vault.open(fact)
+
+    async def add_erasure(self, erasure: Doc) -> bool:
+        try:
+            await self.db["erasures"].insert_one(erasure)
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def erase_identity(self, complaint_id: str) -> bool:
         """Erasure: delete the complaint's data key (its ciphertext stays, unreadable)."""
