@@ -168,7 +168,10 @@ minio_up() {
   port_open "$MINIO_PORT" && die "port $MINIO_PORT is taken by another process"
   mkdir -p "$DATA/minio"
   log "starting MinIO on 127.0.0.1:$MINIO_PORT (console $MINIO_CONSOLE_PORT)"
-  MINIO_BROWSER=off start_bg minio "$MINIO_BIN" server --quiet --address "127.0.0.1:$MINIO_PORT" \
+  # KMS for server-side encryption of evidence (a development static key; production uses KES
+  # or its own MINIO_KMS_SECRET_KEY from a secret store; docs/identity.md).
+  MINIO_KMS_SECRET_KEY="${SIPUMA_MINIO_KMS_SECRET_KEY:-sipuma-dev-kms:c2lwdW1hLWRldi1vbmx5LWttcy1rZXktMzJieXRlcyE=}" \
+    MINIO_BROWSER=off start_bg minio "$MINIO_BIN" server --quiet --address "127.0.0.1:$MINIO_PORT" \
     --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" "$DATA/minio"
 }
 

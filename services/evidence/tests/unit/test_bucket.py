@@ -35,6 +35,9 @@ class FakeClient:
     def set_bucket_versioning(self, bucket: str, config: Any) -> None:
         self.versioning = True
 
+    def set_bucket_encryption(self, bucket: str, config: Any) -> None:
+        self.encryption = config
+
     def get_object_lock_config(self, bucket: str) -> object:
         if not self.made[-1]["object_lock"]:
             raise s3_error("ObjectLockConfigurationNotFoundError")

@@ -34,6 +34,12 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
     s3_retries: int = Field(1, ge=0, le=10)
     bucket: str = "sipuma-evidence"
     object_lock: bool = True  # asked for when the bucket is created; falls back if refused
+    # Server-side encryption at rest (bucket default, set at start; docs/identity.md): SSE with
+    # the server's KMS (MinIO: MINIO_KMS_SECRET_KEY or KES), under `s3_kms_key_id` if named.
+    # "auto": asked for, a server without KMS is logged and tolerated (development only);
+    # "required": a server that refuses it stops the start.
+    s3_encryption: Literal["off", "auto", "required"] = "auto"
+    s3_kms_key_id: str | None = None
     retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
     retention_days: int = Field(3650, ge=1)
     part_size_bytes: int = Field(8 * MiB, ge=5 * MiB)
@@ -74,3 +80,9 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
             max_files=self.max_files_per_complaint,
             max_total_bytes=self.max_bytes_per_complaint,
         )
+
+    def _production_problems(self) -> list[str]:
+        problems = super()._production_problems()
+        if self.s3_encryption != "required":
+            problems.append("SIPUMA_S3_ENCRYPTION must be 'required' (evidence encrypted at rest)")
+        return problems

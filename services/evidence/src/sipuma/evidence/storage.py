@@ -26,6 +26,7 @@ from minio import Minio
 from minio.commonconfig import ENABLED, GOVERNANCE, Tags
 from minio.error import MinioException, S3Error
 from minio.retention import Retention
+from minio.sseconfig import Rule, SSEConfig
 from minio.versioningconfig import VersioningConfig
 
 from sipuma.evidence.domain import StorageUnavailable
@@ -41,6 +42,7 @@ class StreamAborted(Exception):
 class BucketState:
     versioning: bool
     object_lock: bool
+    encrypted: bool = False  # a default server-side encryption rule is set on the bucket
 
 
 _EOF = object()
@@ -182,7 +184,23 @@ class EvidenceStorage:
             lock = client.get_object_lock_config(self.bucket) is not None
         except S3Error:
             lock = False  # "ObjectLockConfigurationNotFoundError": a bucket without lock
-        return BucketState(versioning=True, object_lock=lock)
+        return BucketState(versioning=True, object_lock=lock, encrypted=self._encrypt_bucket())
+
+    def _encrypt_bucket(self) -> bool:
+        """Default encryption for every object written from now on (SSE with the KMS)."""
+        mode = self._s.s3_encryption
+        if mode == "off":
+            return False
+        key = self._s.s3_kms_key_id
+        rule = Rule.new_sse_kms_rule(key) if key else Rule.new_sse_s3_rule()
+        try:
+            self.client.set_bucket_encryption(self.bucket, SSEConfig(rule))
+        except S3Error as exc:
+            if mode == "required":
+                raise
+            log.warning("bucket_encryption_unavailable", code=exc.code)
+            return False
+        return True
 
     async def ping(self) -> bool:
         try:
