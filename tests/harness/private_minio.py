@@ -70,7 +70,7 @@ def start_private_minio(stack: ExitStack) -> PrivateMinio | None:
 
     def ready() -> bool:
         url = f"http://127.0.0.1:{port}/minio/health/ready"
-        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=2):
             return True
 
     eventually_sync("the private MinIO answers", ready, timeout=60, retry_on=(OSError,))
