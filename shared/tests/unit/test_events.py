@@ -89,6 +89,7 @@ def test_personal_data_markers() -> None:
         "TrackingContactProvided",
         "RegisterNumberCommunicated",
         "TicketIssued",
+        "IdentityRead",  # who looked at whom: restricted (issue 16)
     }
 
 

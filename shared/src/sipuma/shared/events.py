@@ -248,6 +248,21 @@ class ComplaintIdentityErased(Event):
     erased_at: UtcDatetime
 
 
+class IdentityRead(Event):
+    """An officer was shown a complainant's identity (audit, issue 16): who, for which office,
+    which fields, why, when, in which request. Restricted: it tells who looked at whom; it never
+    carries the identity itself."""
+
+    carries_personal_data: ClassVar[bool] = True
+    event_type: Literal["sipuma.audit.identity-read.v1"] = "sipuma.audit.identity-read.v1"
+    officer_id: p.Code
+    officer_office: p.Code
+    fields: list[p.Code] = Field(max_length=50)
+    purpose: p.ShortText
+    request_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")
+    read_at: UtcDatetime
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     ComplaintReceived,
     ComplaintRegistered,
@@ -262,6 +277,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ComplaintDeadlineApproaching,
     ComplaintOverdue,
     ComplaintIdentityErased,
+    IdentityRead,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENTS}
 

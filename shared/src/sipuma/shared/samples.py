@@ -125,6 +125,15 @@ _PAYLOADS: dict[type[ev.Event], dict[str, Any]] = {
         "escalation": "supervisor",
     },
     ev.ComplaintIdentityErased: {"source": "registry", "erased_at": AT},
+    ev.IdentityRead: {
+        "source": "registry",
+        "officer_id": "198001012005011001",
+        "officer_office": "KPUBC-TPK-TJPRIOK",
+        "fields": ["complainant", "elements"],
+        "purpose": "tindak lanjut",
+        "request_id": "req-0001",
+        "read_at": AT,
+    },
 }
 
 

@@ -89,6 +89,14 @@ COMPLAINT_IDENTITY_ERASED = TopicSpec(
     consumers=(),
     description="A complainant's identity erased (its data key deleted); no personal data.",
 )
+AUDIT_IDENTITY_READ = TopicSpec(
+    name="sipuma.audit.identity-read.v1",
+    restricted=True,
+    event_types=(ev.IdentityRead,),
+    producers=("registry",),
+    consumers=(),
+    description="Who was shown a complainant's identity (audit; restricted).",
+)
 EVIDENCE_STORED = TopicSpec(
     name="sipuma.evidence.stored.v1",
     restricted=False,
@@ -140,6 +148,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     COMPLAINT_REGISTERED,
     COMPLAINT_STATUS_CHANGED,
     COMPLAINT_IDENTITY_ERASED,
+    AUDIT_IDENTITY_READ,
     EVIDENCE_STORED,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,

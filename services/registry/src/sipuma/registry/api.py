@@ -16,10 +16,12 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sipuma.registry import sla, statistics
+from sipuma.registry.audit import AuditTrail
 from sipuma.registry.domain import ComplaintFilter, OfficeScope, Status, attention_messages
 from sipuma.registry.queries import Queries
 from sipuma.registry.service import Registry
 from sipuma.shared.auth import Principal, Role, TokenVerifier, bearer_principal, forbidden
+from sipuma.shared.correlation import current_correlation_id
 from sipuma.shared.payloads import Channel
 from sipuma.shared.problems import InvalidParam, Messages, unprocessable
 
@@ -142,7 +144,22 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) -> APIRouter:
+# What the detail shows of the complainant (audited, issue 16).
+IDENTITY_FIELDS = ("complainant", "elements", "tracking_contact", "contacts", "supplements")
+DEFAULT_PURPOSE = "tindak lanjut pengaduan"
+
+
+def _supervisor_only(caller: Principal) -> None:
+    if not caller.has(Role.SUPERVISOR):
+        raise forbidden(
+            "Hanya supervisor yang dapat melihat audit akses identitas.",
+            "Only supervisors can see the identity-access audit.",
+        )
+
+
+def staff_router(
+    registry: Registry, queries: Queries, verifier: TokenVerifier, audit: AuditTrail
+) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["staf / staff"])
     Caller = Annotated[Principal, Depends(bearer_principal(verifier))]
 
@@ -232,9 +249,49 @@ def staff_router(registry: Registry, queries: Queries, verifier: TokenVerifier) 
         erased = await registry.erase_identity(register_number, caller.officer_id)
         return {"register_number": register_number, "erased": erased}
 
+    @router.get(
+        "/audit/identity-reads",
+        summary="Siapa melihat identitas pengadu / Who saw a complainant's identity (supervisor)",
+    )
+    async def identity_reads(
+        caller: Caller,
+        register_number: Annotated[str | None, Query(max_length=64)] = None,
+        officer_id: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> Any:
+        _supervisor_only(caller)
+        complaint_id = None
+        if register_number is not None:
+            complaint_id = await queries.complaint_id_of(register_number, _scope(caller))
+        found = await audit.entries(complaint_id, officer_id, limit)
+        return {"items": [{k: v for k, v in d.items() if k != "_id"} for d in found]}
+
+    @router.get(
+        "/audit/identity-reads/verify",
+        summary="Periksa rantai audit / Check the audit chain (supervisor)",
+    )
+    async def verify_identity_reads(caller: Caller) -> Any:
+        _supervisor_only(caller)
+        return await audit.verify()
+
     @router.get("/complaints/{register_number:path}", summary="Rincian / Detail by register no.")
-    async def get_complaint(register_number: str, caller: Caller) -> Any:
-        return await queries.detail(register_number, _scope(caller))
+    async def get_complaint(
+        register_number: str,
+        caller: Caller,
+        purpose: Annotated[str, Query(min_length=1, max_length=200)] = DEFAULT_PURPOSE,
+    ) -> Any:
+        found = await queries.detail(register_number, _scope(caller))
+        shown = [f for f in IDENTITY_FIELDS if found.get(f)]
+        if shown:  # stored before the answer leaves: no audit entry, no identity
+            await audit.identity_read(
+                caller,
+                found["complaint_id"],
+                found["office_code"],
+                shown,
+                purpose,
+                current_correlation_id(),
+            )
+        return found
 
     @router.post(
         "/complaints/{register_number:path}/status",

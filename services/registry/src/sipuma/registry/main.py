@@ -21,6 +21,7 @@ from faststream.kafka import KafkaBroker
 
 from sipuma.registry import handlers
 from sipuma.registry.api import staff_router
+from sipuma.registry.audit import AuditTrail
 from sipuma.registry.deadlines import DeadlinePolicy
 from sipuma.registry.outbox import OutboxRelay
 from sipuma.registry.ports import Publish
@@ -48,6 +49,7 @@ PRODUCED = (
     topics.TICKET_ISSUED,
     topics.COMPLAINT_STATUS_CHANGED,
     topics.COMPLAINT_IDENTITY_ERASED,
+    topics.AUDIT_IDENTITY_READ,
 )
 ALERTS = (topics.DEADLINE_APPROACHING, topics.COMPLAINT_OVERDUE)
 
@@ -136,7 +138,9 @@ def build(
     )
     install_auth_handler(app)
     install_domain_problems(app)
-    app.include_router(staff_router(registry, queries, TokenVerifier.from_settings(settings)))
+    audit = AuditTrail(store, relay, config.topics.identity_read)
+    verifier = TokenVerifier.from_settings(settings)
+    app.include_router(staff_router(registry, queries, verifier, audit))
     limiter = TrackingRateLimiter(settings.track_requests_per_minute, settings.track_max_clients)
     app.include_router(tracking_router(queries, limiter, settings.track_min_seconds))
     # Staff operations need a token; the public tracking does not.

@@ -17,13 +17,16 @@ from sipuma.registry.domain import ComplaintFilter, Counted, Doc
 from sipuma.shared.events import Event
 
 # The facts that carry an outbox entry (the event they caused, published from there).
-OutboxKind = Literal["register_numbers", "tickets", "status_changes", "deadline_alerts", "erasures"]
+OutboxKind = Literal[
+    "register_numbers", "tickets", "status_changes", "deadline_alerts", "erasures", "identity_audit"
+]
 OUTBOX_KINDS: tuple[OutboxKind, ...] = (
     "register_numbers",
     "tickets",
     "status_changes",
     "deadline_alerts",
     "erasures",
+    "identity_audit",
 )
 
 
@@ -44,6 +47,17 @@ class ComplaintRepository(Protocol):
 
     async def add_erasure(self, erasure: Doc) -> bool:
         """The erasure record (one per complaint, with its outbox entry); False if one exists."""
+
+    # -- the identity-read audit chain (insert-only; `_id` = `seq`) ---------------------------
+    async def add_audit(self, doc: Doc) -> bool:
+        """False when entry `seq` exists (another replica appended first)."""
+
+    async def last_audit(self) -> Doc | None: ...
+    async def audit_entries(
+        self, complaint_id: str | None, officer_id: str | None, limit: int
+    ) -> list[Doc]: ...
+    def audit_chain(self) -> AsyncIterator[Doc]:
+        """Every entry in `seq` order."""
 
     async def mark_attention(self, complaint_id: str, mark: Doc) -> None:
         """Mark a complaint as waiting for a person (kept if marked already)."""

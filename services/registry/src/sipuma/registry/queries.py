@@ -56,6 +56,12 @@ class Queries:
         total, found = await self._store.needing_attention(limit)
         return Page(total, found)
 
+    async def complaint_id_of(self, register_number: str, scope: OfficeScope) -> str:
+        number = await self._store.by_number(register_number)
+        if number is None or not scope.covers(number["office_code"]):
+            raise NotFound(register_number)
+        return str(number["complaint_id"])
+
     async def detail(self, register_number: str, scope: OfficeScope) -> dict[str, Any]:
         """Everything staff may see about one complaint; another office's number is not even
         confirmed (NotFound)."""

@@ -67,6 +67,7 @@ class Topics:
     tickets: str
     status_changed: str
     identity_erased: str
+    identity_read: str
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         _outbox_due(),
     ],
     "erasures": [_outbox_due()],  # `_id` = complaint id: one erasure each
+    # `_id` = seq (unique: one entry n); per complaint and per officer for the supervisors' lists
+    "identity_audit": [
+        IndexModel([("complaint_id", ASCENDING), ("seq", ASCENDING)], name="complaint_seq"),
+        IndexModel([("officer_id", ASCENDING), ("seq", ASCENDING)], name="officer_seq"),
+        _outbox_due(),
+    ],
     "facts": [
         IndexModel([("complaint_id", ASCENDING), ("at", ASCENDING)], name="complaint_at"),
     ],
@@ -230,6 +236,31 @@ class Store:
         except DuplicateKeyError:
             return False
         return True
+
+    async def add_audit(self, doc: Doc) -> bool:
+        try:
+            await self.db["identity_audit"].insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def last_audit(self) -> Doc | None:
+        return await self.db["identity_audit"].find_one({}, sort=[("_id", -1)])
+
+    async def audit_entries(
+        self, complaint_id: str | None, officer_id: str | None, limit: int
+    ) -> list[Doc]:
+        query: Doc = {}
+        if complaint_id is not None:
+            query["complaint_id"] = complaint_id
+        if officer_id is not None:
+            query["officer_id"] = officer_id
+        found = self.db["identity_audit"].find(query, {"outbox": 0}).sort("_id", -1)
+        return await found.limit(limit).to_list()
+
+    async def audit_chain(self) -> AsyncIterator[Doc]:
+        async for doc in self.db["identity_audit"].find({}, {"outbox": 0}).sort("_id", 1):
+            yield doc
 
     async def erase_identity(self, complaint_id: str) -> bool:
         """Erasure: delete the complaint's data key (its ciphertext stays, unreadable)."""
