@@ -26,6 +26,7 @@ REALM_FILE = ROOT / "deploy/keycloak/sipuma-realm.json"
 KEYCLOAK_IMAGE = "quay.io/keycloak/keycloak:26.5.6"
 TEST_CLIENT = "sipuma-tests"
 TEST_CLIENT_SECRET = "dev-only-sipuma-tests-secret"
+CONSOLE_CLIENT_SECRET = "dev-only-sipuma-console-secret"
 OFFICER_PASSWORD = "sipuma-test-officer"
 ADMIN = ("admin", "dev-only-keycloak-admin")  # the dev instance's bootstrap admin
 

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.e2e.stack import Stack, start_stack
 from tests.harness.endpoints import ROOT, Endpoints
+from tests.harness.oidc import CONSOLE_CLIENT_SECRET, Oidc
 
 CHROMIUM = os.environ.get("SIPUMA_CHROMIUM", "/usr/bin/chromium")
 # axe-core from npm (package.json here), installed by deploy/local/install-browser.sh.
@@ -31,10 +32,16 @@ CHROMIUM_ARGS = [
 # it must be closed before other packages' asyncio tests run.
 @pytest.fixture(scope="package")
 def console_stack(
-    endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory
+    endpoints: Endpoints, oidc: Oidc, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     unique = f"e2e-console-{uuid.uuid4().hex[:10]}"
-    stack = start_stack(endpoints, unique, tmp_path_factory.mktemp("console-stack"))
+    # The real provider too: the console offers its sign-in, the APIs take its tokens.
+    provider = {
+        "SIPUMA_OIDC_ISSUER": oidc.issuer,
+        "SIPUMA_CONSOLE_OIDC_ISSUER": oidc.issuer,
+        "SIPUMA_CONSOLE_OIDC_CLIENT_SECRET": CONSOLE_CLIENT_SECRET,
+    }
+    stack = start_stack(endpoints, unique, tmp_path_factory.mktemp("console-stack"), env=provider)
     try:
         yield stack
     finally:

@@ -64,6 +64,7 @@ class Pages:
         received_max_age_days: int = 30,
     ) -> None:
         self.console = console
+        self.oidc = bool(console.oidc_issuer)
         self.received_max_age_days = received_max_age_days
         self.prefix = prefix
         self.dev = dev
@@ -108,6 +109,7 @@ class Pages:
             },
             "offices": self.offices,
             "received_max_age_days": self.received_max_age_days,
+            "oidc": self.oidc,
             "texts": texts,
             **extra,
         }
@@ -120,6 +122,7 @@ class Pages:
             path=request.url.path,
             version=self.version,
             dev=self.dev,
+            oidc=self.oidc,
             offices=self.offices,
             channels=[c.value for c in Channel],
             methods=[m.value for m in CommunicationMethod],

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
+from sipuma.intake.console.oidc import mount_oidc
 from sipuma.intake.console.pages import STATIC, Pages
 from sipuma.intake.console.settings import ConsoleSettings
 from sipuma.intake.domain import CompletenessRule
@@ -64,7 +65,9 @@ def mount_console(
     )
     dev_secret = settings.dev_token_secret()
 
-    @app.get(PREFIX, include_in_schema=False)
+    mount_oidc(app, console, PREFIX, development=settings.is_development)
+
+    @app.get(PREFIX, include_in_schema=False, name="console_home")
     async def console_home() -> Response:
         return RedirectResponse(f"{PREFIX}/daftar", status_code=303)
 

@@ -7,7 +7,7 @@ URL = the same origin as the console, which is mounted inside intake.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,12 @@ class ConsoleSettings(BaseSettings):
         True, description="Offer the development sign-in (refused anyway outside development)"
     )
     local_login_ttl_s: int = Field(8 * 3600, ge=60, le=24 * 3600)
+    # Sign-in through the OpenID Connect provider (Authorization Code + PKCE, docs/identity.md).
+    # Empty issuer: no provider button. The session cookie holds the refresh token, signed.
+    oidc_issuer: str = ""
+    oidc_client_id: str = "sipuma-console"
+    oidc_client_secret: SecretStr | None = None
+    session_secret: SecretStr = SecretStr("dev-only-sipuma-console-session-secret")
 
     def api_origins(self) -> list[str]:
         """Origins the Content-Security-Policy must let the pages connect to."""

@@ -52,6 +52,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "token": ("Token akses", "Access token"),
     "token_title": ("Masuk dengan token petugas", "Sign in with an officer token"),
+    "oidc_title": ("Masuk dengan akun DJBC", "Sign in with your DJBC account"),
+    "oidc_intro": (
+        "Anda akan diarahkan ke halaman masuk penyedia identitas.",
+        "You will be taken to the identity provider's sign-in page.",
+    ),
+    "oidc_signin": ("Masuk dengan akun DJBC", "Sign in with your DJBC account"),
     "signin": ("Masuk", "Sign in"),
     "token_bad": (
         "Token tidak dapat dibaca atau sudah kedaluwarsa.",

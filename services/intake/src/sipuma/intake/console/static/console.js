@@ -49,6 +49,7 @@ const SIPUMA = (() => {
   }
   function signOut(reason) {
     sessionStorage.removeItem(TOKEN_KEY);
+    if (config.oidc && !reason) return location.assign(`${config.prefix}/oidc/keluar`);
     const next = encodeURIComponent(location.pathname + location.search);
     location.assign(`${config.prefix}/masuk?next=${next}${reason ? "&why=" + reason : ""}`);
   }
@@ -62,11 +63,26 @@ const SIPUMA = (() => {
     const box = document.getElementById("who");
     if (box) {
       document.getElementById("who-text").textContent =
-        `${t("signed_in_as")} ${who.sub} · ${office ? office.name : who.office}`;
+        `${t("signed_in_as")} ${who.name || who.nip || who.sub} · ${office ? office.name : who.office}`;
       box.hidden = false;
       document.getElementById("sign-out").addEventListener("click", () => signOut(""));
     }
+    if (config.oidc) scheduleRefresh(who);
     return who;
+  }
+  // Provider tokens are short-lived: trade the session's refresh token for a new one 30 s before
+  // this one expires (the server keeps the refresh token in its HttpOnly session cookie).
+  function scheduleRefresh(who) {
+    if (!who.exp) return;
+    const wait = Math.max(5000, who.exp * 1000 - Date.now() - 30000);
+    setTimeout(async () => {
+      const answer = await fetch(`${config.prefix}/oidc/segarkan`, { method: "POST" }).catch(
+        () => null
+      );
+      const body = answer && answer.ok ? await answer.json().catch(() => null) : null;
+      const fresh = body && body.token ? signIn(body.token) : null;
+      if (fresh) scheduleRefresh(fresh);
+    }, wait);
   }
   const office_ = (code) => config.offices.find((o) => o.code === code) || null;
 

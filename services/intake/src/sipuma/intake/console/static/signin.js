@@ -5,6 +5,18 @@
   const params = new URLSearchParams(location.search);
   if (params.get("why") === "expired") S.alert(S.t("error_session"));
 
+  // Back from the OpenID Connect provider: the access token is in the fragment; keep it in the
+  // session like any token and take it out of the address bar (and history) at once.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("oidc")) {
+    history.replaceState(null, "", location.pathname + location.search);
+    const claims = S.signIn(fragment.get("oidc"));
+    if (claims) {
+      go(claims);
+      return;
+    }
+  }
+
   function go(claims) {
     const next = params.get("next") || "";
     const safe = next.startsWith(S.config.prefix + "/") && !next.startsWith(S.config.prefix + "/masuk");
