@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from fastapi import FastAPI
@@ -90,6 +91,7 @@ def build(
         ticket_key=ticket_key,
         topics=Topics(*(spec.name for spec in PRODUCED)),
         deadlines=DeadlinePolicy(settings.deadline_stages, calendar),
+        index_key=settings.complainant_index_key.get_secret_value().encode(),
     )
     watch = DeadlineWatch(
         store,
@@ -98,7 +100,9 @@ def build(
         settings.deadline_check_seconds,
     )
     registry = Registry(store, offices, config, relay)
-    queries = Queries(store, offices, ticket_key)
+    queries = Queries(
+        store, offices, ticket_key, duplicate_window=timedelta(days=settings.duplicate_window_days)
+    )
     handlers.register(broker, registry, settings)
 
     @asynccontextmanager

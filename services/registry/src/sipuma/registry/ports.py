@@ -45,6 +45,11 @@ class ComplaintRepository(Protocol):
     async def erase_identity(self, complaint_id: str) -> bool:
         """Delete the complaint's data key; True when there was one."""
 
+    async def same_complainant(
+        self, complaint_id: str, keys: list[str], start: datetime, end: datetime
+    ) -> list[Doc]:
+        """Other complaints sharing a blind key, received in [start, end]: id, office, time."""
+
     async def add_erasure(self, erasure: Doc) -> bool:
         """The erasure record (one per complaint, with its outbox entry); False if one exists."""
 

@@ -35,11 +35,16 @@ class Page:
 
 class Queries:
     def __init__(
-        self, store: ComplaintRepository, offices: OfficeDirectory, ticket_key: bytes
+        self,
+        store: ComplaintRepository,
+        offices: OfficeDirectory,
+        ticket_key: bytes,
+        duplicate_window: timedelta = timedelta(days=30),
     ) -> None:
         self._store = store
         self._offices = offices
         self._ticket_key = ticket_key
+        self._duplicate_window = duplicate_window
 
     async def page(self, wanted: ComplaintFilter, page: int, page_size: int) -> Page:
         """One page of listed complaints, newest first (`page` counts from 1)."""
@@ -77,7 +82,34 @@ class Queries:
             self._store.facts_of(complaint_id),
             self._store.tickets_of(complaint_id),
         )
-        return detail(complaint, number, changes, facts, issued)
+        shown = detail(complaint, number, changes, facts, issued)
+        shown["possible_duplicates"] = await self.possible_duplicates(complaint, scope)
+        return shown
+
+    async def possible_duplicates(self, complaint: Doc, scope: OfficeScope) -> list[Doc]:
+        """Earlier or later filings by the same complainant (same blind NIK/phone key) within the
+        window around this one, at any office; register numbers only where the caller may see
+        them (another office's filing is counted, not named). A hint: it never blocks."""
+        keys = complaint.get("match_keys") or []
+        if not keys:
+            return []
+        around = complaint["received_at"]
+        found = await self._store.same_complainant(
+            complaint["_id"], keys, around - self._duplicate_window, around + self._duplicate_window
+        )
+        hints = []
+        for other in found:
+            visible = scope.covers(other["office_code"])
+            number = await self._store.number_of(other["_id"]) if visible else None
+            hints.append(
+                {
+                    "office_code": other["office_code"],
+                    "received_at": other["received_at"],
+                    "register_number": number["number"] if number else None,
+                    "visible": visible,
+                }
+            )
+        return hints
 
     async def service_standard(self, first: date, last: date, scope: OfficeScope) -> Doc:
         """The SOP's 30-minute standard per office over the local dates first..last."""

@@ -44,6 +44,7 @@ from sipuma.registry.outbox import OutboxRelay, entry, is_sent
 from sipuma.registry.ports import ComplaintRepository
 from sipuma.registry.views import build_view
 from sipuma.shared import events as ev
+from sipuma.shared.blind_index import complainant_keys
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.payloads import TrackingContact
 
@@ -76,6 +77,7 @@ class Config:
     ticket_key: bytes
     topics: Topics
     deadlines: DeadlinePolicy | None = None  # None: no working-day deadlines kept
+    index_key: bytes = b""  # blind index of NIK/phone (the possible-duplicate hint)
 
 
 async def _all(*steps: Awaitable[Any]) -> list[Any]:
@@ -117,6 +119,15 @@ class Registry:
             "received_event_id": str(event.event_id),
             "correlation_id": event.correlation_id,
             "intake": event.model_dump(mode="json"),
+            # Keyed blind index (never the values): finds earlier filings by the same person.
+            "match_keys": complainant_keys(
+                self._config.index_key,
+                nik=event.complainant.nik if event.complainant else None,
+                phones=[
+                    event.complainant.phone if event.complainant else None,
+                    event.tracking_contact.mobile if event.tracking_contact else None,
+                ],
+            ),
         }
         fresh = await self._store.add_complaint(record)
         if not fresh:  # a redelivery, or a replica at the same moment: the stored record

@@ -24,6 +24,10 @@ class RegistrySettings(IdentityAtRestSettings, StaffApiSettings, StoreSettings):
     register_number_format: str = DEFAULT_NUMBER_FORMAT
     ticket_hash_key: SecretStr = SecretStr(DEV_SECRET_PREFIX + "registry-ticket-hash-key")
     offices_file: Path | None = None
+    # Possible-duplicate hint (docs/identity.md): the blind index key of NIK/phone, and how far
+    # back earlier filings by the same complainant are looked for.
+    complainant_index_key: SecretStr = SecretStr(DEV_SECRET_PREFIX + "registry-complainant-index")
+    duplicate_window_days: int = Field(30, ge=1, le=3660)
     # How often the outbox relay looks for entries whose fast publish did not happen.
     outbox_interval_seconds: float = Field(1.0, gt=0)
     # Records taken per poll and complaints handled at once; each poll is committed whole.

@@ -45,6 +45,8 @@ def _outbox_due() -> IndexModel:
 INDEXES: dict[str, list[IndexModel]] = {
     "complaints": [
         IndexModel([("attention.since", ASCENDING)], name="attention_since", sparse=True),
+        # The possible-duplicate hint: blind NIK/phone keys (multikey), never the values.
+        IndexModel([("match_keys", ASCENDING)], name="match_keys", sparse=True),
     ],
     # The staff list's order (newest first, `_id` breaking ties) is the key order of these
     # ordered indexes, so a page is read from the index: its cost does not follow the data.
@@ -229,6 +231,17 @@ class Store:
         if self.vault is None or fact.get("type") not in SEALED_FACTS:
             return fact
         return await self.vault.open(fact)
+
+    async def same_complainant(
+        self, complaint_id: str, keys: list[str], start: datetime, end: datetime
+    ) -> list[Doc]:
+        query = {
+            "match_keys": {"$in": keys},
+            "_id": {"$ne": complaint_id},
+            "received_at": {"$gte": start, "$lte": end},
+        }
+        found = self.complaints.find(query, {"office_code": 1, "received_at": 1})
+        return await found.sort("received_at", -1).limit(50).to_list()
 
     async def add_erasure(self, erasure: Doc) -> bool:
         try:

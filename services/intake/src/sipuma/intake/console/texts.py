@@ -52,6 +52,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "token": ("Token akses", "Access token"),
     "token_title": ("Masuk dengan token petugas", "Sign in with an officer token"),
+    "dup_hint": (
+        "Mungkin duplikat: pengadu yang sama (NIK/telepon) mengadu juga di",
+        "Possible duplicate: the same complainant (NIK/phone) also filed",
+    ),
+    "dup_other_offices": ("di kantor lain", "at other offices"),
     "oidc_title": ("Masuk dengan akun DJBC", "Sign in with your DJBC account"),
     "oidc_intro": (
         "Anda akan diarahkan ke halaman masuk penyedia identitas.",

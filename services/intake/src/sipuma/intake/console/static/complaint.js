@@ -46,10 +46,33 @@
     if (answer.status === 200) {
       statusOut.textContent = S.statusLabel(answer.body.status);
       renderTimeline(answer.body);
+      renderDuplicates(answer.body.possible_duplicates || []);
     } else {
       document.getElementById("timeline-empty").hidden = false;
     }
   }
+  // Possible duplicate (issue 16): the same NIK/phone filed within the window, at any office. A
+  // hint for the receiver, never a block; other offices' numbers are not shown.
+  function renderDuplicates(found) {
+    let box = document.getElementById("duplicate-hint");
+    if (!found.length) {
+      if (box) box.remove();
+      return;
+    }
+    if (!box) {
+      box = S.el("p", { id: "duplicate-hint", class: "notice", role: "status" });
+      numberOut.closest("section, div").after(box);
+    }
+    const numbers = found.filter((d) => d.register_number).map((d) => d.register_number);
+    const hidden = found.length - numbers.length;
+    box.replaceChildren(
+      S.t("dup_hint"),
+      " ",
+      numbers.join(", "),
+      hidden ? ` (+${hidden} ${S.t("dup_other_offices")})` : ""
+    );
+  }
+
   // Amendments travel as events; the registry shows them a moment later.
   function refreshSoon() {
     [800, 2500, 6000].forEach((ms) => setTimeout(refreshDetail, ms));

@@ -1,0 +1,74 @@
+"""Possible-duplicate hint: a complaint by the same complainant (keyed blind index of NIK or
+phone, never the value) within the window, at any office, is shown with the register numbers
+the caller may see; it never blocks a filing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from registry_testkit.events import received
+from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register
+
+from sipuma.shared import events as ev
+from sipuma.shared.auth import Role, mint_token
+
+pytestmark = pytest.mark.integration
+HERE, THERE = "KPUBC-TPK-TJPRIOK", "KPPBC-TMP-NGURAHRAI"
+NIK = "3171012501900001"
+
+
+def by(event: ev.ComplaintReceived, nik: str | None, phone: str | None) -> ev.ComplaintReceived:
+    person = event.complainant.model_copy(update={"nik": nik, "phone": phone})
+    return event.model_copy(update={"complainant": person})
+
+
+def auth(office: str, *roles: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(TOKEN_SECRET, 'o-1', office, roles)}"}
+
+
+async def test_same_complainant_is_hinted_across_offices(build_registry: BuildRegistry) -> None:
+    built, _ = build_registry()
+    now = datetime.now(UTC)
+    first = (
+        await register(
+            built.registry, by(received(HERE, received_at=now - timedelta(days=3)), NIK, None)
+        )
+    )["number"]
+    elsewhere = (
+        await register(
+            built.registry,
+            by(received(THERE, received_at=now - timedelta(days=1)), None, "+6281311112222"),
+        )
+    )["number"]
+    long_ago = by(received(HERE, received_at=now - timedelta(days=90)), NIK, None)
+    await register(built.registry, long_ago)
+    stranger = (await register(built.registry, by(received(HERE), "3171012501900002", None)))[
+        "number"
+    ]
+    # The new filing: same NIK as `first`, same phone as `elsewhere`; it is numbered all the same.
+    latest = (
+        await register(
+            built.registry, by(received(HERE, received_at=now), NIK, "+62 813-1111-2222")
+        )
+    )["number"]
+
+    raw = await built.store.complaints.find_one({"office_code": HERE, "match_keys": {"$size": 2}})
+    assert raw is not None and NIK not in str(raw["match_keys"])
+
+    transport = httpx.ASGITransport(app=built.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://r") as http:
+        mine = (
+            await http.get(f"/v1/complaints/{latest}", headers=auth(HERE, Role.RECEIVER))
+        ).json()
+        hints = mine["possible_duplicates"]
+        assert [h["register_number"] for h in hints] == [None, first]  # newest first
+        assert hints[0] == hints[0] | {"office_code": THERE, "visible": False}
+        boss = await http.get(f"/v1/complaints/{latest}", headers=auth(THERE, Role.SUPERVISOR))
+        assert {h["register_number"] for h in boss.json()["possible_duplicates"]} == {
+            first,
+            elsewhere,
+        }
+        alone = await http.get(f"/v1/complaints/{stranger}", headers=auth(HERE, Role.RECEIVER))
+        assert alone.json()["possible_duplicates"] == []
