@@ -62,6 +62,7 @@ async def test_production_mode_refuses_development_tokens(
         token_secret=None,
         ticket_hash_key="a-real-ticket-key-from-the-vault-0123456789",
         identity_master_key=base64.b64encode(os.urandom(96)).decode(),
+        complainant_index_key=os.urandom(32).hex(),
     )
     number = (await register(built.registry, received(TJPRIOK)))["number"]
     dev = mint_token(TOKEN_SECRET, "officer-1", TJPRIOK, [Role.SUPERVISOR])
