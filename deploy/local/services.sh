@@ -20,6 +20,8 @@ export SIPUMA_ENVIRONMENT="${SIPUMA_ENVIRONMENT:-development}"
 # Staff tokens from the local Keycloak (deploy/local/keycloak.sh); development also takes the
 # "Masuk lokal" shortcut.
 export SIPUMA_OIDC_ISSUER="${SIPUMA_OIDC_ISSUER:-http://127.0.0.1:${SIPUMA_KEYCLOAK_PORT:-18080}/realms/sipuma}"
+export SIPUMA_CONSOLE_OIDC_ISSUER="${SIPUMA_CONSOLE_OIDC_ISSUER:-$SIPUMA_OIDC_ISSUER}"
+export SIPUMA_CONSOLE_OIDC_CLIENT_SECRET="${SIPUMA_CONSOLE_OIDC_CLIENT_SECRET:-dev-only-sipuma-console-secret}"
 export SIPUMA_KAFKA_BOOTSTRAP="${SIPUMA_KAFKA_BOOTSTRAP:-127.0.0.1:${SIPUMA_KAFKA_PORT:-9092}}"
 # The store: `deploy/local/infra.sh up` writes one URI per service user (TLS + SCRAM; see
 # docs/store.md) to $RUN/store/uri/<service>; a SIPUMA_MONGO_URI set by the caller wins. Intake

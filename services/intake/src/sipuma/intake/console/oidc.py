@@ -47,7 +47,8 @@ def mount_oidc(app: FastAPI, console: ConsoleSettings, prefix: str, *, developme
         "provider",
         client_id=console.oidc_client_id,
         client_secret=secret.get_secret_value() if secret else None,
-        server_metadata_url=f"{console.oidc_issuer.rstrip('/')}/.well-known/openid-configuration",
+        server_metadata_url=console.oidc_metadata_url
+        or f"{console.oidc_issuer.rstrip('/')}/.well-known/openid-configuration",
         client_kwargs={"scope": "openid profile", "code_challenge_method": "S256"},
     )
     provider: Any = oauth.create_client("provider")

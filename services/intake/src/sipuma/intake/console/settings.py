@@ -24,6 +24,9 @@ class ConsoleSettings(BaseSettings):
     # Sign-in through the OpenID Connect provider (Authorization Code + PKCE, docs/identity.md).
     # Empty issuer: no provider button. The session cookie holds the refresh token, signed.
     oidc_issuer: str = ""
+    # Where the server reads the provider's metadata when it reaches it under another name than
+    # the browser (compose: keycloak:8080); default: the issuer's discovery document.
+    oidc_metadata_url: str = ""
     oidc_client_id: str = "sipuma-console"
     oidc_client_secret: SecretStr | None = None
     session_secret: SecretStr = SecretStr("dev-only-sipuma-console-session-secret")
