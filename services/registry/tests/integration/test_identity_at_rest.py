@@ -16,6 +16,7 @@ import pytest
 from registry_testkit.events import base, received
 from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register
 
+from sipuma.registry.erase_cli import erase
 from sipuma.registry.store import Store
 from sipuma.shared import events as ev
 from sipuma.shared import payloads as p
@@ -130,3 +131,19 @@ async def test_master_key_rotation_rewraps_every_data_key(
     stale = IdentityVault(store.client, store.db.name, IdentityKeySettings(master_key=local_key()))
     assert (await stale.open(sealed[0]))["complainant"] == ERASED
     await stale.close()
+
+
+async def test_the_erase_command_erases_and_leaves_the_event_in_the_outbox(
+    build_registry: BuildRegistry, endpoints: Endpoints, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built, _ = build_registry()
+    event = planted_complaint()
+    number = (await register(built.registry, event))["number"]
+    code = await erase(built.settings, [number, "PGD/NOPE/2026/000001"], "197801012000031004")
+    assert code == 1  # one number was unknown
+    out = capsys.readouterr()
+    assert f"{number}: dihapus" in out.out and "not found" in out.err
+    record = await built.store.complaint(str(event.complaint_id))
+    assert record is not None and record["intake"]["complainant"] == ERASED
+    waiting = await built.store.db["erasures"].find_one({"_id": str(event.complaint_id)})
+    assert waiting is not None and "due" in waiting["outbox"]  # the relay publishes it
