@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.stack import Stack
-from tests.harness.oidc import OFFICER_PASSWORD, RECEIVER_TJPRIOK, Oidc
+from tests.harness.oidc import OFFICER_PASSWORD, RECEIVER_TJPRIOK, SUPERVISOR, Oidc
 
 pytestmark = pytest.mark.e2e
 
@@ -44,3 +44,17 @@ def test_sign_in_through_the_provider_refresh_and_sign_out(
     page.click("#oidc-signin")
     page.wait_for_url(f"{oidc.issuer}/**")
     expect(page.locator("#password")).to_be_visible()
+
+
+def test_a_supervisor_sees_the_identity_audit(page: Page, console_stack: Stack) -> None:
+    """The audit page lists identity reads and checks the chain (the registry's audit API)."""
+    page.goto(f"{console_stack.console}/masuk")
+    page.click("#oidc-signin")
+    page.fill("#username", SUPERVISOR.username)
+    page.fill("#password", OFFICER_PASSWORD)
+    page.click("#kc-login")
+    page.wait_for_url(f"{console_stack.console}/daftar**")
+    page.goto(f"{console_stack.console}/audit")
+    expect(page.locator("h1")).to_have_text("Audit akses identitas pengadu")
+    page.click("#audit-verify")
+    expect(page.locator("#audit-chain")).to_contain_text("Rantai audit utuh")

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.unit
 
 SECRET = "unit-console-secret-0123456789abcdef-xyz"
 OFFICE = "KPUBC-TPK-TJPRIOK"
-PAGES = ["/konsol/masuk", "/konsol/baru", "/konsol/daftar", "/lacak"]
+PAGES = ["/konsol/masuk", "/konsol/baru", "/konsol/daftar", "/konsol/audit", "/lacak"]
 COMPLAINT = "/konsol/pengaduan/7cfdc2ac-5ffc-59c9-b1e9-5ac0344aac78"
 STATIC = Path(__file__).parents[2] / "src/sipuma/intake/console/static"
 

@@ -97,6 +97,10 @@ def mount_console(
             request, "complaint.html", "complaint", complaint_id=complaint_id.lower()
         )
 
+    @app.get(f"{PREFIX}/audit", include_in_schema=False)
+    async def audit_page(request: Request) -> Response:
+        return pages.render(request, "audit.html", "audit")
+
     @app.get(TRACK_PATH, include_in_schema=False)
     async def tracking_page(request: Request) -> Response:
         return pages.render(request, "track.html", "track")

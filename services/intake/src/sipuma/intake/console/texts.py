@@ -52,6 +52,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "token": ("Token akses", "Access token"),
     "token_title": ("Masuk dengan token petugas", "Sign in with an officer token"),
+    "audit_title": ("Audit akses identitas pengadu", "Complainant identity access audit"),
+    "audit_intro": (
+        "Setiap kali identitas pengadu ditampilkan kepada petugas, tercatat di sini.",
+        "Every time a complainant's identity is shown to an officer, it is recorded here.",
+    ),
+    "audit_verify": ("Periksa rantai audit", "Check the audit chain"),
+    "audit_when": ("Waktu", "Time"),
+    "audit_fields": ("Data yang ditampilkan", "Data shown"),
+    "audit_purpose": ("Tujuan", "Purpose"),
+    "audit_request": ("ID permintaan", "Request id"),
+    "audit_intact": ("Rantai audit utuh", "The audit chain is intact"),
+    "audit_broken": ("Rantai audit rusak mulai entri", "The audit chain is broken from entry"),
     "dup_hint": (
         "Mungkin duplikat: pengadu yang sama (NIK/telepon) mengadu juga di",
         "Possible duplicate: the same complainant (NIK/phone) also filed",
