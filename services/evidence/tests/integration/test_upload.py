@@ -28,6 +28,8 @@ from services.evidence.tests.support import (
     send_raw,
     settings_for,
 )
+from sipuma.evidence.service import AUDITED
+from sipuma.shared import audit_chain
 from sipuma.shared.auth import mint_token
 from sipuma.shared.topics import COMPLAINT_REGISTERED, dead_letter_topic
 from tests.harness.endpoints import Endpoints
@@ -133,6 +135,12 @@ async def test_each_accepted_kind_round_trips_with_its_sha256(svc: Running, name
     assert hashlib.sha256(fetched.content).hexdigest() == digest
     assert fetched.headers["content-disposition"].startswith("attachment;")
     assert fetched.headers["content-type"].startswith(body["content_type"])
+    # One audit entry for the one link (a scan may be the complainant's KTP), chain intact.
+    audit = svc.runtime.store.audit
+    entries = await audit.find({"evidence_id": body["evidence_id"]}).to_list()
+    assert [(e["officer_id"], e["kind"]) for e in entries] == [("198001", kind)]
+    chain = audit.find({}).sort("_id", 1)
+    assert (await audit_chain.verify(chain, AUDITED))["intact"]
 
 
 async def test_stored_evidence_cannot_be_silently_removed(svc: Running) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sipuma.evidence.domain import EvidenceRecord, KnownComplaint
 from sipuma.shared.events import EvidenceStored
@@ -26,6 +26,10 @@ class Pending:
 
 class EvidenceRepository(Protocol):
     """The complaints this service heard of, and the evidence records with their outbox."""
+
+    # -- the download audit chain (insert-only; `_id` = seq; shared.audit_chain) -------------
+    async def last_audit(self) -> dict[str, Any] | None: ...
+    async def add_audit(self, doc: dict[str, Any]) -> bool: ...
 
     async def complaint_seen(
         self, complaint_id: str, office_code: str, seen_at: datetime

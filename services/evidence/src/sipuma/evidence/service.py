@@ -44,7 +44,9 @@ from sipuma.evidence.domain import (
 )
 from sipuma.evidence.ports import EventPublisher, EvidenceRepository, ObjectStorage, Stored
 from sipuma.evidence.sniffing import SNIFF_BYTES, identify
+from sipuma.shared import audit_chain
 from sipuma.shared.auth import Principal, Role
+from sipuma.shared.correlation import current_correlation_id
 from sipuma.shared.events import EvidenceStored
 from sipuma.shared.payloads import EvidenceKind
 
@@ -322,11 +324,36 @@ class EvidenceService:
         self, who: Principal, complaint_id: uuid.UUID, evidence_id: uuid.UUID
     ) -> tuple[str, int]:
         record = await self.get(who, complaint_id, evidence_id)
+        # The file may be the complainant's identity document: one audit entry per link, stored
+        # before the link is handed out.
+        entry = {
+            "complaint_id": str(complaint_id),
+            "office_code": record.office_code,
+            "evidence_id": str(evidence_id),
+            "kind": record.kind.value,
+            "officer_id": who.officer_id,
+            "officer_office": who.office_code,
+            "request_id": current_correlation_id(),
+            "at": audit_chain.millis(datetime.now(UTC)),
+        }
+        await audit_chain.append(self.store.last_audit, self.store.add_audit, entry, AUDITED)
         name = record.file_name or f"{evidence_id}{_ext(record)}"
         url = self.storage.download_url(
             record.object_key, record.version_id, name, record.content_type
         )
         return url, self.storage.presign_ttl_s
+
+
+AUDITED = (
+    "complaint_id",
+    "office_code",
+    "evidence_id",
+    "kind",
+    "officer_id",
+    "officer_office",
+    "request_id",
+    "at",
+)
 
 
 def _ext(record: EvidenceRecord) -> str:

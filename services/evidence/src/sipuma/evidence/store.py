@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from sipuma.evidence.domain import EvidenceRecord, KnownComplaint
 from sipuma.evidence.ports import Pending
@@ -103,6 +104,8 @@ class EvidenceStore:
         db = self.client[database]
         self.complaints = db["complaints"]
         self.evidence = db["evidence"]
+        # Who downloaded evidence (a scan may be the complainant's KTP): shared.audit_chain.
+        self.audit = db["evidence_audit"]
         self._ready = False
         self._preparing = asyncio.Lock()
 
@@ -140,6 +143,16 @@ class EvidenceStore:
         await self.client.close()
 
     # -- complaints (fed by ComplaintReceived / ComplaintRegistered)
+    async def last_audit(self) -> Doc | None:
+        return await self.audit.find_one({}, sort=[("_id", -1)])
+
+    async def add_audit(self, doc: Doc) -> bool:
+        try:
+            await self.audit.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
     async def complaint_seen(self, complaint_id: str, office_code: str, seen_at: datetime) -> None:
         await self.prepare()
         await self.complaints.update_one(

@@ -12,8 +12,6 @@ Only the outbox bookkeeping of an entry is ever updated; it is outside the hash.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -22,12 +20,11 @@ from uuid import UUID
 from sipuma.registry.domain import Doc
 from sipuma.registry.outbox import OutboxRelay, entry
 from sipuma.registry.ports import ComplaintRepository
+from sipuma.shared import audit_chain
 from sipuma.shared import events as ev
 from sipuma.shared.auth import Principal
 
-GENESIS = "0" * 64
 HASHED = (
-    "seq",
     "complaint_id",
     "office_code",
     "officer_id",
@@ -38,19 +35,6 @@ HASHED = (
     "at",
     "event_id",
 )
-APPEND_ATTEMPTS = 100
-
-
-def _millis(moment: datetime) -> datetime:
-    # The store keeps milliseconds: hash what it will give back.
-    return moment.astimezone(UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def entry_hash(prev: str, doc: Doc) -> str:
-    fields = {k: doc[k] for k in HASHED}
-    fields["at"] = _millis(doc["at"]).isoformat()
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(prev.encode() + canonical.encode()).hexdigest()
 
 
 class AuditTrail:
@@ -76,7 +60,7 @@ class AuditTrail:
         request_id: str,
     ) -> Doc:
         """Append one entry; raises if it could not be stored (then no identity is shown)."""
-        now = _millis(self._clock())
+        now = audit_chain.millis(self._clock())
         shown = sorted(set(fields))
         event = ev.IdentityRead(
             source="registry",
@@ -90,28 +74,22 @@ class AuditTrail:
             request_id=request_id,
             read_at=now,
         )
-        for _ in range(APPEND_ATTEMPTS):
-            last = await self._store.last_audit()
-            doc: Doc = {
-                "seq": (last["seq"] + 1) if last else 1,
-                "complaint_id": complaint_id,
-                "office_code": office_code,
-                "officer_id": who.officer_id,
-                "officer_office": who.office_code,
-                "fields": shown,
-                "purpose": purpose,
-                "request_id": request_id,
-                "at": now,
-                "event_id": str(event.event_id),
-                "prev": last["hash"] if last else GENESIS,
-            }
-            doc["hash"] = entry_hash(doc["prev"], doc)
-            doc["_id"] = doc["seq"]
-            doc["outbox"] = entry(event, self._topic, now=now)
-            if await self._store.add_audit(doc):
-                await self._relay.send_soon("identity_audit", doc)
-                return doc
-        raise RuntimeError("audit chain contended: no entry appended")
+        fact: Doc = {
+            "complaint_id": complaint_id,
+            "office_code": office_code,
+            "officer_id": who.officer_id,
+            "officer_office": who.office_code,
+            "fields": shown,
+            "purpose": purpose,
+            "request_id": request_id,
+            "at": now,
+            "event_id": str(event.event_id),
+            # Outside the hash: the only part of an entry that is ever updated (sent marks).
+            "outbox": entry(event, self._topic, now=now),
+        }
+        doc = await audit_chain.append(self._store.last_audit, self._store.add_audit, fact, HASHED)
+        await self._relay.send_soon("identity_audit", doc)
+        return doc
 
     async def entries(
         self, complaint_id: str | None = None, officer_id: str | None = None, limit: int = 200
@@ -119,14 +97,4 @@ class AuditTrail:
         return await self._store.audit_entries(complaint_id, officer_id, limit)
 
     async def verify(self) -> dict[str, Any]:
-        """Walk the chain from the start: the first entry that does not follow is reported."""
-        prev, expected, count = GENESIS, 1, 0
-        async for doc in self._store.audit_chain():
-            if (
-                doc["seq"] != expected
-                or doc["prev"] != prev
-                or entry_hash(prev, doc) != doc["hash"]
-            ):
-                return {"intact": False, "entries": count, "broken_at": expected}
-            prev, expected, count = doc["hash"], expected + 1, count + 1
-        return {"intact": True, "entries": count, "broken_at": None}
+        return await audit_chain.verify(self._store.audit_chain(), HASHED)
