@@ -14,6 +14,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import urllib3
+from minio import Minio
+from minio.error import S3Error
+
 from tests.harness.endpoints import ROOT
 from tests.harness.state import eventually_sync
 
@@ -71,7 +75,16 @@ def start_private_minio(stack: ExitStack) -> PrivateMinio | None:
     def ready() -> bool:
         url = f"http://127.0.0.1:{port}/minio/health/ready"
         with urllib.request.urlopen(url, timeout=2):
-            return True
+            pass
+        # Health answers before S3 calls do (IAM and KMS still starting): ask S3 itself.
+        client = Minio(f"127.0.0.1:{port}", access_key=access, secret_key=secret, secure=False)
+        client.list_buckets()
+        return True
 
-    eventually_sync("the private MinIO answers", ready, timeout=60, retry_on=(OSError,))
+    eventually_sync(
+        "the private MinIO answers S3 calls",
+        ready,
+        timeout=120,
+        retry_on=(OSError, S3Error, urllib3.exceptions.HTTPError),
+    )
     return PrivateMinio(f"127.0.0.1:{port}", access, secret, data / "d")
