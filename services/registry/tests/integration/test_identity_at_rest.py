@@ -22,6 +22,7 @@ from sipuma.shared import events as ev
 from sipuma.shared import payloads as p
 from sipuma.shared.auth import Role, mint_token
 from sipuma.shared.identity_vault import ERASED, IdentityKeySettings, IdentityVault
+from sipuma.shared.topics import ALL_TOPICS
 from tests.harness.endpoints import Endpoints
 from tests.harness.rawstore import postgres_texts, wire_texts
 
@@ -52,7 +53,7 @@ def local_key() -> str:
 
 
 async def test_identity_is_ciphertext_at_rest_readable_by_staff_and_erasable(
-    build_registry: BuildRegistry, endpoints: Endpoints
+    build_registry: BuildRegistry, endpoints: Endpoints, capfd: pytest.CaptureFixture[str]
 ) -> None:
     built, recorder = build_registry()
     event = planted_complaint()
@@ -107,6 +108,16 @@ async def test_identity_is_ciphertext_at_rest_readable_by_staff_and_erasable(
         assert listed is not None and listed["view"]["status"] == "registered"
         assert listed["tracking_contact"] == ERASED
         await fresh.close()
+
+    # Nor in what went to analytics topics, nor in the service's logs.
+    analytics = [
+        e.model_dump_json()
+        for topic, e in recorder.published
+        if not any(spec.restricted for spec in ALL_TOPICS if built.settings.topic(spec) == topic)
+    ]
+    assert analytics and not [s for s in PLANTED for text in analytics if s in text]
+    logged = capfd.readouterr()
+    assert not [s for s in PLANTED if s in logged.out or s in logged.err]
 
 
 async def test_master_key_rotation_rewraps_every_data_key(
