@@ -42,6 +42,8 @@ SERVICES: dict[str, tuple[type[BaseSettings], ...]] = {
     "notifier": (NotifierSettings,),
 }
 HTTP_SCALED = {"intake", "evidence"}  # HPA on CPU
+# The HS256 "Masuk lokal" secret: a development shortcut that production refuses (issue 16).
+DEVELOPMENT_ONLY = {"SIPUMA_TOKEN_SECRET"}
 LAG_SCALED = {"registry", "notifier"}  # KEDA on consumer lag
 # Settings that carry a credential although not typed SecretStr (a URI with a password, a user).
 ALSO_SECRET = {
@@ -266,7 +268,9 @@ def test_every_setting_comes_from_a_config_map_or_a_secret(
     for cls in SERVICES[service]:
         for field in cls.model_fields:
             env = _env_name(cls, field)
-            if _is_secret(cls, field):
+            if env in DEVELOPMENT_ONLY:  # production refuses it (issue 16): nowhere in k8s
+                assert env not in from_secret and env not in from_config, env
+            elif _is_secret(cls, field):
                 assert from_secret.get(env) == f"sipuma-{service}", f"{env}: not from the Secret"
                 assert env not in from_config, f"{env}: a secret in a ConfigMap"
             else:
