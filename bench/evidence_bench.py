@@ -34,6 +34,7 @@ from minio import Minio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.profiles import profiling  # noqa: E402
 from services.evidence.tests.samples import ftyp, video_stream  # noqa: E402
 from services.evidence.tests.support import free_port, publish_registered  # noqa: E402
 from sipuma.shared import topics  # noqa: E402
@@ -86,10 +87,16 @@ def file_chunks(path: Path, size: int = MiB) -> Any:
 
 
 def measure(
-    ep: Endpoints, size_mib: int, big_mib: int, step: Callable[[str], None] = lambda _: None
+    ep: Endpoints,
+    size_mib: int,
+    big_mib: int,
+    step: Callable[[str], None] = lambda _: None,
+    *,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """Start a `sipuma-evidence` process, run the three uploads, stop it, clean up; `step` is
-    told when each part begins (for a progress display)."""
+    told when each part begins (for a progress display). With `profile`, py-spy samples the
+    service while the file goes through it (bench/profiles/d-evidence.speedscope.json)."""
     with ExitStack() as stack:
         name = f"bench-{uuid.uuid4().hex[:10]}"
         port = free_port()
@@ -153,14 +160,15 @@ def measure(
 
         step("evidence: upload through the service")
         # 2. the same file through the service (streamed HTTP body, Content-Length known)
-        t = time.perf_counter()
-        answer = client.post(
-            url,
-            params={"kind": "video", "filename": "bench.mp4"},
-            content=file_chunks(path),
-            headers={**headers, "Content-Type": "video/mp4", "Content-Length": str(size)},
-        )
-        service_s = time.perf_counter() - t
+        with profiling(profile, "d", {"evidence": proc.pid}):
+            t = time.perf_counter()
+            answer = client.post(
+                url,
+                params={"kind": "video", "filename": "bench.mp4"},
+                content=file_chunks(path),
+                headers={**headers, "Content-Type": "video/mp4", "Content-Length": str(size)},
+            )
+            service_s = time.perf_counter() - t
         assert answer.status_code == 201, answer.text
         assert answer.json()["sha256"] == digest
 
@@ -223,9 +231,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--big-mib", type=int, default=1024)
+    parser.add_argument("--profile", action="store_true", help="py-spy on the service upload")
     args = parser.parse_args()
     with ExitStack() as stack:
-        print(json.dumps(measure(resolve(stack), args.size_mib, args.big_mib), indent=2))
+        result = measure(resolve(stack), args.size_mib, args.big_mib, profile=args.profile)
+        print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -149,6 +149,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 args.file_mib,
                 args.big_mib,
                 lambda s: bar.set_postfix_str(s),
+                profile=args.profile,
             )
             machine["loadavg_phases"]["d"] = loadavg()
         bar.update()
@@ -281,7 +282,9 @@ def main() -> None:
     parser.add_argument("--only", default="abcdexgp", help="subset of the measurements, e.g. ace")
     parser.add_argument("--out", default=str(DOCS), help="where the report files go")
     parser.add_argument(
-        "--profile", action="store_true", help="py-spy profiles of (b), (e), (p) in bench/profiles"
+        "--profile",
+        action="store_true",
+        help="py-spy profiles of (b), (d), (e), (p) in bench/profiles",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to try the tool")
     args = parser.parse_args()

@@ -42,8 +42,10 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
     s3_kms_key_id: str | None = None
     retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
     retention_days: int = Field(3650, ge=1)
-    part_size_bytes: int = Field(8 * MiB, ge=5 * MiB)
-    queue_blocks: int = Field(4, ge=1, le=64)
+    # Multipart parts sent at once: memory is about (upload_concurrency + 2) x part_size (parts
+    # in flight, plus the one being read and its copy), see README "Performance".
+    part_size_bytes: int = Field(5 * MiB, ge=5 * MiB)
+    upload_concurrency: int = Field(3, ge=1, le=16)
     block_bytes: int = Field(1 * MiB, ge=64 * 1024)
     presign_ttl_s: int = Field(300, ge=10, le=3600)
 

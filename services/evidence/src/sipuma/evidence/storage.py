@@ -1,30 +1,34 @@
 """MinIO adapter behind `ports.ObjectStorage`: streamed multipart uploads hashed on the way,
 sealing, presigned downloads.
 
-The `minio` client is synchronous. `put_stream` runs `put_object(length=-1 or N, part_size=P)` in a
-worker thread and feeds it from the async request stream through a bounded hand-over (`_Feed`):
-at most `queue_blocks` blocks wait, and the client holds one part, so memory stays
-O(part_size + queue_blocks × block) whatever the file size. The SHA-256 is computed in the worker
-thread while the client reads. When the stream fails (client gone, too large) the feed raises
-inside the client, which aborts its multipart upload; `put_stream` waits for that before answering.
+`put_stream` cuts the async request stream into parts of `part_size` bytes and uploads up to
+`upload_concurrency` of them at once, each in a worker thread (the `minio` client is
+synchronous; its own parallel `put_object` leaves its worker threads behind when an upload fails
+and lets parts race the abort, so the multipart steps are driven here). The reader waits for a
+free slot before it reads further, so memory stays O((upload_concurrency + 2) x part_size)
+whatever the file size. The SHA-256 is computed part by part in a worker thread (hashlib lets go
+of the GIL), beside the uploads. When the stream fails (client gone, too large) or a part fails,
+the parts in flight are awaited and then the multipart upload is aborted, before anyone is
+answered: nothing is left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import queue
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO, cast
+from typing import Any, cast
 from urllib.parse import quote
 
 import structlog
 import urllib3
 from minio import Minio
 from minio.commonconfig import ENABLED, GOVERNANCE, Tags
+from minio.datatypes import Part
 from minio.error import MinioException, S3Error
+from minio.helpers import DictType, genheaders
 from minio.retention import Retention
 from minio.sseconfig import Rule, SSEConfig
 from minio.versioningconfig import VersioningConfig
@@ -34,10 +38,6 @@ from sipuma.evidence.ports import Stored
 from sipuma.evidence.settings import EvidenceSettings
 
 
-class StreamAborted(Exception):
-    """Raised inside the upload thread when the request stream ended badly."""
-
-
 @dataclass(frozen=True)
 class BucketState:
     versioning: bool
@@ -45,61 +45,22 @@ class BucketState:
     encrypted: bool = False  # a default server-side encryption rule is set on the bucket
 
 
-_EOF = object()
 _ALREADY_THERE = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 log = structlog.get_logger("sipuma.evidence.storage")
 
 
-class _Feed:
-    """File-like object the minio client reads from, filled from the event loop."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, max_blocks: int) -> None:
-        self._loop = loop
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._room = asyncio.Semaphore(max_blocks)
-        self._pending = b""
-        self._done = False
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    # -- event-loop side
-    async def put(self, block: bytes, upload: asyncio.Future[Any]) -> None:
-        acquire = asyncio.ensure_future(self._room.acquire())
-        done, _ = await asyncio.wait({acquire, upload}, return_when=asyncio.FIRST_COMPLETED)
-        if acquire not in done:
-            acquire.cancel()
-            await upload  # raises the upload's error
-            raise StorageUnavailable("upload ended before the stream")
-        self._queue.put(block)
-
-    def finish(self) -> None:
-        self._queue.put(_EOF)
-
-    def abort(self, reason: BaseException) -> None:
-        self._queue.put(StreamAborted(type(reason).__name__))
-
-    # -- worker-thread side (called by the minio client)
-    def read(self, size: int = -1) -> bytes:
-        pieces: list[bytes] = []
-        wanted = size if size >= 0 else 1 << 62
-        have = 0
-        while have < wanted and not self._done:
-            if not self._pending:
-                item = self._queue.get()
-                if item is _EOF:
-                    self._done = True
-                    break
-                if isinstance(item, StreamAborted):
-                    raise item
-                self._loop.call_soon_threadsafe(self._room.release)
-                self._pending = item
-            take = self._pending[: wanted - have]
-            self._pending = self._pending[len(take) :]
-            self.sha256.update(take)
-            pieces.append(take)
-            have += len(take)
-        self.size += have
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+async def _parts(blocks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+    """The stream again in parts of exactly `size` bytes, the last one shorter (one empty part
+    for an empty stream)."""
+    buffer, cut = bytearray(), False
+    async for block in blocks:
+        buffer += block
+        while len(buffer) >= size:
+            yield bytes(memoryview(buffer)[:size])
+            del buffer[:size]
+            cut = True
+    if buffer or not cut:
+        yield bytes(buffer)
 
 
 class EvidenceStorage:
@@ -218,36 +179,90 @@ class EvidenceStorage:
         content_type: str,
         metadata: dict[str, str],
     ) -> Stored:
-        """Stream `blocks` into `key`; on any failure nothing is left (no object, no parts)."""
-        loop = asyncio.get_running_loop()
-        feed = _Feed(loop, self._s.queue_blocks)
-        headers: dict[str, str | list[str] | tuple[str]] = {**metadata}  # minio's `DictType`
-        upload: asyncio.Future[Any] = asyncio.ensure_future(
-            asyncio.to_thread(
-                self.client.put_object,
-                self.bucket,
-                key,
-                cast(BinaryIO, feed),
-                length if length is not None else -1,
-                content_type=content_type,
-                metadata=headers,
-                part_size=self._s.part_size_bytes,
-                num_parallel_uploads=1,
-            )
-        )
+        """Stream `blocks` into `key`; on any failure nothing is left (no object, no parts).
+        `length` (when the client sent one) changes nothing here: the parts are cut as they
+        come."""
+        sha256, size = hashlib.sha256(), 0
+
+        async def hashed() -> AsyncIterator[bytes]:
+            nonlocal size
+            async for part in _parts(blocks, self._s.part_size_bytes):
+                await asyncio.to_thread(sha256.update, part)
+                size += len(part)
+                yield part
+
+        parts = hashed()
+        headers = genheaders(cast(DictType, dict(metadata)), None, None, None, False)
+        headers["Content-Type"] = content_type
+        first = await anext(parts)
+        second = await anext(parts, None)
         try:
-            async for block in blocks:
-                await feed.put(block, upload)
-            feed.finish()
-            result = await asyncio.shield(upload)
-        except BaseException as exc:
-            feed.abort(exc)
-            # Let the client abort its multipart upload before anyone is answered.
-            await asyncio.gather(asyncio.shield(upload), return_exceptions=True)
-            if isinstance(exc, MinioException | urllib3.exceptions.HTTPError | OSError):
-                raise StorageUnavailable(type(exc).__name__) from exc
+            if second is None:  # one part: a plain PUT
+                result = await asyncio.to_thread(
+                    self.client._put_object, self.bucket, key, first, headers
+                )
+            else:
+                result = await self._multipart(key, headers, first, second, parts)
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StorageUnavailable(type(exc).__name__) from exc
+        return Stored(result.version_id, size, sha256.hexdigest(), result.etag or "")
+
+    async def _multipart(
+        self,
+        key: str,
+        headers: DictType,
+        first: bytes,
+        second: bytes,
+        rest: AsyncIterator[bytes],
+    ) -> Any:
+        client, bucket = self.client, self.bucket
+        upload_id: str = await asyncio.to_thread(
+            client._create_multipart_upload, bucket, key, headers
+        )
+        slots = asyncio.Semaphore(self._s.upload_concurrency)
+        etags: dict[int, str] = {}
+        sending: set[asyncio.Task[None]] = set()
+
+        async def send(number: int, data: bytes) -> None:
+            try:
+                etags[number] = await asyncio.to_thread(
+                    client._upload_part, bucket, key, data, None, upload_id, number
+                )
+            finally:
+                slots.release()
+
+        try:
+            number = 0
+            part_or_none: bytes | None = first
+            following: bytes | None = second
+            while part_or_none is not None:
+                await slots.acquire()  # no more than upload_concurrency parts in memory
+                for failed in [t for t in sending if t.done() and t.exception() is not None]:
+                    raise cast(BaseException, failed.exception())
+                number += 1
+                sending.add(asyncio.create_task(send(number, part_or_none)))
+                part_or_none, next_one = following, None
+                if part_or_none is not None:
+                    next_one = await anext(rest, None)
+                following = next_one
+            await asyncio.gather(*sending)
+            ordered = [Part(n, etags[n]) for n in sorted(etags)]
+            return await asyncio.to_thread(
+                client._complete_multipart_upload, bucket, key, upload_id, ordered
+            )
+        except BaseException:
+            # Let every part in flight end, then abort: no part can land after the abort.
+            await asyncio.shield(self._abort(key, upload_id, sending))
             raise
-        return Stored(result.version_id, feed.size, feed.sha256.hexdigest(), result.etag)
+
+    async def _abort(self, key: str, upload_id: str, sending: set[asyncio.Task[None]]) -> None:
+        await asyncio.gather(*sending, return_exceptions=True)
+        try:
+            await asyncio.to_thread(
+                self.client._abort_multipart_upload, self.bucket, key, upload_id
+            )
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("multipart_abort_failed", error=type(exc).__name__)
 
     def retention_until(self, now: datetime) -> datetime | None:
         """The retention date an object stored `now` gets; None when the bucket cannot lock."""

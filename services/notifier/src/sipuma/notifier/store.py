@@ -32,15 +32,17 @@ whatever stays pending (same event id).
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from sipuma.notifier.coalesce import Coalescer
 from sipuma.notifier.domain import (
     CLAIMED,
     PENDING,
@@ -182,12 +184,23 @@ def history_line(attempt: Delivery, decision: Decision, now: datetime) -> Doc:
 
 class MongoDeliveryLog:
     """`ports.DeliveryLog` on a MongoDB-compatible store (multi-document transactions needed
-    for the decision and its history line)."""
+    for the decision and its history line).
+
+    The writes every delivery makes (record, commit, decide, mark published) are group-committed
+    (`coalesce.Coalescer`): the calls that arrive while one round trip is in flight go together
+    in the next, with exactly the conditions and results each would have had alone. A batch of
+    conditional updates is sent as one unordered bulk write; when all of them matched (the usual
+    case) every caller won; when not (a race with recovery or another replica), the batch finds
+    out per delivery which ones did, so a refused update stays refused for its caller only."""
 
     def __init__(self, client: AsyncMongoClient[Doc], database: str, collection: str) -> None:
         self.client = client
         self.col: AsyncCollection[Doc] = client[database][collection]
         self.attempts: AsyncCollection[Doc] = client[database][f"{collection}_attempts"]
+        self._records = Coalescer(self._record_many)
+        self._commits = Coalescer(self._commit_many)
+        self._decisions = Coalescer(self._decide_many)
+        self._published = Coalescer(self._mark_published_many)
 
     async def ensure_indexes(self) -> None:
         await create_indexes(
@@ -201,9 +214,20 @@ class MongoDeliveryLog:
 
     # -- the facts ----------------------------------------------------------------------------
     async def record(self, deliveries: Sequence[Delivery]) -> list[bool]:
-        """One unordered insert: per delivery, True when it was new (a duplicate `_id` is
-        refused for that document only; any other error raises)."""
-        return await _insert_unordered(self.col, [to_document(d) for d in deliveries])
+        """One unordered insert (shared with the tickets recorded at the same moment): per
+        delivery, True when it was new (a duplicate `_id` is refused for that document only;
+        any other error raises)."""
+        if not deliveries:
+            return []
+        return await self._records.submit(deliveries)
+
+    async def _record_many(self, batches: Sequence[Sequence[Delivery]]) -> list[list[bool]]:
+        docs = [to_document(d) for batch in batches for d in batch]
+        inserted, answers = await _insert_unordered(self.col, docs), []
+        for batch in batches:
+            answers.append(inserted[: len(batch)])
+            inserted = inserted[len(batch) :]
+        return answers
 
     # -- the atomic view ----------------------------------------------------------------------
     async def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Delivery | None:
@@ -223,13 +247,75 @@ class MongoDeliveryLog:
         return to_delivery(claimed) if claimed is not None else None
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:
-        result = await self.col.update_one(
-            commit_filter(claimed.key, claimed.owner, claimed.attempts),
-            {"$set": {"state": SENDING, "lease_until": now + lease, "attempt_started_at": now}},
-        )
-        return bool(result.matched_count)
+        return await self._commits.submit((claimed, now, lease))
+
+    async def _commit_many(
+        self, commits: Sequence[tuple[Delivery, datetime, timedelta]]
+    ) -> list[bool]:
+        # Each commit writes a token of its own, so that when not all matched, the read below
+        # tells exactly which did (the same attempt committed twice must still win once).
+        tokens = [uuid.uuid4().hex for _ in commits]
+        updates = [
+            UpdateOne(
+                commit_filter(claimed.key, claimed.owner, claimed.attempts),
+                {
+                    "$set": {
+                        "state": SENDING,
+                        "lease_until": now + lease,
+                        "attempt_started_at": now,
+                        "commit_token": token,
+                    }
+                },
+            )
+            for (claimed, now, lease), token in zip(commits, tokens, strict=True)
+        ]
+        result = await self.col.bulk_write(updates, ordered=False)
+        if result.matched_count == len(commits):
+            return [True] * len(commits)
+        found = {
+            doc["_id"]: doc.get("commit_token")
+            async for doc in self.col.find(
+                {"_id": {"$in": [claimed.key for claimed, _, _ in commits]}}, {"commit_token": 1}
+            )
+        }
+        return [
+            found.get(claimed.key) == token
+            for (claimed, _, _), token in zip(commits, tokens, strict=True)
+        ]
 
     async def decide(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
+        return await self._decisions.submit((attempt, decision, now))
+
+    async def _decide_many(
+        self, decisions: Sequence[tuple[Delivery, Decision, datetime]]
+    ) -> list[bool]:
+        """All the decisions and their history lines in one transaction of three round trips
+        (updates, lines, commit) when every guard matches; otherwise that transaction is
+        dropped and each decision is made alone, so a lost race costs only its own update."""
+        if len(decisions) > 1:
+            updates = [
+                UpdateOne(
+                    decide_filter(a.key, a.attempts, d.by, a.owner, now), decision_update(d, now)
+                )
+                for a, d, now in decisions
+            ]
+            lines = [history_line(a, d, now) for a, d, now in decisions]
+
+            async def together(session: AsyncClientSession) -> None:
+                result = await self.col.bulk_write(updates, ordered=False, session=session)
+                if result.matched_count != len(updates):
+                    raise _NotAllMatched  # aborts the transaction: nothing was written
+                await self.attempts.insert_many(lines, ordered=False, session=session)
+
+            try:
+                await in_transaction(self.client, together)
+            except _NotAllMatched:
+                pass
+            else:
+                return [True] * len(decisions)
+        return [await self._decide_one(a, d, now) for a, d, now in decisions]
+
+    async def _decide_one(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
         guard = decide_filter(attempt.key, attempt.attempts, decision.by, attempt.owner, now)
         update, line = decision_update(decision, now), history_line(attempt, decision, now)
 
@@ -243,9 +329,15 @@ class MongoDeliveryLog:
         return await in_transaction(self.client, both)
 
     async def mark_published(self, key: str, event_id: str) -> None:
-        await self.col.update_one(
-            published_filter(key, event_id), {"$set": {"outbox_pending": False}}
-        )
+        await self._published.submit((key, event_id))
+
+    async def _mark_published_many(self, marks: Sequence[tuple[str, str]]) -> list[None]:
+        updates = [
+            UpdateOne(published_filter(key, event_id), {"$set": {"outbox_pending": False}})
+            for key, event_id in marks
+        ]
+        await self.col.bulk_write(updates, ordered=False)
+        return [None] * len(marks)
 
     # -- what the dispatcher looks for --------------------------------------------------------
     async def due(self, now: datetime, limit: int) -> list[Delivery]:
@@ -273,6 +365,10 @@ class MongoDeliveryLog:
             )
             async for doc in cursor
         ]
+
+
+class _NotAllMatched(Exception):
+    """A decision in a batch lost its race: the batch's transaction is dropped."""
 
 
 async def _insert_unordered(col: AsyncCollection[Doc], docs: list[Doc]) -> list[bool]:
