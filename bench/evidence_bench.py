@@ -150,7 +150,7 @@ def measure(
         with path.open("rb") as f:
             minio.put_object(name, "bench/direct", f, size, content_type="video/mp4")
         direct_s = time.perf_counter() - t
-        # 1b. direct, streaming like the service does (unknown length, sequential 8 MiB parts)
+        # 1b. direct, unknown length, sequential 8 MiB parts (how the service uploaded before)
         t = time.perf_counter()
         with path.open("rb") as f:
             minio.put_object(

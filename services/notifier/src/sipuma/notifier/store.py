@@ -42,7 +42,6 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from sipuma.notifier.coalesce import Coalescer
 from sipuma.notifier.domain import (
     CLAIMED,
     PENDING,
@@ -54,6 +53,7 @@ from sipuma.notifier.domain import (
     Outbox,
     PendingOutcome,
 )
+from sipuma.shared.grouped import Grouped
 from sipuma.shared.mongo import create_indexes
 from sipuma.shared.transactions import in_transaction
 
@@ -187,20 +187,21 @@ class MongoDeliveryLog:
     for the decision and its history line).
 
     The writes every delivery makes (record, commit, decide, mark published) are group-committed
-    (`coalesce.Coalescer`): the calls that arrive while one round trip is in flight go together
-    in the next, with exactly the conditions and results each would have had alone. A batch of
-    conditional updates is sent as one unordered bulk write; when all of them matched (the usual
-    case) every caller won; when not (a race with recovery or another replica), the batch finds
-    out per delivery which ones did, so a refused update stays refused for its caller only."""
+    (`sipuma.shared.grouped.Grouped`): the calls that arrive while one round trip is in flight
+    go together in the next, with exactly the conditions and results each would have had alone.
+    A batch of conditional updates is sent as one unordered bulk write; when all of them matched
+    (the usual case) every caller won; when not (a race with recovery or another replica), the
+    batch finds out per delivery which ones did, so a refused update stays refused for its
+    caller only."""
 
     def __init__(self, client: AsyncMongoClient[Doc], database: str, collection: str) -> None:
         self.client = client
         self.col: AsyncCollection[Doc] = client[database][collection]
         self.attempts: AsyncCollection[Doc] = client[database][f"{collection}_attempts"]
-        self._records = Coalescer(self._record_many)
-        self._commits = Coalescer(self._commit_many)
-        self._decisions = Coalescer(self._decide_many)
-        self._published = Coalescer(self._mark_published_many)
+        self._records = Grouped(self._record_many)
+        self._commits = Grouped(self._commit_many)
+        self._decisions = Grouped(self._decide_many)
+        self._published = Grouped(self._mark_published_many)
 
     async def ensure_indexes(self) -> None:
         await create_indexes(
@@ -219,11 +220,14 @@ class MongoDeliveryLog:
         any other error raises)."""
         if not deliveries:
             return []
-        return await self._records.submit(deliveries)
+        return await self._records.add(deliveries)
 
-    async def _record_many(self, batches: Sequence[Sequence[Delivery]]) -> list[list[bool]]:
+    async def _record_many(
+        self, batches: list[Sequence[Delivery]]
+    ) -> list[list[bool] | BaseException]:
         docs = [to_document(d) for batch in batches for d in batch]
-        inserted, answers = await _insert_unordered(self.col, docs), []
+        inserted = await _insert_unordered(self.col, docs)
+        answers: list[list[bool] | BaseException] = []
         for batch in batches:
             answers.append(inserted[: len(batch)])
             inserted = inserted[len(batch) :]
@@ -247,11 +251,11 @@ class MongoDeliveryLog:
         return to_delivery(claimed) if claimed is not None else None
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:
-        return await self._commits.submit((claimed, now, lease))
+        return await self._commits.add((claimed, now, lease))
 
     async def _commit_many(
-        self, commits: Sequence[tuple[Delivery, datetime, timedelta]]
-    ) -> list[bool]:
+        self, commits: list[tuple[Delivery, datetime, timedelta]]
+    ) -> list[bool | BaseException]:
         # Each commit writes a token of its own, so that when not all matched, the read below
         # tells exactly which did (the same attempt committed twice must still win once).
         tokens = [uuid.uuid4().hex for _ in commits]
@@ -284,11 +288,11 @@ class MongoDeliveryLog:
         ]
 
     async def decide(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
-        return await self._decisions.submit((attempt, decision, now))
+        return await self._decisions.add((attempt, decision, now))
 
     async def _decide_many(
-        self, decisions: Sequence[tuple[Delivery, Decision, datetime]]
-    ) -> list[bool]:
+        self, decisions: list[tuple[Delivery, Decision, datetime]]
+    ) -> list[bool | BaseException]:
         """All the decisions and their history lines in one transaction of three round trips
         (updates, lines, commit) when every guard matches; otherwise that transaction is
         dropped and each decision is made alone, so a lost race costs only its own update."""
@@ -329,9 +333,11 @@ class MongoDeliveryLog:
         return await in_transaction(self.client, both)
 
     async def mark_published(self, key: str, event_id: str) -> None:
-        await self._published.submit((key, event_id))
+        await self._published.add((key, event_id))
 
-    async def _mark_published_many(self, marks: Sequence[tuple[str, str]]) -> list[None]:
+    async def _mark_published_many(
+        self, marks: list[tuple[str, str]]
+    ) -> list[BaseException | None]:
         updates = [
             UpdateOne(published_filter(key, event_id), {"$set": {"outbox_pending": False}})
             for key, event_id in marks

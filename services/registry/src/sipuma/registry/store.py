@@ -27,10 +27,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from sipuma.registry.batching import Grouped
 from sipuma.registry.domain import ComplaintFilter, Counted, Doc
 from sipuma.registry.ports import OUTBOX_KINDS, OutboxKind
 from sipuma.shared import events as ev
+from sipuma.shared.grouped import Grouped
 from sipuma.shared.identity_vault import IdentityKeySettings, IdentityVault
 from sipuma.shared.mongo import create_indexes, ordered_index
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sipuma.registry.batching import Grouped
+from sipuma.shared.grouped import Grouped
 from tests.harness.state import eventually
 
 pytestmark = pytest.mark.unit
