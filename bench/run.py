@@ -156,7 +156,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if "e" in args.only:
             phase("(e) notifier vs raw aiosmtplib")
             with profiling(args.profile, "e", pids(sstack, "notifier")):
-                results["e_notifier"] = await bench_notifier(ep, prefix, args.emails, bar)
+                results["e_notifier"] = await bench_notifier(
+                    ep, prefix, args.emails, bar, pids(sstack, "notifier").get("notifier")
+                )
             machine["loadavg_phases"]["e"] = loadavg()
         bar.update()
         if "x" in args.only:
