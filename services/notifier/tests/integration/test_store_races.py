@@ -166,3 +166,40 @@ async def test_an_abandoned_claim_is_claimed_again_after_its_lease(log, deliveri
     claimed = await log.claim("email:x", "me", later, lease)
     assert claimed is not None and claimed.attempts == 2
     assert await log.commit(claimed, later, lease)
+
+
+async def test_grouped_writes_keep_each_callers_own_outcome(log, deliveries, settings):
+    """One process's workers write at the same moment, so their writes share store commands
+    (group commit); a loser in a batch stays a loser for its caller only, the others win."""
+    now, lease = datetime.now(UTC), timedelta(seconds=30)
+    keys = [f"email:g{i}" for i in range(12)]
+    recorded = await asyncio.gather(
+        *(_record(log, key, now) for key in keys), _record(log, keys[0], now)
+    )
+    assert recorded == [True] * 12 + [False], "the duplicate alone is refused"
+
+    claimed = [await log.claim(key, "owner", now, lease) for key in keys]
+    assert all(c is not None for c in claimed)
+    attempts = [c for c in claimed if c is not None]
+    # keys[1]'s attempt is committed twice at once: only one of the two wins
+    commits = await asyncio.gather(
+        *(log.commit(a, now, lease) for a in attempts), log.commit(attempts[1], now, lease)
+    )
+    assert sum(commits) == 12 and commits[1] != commits[-1], "one commit per attempt"
+
+    sending = [dataclasses.replace(a, state=SENDING) for a in attempts]
+    later = now + timedelta(minutes=5)
+    # the owner decides every attempt while recovery decides keys[2]'s in the same moment
+    decided = await asyncio.gather(
+        *(log.decide(a, SENT_BY_OWNER, now) for a in sending),
+        log.decide(sending[2], SENT_BY_RECOVERY, later),
+    )
+    assert decided[:2] == [True, True] and decided[3:12] == [True] * 9
+    assert decided[2] != decided[12], "owner and recovery never both decide an attempt"
+    history = deliveries.database[f"{settings.deliveries_collection}_attempts"]
+    lines = [h async for h in history.find({"delivery": {"$in": keys}})]
+    assert sorted(h["delivery"] for h in lines) == sorted(keys), "one history line each"
+
+    await asyncio.gather(*(log.mark_published(key, "none") for key in keys))
+    states = {d["_id"]: d["state"] async for d in deliveries.find({"_id": {"$in": keys}})}
+    assert set(states.values()) == {SENT}
