@@ -16,6 +16,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PROFILES = Path(__file__).resolve().parent / "profiles"
+ROOT = PROFILES.parents[1]
+
+
+def _short(file: str) -> str:
+    """A frame's file without this machine's paths (the files are committed): relative to the
+    repository, or from the package / standard-library folder on."""
+    for marker in ("/site-packages/", "/lib/python3."):
+        if marker in file:
+            tail = file.split(marker, 1)[1]
+            return tail if marker == "/site-packages/" else "python3." + tail
+    path = Path(file)
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
+def scrub(path: Path) -> None:
+    """Rewrite a speedscope file with `_short` paths."""
+    data = json.loads(path.read_text())
+    for frame in data["shared"]["frames"]:
+        if "file" in frame:
+            frame["file"] = _short(frame["file"])
+    path.write_text(json.dumps(data, separators=(",", ":")))
 
 
 @contextlib.contextmanager
@@ -23,10 +44,12 @@ def profiling(enabled: bool, label: str, pids: dict[str, int]) -> Iterator[None]
     """py-spy on each pid while the block runs (nothing when not `enabled`)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     running: list[subprocess.Popen[bytes]] = []
+    written: list[Path] = []
     if enabled:
         PROFILES.mkdir(exist_ok=True)
         for name, pid in pids.items():
             out = PROFILES / f"{label}-{name}.speedscope.json"
+            written.append(out)
             command = [spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking"]
             command += ["--format", "speedscope", "--output", str(out)]
             running.append(
@@ -39,6 +62,9 @@ def profiling(enabled: bool, label: str, pids: dict[str, int]) -> Iterator[None]
             proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
         for proc in running:
             proc.wait(60)
+        for out in written:
+            if out.exists():
+                scrub(out)
 
 
 def top(path: Path, n: int = 15, *, own: bool = False) -> list[tuple[str, float]]:
@@ -64,6 +90,10 @@ def top(path: Path, n: int = 15, *, own: bool = False) -> list[tuple[str, float]
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--scrub":  # python -m bench.profiles --scrub FILE...
+        for name in sys.argv[2:]:
+            scrub(Path(name))
+        sys.exit()
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 25
     for own, title in ((True, "own time"), (False, "on the stack")):
         print(f"-- {title}")
