@@ -59,7 +59,7 @@ def sent(office: str, ticket_event: UUID, complaint_id: UUID) -> ev.Notification
     )
 
 
-# -- 1: a corrected tracking contact ---------------------------------------------------------------
+# -- 1: a corrected tracking contact
 async def test_defect1_a_corrected_contact_has_who_and_when_and_revokes_the_old_ticket(
     build_registry: BuildRegistry,
 ) -> None:
@@ -85,7 +85,7 @@ async def test_defect1_a_corrected_contact_has_who_and_when_and_revokes_the_old_
     assert len(emails) == 2  # both deliveries, not the latest per channel only
 
 
-# -- 2: "register number told" twice --------------------------------------------------------------
+# -- 2: "register number told" twice
 async def test_defect2_told_twice_is_one_entry_and_shows_in_history_and_timeline(
     build_registry: BuildRegistry,
 ) -> None:
@@ -103,7 +103,7 @@ async def test_defect2_told_twice_is_one_entry_and_shows_in_history_and_timeline
     assert "number_told" in [s["status"] for s in public["timeline"]]
 
 
-# -- 3: a whitespace-only note ----------------------------------------------------------------------
+# -- 3: a whitespace-only note
 async def test_defect3_a_blank_status_note_is_refused(build_registry: BuildRegistry) -> None:
     built, _ = build_registry()
     number = (await register(built.registry, received(A)))["number"]
@@ -115,11 +115,11 @@ async def test_defect3_a_blank_status_note_is_refused(build_registry: BuildRegis
         )
         detail = (await http.get(f"/v1/complaints/{number}", headers=auth(A, Role.RECEIVER))).json()
     assert refused.status_code == 422
-    assert refused.json()["invalid-params"][0]["name"] == "body.note"
+    assert refused.json()["invalid-params"][0]["name"] == "note"
     assert detail["status"] == "registered"
 
 
-# -- 4: the service-standard report -----------------------------------------------------------------
+# -- 4: the service-standard report
 async def test_defect4_report_headers_offices_ranges_and_values(
     build_registry: BuildRegistry,
 ) -> None:
@@ -132,7 +132,12 @@ async def test_defect4_report_headers_offices_ranges_and_values(
     async with client(built) as http:
         empty = await http.get(
             REPORT,
-            params={"from": "2026-01-01", "to": "2026-01-01", "format": "csv", "level": "complaint"},
+            params={
+                "from": "2026-01-01",
+                "to": "2026-01-01",
+                "format": "csv",
+                "level": "complaint",
+            },
             headers=staff,
         )
         unknown = await http.get(
@@ -143,7 +148,12 @@ async def test_defect4_report_headers_offices_ranges_and_values(
         )
         rows = await http.get(
             REPORT,
-            params={"from": "2026-11-02", "to": "2026-11-02", "format": "csv", "level": "complaint"},
+            params={
+                "from": "2026-11-02",
+                "to": "2026-11-02",
+                "format": "csv",
+                "level": "complaint",
+            },
             headers=staff,
         )
     header = empty.text.lstrip("\ufeff").splitlines()[0]
@@ -156,7 +166,7 @@ async def test_defect4_report_headers_offices_ranges_and_values(
     assert row["received_at"] == "2026-11-02 08:00:00"  # office-local, to the second
 
 
-# -- 5: the staff list --------------------------------------------------------------------------------
+# -- 5: the staff list
 async def test_defect5_list_dates_are_office_local_and_filters_are_checked(
     build_registry: BuildRegistry,
 ) -> None:
@@ -184,7 +194,7 @@ async def test_defect5_list_dates_are_office_local_and_filters_are_checked(
     assert number in exported.text
 
 
-# -- 6: messages --------------------------------------------------------------------------------------
+# -- 6: messages
 async def test_defect6_messages_are_indonesian_and_name_labels(
     build_registry: BuildRegistry,
 ) -> None:
@@ -205,7 +215,7 @@ async def test_defect6_messages_are_indonesian_and_name_labels(
     assert "Verified" in messages["en"]
 
 
-# -- 7: "unreachable" ends the 30-minute clock -------------------------------------------------------
+# -- 7: "unreachable" ends the 30-minute clock
 async def test_defect7_unreachable_ends_the_intake_with_its_outcome(
     build_registry: BuildRegistry,
 ) -> None:
@@ -218,7 +228,9 @@ async def test_defect7_unreachable_ends_the_intake_with_its_outcome(
     )
     async with client(built) as http:
         report = await http.get(
-            REPORT, params={"from": "2026-11-02", "to": "2026-11-02"}, headers=auth(A, Role.COMPLIANCE)
+            REPORT,
+            params={"from": "2026-11-02", "to": "2026-11-02"},
+            headers=auth(A, Role.COMPLIANCE),
         )
     (row,) = report.json()["complaints"]
     assert row["minutes"] == 12 and row["within_standard"] is True
