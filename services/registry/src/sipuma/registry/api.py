@@ -7,8 +7,6 @@ route parses, checks the caller's role, calls one use case; domain errors become
 
 # No `from __future__ import annotations`: FastAPI must see the route-local `Caller` alias.
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -687,15 +685,15 @@ def staff_router(
         rows = queries.complaint_rows(first, last, scope, datetime.now(UTC))
 
         async def lines() -> AsyncIterator[bytes]:
-            out = io.StringIO()
-            writer = csv.writer(out, lineterminator="\n")
+            # As every registry export (issue 20): BOM, CRLF, Ya/Tidak; ~64 KiB chunks.
+            yield exports.BOM.encode("utf-8")
+            batch: list[list[Any]] = []
             async for row in rows:
-                writer.writerow(row)
-                if out.tell() > 64 * 1024:  # send in chunks of about 64 KiB
-                    yield out.getvalue().encode()
-                    out.seek(0)
-                    out.truncate()
-            yield out.getvalue().encode()
+                batch.append([exports.cell(v, UTC) for v in row])
+                if len(batch) >= 500:
+                    yield exports.csv_lines(batch)
+                    batch = []
+            yield exports.csv_lines(batch)
 
         name = f"pengaduan-{office or 'kantor'}-{first}-{last}.csv"
         return StreamingResponse(
