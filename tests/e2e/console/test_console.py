@@ -345,3 +345,49 @@ def test_a_landline_as_tracking_mobile_costs_neither_complaint_nor_email(
     expect(contact.locator("#con-email-error")).to_be_hidden()
     contact.screenshot(path=str(shots / "08-contact-toll-free.png"))
     assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_staff_search_act_by_number_and_export(
+    page: Page, console_stack: Stack, tmp_path: Path
+) -> None:
+    """Issue 20: compliance staff find a complaint by part of its number typed in lower case,
+    act on it by register number (forward with destination and reference, undo as supervisor)
+    and download the search as a CSV that opens in Excel."""
+    roles = (Role.RECEIVER, Role.COMPLIANCE, Role.SUPERVISOR)
+    sign_in(page, console_stack, roles)
+    _, number = record(page, console_stack)
+    page.goto(f"{console_stack.console}/staf")
+    search = page.locator("#search-form")
+    search.get_by_label(label("Nomor register (sebagian)")).fill(number[-13:].lower())
+    search.get_by_role("button", name="Cari").click()
+    result = page.locator("#results tbody tr").filter(has_text=number)
+    expect(result).to_have_count(1, timeout=30_000)
+    result.get_by_role("button", name=number).click()
+    expect(page.locator("#panel-number")).to_contain_text(number)
+
+    status = page.locator("#status-form")
+    status.get_by_label(label("Status")).select_option("forwarded")
+    status.get_by_label(label("Catatan")).fill("Di luar kewenangan unit.")
+    status.get_by_label(label("Tujuan penerusan")).select_option("ITJEN-KEMENKEU")
+    status.get_by_label(label("Nomor surat/referensi")).fill("S-12/KPU.01/2026")
+    status.get_by_role("button", name="Simpan").click()
+    history = page.locator("#history")
+    expect(history).to_contain_text("S-12/KPU.01/2026", timeout=30_000)
+
+    undo = page.locator("#correction-form")
+    undo.get_by_label(label("Alasan")).fill("Salah pilih status.")
+    undo.get_by_role("button", name="Batalkan perubahan terakhir (supervisor)").click()
+    expect(history).to_contain_text("Dibatalkan", timeout=30_000)
+    expect(page.locator("#panel-number")).to_contain_text("Tercatat")
+
+    with page.expect_download() as waiting:
+        page.get_by_role("button", name="Unduh CSV (Excel)").click()
+    download = waiting.value
+    assert download.suggested_filename.startswith(
+        "pengaduan"
+    ) and download.suggested_filename.endswith(".csv")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    content = saved.read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf") and number.encode() in content
+    assert page.js_errors == []  # type: ignore[attr-defined]

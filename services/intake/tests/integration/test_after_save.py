@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from services.intake.tests.support import OFFICE, auth, complaint
+from services.intake.tests.support import OFFICE, OTHER_OFFICE, auth, complaint
 from tests.harness.state import read_to_end
 
 pytestmark = pytest.mark.integration
@@ -107,3 +107,28 @@ async def test_amendments_are_published_with_cloudevents_headers(client, setting
     )
     assert unreachable["note"] == "Dua kali ditelepon."
     assert unreachable["unreachable_reason"] == "not_answering"
+
+
+async def test_staff_find_a_complaint_by_register_number_and_a_correction_revokes(
+    client, settings
+) -> None:
+    """Issue 20: staff use register numbers (any case), not UUIDs; a corrected tracking
+    contact's answer says the earlier tickets are revoked."""
+    created = await client.post("/v1/complaints", json=complaint(), headers=auth())
+    assert created.status_code == 201
+    number, cid = created.json()["register_number"], created.json()["complaint_id"]
+    found = await client.get(f"/v1/complaints/by-number/{number.lower()}", headers=auth())
+    assert found.status_code == 200 and found.json()["complaint_id"] == cid
+    elsewhere = await client.get(
+        f"/v1/complaints/by-number/{number}", headers=auth(office=OTHER_OFFICE)
+    )
+    assert elsewhere.status_code in (403, 404)
+    unknown = await client.get("/v1/complaints/by-number/PGD/X/2026/999999", headers=auth())
+    assert unknown.status_code == 404
+    corrected = await client.put(
+        f"/v1/complaints/{cid}/tracking-contact",
+        json={"email": "benar@example.org"},
+        headers=auth(),
+    )
+    contact = corrected.json()["tracking_contact"]
+    assert contact["revokes_earlier_tickets"] is True and "dicabut" in contact["message"]["id"]

@@ -62,3 +62,15 @@ def test_book_is_bounded() -> None:
     for i in range(5):
         book.note(f"c{i}", "OFF", ComplaintStatus.RECEIVED)
     assert [book.get(f"c{i}") is not None for i in range(5)] == [False, False, True, True, True]
+
+
+def test_a_complaint_is_found_by_its_register_number_in_any_case() -> None:
+    """Issue 20: staff address complaints by register number, not UUID; the index follows the
+    book's bound."""
+    book = ComplaintBook(max_entries=1)
+    book.registered(Seen("c1", "OFF", "PGD/OFF/2026/000001", "t"))
+    found = book.by_number(" pgd/off/2026/000001 ")
+    assert found is not None and found.complaint_id == "c1"
+    book.registered(Seen("c2", "OFF", "PGD/OFF/2026/000002", "t"))  # c1 leaves the book
+    assert book.by_number("PGD/OFF/2026/000001") is None
+    assert book._numbers == {"PGD/OFF/2026/000002": "c2"}

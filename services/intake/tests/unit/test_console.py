@@ -19,7 +19,14 @@ pytestmark = pytest.mark.unit
 
 SECRET = "unit-console-secret-0123456789abcdef-xyz"
 OFFICE = "KPUBC-TPK-TJPRIOK"
-PAGES = ["/konsol/masuk", "/konsol/baru", "/konsol/daftar", "/konsol/audit", "/lacak"]
+PAGES = [
+    "/konsol/masuk",
+    "/konsol/baru",
+    "/konsol/daftar",
+    "/konsol/audit",
+    "/konsol/staf",
+    "/lacak",
+]
 COMPLAINT = "/konsol/pengaduan/7cfdc2ac-5ffc-59c9-b1e9-5ac0344aac78"
 STATIC = Path(__file__).parents[2] / "src/sipuma/intake/console/static"
 
@@ -64,7 +71,7 @@ def test_indonesian_is_the_default_and_the_choice_is_remembered() -> None:
 
 
 def test_every_form_field_has_a_label() -> None:
-    html = client().get("/konsol/baru").text + client().get(COMPLAINT).text
+    html = "".join(client().get(page).text for page in ("/konsol/baru", COMPLAINT, "/konsol/staf"))
     ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html)
     assert ids
     for field_id in ids:

@@ -163,3 +163,12 @@ def test_pydantic_wording_is_replaced_but_our_rules_keep_theirs() -> None:
     assert date_error["loc"] == ("body", "elements", "when", "date")
     assert date_error["msg"] == "Must be a date (YYYY-MM-DD)."
     assert rule_error["msg"] == "kept"
+
+
+def test_a_corrected_contact_says_earlier_tickets_are_revoked() -> None:
+    """Issue 20, defect 1: the registry revokes the tickets sent to earlier contacts."""
+    done = checks.tracking_contact("", TrackingContactIn(email="benar@example.org"), [])
+    said = answers.contact_outcome(done, correction=True)
+    assert said.revokes_earlier_tickets is True
+    assert "dicabut" in said.message.id and "revoked" in said.message.en
+    assert answers.contact_outcome(done).revokes_earlier_tickets is False

@@ -110,7 +110,7 @@ async def test_only_compliance_staff_move_the_status(build_registry: BuildRegist
         assert done.json()["from_status"] == "registered"
         assert done.json()["to_status"] == "verified"
         again = await http.post(url, json=change, headers=auth(A, Role.COMPLIANCE))
-        assert again.status_code == 409 and "verified" in again.json()["messages"]["en"]
+        assert again.status_code == 409 and "Verified" in again.json()["messages"]["en"]
         unknown = await http.post(
             url, json={"status": "lost", "note": "x"}, headers=auth(A, Role.COMPLIANCE)
         )
@@ -285,7 +285,7 @@ async def test_service_standard_report_per_office(build_registry: BuildRegistry)
             headers=auth(A, Role.COMPLIANCE),
         )
         assert own.headers["content-type"].startswith("text/csv")
-        table = list(csv.DictReader(io.StringIO(own.text)))
+        table = list(csv.DictReader(io.StringIO(own.content.decode("utf-8-sig"))))
         assert [r["office_code"] for r in table] == [A]  # scoped to the caller's office
         assert float(table[0]["median_minutes"]) == 20
         per_complaint = await http.get(
@@ -293,7 +293,10 @@ async def test_service_standard_report_per_office(build_registry: BuildRegistry)
             params=query | {"format": "csv", "level": "complaint"},
             headers=auth(A, Role.COMPLIANCE),
         )
-        assert sorted(r["minutes"] for r in csv.DictReader(io.StringIO(per_complaint.text))) == [
+        assert sorted(
+            r["minutes"]
+            for r in csv.DictReader(io.StringIO(per_complaint.content.decode("utf-8-sig")))
+        ) == [
             "10.0",
             "20.0",
             "45.0",

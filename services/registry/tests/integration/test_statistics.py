@@ -155,7 +155,7 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
         csv_answer = await http.get(
             "/v1/statistics", params={**month, "office": C, "format": "csv"}, headers=spv
         )
-        rows = list(csv.DictReader(io.StringIO(csv_answer.text)))
+        rows = list(csv.DictReader(io.StringIO(csv_answer.content.decode("utf-8-sig"))))
         assert len(rows) == 1 and rows[0]["complaints"] == "3"
         assert rows[0]["p90_minutes_to_number"] == "5.4" and rows[0]["channel_telephone"] == "1"
         xlsx = await http.get(
@@ -168,10 +168,10 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
 
         # The streamed per-complaint export: the six complaints of the month, local times.
         export = await http.get("/v1/statistics/complaints", params=month, headers=spv)
-        lines = list(csv.DictReader(io.StringIO(export.text)))
+        lines = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
         assert len(lines) == 6
         first_wib = [r for r in lines if r["received_at_local"] == "2026-11-01T00:30:00"]
-        assert first_wib[0]["office_code"] == A and first_wib[0]["overdue"] == "True"
+        assert first_wib[0]["office_code"] == A and first_wib[0]["overdue"] == "Ya"
 
 
 async def test_overdue_list_longest_first_in_scope(store: Store, build_registry: BuildRegistry):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sipuma.registry.rate_limit import TrackingRateLimiter
-from sipuma.registry.sla import minutes, to_csv
+from sipuma.registry.sla import minutes
 from sipuma.registry.views import build_view, intake_done_at, timeline
 
 pytestmark = pytest.mark.unit
@@ -19,12 +19,14 @@ def fact(kind: str, at_minute: int, **data: object) -> dict[str, Any]:
     return {"type": f"sipuma.{kind}.v1", "at": T0 + timedelta(minutes=at_minute), "data": data}
 
 
-def test_intake_ends_at_ticket_sent_or_number_told_whichever_first() -> None:
+def test_intake_ends_at_ticket_sent_number_told_or_unreachable_whichever_first() -> None:
     told = fact("complaint.register-number-communicated", 12, outcome="told")
     unreachable = fact("complaint.register-number-communicated", 5, outcome="unreachable")
     sent = fact("notification.sent", 20, channel="email")
-    assert intake_done_at([sent, told, unreachable]) == T0 + timedelta(minutes=12)
-    assert intake_done_at([unreachable]) is None
+    # SOP step 6: a complainant who cannot be reached ends the intake too (issue 20, defect 7).
+    assert intake_done_at([sent, told, unreachable]) == T0 + timedelta(minutes=5)
+    assert intake_done_at([sent, told]) == T0 + timedelta(minutes=12)
+    assert intake_done_at([unreachable]) == T0 + timedelta(minutes=5)
     assert minutes(T0, T0 + timedelta(minutes=12)) == 12
 
 
@@ -54,11 +56,6 @@ def test_received_on_the_timeline_is_the_receipt_time_not_the_save_time() -> Non
     steps = timeline({"received_at": received, "saved_at": T0}, None, [])
     assert steps[0]["label"]["id"] == "Diterima"
     assert steps[0]["at"] == received
-
-
-def test_csv_of_an_empty_report_still_has_its_header() -> None:
-    empty: dict[str, list[dict[str, Any]]] = {"offices": [], "complaints": []}
-    assert to_csv(empty).splitlines()[0].startswith("office_code,office_name,count")
 
 
 def test_rate_limiter_window_slides() -> None:

@@ -138,7 +138,15 @@ def indonesian(error_type: str, ctx: Mapping[str, Any], english: str = "") -> st
     """Our Indonesian text for a pydantic error type (`english`, pydantic's own message, is
     accepted for older callers and no longer shown: it is not our wording)."""
     template = TEMPLATES.get(error_type)
-    return _FALLBACK[0] if template is None else _fill(template, ctx)
+    if template is None:
+        return _FALLBACK[0]
+    # pydantic joins the last two choices with an English "or" ('told' or 'unreachable').
+    local = {k: _in_indonesian(v) if k.startswith("expected") else v for k, v in ctx.items()}
+    return _fill(template, local)
+
+
+def _in_indonesian(choices: Any) -> Any:
+    return choices.replace("' or '", "' atau '") if isinstance(choices, str) else choices
 
 
 def english(error_type: str, ctx: Mapping[str, Any]) -> str:

@@ -53,7 +53,10 @@ def _listed(channels: list[NotificationChannel], conjunction: str) -> str:
     return f" {conjunction} ".join(names)
 
 
-def contact_outcome(check: ContactCheck) -> TrackingContactOutcome:
+def contact_outcome(check: ContactCheck, *, correction: bool = False) -> TrackingContactOutcome:
+    """What happens with the tracking contact. `correction` (PUT tracking-contact): the tickets
+    sent to earlier contacts are revoked once the new one is issued (a wrong address must not
+    keep a working ticket), and the answer says so."""
     kept = check.usable
     channels = []
     if kept is not None and kept.email:
@@ -74,6 +77,11 @@ def contact_outcome(check: ContactCheck) -> TrackingContactOutcome:
     if channels:
         id_text = f"Nomor tiket akan dikirim lewat {_listed(channels, 'dan')}."
         en_text = f"The ticket number will be sent by {_listed(channels, 'and')}."
+        if correction:
+            id_text += (
+                " Nomor tiket yang dikirim ke kontak sebelumnya dicabut (tidak berlaku lagi)."
+            )
+            en_text += " Ticket numbers sent to earlier contacts are revoked (no longer valid)."
     else:
         id_text = (
             "Kontak pemantauan tidak disimpan, jadi nomor tiket belum dapat dikirim. "
@@ -86,5 +94,6 @@ def contact_outcome(check: ContactCheck) -> TrackingContactOutcome:
     return TrackingContactOutcome(
         channels=channels,
         refused=refused,
+        revokes_earlier_tickets=correction and bool(channels),
         message=Messages(id=f"{id_text} {why_id}".strip(), en=f"{en_text} {why_en}".strip()),
     )

@@ -90,7 +90,11 @@ def _accepted(done: Amended, kind: str) -> Answer:
         amendment_id=done.amendment_id,
         kind=kind,
         status=done.delivery,
-        tracking_contact=contact_outcome(done.contact) if done.contact else None,
+        tracking_contact=(
+            contact_outcome(done.contact, correction=kind == "tracking_contact")
+            if done.contact
+            else None
+        ),
         message=amended_message(done.delivery),
     )
     return (202 if done.delivery is Delivery.QUEUED else 201), body.model_dump(mode="json"), {}
@@ -205,6 +209,25 @@ def build_router(verifier: TokenVerifier, intake: Intake, answers: IdempotencySt
     )
     async def complaint_status(complaint_id: ComplaintId, who: Officer) -> StatusOut:
         entry = intake.status(who, str(complaint_id))
+        return StatusOut(
+            complaint_id=entry.complaint_id,
+            office_code=entry.office_code,
+            status=entry.status,
+            register_number=entry.register_number,
+            registered_at=entry.registered_at,
+            message=status_message(entry.status, entry.register_number),
+        )
+
+    @router.get(
+        "/by-number/{register_number:path}",
+        response_model=StatusOut,
+        summary="Cari dengan nomor register · Find by register number (any case)",
+        description="Staf memakai nomor register, bukan UUID: jawaban memberi `complaint_id` "
+        "untuk tambahan, kontak, penyampaian nomor dan bukti. / Staff use register numbers, not "
+        "UUIDs: the answer gives the `complaint_id` for additions, contact, number told, evidence.",
+    )
+    async def complaint_by_number(register_number: str, who: Officer) -> StatusOut:
+        entry = intake.by_number(who, register_number)
         return StatusOut(
             complaint_id=entry.complaint_id,
             office_code=entry.office_code,

@@ -168,6 +168,11 @@ class TrackingContactOutcome(BaseModel):
 
     channels: list[NotificationChannel] = Field(description="Channels the ticket goes to")
     refused: list[ChannelRefused] = Field(description="Channels refused, with the reason")
+    revokes_earlier_tickets: bool = Field(
+        False,
+        description="Koreksi kontak: tiket ke kontak sebelumnya dicabut / a corrected contact: "
+        "tickets sent to earlier contacts are revoked",
+    )
     message: Messages
 
 

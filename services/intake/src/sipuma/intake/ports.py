@@ -30,6 +30,10 @@ class StatusBook(Protocol):
 
     def get(self, complaint_id: str) -> Entry | None: ...
 
+    def by_number(self, register_number: str) -> Entry | None:
+        """The entry holding this register number (any case), if the book still has it."""
+        ...
+
     def note(self, complaint_id: str, office_code: str, status: ComplaintStatus) -> None:
         """This replica accepted the complaint (published or queued)."""
         ...

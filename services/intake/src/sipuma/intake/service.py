@@ -97,6 +97,14 @@ class Intake:
             raise other_office()
         return entry
 
+    def by_number(self, who: Principal, register_number: str) -> Entry:
+        """The officer's own-office complaint with this register number (any case)."""
+        self._require_receiver(who)
+        entry = self.book.by_number(register_number)
+        if entry is None:
+            raise complaint_unknown() if self.book.is_live() else book_not_ready()
+        return self._own_complaint(who, entry.complaint_id)
+
     # -- SOP steps 3–4 ------------------------------------------------------------------------
     async def record_complaint(
         self, who: Principal, body: ComplaintIn, complaint_id: uuid.UUID, correlation_id: str

@@ -93,6 +93,8 @@ def decode_registered(headers: Any, value: bytes) -> Seen | None:
 class ComplaintBook:
     def __init__(self, max_entries: int = 200_000) -> None:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
+        # Register number (upper case) → complaint id: staff address complaints by number.
+        self._numbers: dict[str, str] = {}
         self._waiters: dict[str, list[asyncio.Future[Entry]]] = {}
         self._max = max_entries
         # Set while the feeder follows Kafka: only then does a missing entry mean "unknown".
@@ -104,11 +106,19 @@ class ComplaintBook:
     def get(self, complaint_id: str) -> Entry | None:
         return self._entries.get(complaint_id)
 
+    def by_number(self, register_number: str) -> Entry | None:
+        complaint_id = self._numbers.get(register_number.strip().upper())
+        return None if complaint_id is None else self._entries.get(complaint_id)
+
     def _put(self, entry: Entry) -> None:
         self._entries[entry.complaint_id] = entry
         self._entries.move_to_end(entry.complaint_id)
+        if entry.register_number:
+            self._numbers[entry.register_number.upper()] = entry.complaint_id
         while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+            _, dropped = self._entries.popitem(last=False)
+            if dropped.register_number:
+                self._numbers.pop(dropped.register_number.upper(), None)
 
     def note(self, complaint_id: str, office_code: str, status: ComplaintStatus) -> None:
         """This replica accepted the complaint (published or spooled)."""

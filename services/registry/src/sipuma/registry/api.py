@@ -1,29 +1,50 @@
-"""Staff HTTP API (OpenAPI): list and read the office's complaints, move the follow-up status,
-the needs-attention list, the service-standard report. Bearer token as for intake; office scope,
-supervisors see all. Each route parses, checks the caller's role, calls one use case; domain
-errors become problem+json in `problems.py`."""
+"""Staff HTTP API (OpenAPI): list, search and export the office's complaints (CSV/XLSX), read one
+by register number, move the follow-up status (forwarding with destination and reference),
+reopen/undo (supervisors), correct the complainant's details, the needs-attention list, the
+service-standard report. Bearer token as for intake; office scope, supervisors see all. Each
+route parses, checks the caller's role, calls one use case; domain errors become problem+json in
+`problems.py`; the list's and search's parameters are read in `search.py`."""
 
 # No `from __future__ import annotations`: FastAPI must see the route-local `Caller` alias.
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from sipuma.registry import sla, statistics
+from sipuma.registry import exports, sla, statistics
 from sipuma.registry.audit import AuditTrail
-from sipuma.registry.domain import ComplaintFilter, OfficeScope, Status, attention_messages
+from sipuma.registry.domain import (
+    DEFAULT_DESTINATIONS,
+    ComplaintFilter,
+    Destination,
+    Doc,
+    OfficeScope,
+    Status,
+    attention_messages,
+)
 from sipuma.registry.queries import Queries
+from sipuma.registry.search import (
+    BACKWARDS,
+    IN_THE_BODY,
+    PERSONAL_FILTERS,
+    REPORT_FIRST,
+    REPORT_LAST,
+    Search,
+    Sort,
+    invalid,
+    list_filter,
+    moment,
+)
 from sipuma.registry.service import Registry
 from sipuma.shared.auth import Principal, Role, TokenVerifier, bearer_principal, forbidden
 from sipuma.shared.correlation import current_correlation_id
-from sipuma.shared.payloads import Channel
-from sipuma.shared.problems import InvalidParam, Messages, unprocessable
+from sipuma.shared.offices import OfficeDirectory
+from sipuma.shared.payloads import E164, Channel, Email
+from sipuma.shared.problems import Messages
 
 OTHER_OFFICE = (
     "Anda hanya dapat melihat pengaduan kantor Anda sendiri.",
@@ -43,6 +64,9 @@ class ComplaintSummary(BaseModel):
     stage: str | None = Field(None, description="Tahap tindak lanjut / follow-up stage")
     due_at: datetime | None = Field(None, description="Tenggat (hari kerja) / working-day deadline")
     overdue: bool = False
+
+    communicated: str | None = Field(None, description="told / unreachable / null: belum")
+    intake_done_at: datetime | None = None
 
 
 class OverdueList(BaseModel):
@@ -86,7 +110,47 @@ class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Status = Field(description="Status baru / new status")
-    note: str = Field(min_length=1, max_length=2000, description="Catatan / note")
+    # Stripped first: a note of spaces only says nothing and is refused like an empty one.
+    note: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ] = Field(description="Catatan / note")
+    destination: str | None = Field(
+        None, max_length=64, description="Wajib bila diteruskan: kode tujuan / forwarded: where"
+    )
+    reference: Annotated[
+        str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ] = Field(None, description="Wajib bila diteruskan: nomor surat / forwarded: reference no.")
+
+
+class Correction(BaseModel):
+    """Buka kembali / batalkan langkah terakhir: alasan wajib / reopen or undo: a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ] = Field(description="Alasan / reason")
+
+
+class ComplainantCorrection(BaseModel):
+    """Koreksi data pengadu (terstruktur) / a structured correction of the complainant's
+    details: at least one of phone, address, e-mail, and a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: E164 | None = Field(None, description="Nomor telepon, format +62… / E.164")
+    address: Annotated[
+        str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+    ] = None
+    email: Email | None = None
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ] = Field(description="Alasan koreksi / reason")
+
+
+class DestinationOut(BaseModel):
+    code: str
+    name: str
 
 
 class StatusChanged(BaseModel):
@@ -96,12 +160,21 @@ class StatusChanged(BaseModel):
     at: datetime
 
 
-def _scope(principal: Principal, office: str | None = None) -> OfficeScope:
-    """The offices this caller reads: the one asked for (if theirs), else every office for a
-    supervisor and their own for anyone else."""
+def _scope(
+    principal: Principal, offices: OfficeDirectory, office: str | None = None
+) -> OfficeScope:
+    """The offices this caller reads: the one asked for (if theirs, and configured), else every
+    office for a supervisor and their own for anyone else."""
     if office is not None:
         if not principal.may_act_for(office):
             raise forbidden(*OTHER_OFFICE)
+        if offices.get(office) is None:  # not an invented zero row
+            raise invalid(
+                "query.office",
+                "office_unknown",
+                f"Kode kantor {office} tidak terdaftar.",
+                f"Office code {office} is not configured.",
+            )
         return OfficeScope(frozenset({office}))
     if principal.has(Role.SUPERVISOR):
         return OfficeScope(None)
@@ -113,39 +186,71 @@ STATISTICS_ROLES = (
     "Statistik hanya untuk petugas kepatuhan (UKI) dan supervisor.",
     "Statistics are for compliance staff and supervisors only.",
 )
-REPORT_FIRST, REPORT_LAST = date(2000, 1, 1), date(2999, 12, 31)
-LIST_DEFAULT_DAYS, LIST_MAX_DAYS = 31, 366
-RANGE_TOO_LONG = (
-    f"Rentang from..to paling lama {LIST_MAX_DAYS} hari.",
-    f"The range from..to may span at most {LIST_MAX_DAYS} days.",
+EXPORT_CONTENT: dict[str, Any] = {
+    "text/csv": {"schema": {"type": "string"}},
+    exports.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+LIST_FIELDS = (
+    "register_number",
+    "office_code",
+    "channel",
+    "received_at",
+    "status",
+    "communicated",
+    "intake_done_at",
+    "ticket_issued",
+    "notification_failed",
+    "stage",
+    "due_at",
+    "overdue",
+    "complaint_id",
 )
 
 
-def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    """(start, end) of a list request: a missing `to` is now, a missing `from` 31 days before
-    `to`; a range over 366 days is refused (422 naming `from`)."""
-    end = _aware(end) if end else datetime.now(UTC)
-    start = _aware(start) if start else end - timedelta(days=LIST_DEFAULT_DAYS)
-    if end - start > timedelta(days=LIST_MAX_DAYS):
-        raise unprocessable(
-            [
-                InvalidParam(
-                    name="query.from",
-                    code="range_too_long",
-                    reason=RANGE_TOO_LONG[0],
-                    messages=Messages(id=RANGE_TOO_LONG[0], en=RANGE_TOO_LONG[1]),
+def _forwarding(body: StatusChange, destinations: list[Destination]) -> Doc:
+    """A forwarding names a configured destination and a reference number; nothing else does."""
+    if body.status is not Status.FORWARDED:
+        for name in ("destination", "reference"):
+            if getattr(body, name) is not None:
+                raise invalid(
+                    name,
+                    "only_when_forwarded",
+                    "Hanya diisi bila status diteruskan.",
+                    "Only given when the status is forwarded.",
                 )
-            ]
+        return {}
+    known = {d.code: d for d in destinations}
+    if body.destination not in known:
+        codes = ", ".join(known)
+        raise invalid(
+            "destination",
+            "destination_unknown",
+            f"Pilih tujuan penerusan dari daftar: {codes}.",
+            f"Choose the forwarding destination from the list: {codes}.",
         )
-    return start, end
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if body.reference is None:
+        raise invalid(
+            "reference",
+            "reference_required",
+            "Nomor surat/referensi penerusan wajib diisi.",
+            "The forwarding's reference number is required.",
+        )
+    chosen = known[body.destination]
+    return {"destination": {"code": chosen.code, "name": chosen.name}, "reference": body.reference}
 
 
 # What the detail shows of the complainant (audited, issue 16).
-IDENTITY_FIELDS = ("complainant", "elements", "tracking_contact", "contacts", "supplements")
+IDENTITY_FIELDS = (
+    "complainant",
+    "complainant_current",
+    "complainant_corrections",
+    "elements",
+    "tracking_contact",
+    "contacts",
+    "supplements",
+)
 DEFAULT_PURPOSE = "tindak lanjut pengaduan"
 
 
@@ -158,46 +263,131 @@ def _supervisor_only(caller: Principal) -> None:
 
 
 def staff_router(
-    registry: Registry, queries: Queries, verifier: TokenVerifier, audit: AuditTrail
+    registry: Registry,
+    queries: Queries,
+    verifier: TokenVerifier,
+    audit: AuditTrail,
+    destinations: list[Destination] | None = None,
 ) -> APIRouter:
+    offices = queries.offices
+    destinations = list(destinations or DEFAULT_DESTINATIONS)
     router = APIRouter(prefix="/v1", tags=["staf / staff"])
     Caller = Annotated[Principal, Depends(bearer_principal(verifier))]
 
     @router.get(
         "/complaints",
         response_model=ComplaintPage,
-        summary="Daftar pengaduan, terbaru dulu / List, newest first",
+        summary="Daftar dan pencarian pengaduan / List and search complaints",
         description="Dalam rentang waktu `from`..`to` (bawaan: 31 hari terakhir, paling lama "
-        "366 hari). / Within `from`..`to` (default: the last 31 days; at most 366 days).",
+        "366 hari; tanggal = tanggal lokal kantor). / Within `from`..`to` (default: the last 31 "
+        "days; at most 366 days; a date is the office's local date). `format=csv|xlsx`: the "
+        "whole filtered range as a download.",
+        responses={200: {"description": "JSON, CSV or XLSX", "content": EXPORT_CONTENT}},
     )
     async def list_complaints(
         caller: Caller,
+        request: Request,
         office: str | None = None,
-        received_from: Annotated[datetime | None, Query(alias="from")] = None,
-        received_to: Annotated[datetime | None, Query(alias="to")] = None,
-        status: str | None = None,
+        received_from: Annotated[
+            str | None, Query(alias="from", description="YYYY-MM-DD (lokal) / ISO 8601")
+        ] = None,
+        received_to: Annotated[
+            str | None, Query(alias="to", description="YYYY-MM-DD (lokal) / ISO 8601")
+        ] = None,
+        status: Status | None = None,
         channel: Channel | None = None,
         notification_failed: bool | None = None,
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> ComplaintPage:
-        start, end = _window(received_from, received_to)
-        wanted = ComplaintFilter(
-            start=start,
-            end=end,
-            scope=_scope(caller, office),
-            status=status or None,
+        format: Literal["json", "csv", "xlsx"] = "json",
+        number: Annotated[
+            str | None, Query(max_length=64, description="Bagian nomor register / part of it")
+        ] = None,
+        not_told: Annotated[
+            bool | None, Query(description="true: nomor register belum disampaikan")
+        ] = None,
+        overdue: Annotated[
+            bool | None, Query(description="true: lewat 30 menit dan penerimaan belum selesai")
+        ] = None,
+        sort: Sort = "-received_at",
+    ) -> Any:
+        for personal in PERSONAL_FILTERS:
+            if personal in request.query_params:
+                raise invalid(f"query.{personal}", "personal_data_in_url", *IN_THE_BODY)
+        # Checked by FastAPI as query parameters already: built, not validated again.
+        wanted = Search.model_construct(
+            office=office,
+            received_from=received_from,
+            received_to=received_to,
+            status=status,
             channel=channel,
             notification_failed=notification_failed,
+            page=page,
+            page_size=page_size,
+            format=format,
+            number=number,
+            not_told=not_told,
+            overdue=overdue,
+            sort=sort,
         )
-        found = await queries.page(wanted, page, page_size)
+        return await _run(caller, wanted, "query.")
+
+    @router.post(
+        "/complaints/search",
+        response_model=ComplaintPage,
+        summary="Cari pengaduan (data pribadi di badan permintaan) / Search (personal data in "
+        "the body)",
+        description="Seperti daftar, ditambah tiket, nama pengadu, dan pegawai yang diadukan: "
+        "di badan permintaan, bukan di alamat (alamat tercatat di proksi). / Like the list, plus "
+        "ticket, complainant name and reported employee: in the body, never in the URL (URLs "
+        "end up in proxy logs).",
+        responses={200: {"description": "JSON, CSV or XLSX", "content": EXPORT_CONTENT}},
+    )
+    async def search_complaints(caller: Caller, body: Search) -> Any:
+        return await _run(caller, body, "")
+
+    async def _run(caller: Principal, wanted: Search, where: str) -> Any:
+        owner = None
+        if wanted.ticket:  # an unknown ticket matches nothing (no oracle either way)
+            owner = await queries.ticket_complaint(wanted.ticket) or "-"
+        overdue = wanted.overdue
+        found_filter = list_filter(
+            offices,
+            _scope(caller, offices, wanted.office),
+            moment(f"{where}from", wanted.received_from),
+            moment(f"{where}to", wanted.received_to),
+            where=where,
+            status=wanted.status.value if wanted.status else None,
+            channel=wanted.channel,
+            notification_failed=wanted.notification_failed,
+            number=wanted.number or None,
+            complaint_id=owner,
+            complainant_name=queries.name_keys(wanted.name) if wanted.name else None,
+            employee=queries.name_keys(wanted.employee) if wanted.employee else None,
+            not_told=wanted.not_told,
+            overdue_before=(
+                datetime.now(UTC) - timedelta(minutes=sla.STANDARD_MINUTES) if overdue else None
+            ),
+            sort=wanted.sort,
+        )
+        if wanted.format != "json":  # the whole range, streamed from one cursor
+            name = exports.filename(
+                "pengaduan",
+                wanted.office or "",
+                wanted.received_from or "",
+                wanted.received_to or "",
+                extension=wanted.format,
+            )
+            rows = _listed_rows(queries, found_filter)
+            return _export(wanted.format, "Pengaduan", LIST_FIELDS, rows, name)
+        found = await queries.page(found_filter, wanted.page, wanted.page_size)
         now = datetime.now(UTC)
-        items = [_summary(d, now) for d in found.items]
+        items = [ComplaintSummary.model_validate(_summary(d, now)) for d in found.items]
         return ComplaintPage(
             total=found.total,
             total_exact=found.total_exact,
-            page=page,
-            page_size=page_size,
+            page=wanted.page,
+            page_size=wanted.page_size,
             items=items,
         )
 
@@ -262,7 +452,7 @@ def staff_router(
         _supervisor_only(caller)
         complaint_id = None
         if register_number is not None:
-            complaint_id = await queries.complaint_id_of(register_number, _scope(caller))
+            complaint_id = await queries.complaint_id_of(register_number, _scope(caller, offices))
         found = await audit.entries(complaint_id, officer_id, limit)
         return {"items": [{k: v for k, v in d.items() if k != "_id"} for d in found]}
 
@@ -280,7 +470,7 @@ def staff_router(
         caller: Caller,
         purpose: Annotated[str, Query(min_length=1, max_length=200)] = DEFAULT_PURPOSE,
     ) -> Any:
-        found = await queries.detail(register_number, _scope(caller))
+        found = await queries.detail(register_number, _scope(caller, offices))
         shown = [f for f in IDENTITY_FIELDS if found.get(f)]
         if shown:  # stored before the answer leaves: no audit entry, no identity
             await audit.identity_read(
@@ -304,15 +494,80 @@ def staff_router(
                 "Hanya staf UKI yang dapat mengubah status.",
                 "Only compliance-unit staff can change the status.",
             )
+        extra = _forwarding(body, destinations)
         step = await registry.change_status(
-            register_number, body.status, body.note, caller.officer_id, _scope(caller)
+            register_number,
+            body.status,
+            body.note,
+            caller.officer_id,
+            _scope(caller, offices),
+            extra,
         )
         return StatusChanged(
-            register_number=register_number,
+            register_number=step["register_number"],
             from_status=step["from"],
             to_status=step["to"],
             at=step["at"],
         )
+
+    @router.post(
+        "/complaints/{register_number:path}/reopen",
+        response_model=StatusChanged,
+        summary="Buka kembali pengaduan yang selesai / Reopen a closed complaint (supervisor)",
+    )
+    async def reopen(register_number: str, body: Correction, caller: Caller) -> Any:
+        _supervisor(caller)
+        step = await registry.reopen(
+            register_number, body.reason, caller.officer_id, _scope(caller, offices)
+        )
+        return _changed(step)
+
+    @router.post(
+        "/complaints/{register_number:path}/undo",
+        response_model=StatusChanged,
+        summary="Batalkan perubahan status terakhir / Undo the last status change (supervisor)",
+    )
+    async def undo(register_number: str, body: Correction, caller: Caller) -> Any:
+        _supervisor(caller)
+        step = await registry.undo(
+            register_number, body.reason, caller.officer_id, _scope(caller, offices)
+        )
+        return _changed(step)
+
+    @router.post(
+        "/complaints/{register_number:path}/complainant-corrections",
+        status_code=201,
+        summary="Koreksi data pengadu / Correct the complainant's phone, address, e-mail",
+    )
+    async def correct_complainant(
+        register_number: str, body: ComplainantCorrection, caller: Caller
+    ) -> Any:
+        changes = body.model_dump(include={"phone", "address", "email"}, exclude_none=True)
+        if not changes:
+            raise invalid(
+                "phone",
+                "correction_empty",
+                "Isi paling sedikit satu dari: telepon, alamat, e-mail.",
+                "Give at least one of: phone, address, e-mail.",
+            )
+        scope = _scope(caller, offices)
+        await registry.correct_complainant(
+            register_number, changes, body.reason, caller.officer_id, scope
+        )
+        found = await queries.detail(register_number, scope)
+        return {
+            "register_number": found["register_number"],
+            "complainant_current": found["complainant_current"],
+            "complainant_corrections": found["complainant_corrections"],
+        }
+
+    @router.get(
+        "/forward-destinations",
+        response_model=list[DestinationOut],
+        summary="Tujuan penerusan / Forwarding destinations (configured)",
+    )
+    async def forward_destinations(caller: Caller) -> Any:
+        return [DestinationOut(code=d.code, name=d.name) for d in destinations]
 
     @router.get(
         "/reports/service-standard",
@@ -320,7 +575,7 @@ def staff_router(
         responses={
             200: {
                 "description": "JSON, or CSV with `format=csv`",
-                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "content": EXPORT_CONTENT,
             }
         },
     )
@@ -331,18 +586,30 @@ def staff_router(
         first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
         last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
         office: str | None = None,
-        format: Literal["json", "csv"] = "json",
+        format: Literal["json", "csv", "xlsx"] = "json",
         level: Literal["office", "complaint"] = "office",
     ) -> Any:
-        found = await queries.service_standard(first, last, _scope(caller, office))
-        if format == "csv":
-            return Response(sla.to_csv(found, level), media_type="text/csv; charset=utf-8")
+        if first > last:
+            raise invalid("query.from", "range_backwards", *BACKWARDS)
+        found = await queries.service_standard(first, last, _scope(caller, offices, office))
+        if format != "json":
+            fields = sla.OFFICE_FIELDS if level == "office" else sla.COMPLAINT_FIELDS
+            rows = found["offices"] if level == "office" else found["complaints"]
+            name = exports.filename(
+                "standar-layanan",
+                level,
+                office or "",
+                first.isoformat(),
+                last.isoformat(),
+                extension=format,
+            )
+            return _export(format, "Standar layanan", fields, _once(rows), name)
         return JSONResponse(_jsonable(found))
 
     def _statistics_scope(caller: Principal, office: str | None) -> OfficeScope:
         if not (caller.has(Role.COMPLIANCE) or caller.has(Role.SUPERVISOR)):
             raise forbidden(*STATISTICS_ROLES)
-        return _scope(caller, office)
+        return _scope(caller, offices, office)
 
     @router.get(
         "/overdue",
@@ -356,8 +623,9 @@ def staff_router(
     ) -> OverdueList:
         """Open complaints past their working-day deadline (office scope as the list)."""
         now = datetime.now(UTC)
-        found = await queries.overdue(_scope(caller, office), now, limit)
-        return OverdueList(total=found.total, items=[_summary(d, now) for d in found.items])
+        found = await queries.overdue(_scope(caller, offices, office), now, limit)
+        items = [ComplaintSummary.model_validate(_summary(d, now)) for d in found.items]
+        return OverdueList(total=found.total, items=items)
 
     @router.get(
         "/statistics",
@@ -417,15 +685,15 @@ def staff_router(
         rows = queries.complaint_rows(first, last, scope, datetime.now(UTC))
 
         async def lines() -> AsyncIterator[bytes]:
-            out = io.StringIO()
-            writer = csv.writer(out, lineterminator="\n")
+            # As every registry export (issue 20): BOM, CRLF, Ya/Tidak; ~64 KiB chunks.
+            yield exports.BOM.encode("utf-8")
+            batch: list[list[Any]] = []
             async for row in rows:
-                writer.writerow(row)
-                if out.tell() > 64 * 1024:  # send in chunks of about 64 KiB
-                    yield out.getvalue().encode()
-                    out.seek(0)
-                    out.truncate()
-            yield out.getvalue().encode()
+                batch.append([exports.cell(v, UTC) for v in row])
+                if len(batch) >= 500:
+                    yield exports.csv_lines(batch)
+                    batch = []
+            yield exports.csv_lines(batch)
 
         name = f"pengaduan-{office or 'kantor'}-{first}-{last}.csv"
         return StreamingResponse(
@@ -434,25 +702,74 @@ def staff_router(
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
+    def _export(
+        kind: str, sheet: str, fields: tuple[str, ...], batches: AsyncIterator[list[Doc]], name: str
+    ) -> StreamingResponse:
+        rows = _cells(fields, batches)
+        if kind == "csv":
+            body, media = exports.csv_stream(fields, rows), exports.CSV_TYPE
+        else:
+            body, media = exports.xlsx_stream(sheet, fields, rows), exports.XLSX_TYPE
+        return StreamingResponse(body, media_type=media, headers=exports.disposition(name))
+
+    async def _cells(
+        fields: tuple[str, ...], batches: AsyncIterator[list[Doc]]
+    ) -> AsyncIterator[list[list[Any]]]:
+        async for batch in batches:
+            yield exports.cells(offices, fields, batch)
+
     return router
 
 
-def _summary(d: dict[str, Any], now: datetime) -> ComplaintSummary:
+EXPORT_PAGE = 500
+
+
+def _supervisor(caller: Principal) -> None:
+    if not caller.has(Role.SUPERVISOR):
+        raise forbidden(
+            "Hanya supervisor yang dapat membuka kembali atau membatalkan perubahan status.",
+            "Only supervisors can reopen a complaint or undo a status change.",
+        )
+
+
+def _changed(step: Doc) -> StatusChanged:
+    return StatusChanged(
+        register_number=step["register_number"],
+        from_status=step["from"],
+        to_status=step["to"],
+        at=step["at"],
+    )
+
+
+async def _listed_rows(queries: Queries, wanted: ComplaintFilter) -> AsyncIterator[list[Doc]]:
+    """The whole filtered range from one cursor, a batch at a time (memory follows a batch)."""
+    async for batch in queries.stream(wanted, EXPORT_PAGE):
+        now = datetime.now(UTC)
+        yield [_summary(d, now) for d in batch]
+
+
+async def _once(rows: list[Doc]) -> AsyncIterator[list[Doc]]:
+    yield rows
+
+
+def _summary(d: Doc, now: datetime) -> Doc:
     deadline = d["view"].get("deadline") or {}
     due = deadline.get("due_at")
-    return ComplaintSummary(
-        complaint_id=d["_id"],
-        office_code=d["office_code"],
-        register_number=d["view"].get("register_number"),
-        channel=d["channel"],
-        received_at=d["received_at"],
-        status=d["view"]["status"],
-        ticket_issued=d["view"].get("ticket_issued", False),
-        notification_failed=d["view"].get("notification_failed", False),
-        stage=deadline.get("stage"),
-        due_at=due,
-        overdue=due is not None and due <= now,
-    )
+    return {
+        "stage": deadline.get("stage"),
+        "due_at": due,
+        "overdue": due is not None and due <= now,
+        "complaint_id": d["_id"],
+        "office_code": d["office_code"],
+        "register_number": d["view"].get("register_number"),
+        "channel": d["channel"],
+        "received_at": d["received_at"],
+        "status": d["view"]["status"],
+        "ticket_issued": d["view"].get("ticket_issued", False),
+        "notification_failed": d["view"].get("notification_failed", False),
+        "communicated": d["view"].get("communicated"),
+        "intake_done_at": d["view"].get("intake_done_at"),
+    }
 
 
 def _jsonable(value: Any) -> Any:

@@ -26,6 +26,9 @@ LABELS: dict[str, tuple[str, str]] = {
     Status.IN_FOLLOW_UP: ("Dalam tindak lanjut", "In follow-up"),
     Status.CLOSED: ("Selesai", "Closed"),
     Status.FORWARDED: ("Diteruskan", "Forwarded"),
+    # Public timeline entries that are not statuses: the register number's communication.
+    "number_told": ("Nomor register disampaikan", "Register number told"),
+    "unreachable": ("Pengadu tidak dapat dihubungi", "Complainant could not be reached"),
 }
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -45,17 +48,74 @@ class TransitionRefused(Exception):
 
     @property
     def messages(self) -> tuple[str, str]:
-        allowed = ", ".join(sorted(TRANSITIONS[self.current])) or "-"
+        """In the labels staff see, never the internal codes."""
+        texts = []
+        for lang in (0, 1):
+            allowed = [LABELS[s][lang] for s in sorted(TRANSITIONS[self.current])]
+            now, wanted = LABELS[self.current][lang], LABELS[self.wanted][lang]
+            texts.append((now, wanted, ", ".join(allowed) or "-"))
+        (now_id, wanted_id, allowed_id), (now_en, wanted_en, allowed_en) = texts
         return (
-            f"Status tidak dapat diubah dari '{self.current}' ke '{self.wanted}'. "
-            f"Yang diizinkan: {allowed}.",
-            f"Status cannot change from '{self.current}' to '{self.wanted}'. Allowed: {allowed}.",
+            f"Status tidak dapat diubah dari '{now_id}' ke '{wanted_id}'. "
+            f"Yang diizinkan: {allowed_id}.",
+            f"Status cannot change from '{now_en}' to '{wanted_en}'. Allowed: {allowed_en}.",
         )
 
 
 def check_transition(current: Status, wanted: Status) -> None:
     if wanted not in TRANSITIONS[current]:
         raise TransitionRefused(current, wanted)
+
+
+# -- corrections of the follow-up (supervisor only, each a new step with a reason) ----------------
+REOPENED_TO = Status.IN_FOLLOW_UP  # a reopened complaint is followed up again
+
+
+class CorrectionRefused(Exception):
+    """A reopen or undo that does not apply (409, with why in both languages)."""
+
+    def __init__(self, code: str, id_text: str, en_text: str) -> None:
+        super().__init__(code)
+        self.code, self.messages = code, (id_text, en_text)
+
+
+def check_reopen(current: Status) -> None:
+    if current is not Status.CLOSED:
+        label = LABELS[current]
+        raise CorrectionRefused(
+            "reopen_not_closed",
+            f"Hanya pengaduan berstatus Selesai yang dapat dibuka kembali (sekarang: {label[0]}).",
+            f"Only a closed complaint can be reopened (now: {label[1]}).",
+        )
+
+
+def undo_target(changes: list[dict[str, Any]]) -> Status:
+    """The status before the last step: what an undo returns to."""
+    if not changes:
+        raise CorrectionRefused(
+            "nothing_to_undo",
+            "Belum ada perubahan status yang dapat dibatalkan.",
+            "There is no status change to undo.",
+        )
+    return Status(changes[-1]["from"])
+
+
+# -- forwarding (SOP: a complaint outside the unit's remit goes to the competent body) -------------
+@dataclass(frozen=True)
+class Destination:
+    code: str
+    name: str
+
+
+DEFAULT_DESTINATIONS = (
+    Destination("DIT-KI", "Direktorat Kepatuhan Internal DJBC"),
+    Destination("KANWIL", "Kantor Wilayah DJBC"),
+    Destination("ITJEN-KEMENKEU", "Inspektorat Jenderal Kementerian Keuangan"),
+    Destination("WISE", "Whistleblowing System Kementerian Keuangan (WISE)"),
+    Destination("SP4N-LAPOR", "SP4N-LAPOR!"),
+    Destination("OMBUDSMAN", "Ombudsman Republik Indonesia"),
+    Destination("APH", "Aparat penegak hukum"),
+)
 
 
 def validate_number_format(template: str) -> str:
@@ -109,8 +169,19 @@ EVERY_OFFICE = OfficeScope(None)
 
 
 @dataclass(frozen=True)
+class LocalWindow:
+    """[start, end) in UTC for the offices of one time zone: local dates made exact."""
+
+    offices: tuple[str, ...]
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class ComplaintFilter:
-    """One page of the staff list: complaints received in [start, end) within the scope."""
+    """One page of the staff list: complaints received in [start, end) within the scope. With
+    `local` (dates given as office-local dates), one window per time zone of the scope instead:
+    00:30 WIB on the 30th is on the 30th, though 17:30 UTC on the 29th."""
 
     start: datetime
     end: datetime
@@ -118,6 +189,26 @@ class ComplaintFilter:
     status: str | None = None
     channel: Channel | None = None
     notification_failed: bool | None = None
+    local: tuple[LocalWindow, ...] = ()
+    # Search (issue 20), always within the range above: part of a register number in any
+    # case, the complaint a ticket belongs to, part of the complainant's or a reported
+    # employee's name (or an employee's NIP), "number not yet told", overdue.
+    number: str | None = None
+    complaint_id: str | None = None
+    complainant_name: tuple[str, ...] | None = None  # blind keys of the typed words
+    employee: tuple[str, ...] | None = None  # blind keys of the typed words or NIP
+    not_told: bool | None = None
+    overdue_before: datetime | None = None  # no intake end and received before this moment
+    sort: str = "-received_at"
+
+
+# Sort keys of the staff list and search: the listing field each one orders by.
+SORTS: dict[str, str] = {
+    "received_at": "received_at",
+    "register_number": "view.register_number",
+    "status": "view.status",
+    "office_code": "office_code",
+}
 
 
 @dataclass(frozen=True)

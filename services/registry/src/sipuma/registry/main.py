@@ -101,7 +101,11 @@ def build(
     )
     registry = Registry(store, offices, config, relay)
     queries = Queries(
-        store, offices, ticket_key, duplicate_window=timedelta(days=settings.duplicate_window_days)
+        store,
+        offices,
+        ticket_key,
+        duplicate_window=timedelta(days=settings.duplicate_window_days),
+        index_key=config.index_key,
     )
     handlers.register(broker, registry, settings)
 
@@ -144,7 +148,9 @@ def build(
     install_domain_problems(app)
     audit = AuditTrail(store, relay, config.topics.identity_read)
     verifier = TokenVerifier.from_settings(settings)
-    app.include_router(staff_router(registry, queries, verifier, audit))
+    app.include_router(
+        staff_router(registry, queries, verifier, audit, settings.forward_destinations)
+    )
     limiter = TrackingRateLimiter(settings.track_requests_per_minute, settings.track_max_clients)
     app.include_router(tracking_router(queries, limiter, settings.track_min_seconds))
     # Staff operations need a token; the public tracking does not.
@@ -154,7 +160,8 @@ def build(
         max_body_bytes=64 * 1024,
         public_paths=("/v1/track",),
     )
-    install_cors(app, settings.cors_origins)
+    # The console names a downloaded export after the answer's Content-Disposition.
+    install_cors(app, settings.cors_origins, expose_headers=("Content-Disposition",))
     return Runtime(settings, app, broker, store, relay, registry, queries, watch)
 
 

@@ -114,6 +114,9 @@ class ComplaintRepository(Protocol):
     async def page(self, wanted: ComplaintFilter, skip: int, limit: int) -> Counted:
         """How many match, and one page of them, newest first."""
 
+    def stream(self, wanted: ComplaintFilter, batch: int) -> AsyncIterator[list[Doc]]:
+        """Every match in the page's order, `batch` at a time (exports)."""
+
     async def listed_between(
         self, office_codes: list[str] | None, start: datetime, end: datetime
     ) -> list[Doc]: ...

@@ -6,10 +6,16 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sipuma.registry.domain import Conflict, NotFound, TransitionRefused, UnknownTicket
+from sipuma.registry.domain import (
+    Conflict,
+    CorrectionRefused,
+    NotFound,
+    TransitionRefused,
+    UnknownTicket,
+)
 from sipuma.shared.problems import ProblemError, conflict, not_found, render
 
-DOMAIN_ERRORS = (NotFound, TransitionRefused, Conflict, UnknownTicket)
+DOMAIN_ERRORS = (NotFound, TransitionRefused, CorrectionRefused, Conflict, UnknownTicket)
 
 
 def problem_for(error: Exception) -> ProblemError:
@@ -22,6 +28,8 @@ def problem_for(error: Exception) -> ProblemError:
         )
     if isinstance(error, TransitionRefused):
         return conflict(*error.messages, "transition_refused")
+    if isinstance(error, CorrectionRefused):
+        return conflict(*error.messages, error.code)
     if isinstance(error, Conflict):
         return conflict(
             "Status baru saja diubah oleh petugas lain. Muat ulang lalu coba lagi.",

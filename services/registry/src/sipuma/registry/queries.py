@@ -13,13 +13,14 @@ from typing import Any
 from sipuma.registry import sla, tickets
 from sipuma.registry.domain import ComplaintFilter, Doc, NotFound, OfficeScope, UnknownTicket
 from sipuma.registry.ports import ComplaintRepository
+from sipuma.registry.search import name_keys
 from sipuma.registry.statistics import (
     COMPLAINT_FIELDS,
     FIELDS,
     OfficeStatistics,
     complaint_row,
 )
-from sipuma.registry.views import detail, timeline
+from sipuma.registry.views import detail, revocations, timeline
 from sipuma.shared.offices import OfficeDirectory
 
 # Looked up when the input is malformed: the same work as for a well-formed unknown ticket.
@@ -40,11 +41,17 @@ class Queries:
         offices: OfficeDirectory,
         ticket_key: bytes,
         duplicate_window: timedelta = timedelta(days=30),
+        index_key: bytes = b"",
     ) -> None:
         self._store = store
         self._offices = offices
         self._ticket_key = ticket_key
         self._duplicate_window = duplicate_window
+        self._index_key = index_key  # blind index (names: staff search, issue 20)
+
+    @property
+    def offices(self) -> OfficeDirectory:
+        return self._offices
 
     async def page(self, wanted: ComplaintFilter, page: int, page_size: int) -> Page:
         """One page of listed complaints, newest first (`page` counts from 1)."""
@@ -55,6 +62,22 @@ class Queries:
         """Open complaints past their working-day deadline, the longest overdue first."""
         total, found = await self._store.overdue(scope.codes(), now, limit)
         return Page(total, found)
+
+    def stream(self, wanted: ComplaintFilter, batch: int = 500) -> AsyncIterator[list[Doc]]:
+        """The whole filtered list, a batch at a time (exports)."""
+        return self._store.stream(wanted, batch)
+
+    def name_keys(self, text: str) -> tuple[str, ...]:
+        """The blind keys a typed name (or NIP) is searched by (`search.name_keys`)."""
+        return tuple(name_keys(self._index_key, text))
+
+    async def ticket_complaint(self, ticket: str) -> str | None:
+        """The complaint a ticket was issued for (staff search; a revoked one too)."""
+        canonical = tickets.parse(ticket[:64])
+        if canonical is None:
+            return None
+        found = await self._store.ticket_by_hash(tickets.ticket_hash(self._ticket_key, canonical))
+        return None if found is None else str(found["complaint_id"])
 
     async def needing_attention(self, limit: int) -> Page:
         """The complaints waiting for a person, oldest first, without intake data."""
@@ -159,10 +182,16 @@ class Queries:
         if canonical is None or found is None:
             raise UnknownTicket
         complaint_id = found["complaint_id"]
-        complaint = await self._store.complaint_dates(complaint_id)
-        if complaint is None:
-            raise UnknownTicket
-        number, changes = await asyncio.gather(
-            self._store.number_of(complaint_id), self._store.changes_of(complaint_id)
+        complaint, issued = await asyncio.gather(
+            self._store.complaint_dates(complaint_id), self._store.tickets_of(complaint_id)
         )
-        return timeline(complaint, number, changes)
+        # A ticket sent to a contact that was corrected since is revoked: the same answer as
+        # an unknown one (the old address may have been someone else's).
+        if complaint is None or revocations(issued).get(found["_id"]) is not None:
+            raise UnknownTicket
+        number, changes, facts = await asyncio.gather(
+            self._store.number_of(complaint_id),
+            self._store.changes_of(complaint_id),
+            self._store.facts_of(complaint_id),
+        )
+        return timeline(complaint, number, changes, facts)

@@ -22,27 +22,31 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import structlog
 
 from sipuma.registry import metrics, tickets
 from sipuma.registry.deadlines import DeadlinePolicy
 from sipuma.registry.domain import (
+    REOPENED_TO,
     UNKNOWN_OFFICE,
     Conflict,
     Doc,
     NotFound,
     OfficeScope,
     Status,
+    check_reopen,
     check_transition,
     format_register_number,
     number_key,
+    undo_target,
 )
 from sipuma.registry.numbering import Numberer
 from sipuma.registry.outbox import OutboxRelay, entry, is_sent
 from sipuma.registry.ports import ComplaintRepository
-from sipuma.registry.views import build_view
+from sipuma.registry.search import name_keys
+from sipuma.registry.views import COMPLAINANT_CORRECTED, build_view
 from sipuma.shared import events as ev
 from sipuma.shared.blind_index import complainant_keys
 from sipuma.shared.offices import OfficeDirectory
@@ -88,6 +92,14 @@ async def _all(*steps: Awaitable[Any]) -> list[Any]:
         if isinstance(result, BaseException):
             raise result
     return done
+
+
+def _employee_keys(key: bytes, found: list[Doc] | None) -> list[str]:
+    keys: set[str] = set()
+    for employee in found or []:
+        keys.update(name_keys(key, employee.get("name")))
+        keys.update(name_keys(key, employee.get("nip")))
+    return sorted(keys)
 
 
 class Registry:
@@ -150,12 +162,19 @@ class Registry:
         steps: list[Awaitable[Any]] = [self._relay.send("register_numbers", number)]
         if contact:
             given = TrackingContact.model_validate(contact)
-            steps.append(self._ticket(record, number["number"], given, record["received_event_id"]))
+            source = record["received_event_id"]
+            steps.append(self._ticket(record, number["number"], given, source, record["saved_at"]))
         done = await _all(*steps)
         listing: Doc = {key: record[key] for key in LISTED}
         listing["register_year"] = number["year"]
         listing["tracking_contact"] = contact
         listing["number_id"] = number["_id"]
+        # Staff search (issue 20) on blind keys only (identity is sealed, issue 16): the
+        # complainant's name and the employees named at intake (later ones: `_settle`).
+        intake = record["intake"]
+        key = self._config.index_key
+        listing["name_keys"] = name_keys(key, (intake.get("complainant") or {}).get("name"))
+        listing["employee_keys"] = _employee_keys(key, (intake.get("elements") or {}).get("who"))
         listing["view"] = self._dated(listing, build_view(listing, number, [], [], done[1:]), [])
         listing["version"] = len(done[1:])
         if "deadline" in listing["view"]:
@@ -299,15 +318,20 @@ class Registry:
         existing = {t["_id"]: t for t in await self._store.tickets_of(complaint_id)}
         register_number = listed["view"]["register_number"]
         found: list[Doc] = []
-        for contact, source_id in self._contacts(listed, facts):
+        for contact, source_id, given_at in self._contacts(listed, facts):
             ticket = existing.get(f"{complaint_id}/{source_id}")
             if ticket is None or not is_sent(ticket):
-                ticket = await self._ticket(listed, register_number, contact, source_id)
+                ticket = await self._ticket(listed, register_number, contact, source_id, given_at)
             found.append(ticket)
         return found
 
     async def _ticket(
-        self, complaint: Doc, register_number: str, contact: TrackingContact, source_id: str
+        self,
+        complaint: Doc,
+        register_number: str,
+        contact: TrackingContact,
+        source_id: str,
+        given_at: datetime,
     ) -> Doc:
         """The contact's ticket, inserted if missing, and its TicketIssued published (raises if
         Kafka did not take it): one ticket per contact, whoever races for it."""
@@ -333,6 +357,8 @@ class Registry:
                 "hash": tickets.ticket_hash(self._config.ticket_key, canonical),
                 "channels": [c for c in ("email", "mobile") if getattr(contact, c)],
                 "issued_at": self._clock(),
+                # Orders the contacts: a later contact's ticket revokes the earlier ones.
+                "contact_at": given_at,
                 "outbox": entry(event, self._config.topics.tickets, secret=True),
             }
             if not await self._store.add_ticket(doc):
@@ -346,16 +372,18 @@ class Registry:
             return doc
 
     @staticmethod
-    def _contacts(listed: Doc, facts: list[Doc]) -> list[tuple[TrackingContact, str]]:
-        """Every tracking contact in the order given, each with the event that brought it."""
-        found: list[tuple[TrackingContact, str]] = []
+    def _contacts(listed: Doc, facts: list[Doc]) -> list[tuple[TrackingContact, str, datetime]]:
+        """Every tracking contact in the order given, each with the event that brought it and
+        when it was given."""
+        found: list[tuple[TrackingContact, str, datetime]] = []
         given = listed.get("tracking_contact")
         if given:
-            found.append((TrackingContact.model_validate(given), listed["received_event_id"]))
+            contact = TrackingContact.model_validate(given)
+            found.append((contact, listed["received_event_id"], listed["saved_at"]))
         for fact in facts:
             if fact["type"] == ev.TrackingContactProvided.TYPE:
                 contact = TrackingContact.model_validate(fact["data"]["contact"])
-                found.append((contact, fact["_id"]))
+                found.append((contact, fact["_id"], fact["at"]))
         return found
 
     # -- follow-up status ---------------------------------------------------------------------
@@ -366,16 +394,55 @@ class Registry:
         note: str,
         officer_id: str,
         scope: OfficeScope,
+        extra: Doc | None = None,
     ) -> Doc:
         """The officer's status step (its event published, or by the relay if Kafka is away).
-        NotFound also when the number belongs to an office outside `scope`."""
+        NotFound also when the number belongs to an office outside `scope`. `extra`: what the
+        step carries besides (a forwarding's destination and reference)."""
+        number, changes, current = await self._current(register_number, scope)
+        check_transition(current, wanted)
+        return await self._step(number, changes, current, wanted, officer_id, note, extra or {})
+
+    async def reopen(
+        self, register_number: str, reason: str, officer_id: str, scope: OfficeScope
+    ) -> Doc:
+        """A closed complaint followed up again: a new step with the reason, never an edit."""
+        number, changes, current = await self._current(register_number, scope)
+        check_reopen(current)
+        extra = {"kind": "reopen", "reason": reason}
+        return await self._step(number, changes, current, REOPENED_TO, officer_id, reason, extra)
+
+    async def undo(
+        self, register_number: str, reason: str, officer_id: str, scope: OfficeScope
+    ) -> Doc:
+        """A mistaken step taken back: a new step to the status before it, with the reason and
+        the step it undoes (the mistaken one stays in the history)."""
+        number, changes, current = await self._current(register_number, scope)
+        back = undo_target(changes)
+        extra = {"kind": "undo", "reason": reason, "undoes": changes[-1]["step"]}
+        return await self._step(number, changes, current, back, officer_id, reason, extra)
+
+    async def _current(
+        self, register_number: str, scope: OfficeScope
+    ) -> tuple[Doc, list[Doc], Status]:
         number = await self._store.by_number(register_number)
         if number is None or not scope.covers(number["office_code"]):
             raise NotFound(register_number)
-        complaint_id = number["complaint_id"]
-        changes = await self._store.changes_of(complaint_id)
+        changes = await self._store.changes_of(number["complaint_id"])
         current = Status(changes[-1]["to"]) if changes else Status.REGISTERED
-        check_transition(current, wanted)
+        return number, changes, current
+
+    async def _step(
+        self,
+        number: Doc,
+        changes: list[Doc],
+        current: Status,
+        wanted: Status,
+        officer_id: str,
+        note: str,
+        extra: Doc,
+    ) -> Doc:
+        complaint_id = number["complaint_id"]
         step = len(changes) + 1
         now = self._clock()
         listed = await self._store.listed(complaint_id)
@@ -392,16 +459,19 @@ class Registry:
             "_id": f"{complaint_id}/{step:04d}",
             "complaint_id": complaint_id,
             "step": step,
+            "kind": "change",
             "from": current.value,
             "to": wanted.value,
             "note": note,
             "by": officer_id,
             "at": now,
+            **extra,
+            "register_number": number["number"],
             "outbox": entry(event, self._config.topics.status_changed, now=now),
         }
         # The step's key is the compare-and-set: a second officer's step n is refused.
         if not await self._store.add_step(doc):
-            raise Conflict(register_number)
+            raise Conflict(number["number"])
         # No redelivery repeats an HTTP request: if Kafka is away, the relay publishes it.
         await self._relay.send_soon("status_changes", doc)
         if listed is not None:
@@ -419,6 +489,35 @@ class Registry:
             view["deadline"] = deadline.doc()
         return view
 
+    # -- structured corrections of the complainant's details -------------------------------------
+    async def correct_complainant(
+        self,
+        register_number: str,
+        changes: Doc,
+        reason: str,
+        officer_id: str,
+        scope: OfficeScope,
+    ) -> Doc:
+        """One correction (phone, address and/or e-mail) as a new fact with officer, time and
+        reason; the record as received is never edited, and the previous value is the one
+        before it in the history (`views.complainant_details`)."""
+        number, _, _ = await self._current(register_number, scope)
+        complaint_id = number["complaint_id"]
+        now = self._clock()
+        fact = {
+            "_id": str(uuid4()),
+            "complaint_id": complaint_id,
+            "office_code": number["office_code"],
+            "type": COMPLAINANT_CORRECTED,
+            "at": now,
+            "data": {"changes": changes, "reason": reason, "officer_id": officer_id},
+        }
+        await self._store.record_fact(fact)
+        listed = await self._store.listed(complaint_id)
+        if listed is not None:
+            await self._settle(listed)
+        return fact
+
     # -- the listing entry ----------------------------------------------------------------------
     async def _settle(self, listed: Doc, *, fresh: bool = False) -> Doc:
         """Issue missing tickets and rebuild the view from the facts and status steps. `fresh`:
@@ -434,6 +533,13 @@ class Registry:
         shown = listed["view"]
         number = {"number": shown["register_number"], "at": shown["registered_at"]}
         view = self._dated(listed, build_view(listed, number, changes, facts, issued), changes)
+        added = [
+            e
+            for f in facts
+            if f["type"] == ev.ComplaintSupplemented.TYPE
+            for e in f["data"].get("reported_employees") or []
+        ]
+        view["employee_keys"] = _employee_keys(self._config.index_key, added)
         # Facts, steps and tickets are only ever added: a rebuild that saw more is newer.
         await self._store.set_view(complaint_id, view, len(facts) + len(changes) + len(issued))
         return view

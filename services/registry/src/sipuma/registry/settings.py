@@ -7,7 +7,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 
 from sipuma.registry.deadlines import DEFAULT_STAGES, Stage
-from sipuma.registry.domain import DEFAULT_NUMBER_FORMAT, validate_number_format
+from sipuma.registry.domain import (
+    DEFAULT_DESTINATIONS,
+    DEFAULT_NUMBER_FORMAT,
+    Destination,
+    validate_number_format,
+)
 from sipuma.shared.settings import (
     DEV_SECRET_PREFIX,
     IdentityAtRestSettings,
@@ -37,6 +42,10 @@ class RegistrySettings(IdentityAtRestSettings, StaffApiSettings, StoreSettings):
     track_max_clients: int = Field(100_000, ge=1, description="Client addresses remembered")
     track_min_seconds: float = Field(0.05, ge=0, description="Floor on the tracking answer time")
     recover_on_start: bool = True
+    # Where a complaint may be forwarded (units and external bodies); JSON list of {code, name}.
+    forward_destinations: list[Destination] = Field(
+        default_factory=lambda: list(DEFAULT_DESTINATIONS), min_length=1
+    )
     # A replica that died holds its partitions until the session times out (Kafka's minimum is
     # 6 s by default); a restarted one with the same instance id takes them back at once.
     consumer_session_timeout_ms: int = Field(10_000, ge=1000)

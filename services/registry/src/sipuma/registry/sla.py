@@ -1,16 +1,15 @@
 """The SOP's service standard: the whole intake within 30 minutes.
 
 Per complaint, the intake duration runs from when the complaint was received to when the ticket
-number went out (NotificationSent) or the register number was told to the complainant, whichever
-came first. Per office, over a range of local dates: count, completed, median minutes and the
-share within the standard (an intake not finished is not within it). Pure: the listed complaints
-come from `Queries.service_standard`.
+number went out (NotificationSent), the register number was told to the complainant, or the
+complainant could not be reached (SOP step 6: the receiver may then finish the intake), whichever
+came first; the outcome is kept (`intake_outcome`). Per office, over a range of local dates:
+count, completed, median minutes and the share within the standard (an intake not finished is
+not within it). Pure: the listed complaints come from `Queries.service_standard`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +26,15 @@ OFFICE_FIELDS = (
     "median_minutes",
     "within_standard",
     "share_within_standard",
+)
+COMPLAINT_FIELDS = (
+    "office_code",
+    "register_number",
+    "received_at",
+    "intake_done_at",
+    "intake_outcome",
+    "minutes",
+    "within_standard",
 )
 
 
@@ -52,14 +60,17 @@ def report(
             continue
         if not first <= offices.local_time(office, received).date() <= last:
             continue
-        done = (complaint.get("view") or {}).get("intake_done_at")
+        view = complaint.get("view") or {}
+        done = view.get("intake_done_at")
         took = minutes(received, done)
         rows.append(
             {
                 "office_code": office,
-                "register_number": (complaint.get("view") or {}).get("register_number"),
+                "register_number": view.get("register_number"),
                 "received_at": received,
                 "intake_done_at": done,
+                # ticket_sent, told or unreachable (SOP step 6: the intake may end there)
+                "intake_outcome": view.get("intake_outcome"),
                 "minutes": took,
                 "within_standard": took is not None and took <= STANDARD_MINUTES,
             }
@@ -88,16 +99,3 @@ def report(
         "offices": summary,
         "complaints": sorted(rows, key=lambda r: (r["office_code"], r["received_at"])),
     }
-
-
-def to_csv(found: dict[str, Any], level: str = "office") -> str:
-    out = io.StringIO()
-    rows = found["offices"] if level == "office" else found["complaints"]
-    fields = list(rows[0]) if rows else list(OFFICE_FIELDS)
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
-        )
-    return out.getvalue()

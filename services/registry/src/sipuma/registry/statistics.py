@@ -11,15 +11,15 @@ category (the SOP records the 5W1H, not a category), so there are no counts by c
 
 from __future__ import annotations
 
-import csv
 import io
 import statistics as stats
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from sipuma.registry import exports
 from sipuma.registry.domain import Doc
 from sipuma.registry.sla import STANDARD_MINUTES
 from sipuma.shared.offices import OfficeDirectory
@@ -210,9 +210,10 @@ def flat_rows(found: dict[str, Any]) -> Iterator[list[Any]]:
 
 
 def to_csv(found: dict[str, Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(flat_rows(found))
-    return out.getvalue()
+    """Opens in Excel as every registry export does (issue 20): BOM, CRLF, Ya/Tidak."""
+    return exports.BOM + exports.csv_lines(
+        [exports.cell(v, UTC) for v in row] for row in flat_rows(found)
+    ).decode("utf-8")
 
 
 def to_xlsx(found: dict[str, Any]) -> bytes:

@@ -18,17 +18,20 @@ data (see the service README):
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from sipuma.registry.domain import ComplaintFilter, Counted, Doc
+from sipuma.registry.domain import SORTS, ComplaintFilter, Counted, Doc
 from sipuma.registry.ports import OUTBOX_KINDS, OutboxKind
+from sipuma.registry.views import COMPLAINANT_CORRECTED
 from sipuma.shared import events as ev
 from sipuma.shared.grouped import Grouped
 from sipuma.shared.identity_vault import IdentityKeySettings, IdentityVault
@@ -161,8 +164,69 @@ SEALED_FACTS = frozenset(
         ev.ComplaintSupplemented.TYPE,
         ev.TrackingContactProvided.TYPE,
         ev.RegisterNumberCommunicated.TYPE,
+        COMPLAINANT_CORRECTED,  # phone, address, e-mail corrected by staff (issue 20)
     }
 )
+
+
+def _containing(text: str) -> re.Pattern[str]:
+    """Contains `text` (taken literally), any case: a BSON regular expression."""
+    # A BSON regular expression cannot hold NUL (PyMongo would refuse the query: a 500).
+    return re.compile(re.escape(text.replace("\x00", "").strip()), re.IGNORECASE)
+
+
+def complainant_name_condition(keys: list[str]) -> Doc:
+    """Every word of the typed name among the complainant's blind name keys (`search.name_keys`:
+    identity is sealed, issue 16; nothing of the name is stored in the listing)."""
+    return {"name_keys": {"$all": keys}}
+
+
+def _list_query(wanted: ComplaintFilter) -> Doc:
+    """The staff list's filter: a time range on the indexed `received_at` (per time zone for
+    office-local dates), the scope's offices, the list filters and the search."""
+    query: Doc = {"received_at": {"$gte": wanted.start, "$lt": wanted.end}}
+    offices = wanted.scope.codes()
+    if offices is not None:
+        query["office_code"] = offices[0] if len(offices) == 1 else {"$in": offices}
+    if wanted.local:  # office-local dates: one (offices, range) branch per time zone
+        branches = [
+            {
+                "office_code": w.offices[0] if len(w.offices) == 1 else {"$in": list(w.offices)},
+                "received_at": {"$gte": w.start, "$lt": w.end},
+            }
+            for w in wanted.local
+        ]
+        query = branches[0] if len(branches) == 1 else {"$or": branches}
+    if wanted.status:
+        query["view.status"] = wanted.status
+    if wanted.channel:
+        query["channel"] = wanted.channel.value
+    if wanted.notification_failed is not None:
+        query["view.notification_failed"] = wanted.notification_failed
+    return _searched(query, wanted)
+
+
+def _searched(query: Doc, wanted: ComplaintFilter) -> Doc:
+    """The search conditions, on top of the range query (which keeps them bounded: the store
+    reads the range from its index and checks these on what it holds)."""
+    more: list[Doc] = []
+    if wanted.complaint_id:
+        more.append({"_id": wanted.complaint_id})  # read without a sort (Store.page)
+    if wanted.number:
+        more.append({"view.register_number": _containing(wanted.number)})
+    if wanted.complainant_name is not None:
+        more.append(complainant_name_condition(list(wanted.complainant_name) or ["-"]))
+    if wanted.employee is not None:  # blind keys of the words (name) or the NIP
+        keys = list(wanted.employee) or ["-"]
+        more.append(
+            {"$or": [{"employee_keys": {"$all": keys}}, {"view.employee_keys": {"$all": keys}}]}
+        )
+    if wanted.not_told is not None:
+        told = {"view.communicated": "told"}
+        more.append({"view.communicated": {"$ne": "told"}} if wanted.not_told else told)
+    if wanted.overdue_before is not None:
+        more.append({"view.intake_done_at": None, "received_at": {"$lt": wanted.overdue_before}})
+    return {"$and": [query, *more]} if more else query
 
 
 class Store:
@@ -334,7 +398,12 @@ class Store:
         return await self.numbers.find_one({"complaint_id": complaint_id})
 
     async def by_number(self, register_number: str) -> Doc | None:
-        return await self.numbers.find_one({"number": register_number})
+        # Staff type numbers in any case; the configured formats are upper case (office codes).
+        typed = register_number.strip()
+        wanted = list(dict.fromkeys([typed, typed.upper()]))
+        if len(wanted) == 1:
+            return await self.numbers.find_one({"number": wanted[0]})
+        return await self.numbers.find_one({"number": {"$in": wanted}})
 
     async def count_numbers(self, office_code: str, year: int) -> int:
         return await self.numbers.count_documents({"office_code": office_code, "year": year})
@@ -363,7 +432,7 @@ class Store:
         return await self.tickets.find({"complaint_id": complaint_id}).to_list()
 
     async def ticket_by_hash(self, digest: str) -> Doc | None:
-        return await self.tickets.find_one({"hash": digest}, {"complaint_id": 1})
+        return await self.tickets.find_one({"hash": digest}, {"complaint_id": 1})  # and _id
 
     async def add_step(self, step: Doc) -> bool:
         return await self._inserts["status_changes"].add(step)
@@ -398,21 +467,38 @@ class Store:
     async def page(self, wanted: ComplaintFilter, skip: int, limit: int) -> Counted:
         # Read in the ordered index's order from the newest: a page costs its own size (plus
         # `skip`), and the count stops at COUNT_CAP, so neither follows the data in the range.
-        query: Doc = {"received_at": {"$gte": wanted.start, "$lt": wanted.end}}
-        offices = wanted.scope.codes()
-        if offices is not None:
-            query["office_code"] = offices[0] if len(offices) == 1 else {"$in": offices}
-        if wanted.status:
-            query["view.status"] = wanted.status
-        if wanted.channel:
-            query["channel"] = wanted.channel.value
-        if wanted.notification_failed is not None:
-            query["view.notification_failed"] = wanted.notification_failed
+        query = _list_query(wanted)
+        if wanted.complaint_id:  # one complaint (a ticket's): no sort, see docs/store.md
+            # DocumentDB answers an `_id` condition sorted on the ordered listing indexes with
+            # "This function should be replaced by the planner"; one document needs no order.
+            one = await self.listing.find_one(query)
+            found = [one] if one is not None and skip == 0 else []
+            return Counted(0 if one is None else 1, True, found)
         enough = max(COUNT_CAP, skip + limit)
         total = await self.listing.count_documents(query, limit=enough + 1)
-        ordered = self.listing.find(query).sort([("received_at", -1), ("_id", 1)])
-        items = await ordered.skip(skip).limit(limit).to_list()
+        items = await self._ordered(query, wanted).skip(skip).limit(limit).to_list()
         return Counted(min(total, enough), total <= enough, items)
+
+    async def stream(self, wanted: ComplaintFilter, batch: int) -> AsyncIterator[list[Doc]]:
+        """Every match in the list's order, `batch` at a time from one cursor (an export: no
+        skip, so a long range costs what it holds once)."""
+        query = _list_query(wanted)
+        if wanted.complaint_id:
+            one = await self.listing.find_one(query)
+            yield [] if one is None else [one]
+            return
+        found: list[Doc] = []
+        async for doc in self._ordered(query, wanted).batch_size(batch):
+            found.append(doc)
+            if len(found) >= batch:
+                yield found
+                found = []
+        yield found
+
+    def _ordered(self, query: Doc, wanted: ComplaintFilter) -> AsyncCursor[Doc]:
+        field = SORTS[wanted.sort.lstrip("-")]
+        order = -1 if wanted.sort.startswith("-") else 1
+        return self.listing.find(query).sort([(field, order), ("_id", 1)])
 
     async def listed_between(
         self, office_codes: list[str] | None, start: datetime, end: datetime

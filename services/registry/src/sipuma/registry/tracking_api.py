@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sipuma.registry.problems import rate_limited
 from sipuma.registry.queries import Queries
 from sipuma.registry.rate_limit import TrackingRateLimiter
+from sipuma.registry.views import COMMUNICATED
 
 
 class Label(BaseModel):
@@ -82,7 +83,7 @@ def tracking_router(
             steps = await queries.track(ticket)
         finally:  # found or not: the same floor (UnknownTicket becomes the 404 afterwards)
             await pause(max(0.0, floor - (clock() - started)))
-        last = steps[-1]
+        last = [s for s in steps if s["status"] not in COMMUNICATED.values()][-1]
         return Tracking.model_validate(
             {"status": last["status"], "label": last["label"], "timeline": steps}
         )

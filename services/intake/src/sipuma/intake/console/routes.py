@@ -89,6 +89,10 @@ def mount_console(
     async def statistics_page(request: Request) -> Response:
         return pages.render(request, "statistics.html", "statistics")
 
+    @app.get(f"{PREFIX}/staf", include_in_schema=False)
+    async def staff_page(request: Request) -> Response:
+        return pages.render(request, "staff.html", "staff")
+
     @app.get(f"{PREFIX}/pengaduan/{{complaint_id}}", include_in_schema=False)
     async def complaint_page(request: Request, complaint_id: str) -> Response:
         if not UUID_RE.match(complaint_id):

@@ -292,11 +292,12 @@
       add(c.at, S.t(told ? "ev_told" : "ev_unreachable"), [told ? S.t(`m_${c.method}`) : "", c.note || ""].filter(Boolean).join(" · "));
     }
     for (const tk of d.tickets || []) add(tk.issued_at, S.t("ev_ticket"), (tk.channels || []).join(", "));
-    for (const [channel, n] of Object.entries(d.notifications || {})) {
+    // Every delivery (a corrected contact's second e-mail too), not only the latest per channel.
+    for (const n of d.deliveries || []) {
       const failed = n.status === "failed";
-      add(n.at, S.t(failed ? "ev_failed" : "ev_sent"), `${channel}${n.reason ? " · " + n.reason : ""}`, failed ? "failed" : "");
+      add(n.at, S.t(failed ? "ev_failed" : "ev_sent"), `${n.channel}${n.reason ? " · " + n.reason : ""}`, failed ? "failed" : "");
     }
-    for (const h of d.status_history || []) {
+    for (const h of (d.status_history || []).filter((x) => x.kind !== "communication")) {
       add(h.at, S.t("ev_status"), `${S.statusLabel(h.from)} → ${S.statusLabel(h.to)}${h.note ? " · " + h.note : ""}`);
     }
     events.sort((a, b) => new Date(a.at) - new Date(b.at));
