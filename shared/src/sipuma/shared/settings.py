@@ -50,6 +50,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
+    # Replicas that must have a write before it is acknowledged (acks=all); None: the broker's
+    # default. Production and the 3-broker cluster: 2 of 3 (one broker may be down, none lost).
+    topic_min_insync_replicas: int | None = Field(None, ge=1)
     topic_retention_ms: int = Field(DEFAULT_RETENTION_MS, ge=-1)
     consumer_retry_initial_seconds: float = Field(0.5, gt=0)
     consumer_retry_max_seconds: float = Field(30.0, gt=0)

@@ -74,6 +74,7 @@ def build(settings: IntakeSettings) -> Runtime:
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
             retention_ms=settings.topic_retention_ms,
+            min_insync_replicas=settings.topic_min_insync_replicas,
         )
 
     spool = Spool(settings.spool_file)

@@ -86,6 +86,7 @@ class Runtime:
             partitions=s.topic_partitions,
             replication_factor=s.topic_replication_factor,
             retention_ms=s.topic_retention_ms,
+            min_insync_replicas=s.topic_min_insync_replicas,
         )
         await self.deliveries.ensure_indexes()
         await self.staff_alert_log.ensure_indexes()
