@@ -1,7 +1,7 @@
-"""Broker faults on the 3-node cluster under load (issue 17, part 2), each scenario
+"""Broker faults and the scale-out on the 3-node cluster under load (issue 17, part 2), each
 `SIPUMA_CHAOS_RUNS` times (1 in `make test`; `make cluster-chaos` runs 20), each run reconciled
-exactly: every complaint answered 2xx numbered once, per-office numbers 1..N, one e-mail and one
-SMS per ticket, no EvidenceStored without its object."""
+exactly and cumulatively: every complaint answered 2xx numbered once, per-office numbers 1..N,
+one e-mail and one SMS per ticket, no EvidenceStored without its object."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from sipuma.shared import topics
 from tests.chaos.infra import World
 from tests.chaos.load import Ledger
 from tests.cluster.report import write_reports
-from tests.cluster.runs import RUNS, SPREAD_S, run_under_load
+from tests.cluster.runs import FIVE_OFFICES, RUNS, SPREAD_S, run_under_load
+from tests.cluster.test_scale_out import scale_round
 from tests.harness.kafka_cluster import KafkaCluster
 
-pytestmark = [pytest.mark.chaos, pytest.mark.e2e, pytest.mark.timeout(RUNS * 600 + 300)]
+pytestmark = [pytest.mark.chaos, pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def _kill_leader_of(
@@ -83,26 +84,39 @@ SCENARIOS: dict[str, tuple[str, Callable[[World, KafkaCluster], dict[str, Any]]]
 }
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_broker_fault_under_load(
-    scenario: str,
+# Run-major order (run 1 of every case, then run 2, ...): a long pass cut short still has
+# about as many runs of each; the scale-out (test_scale_out.scale_round) is one of the cases.
+CASES = [*SCENARIOS, "scale-out"]
+
+
+@pytest.mark.parametrize(
+    ("run", "case"),
+    [(run, case) for run in range(1, RUNS + 1) for case in CASES],
+    ids=lambda value: str(value),
+)
+def test_under_load(
+    run: int,
+    case: str,
     cluster_world: World,
     cluster: KafkaCluster,
     cluster_ledger: Ledger,
     cluster_results: dict[str, list[dict[str, Any]]],
 ) -> None:
-    label, fault = SCENARIOS[scenario]
-    failures: list[str] = []
-    for run in range(1, RUNS + 1):
+    if case == "scale-out":
         result = run_under_load(
             cluster_world,
             cluster_ledger,
-            lambda: fault(cluster_world, cluster),
-            seed=hash((scenario, run)),
+            lambda: scale_round(cluster_world),
+            seed=hash((case, run)),
+            offices=FIVE_OFFICES,
         )
-        result = {"scenario": scenario, "fault": label, "run": run, **result}
-        cluster_results["chaos"].append(result)
-        print(f"\n{scenario} run {run}: {result}")
-        write_reports(cluster_results, cluster_world)
-        failures += [f"run {run}: {p}" for p in result["new_problems"]]
-    assert not failures, "\n".join(failures)
+        cluster_results["scale"].append({"run": run, **result})
+    else:
+        label, fault = SCENARIOS[case]
+        result = run_under_load(
+            cluster_world, cluster_ledger, lambda: fault(cluster_world, cluster), hash((case, run))
+        )
+        cluster_results["chaos"].append({"scenario": case, "fault": label, "run": run, **result})
+    print(f"\n{case} run {run}: {result}")
+    write_reports(cluster_results, cluster_world)
+    assert not result["new_problems"], "\n".join(result["new_problems"])

@@ -41,6 +41,10 @@ def _java(folder: Path, heap: str) -> list[str]:
         "java",
         f"-Xms{heap}",
         f"-Xmx{heap}",
+        # Three JVMs on a small shared box: start-up (each restart in the chaos runs) is mostly
+        # JIT work; C1 only and the serial collector halve the CPU it takes.
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
         f"-Dlog4j2.configurationFile={ROOT / 'deploy/local/kafka/log4j2.properties'}",
         f"-Dkafka.logs.dir={folder}",
         "-cp",
