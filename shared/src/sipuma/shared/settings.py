@@ -59,6 +59,9 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(25.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: LogFormat = "auto"
+    # OpenTelemetry: an OTLP/HTTP collector's base URL (e.g. http://otel-collector:4318); empty:
+    # no spans recorded or exported (trace context is still passed on). See shared/tracing.py.
+    otel_endpoint: str = ""
     http_host: str = "127.0.0.1"  # containers set SIPUMA_HTTP_HOST=0.0.0.0
     http_port: int = Field(8000, ge=1, le=65535)
     # Prepended to every topic name (consumed, produced, dead letter) and to the consumer group:
