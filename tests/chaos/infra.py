@@ -19,6 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -239,16 +240,30 @@ class Broker:
         self.kafka.stop()
 
 
+class Brokers(Protocol):
+    """What the world needs of its Kafka: one broker (`Broker`) or a cluster (tests/cluster)."""
+
+    @property
+    def bootstrap(self) -> str: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
 @dataclass
 class World:
     folder: Path
     prefix: str
-    broker: Broker
+    broker: Brokers
     store: Store
     infra: dict[str, Proc] = field(default_factory=dict)
     services: dict[str, Proc] = field(default_factory=dict)
     db: str = "chaos"
     bucket: str = "chaos-evidence"
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)  # per service: its environment
     started: float = 0.0  # time.monotonic() when the world began starting
     startup_s: float = 0.0  # how long starting it took
 
@@ -281,7 +296,7 @@ class World:
         self.broker.stop()
 
 
-def _service_env(world: World, ports: dict[str, int]) -> dict[str, dict[str, str]]:
+def _service_env(world: World, overrides: dict[str, str]) -> dict[str, dict[str, str]]:
     prefix = world.prefix
     base = {k: v for k, v in os.environ.items() if not k.startswith("SIPUMA_")}
     base.update(
@@ -304,6 +319,7 @@ def _service_env(world: World, ports: dict[str, int]) -> dict[str, dict[str, str
             "SIPUMA_CONSUMER_HEARTBEAT_INTERVAL_MS": "1000",
             "SIPUMA_SHUTDOWN_GRACE_SECONDS": "5",
             "PYTHONPATH": str(ROOT),
+            **overrides,
         }
     )
     return {
@@ -350,10 +366,29 @@ def _service_env(world: World, ports: dict[str, int]) -> dict[str, dict[str, str
     }
 
 
-def start_world(folder: Path) -> World:
+def service_proc(world: World, name: str, env: dict[str, str], replica: int = 1) -> Proc:
+    """One service process; replica > 1 is another process of the same service (same group,
+    same database), on its own port."""
+    port = free_port()
+    label = name if replica == 1 else f"{name}-{replica}"
+    return Proc(
+        label,
+        [str(Path(sys.executable).with_name(f"sipuma-{name}"))],
+        world.folder / f"{label}.log",
+        port,
+        env={**env, "SIPUMA_HTTP_PORT": str(port)},
+        ready_path="/readyz",
+    )
+
+
+def start_world(
+    folder: Path, broker: Brokers | None = None, service_env: dict[str, str] | None = None
+) -> World:
+    """The private world; `broker` (default: one throwaway broker) and `service_env` (settings
+    for all four services, over the chaos defaults) let tests/cluster put it on three brokers."""
     folder.mkdir(parents=True, exist_ok=True)
     python = str(Path(sys.executable))
-    broker = Broker(folder / "kafka")
+    broker = broker or Broker(folder / "kafka")
     world = World(folder=folder, prefix="sipuma.chaos.", broker=broker, store=Store(folder))
     minio_port, smtp_port, mail_api, sms_port = (free_port() for _ in range(4))
     (folder / "minio").mkdir(exist_ok=True)
@@ -418,18 +453,9 @@ def start_world(folder: Path) -> World:
         world.store.start()  # synchronous: returns once an authenticated TLS ping answers
         for proc in world.infra.values():
             proc.wait_ready()
-        ports = {name: free_port() for name in ("registry", "evidence", "notifier", "intake")}
-        envs = _service_env(world, ports)
+        world.envs = _service_env(world, service_env or {})
         for name in ("registry", "evidence", "notifier", "intake"):
-            env = {**envs[name], "SIPUMA_HTTP_PORT": str(ports[name])}
-            world.services[name] = Proc(
-                name,
-                [str(Path(python).with_name(f"sipuma-{name}"))],
-                folder / f"{name}.log",
-                ports[name],
-                env=env,
-                ready_path="/readyz",
-            )
+            world.services[name] = service_proc(world, name, world.envs[name])
         for proc in world.services.values():
             proc.start()
         for proc in world.services.values():

@@ -176,14 +176,21 @@ def office_load(
                 time.sleep(pause)
 
 
-def run_load(world: World, ledger: Ledger, per_office: int, spread_s: float, seed: int) -> None:
+def run_load(
+    world: World,
+    ledger: Ledger,
+    per_office: int,
+    spread_s: float,
+    seed: int,
+    offices: tuple[str, ...] = OFFICES,
+) -> None:
     threads = [
         threading.Thread(
             target=office_load,
             args=(world, ledger, office, per_office, spread_s, seed * 10 + n),
             daemon=True,
         )
-        for n, office in enumerate(OFFICES)
+        for n, office in enumerate(offices)
     ]
     for thread in threads:
         thread.start()

@@ -114,8 +114,15 @@ def render(results: list[dict[str, Any]], total_s: float, startup_s: float) -> s
     return "\n".join(lines)
 
 
+# The 3-broker section (tests/cluster writes its numbers there) is kept when this pass rewrites
+# the file: everything from its heading on.
+CLUSTER_SECTION = "## On three brokers"
+
+
 def write_report(target: Path, results: list[dict[str, Any]], total_s: float, world: World) -> None:
-    target.write_text(render(results, total_s, world.startup_s))
+    old = target.read_text() if target.exists() else ""
+    kept = old[old.index(CLUSTER_SECTION) :] if CLUSTER_SECTION in old else ""
+    target.write_text(render(results, total_s, world.startup_s) + ("\n" + kept if kept else ""))
 
 
 if __name__ == "__main__":

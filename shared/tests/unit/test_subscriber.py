@@ -117,3 +117,9 @@ async def test_failing_handler_is_retried_then_dead_lettered_when_bounded() -> N
         await ce.publish_event(broker, example(ev.ComplaintRegistered))
         assert calls == 1
         assert dead.mock.call_count == 1
+
+
+def test_a_bootstrap_list_reaches_the_client_as_separate_hosts() -> None:
+    """FastStream takes one string as one host: "a:1,b:2" would be host "a:1,b" port 2."""
+    broker = build_broker(ServiceSettings(kafka_bootstrap="127.0.0.1:19092, 127.0.0.1:19093"))
+    assert broker._connection_kwargs["bootstrap_servers"] == ["127.0.0.1:19092", "127.0.0.1:19093"]

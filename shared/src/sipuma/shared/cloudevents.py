@@ -20,6 +20,7 @@ from faststream.kafka.publisher.usecase import DefaultPublisher
 from sipuma.shared.events import Event, InvalidEvent, parse_event
 from sipuma.shared.metrics import EVENTS_PUBLISHED
 from sipuma.shared.topics import TopicSpec, check_publishable, topic_for
+from sipuma.shared.tracing import trace_headers
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -59,6 +60,7 @@ def to_headers(event: Event) -> dict[str, str]:
         "ce_subject": str(event.complaint_id),
         "content-type": CONTENT_TYPE,
         "correlation_id": event.correlation_id,
+        **trace_headers(),  # ce_traceparent / ce_tracestate when a trace is current
     }
 
 

@@ -27,6 +27,7 @@ from sipuma.shared.cloudevents import decode_message
 from sipuma.shared.correlation import correlation_scope
 from sipuma.shared.events import Event, InvalidEvent
 from sipuma.shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED, HANDLER_SECONDS
+from sipuma.shared.tracing import consumer_span
 
 INVALID_HEADERS_MARK = "x-sipuma-invalid-header-bytes"
 DEAD_LETTER_HEADER = "x-sipuma-dead-letter-"  # prefix of the headers added on dead-lettering
@@ -100,8 +101,13 @@ class EventConsumer:
         record = message.raw_message
         position = (record.topic, record.partition, record.offset)
         labels = {"group": self.group_id, "topic": record.topic}
-        with correlation_scope(
-            event.correlation_id, event_id=str(event.event_id), event_type=event.event_type
+        with (
+            correlation_scope(
+                event.correlation_id, event_id=str(event.event_id), event_type=event.event_type
+            ),
+            consumer_span(
+                message.headers, record.topic, record.partition, record.offset, event.event_type
+            ),
         ):
             try:
                 with HANDLER_SECONDS.labels(**labels).time():

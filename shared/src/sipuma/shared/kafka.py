@@ -80,7 +80,8 @@ def build_broker(
 ) -> KafkaBroker:
     """The service's broker; the same structlog logger as the app (redacted JSON)."""
     broker = KafkaBroker(
-        settings.kafka_bootstrap,
+        # FastStream takes a single string as one host; "a:9092,b:9092" must be a list of them.
+        [host.strip() for host in settings.kafka_bootstrap.split(",") if host.strip()],
         client_id=f"sipuma-{settings.service}",
         acks="all",
         enable_idempotence=True,

@@ -19,4 +19,5 @@ async def ensure_service_topics(
         partitions=settings.topic_partitions,
         replication_factor=settings.topic_replication_factor,
         retention_ms=settings.topic_retention_ms,
+        min_insync_replicas=settings.topic_min_insync_replicas,
     )

@@ -50,12 +50,18 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
+    # Replicas that must have a write before it is acknowledged (acks=all); None: the broker's
+    # default. Production and the 3-broker cluster: 2 of 3 (one broker may be down, none lost).
+    topic_min_insync_replicas: int | None = Field(None, ge=1)
     topic_retention_ms: int = Field(DEFAULT_RETENTION_MS, ge=-1)
     consumer_retry_initial_seconds: float = Field(0.5, gt=0)
     consumer_retry_max_seconds: float = Field(30.0, gt=0)
     shutdown_grace_seconds: float = Field(25.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: LogFormat = "auto"
+    # OpenTelemetry: an OTLP/HTTP collector's base URL (e.g. http://otel-collector:4318); empty:
+    # no spans recorded or exported (trace context is still passed on). See shared/tracing.py.
+    otel_endpoint: str = ""
     http_host: str = "127.0.0.1"  # containers set SIPUMA_HTTP_HOST=0.0.0.0
     http_port: int = Field(8000, ge=1, le=65535)
     # Prepended to every topic name (consumed, produced, dead letter) and to the consumer group:

@@ -25,6 +25,7 @@ from sipuma.shared.problems import (
     route_template,
 )
 from sipuma.shared.settings import ServiceSettings
+from sipuma.shared.tracing import TracingMiddleware
 
 UNMATCHED_ROUTE = "<unmatched>"
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -146,7 +147,8 @@ def install_http_plumbing(
     if max_body_bytes is not None:
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(AccessLogMiddleware)  # inside the correlation scope: lines carry the id
-    app.add_middleware(CorrelationIdMiddleware)  # outermost: even a 413 carries the id
+    app.add_middleware(CorrelationIdMiddleware)  # even a 413 carries the id
+    app.add_middleware(TracingMiddleware)  # outermost: the span covers everything
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

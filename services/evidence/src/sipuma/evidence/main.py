@@ -36,6 +36,7 @@ from sipuma.evidence.store import EvidenceStore
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
+from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_cors, install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.evidence")
@@ -139,4 +140,5 @@ def build(settings: EvidenceSettings) -> Runtime:
 def run() -> None:
     settings = EvidenceSettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
+    configure_tracing(settings)
     serve(build(settings).app, settings)

@@ -36,6 +36,7 @@ from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.topic_admin import ensure_topics
+from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.intake")
@@ -74,6 +75,7 @@ def build(settings: IntakeSettings) -> Runtime:
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
             retention_ms=settings.topic_retention_ms,
+            min_insync_replicas=settings.topic_min_insync_replicas,
         )
 
     spool = Spool(settings.spool_file)
@@ -161,4 +163,5 @@ def build(settings: IntakeSettings) -> Runtime:
 def run() -> None:
     settings = IntakeSettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
+    configure_tracing(settings)
     serve(build(settings).app, settings)

@@ -45,6 +45,7 @@ from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.topic_admin import ensure_topics
+from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.notifier")
@@ -86,6 +87,7 @@ class Runtime:
             partitions=s.topic_partitions,
             replication_factor=s.topic_replication_factor,
             retention_ms=s.topic_retention_ms,
+            min_insync_replicas=s.topic_min_insync_replicas,
         )
         await self.deliveries.ensure_indexes()
         await self.staff_alert_log.ensure_indexes()
@@ -230,4 +232,5 @@ def _secret(value: SecretStr | None) -> str | None:
 def run() -> None:
     settings = NotifierSettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
+    configure_tracing(settings)
     serve(build(settings).app, settings)

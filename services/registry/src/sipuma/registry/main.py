@@ -43,6 +43,7 @@ from sipuma.shared.kafka import build_broker
 from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
+from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_cors, install_http_plumbing, serve
 
 PRODUCED = (
@@ -168,4 +169,5 @@ def build(
 def run() -> None:
     settings = RegistrySettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
+    configure_tracing(settings)
     serve(build(settings).app, settings)
