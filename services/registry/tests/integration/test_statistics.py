@@ -173,6 +173,43 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
         first_wib = [r for r in lines if r["received_at_local"] == "2026-11-01T00:30:00"]
         assert first_wib[0]["office_code"] == A and first_wib[0]["overdue"] == "Ya"
 
+        # The same export as XLSX: the same columns and rows, local times as date-times; and
+        # office-scoped as the CSV (compliance staff: their own office, never another's).
+        answer = await http.get(
+            "/v1/statistics/complaints", params={**month, "format": "xlsx"}, headers=spv
+        )
+        assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
+        assert 'pengaduan-kantor-2026-11-01-2026-11-30.xlsx"' in answer.headers[
+            "content-disposition"
+        ]
+        book = load_workbook(io.BytesIO(answer.content), read_only=True).active
+        assert book is not None
+        cells = [list(r) for r in book.iter_rows(values_only=True)]
+        assert cells[0] == list(csv.reader(io.StringIO(export.text)))[0]
+        as_csv = {r["register_number"]: r for r in lines}
+        assert len(cells) == 7 and {r[1] for r in cells[1:]} == set(as_csv)
+        for row in (dict(zip(cells[0], r, strict=True)) for r in cells[1:]):
+            expected = as_csv[row["register_number"]]
+            assert row["received_at_local"] == datetime.fromisoformat(
+                expected["received_at_local"]
+            )
+            assert row["office_code"] == expected["office_code"]
+            assert str(row["overdue"]) == expected["overdue"]
+        own = await http.get(
+            "/v1/statistics/complaints",
+            params={**month, "format": "xlsx"},
+            headers=auth(C, Role.COMPLIANCE),
+        )
+        own_sheet = load_workbook(io.BytesIO(own.content), read_only=True).active
+        assert own_sheet is not None
+        assert {r[0] for r in list(own_sheet.iter_rows(values_only=True))[1:]} == {C}
+        elsewhere = await http.get(
+            "/v1/statistics/complaints",
+            params={**month, "format": "xlsx", "office": A},
+            headers=auth(C, Role.COMPLIANCE),
+        )
+        assert elsewhere.status_code == 403
+
 
 async def test_overdue_list_longest_first_in_scope(store: Store, build_registry: BuildRegistry):
     await store.listing.insert_many([dict(e) for e in MONTH])

@@ -2,7 +2,9 @@
 XLSX (openpyxl's write-only workbook: rows go to a temporary file as they come, so a long
 range does not sit in memory). One set of cell rules for both: times in the office's local
 time to the second, booleans `Ya`/`Tidak`, nothing as an empty cell. Pure apart from the
-temporary file; the routes in `api.py` send what these produce."""
+temporary file; the routes in `api.py` send what these produce. Serves the staff list, the
+report and the statistics' per-complaint export (issue 18), whose rows come one at a time from a
+cursor: `batched` groups them so CSV and XLSX alike stream in constant memory."""
 
 from __future__ import annotations
 
@@ -113,6 +115,30 @@ def _text_cell(sheet: Any, value: Any) -> Any:
         text.data_type = "s"
         return text
     return value
+
+
+async def batched(
+    rows: AsyncIterable[list[Any]], size: int = 500
+) -> AsyncIterator[list[list[Any]]]:
+    """Rows read one at a time, handed on in batches (one thread hop per batch for the XLSX)."""
+    batch: list[list[Any]] = []
+    async for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def local_datetimes(row: Sequence[Any], columns: Iterable[int]) -> list[Any]:
+    """A row whose office-local ISO times (naive, as the CSV's `*_local` columns) become
+    date-times: an Excel cell has no zone, so the XLSX shows the same wall-clock time, sortable."""
+    out = list(row)
+    for i in columns:
+        if isinstance(out[i], str) and out[i][:1].isdigit():
+            out[i] = datetime.fromisoformat(out[i])
+    return out
 
 
 def filename(*parts: str, extension: str) -> str:
