@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 
 from sipuma.registry.statistics import FIELDS
-from sipuma.registry.store import Store
+from sipuma.registry.store import EARLIEST, Store
 from tests.harness.plans import assert_index_backed, explain_find
 from tests.harness.state import eventually
 
@@ -53,6 +53,19 @@ async def test_deadline_and_statistics_queries_use_their_indexes(store: Store) -
             {"due_at": {"$lte": now}, "office_code": OFFICES[0]},
             sort=[("due_at", 1), ("_id", 1)],
             limit=100,
+        ),
+    )
+    # The staff list with `sort=due` (Store.page): office, received range, a deadline.
+    assert_index_backed(
+        await explain_find(
+            store.listing,
+            {
+                "received_at": {"$gte": start, "$lt": start + timedelta(days=366)},
+                "office_code": OFFICES[0],
+                "due_at": {"$gte": EARLIEST},
+            },
+            sort=[("due_at", 1), ("_id", 1)],
+            limit=50,
         ),
     )
     assert_index_backed(

@@ -179,20 +179,18 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
             "/v1/statistics/complaints", params={**month, "format": "xlsx"}, headers=spv
         )
         assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
-        assert 'pengaduan-kantor-2026-11-01-2026-11-30.xlsx"' in answer.headers[
-            "content-disposition"
-        ]
+        assert (
+            'pengaduan-kantor-2026-11-01-2026-11-30.xlsx"' in answer.headers["content-disposition"]
+        )
         book = load_workbook(io.BytesIO(answer.content), read_only=True).active
         assert book is not None
         cells = [list(r) for r in book.iter_rows(values_only=True)]
-        assert cells[0] == list(csv.reader(io.StringIO(export.text)))[0]
+        assert cells[0] == next(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
         as_csv = {r["register_number"]: r for r in lines}
         assert len(cells) == 7 and {r[1] for r in cells[1:]} == set(as_csv)
         for row in (dict(zip(cells[0], r, strict=True)) for r in cells[1:]):
             expected = as_csv[row["register_number"]]
-            assert row["received_at_local"] == datetime.fromisoformat(
-                expected["received_at_local"]
-            )
+            assert row["received_at_local"] == datetime.fromisoformat(expected["received_at_local"])
             assert row["office_code"] == expected["office_code"]
             assert str(row["overdue"]) == expected["overdue"]
         own = await http.get(
@@ -225,3 +223,30 @@ async def test_overdue_list_longest_first_in_scope(store: Store, build_registry:
             "total": 0,
             "items": [],
         }
+
+
+async def test_staff_list_sorted_due_puts_overdue_first(
+    store: Store, build_registry: BuildRegistry
+):
+    """`sort=due`: the complaints with a deadline, overdue ones (5 Nov, 20 Nov) first, then the
+    one still to come (2099); those without a deadline are not in this order. Office scope."""
+    await store.listing.insert_many([dict(e) for e in MONTH])
+    built, _ = build_registry()
+    async with client(built) as http:
+        spv = auth(A, Role.SUPERVISOR)
+        autumn = {"from": "2026-10-01T00:00:00Z", "to": "2026-12-31T00:00:00Z"}
+        due = {**autumn, "sort": "due"}
+        found = (await http.get("/v1/complaints", params=due, headers=spv)).json()
+        items = found["items"]
+        assert [(i["office_code"], i["overdue"]) for i in items] == [
+            (A, True),
+            (C, True),
+            (B, False),
+        ]
+        assert found["total"] == 3 and items[2]["due_at"].startswith("2099-01-10")
+        newest = (await http.get("/v1/complaints", params=autumn, headers=spv)).json()["items"]
+        assert newest[0]["received_at"] > newest[-1]["received_at"] and len(newest) == 8
+        own = await http.get("/v1/complaints", params=due, headers=auth(C, Role.RECEIVER))
+        assert [i["office_code"] for i in own.json()["items"]] == [C]
+        wrong = await http.get("/v1/complaints", params={**autumn, "sort": "x"}, headers=spv)
+        assert wrong.status_code == 422 and "sort" in wrong.text

@@ -309,7 +309,15 @@ def staff_router(
         overdue: Annotated[
             bool | None, Query(description="true: lewat 30 menit dan penerimaan belum selesai")
         ] = None,
-        sort: Sort = "-received_at",
+        sort: Annotated[
+            Sort,
+            Query(
+                description="urutan / order; `-` dulu: menurun / descending. due: semua yang "
+                "masih bertenggat, melewati tenggat dulu lalu tenggat terdekat (`from`/`to` "
+                "tidak dipakai) / every complaint with an open deadline, overdue first, then by "
+                "due date (`from`/`to` are not used)"
+            ),
+        ] = "-received_at",
     ) -> Any:
         for personal in PERSONAL_FILTERS:
             if personal in request.query_params:

@@ -199,6 +199,8 @@ class ComplaintFilter:
     employee: tuple[str, ...] | None = None  # blind keys of the typed words or NIP
     not_told: bool | None = None
     overdue_before: datetime | None = None  # no intake end and received before this moment
+    # A key of SORTS, "-" first for descending. "due": every complaint with an open follow-up
+    # deadline (the receipt range unused), the earliest due first, so the overdue ones lead.
     sort: str = "-received_at"
 
 
@@ -208,6 +210,7 @@ SORTS: dict[str, str] = {
     "register_number": "view.register_number",
     "status": "view.status",
     "office_code": "office_code",
+    "due": "due_at",  # the open deadlines only (store.py), ascending: overdue first
 }
 
 

@@ -35,6 +35,7 @@ Sort = Literal[
     "-status",
     "office_code",
     "-office_code",
+    "due",  # every open deadline, overdue first (from/to unused)
 ]
 
 

@@ -40,6 +40,9 @@ from sipuma.shared.mongo import create_indexes, ordered_index
 WAITING: Doc = {"attention.since": {"$exists": True}}  # a complaint waiting for a person
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any deadline: "has a deadline" as a range
+
+
 def _outbox_due() -> IndexModel:
     # Sparse: only unsent entries are in it, so the relay's query reads what it sends.
     return IndexModel([("outbox.due", ASCENDING)], name="outbox_due", sparse=True)
@@ -185,10 +188,15 @@ def _list_query(wanted: ComplaintFilter) -> Doc:
     """The staff list's filter: a time range on the indexed `received_at` (per time zone for
     office-local dates), the scope's offices, the list filters and the search."""
     query: Doc = {"received_at": {"$gte": wanted.start, "$lt": wanted.end}}
+    if wanted.sort == "due":
+        # The deadline order spans every open deadline, not the receipt range: an overdue
+        # complaint is often older than any window a person picks, and open deadlines are few.
+        # Read in the key order of the ordered `office_due_id` / `due_id` indexes.
+        query = {"due_at": {"$gte": EARLIEST}}
     offices = wanted.scope.codes()
     if offices is not None:
         query["office_code"] = offices[0] if len(offices) == 1 else {"$in": offices}
-    if wanted.local:  # office-local dates: one (offices, range) branch per time zone
+    if wanted.local and wanted.sort != "due":  # office-local dates: a branch per time zone
         branches = [
             {
                 "office_code": w.offices[0] if len(w.offices) == 1 else {"$in": list(w.offices)},
