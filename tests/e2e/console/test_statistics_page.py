@@ -48,3 +48,10 @@ def test_list_shows_the_working_day_deadline(page: Page, console_stack: Stack) -
     # Just registered: the verification stage, due in three working days, not overdue.
     expect(row.locator("td").last).to_contain_text("Verifikasi:")
     expect(row.locator("td").last).not_to_contain_text("Terlambat")
+    # Ordered by deadline (overdue first, then by due date: the registry's `sort=due`, whose
+    # order is proven in its test_statistics): the new complaint has a deadline, so it stays.
+    page.get_by_label("Urutan").select_option("due")
+    with page.expect_response(lambda r: "sort=due" in r.url and "/v1/complaints?" in r.url):
+        page.get_by_role("button", name="Saring").click()
+    expect(row).to_have_count(1)
+    expect(row.locator("td").last).to_contain_text("Verifikasi:")

@@ -34,6 +34,8 @@
     if (form.status.value) q.set("status", form.status.value);
     if (form.channel.value) q.set("channel", form.channel.value);
     if (form.failed.checked) q.set("notification_failed", "true");
+    // The registry's order: overdue first, then by due date (only those with a deadline).
+    if (form.sort.value === "due") q.set("sort", "due");
     const r = new URLSearchParams({ from: form.from.value, to: form.to.value, level: "complaint", format: "json" });
     const [list, report] = await Promise.all([
       S.api("registry", `/v1/complaints?${q}`),

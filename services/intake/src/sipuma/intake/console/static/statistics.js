@@ -43,17 +43,20 @@
   function render(found) {
     const offices = found.offices.filter((o) => o.complaints > 0 || !supervisor || form.office.value);
     const tbody = document.querySelector("#stats-table tbody");
+    // data-label: the column's name beside each value when a phone shows rows as cards.
+    const heads = [...document.querySelectorAll("#stats-table thead th")].map((th) => th.textContent);
+    const cell = (i, text, attrs = {}) => S.el("td", { "data-label": heads[i], ...attrs }, text);
     tbody.replaceChildren(
       ...offices.map((o) =>
         S.el("tr", {},
           S.el("th", { scope: "row" }, `${o.office_name} (${o.timezone || "-"})`),
-          S.el("td", {}, String(o.complaints)),
-          S.el("td", {}, o.median_minutes_to_number === null ? "–" : String(o.median_minutes_to_number)),
-          S.el("td", {}, o.p90_minutes_to_number === null ? "–" : String(o.p90_minutes_to_number)),
-          S.el("td", {}, o.share_within_30_minutes === null ? "–" : `${Math.round(o.share_within_30_minutes * 100)} %`),
-          S.el("td", {}, String(o.notifications_sent)),
-          S.el("td", {}, String(o.notifications_failed)),
-          S.el("td", { class: o.overdue ? "missed" : "" }, String(o.overdue)),
+          cell(1, String(o.complaints)),
+          cell(2, o.median_minutes_to_number === null ? "–" : String(o.median_minutes_to_number)),
+          cell(3, o.p90_minutes_to_number === null ? "–" : String(o.p90_minutes_to_number)),
+          cell(4, o.share_within_30_minutes === null ? "–" : `${Math.round(o.share_within_30_minutes * 100)} %`),
+          cell(5, String(o.notifications_sent)),
+          cell(6, String(o.notifications_failed)),
+          cell(7, String(o.overdue), { class: o.overdue ? "missed" : "" }),
         ),
       ),
     );
