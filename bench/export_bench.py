@@ -1,14 +1,14 @@
 """(x) Export memory (issue 18 part 2): a private registry process holding `--export-complaints`
 (default 100,000) complaints of one year over three offices; the streamed per-complaint CSV of
-the whole year, the same as XLSX and the office statistics (JSON) are downloaded while the registry's resident
-memory is sampled from /proc. Reported: rows, MiB sent, seconds, the registry's RSS before and
-its peak during each (VmHWM, the kernel's own high-water mark, reset before and read after each
-request) — the goal
-is a peak under 100 MiB."""
+the whole year, the same as XLSX, and the office statistics (JSON) are downloaded while the
+registry's resident memory is sampled from /proc. Reported: rows, MiB sent, seconds, the
+registry's RSS before and its peak during each (VmHWM, the kernel's own high-water mark, reset
+before and read after each request) — the goal is a peak under 100 MiB."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from contextlib import ExitStack
@@ -71,10 +71,8 @@ async def _seed(uri: str, database: str, count: int) -> None:
 def _reset_peak(pid: int) -> None:
     """Reset the kernel's VmHWM to the current RSS (Linux 4.0+), so each request's peak is its
     own, not the previous request's."""
-    try:
+    with contextlib.suppress(OSError):  # else the peaks are cumulative (reported as they are)
         Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        pass  # then the peaks are cumulative (reported as they are)
 
 
 async def _download(url: str, params: dict[str, str], token: str, pid: int) -> dict[str, Any]:
