@@ -190,7 +190,9 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
         assert len(cells) == 7 and {r[1] for r in cells[1:]} == set(as_csv)
         for row in (dict(zip(cells[0], r, strict=True)) for r in cells[1:]):
             expected = as_csv[row["register_number"]]
-            assert row["received_at_local"] == datetime.fromisoformat(expected["received_at_local"])
+            assert row["received_at_local"] == datetime.fromisoformat(
+                str(expected["received_at_local"])
+            )
             assert row["office_code"] == expected["office_code"]
             assert str(row["overdue"]) == expected["overdue"]
         own = await http.get(
