@@ -3,10 +3,12 @@ table and three Chart.js charts drawn in the browser; the screenshot in docs/scr
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from sipuma.shared.auth import Role
@@ -37,6 +39,14 @@ def test_statistics_page_draws_the_office_numbers(
     # A compliance officer reads their own office only: no office choice.
     expect(page.locator("#s-office-field")).to_be_hidden()
     page.screenshot(path=str(shots / "07-statistics.png"), full_page=True)
+    # The per-complaint export as XLSX, downloaded with the officer's token.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Unduh per pengaduan (XLSX)").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    book = load_workbook(io.BytesIO(download.value.path().read_bytes()), read_only=True).active
+    assert book is not None
+    header = next(book.iter_rows(values_only=True))
+    assert header[:2] == ("office_code", "register_number")
 
 
 def test_list_shows_the_working_day_deadline(page: Page, console_stack: Stack) -> None:

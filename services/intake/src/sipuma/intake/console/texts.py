@@ -360,6 +360,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "stats_download_csv": ("Unduh CSV", "Download CSV"),
     "stats_download_xlsx": ("Unduh XLSX", "Download XLSX"),
     "stats_download_rows": ("Unduh per pengaduan (CSV)", "Download per complaint (CSV)"),
+    "stats_download_rows_xlsx": ("Unduh per pengaduan (XLSX)", "Download per complaint (XLSX)"),
     "stats_range_hint": (
         "Tanggal menurut zona waktu masing-masing kantor (WIB/WITA/WIT).",
         "Dates in each office's own time zone (WIB/WITA/WIT).",

@@ -106,5 +106,6 @@
   document.getElementById("dl-csv").addEventListener("click", () => download("/v1/statistics", { format: "csv" }, "csv"));
   document.getElementById("dl-xlsx").addEventListener("click", () => download("/v1/statistics", { format: "xlsx" }, "xlsx"));
   document.getElementById("dl-rows").addEventListener("click", () => download("/v1/statistics/complaints", {}, "csv"));
+  document.getElementById("dl-rows-xlsx").addEventListener("click", () => download("/v1/statistics/complaints", { format: "xlsx" }, "xlsx"));
   load();
 })();
