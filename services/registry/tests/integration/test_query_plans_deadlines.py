@@ -55,19 +55,17 @@ async def test_deadline_and_statistics_queries_use_their_indexes(store: Store) -
             limit=100,
         ),
     )
-    # The staff list with `sort=due` (Store.page): office, received range, a deadline.
-    assert_index_backed(
-        await explain_find(
-            store.listing,
-            {
-                "received_at": {"$gte": start, "$lt": start + timedelta(days=366)},
-                "office_code": OFFICES[0],
-                "due_at": {"$gte": EARLIEST},
-            },
-            sort=[("due_at", 1), ("_id", 1)],
-            limit=50,
-        ),
-    )
+    # The staff list with `sort=due` (Store.page): an office or all, a deadline, in key order.
+    for office in ({"office_code": OFFICES[0]}, {}):
+        assert_index_backed(
+            await explain_find(
+                store.listing,
+                {**office, "due_at": {"$gte": EARLIEST}},
+                sort=[("due_at", 1), ("_id", 1)],
+                limit=50,
+            ),
+            sorted_by_index=True,
+        )
     assert_index_backed(
         await explain_find(
             store.listing,

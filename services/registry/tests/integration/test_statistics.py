@@ -230,14 +230,16 @@ async def test_overdue_list_longest_first_in_scope(store: Store, build_registry:
 async def test_staff_list_sorted_due_puts_overdue_first(
     store: Store, build_registry: BuildRegistry
 ):
-    """`sort=due`: the complaints with a deadline, overdue ones (5 Nov, 20 Nov) first, then the
-    one still to come (2099); those without a deadline are not in this order. Office scope."""
+    """`sort=due`: every complaint with a deadline, whenever received, overdue ones (5 Nov,
+    20 Nov) first, then the one still to come (2099); those without a deadline are not in this
+    order. Office scope."""
     await store.listing.insert_many([dict(e) for e in MONTH])
     built, _ = build_registry()
     async with client(built) as http:
         spv = auth(A, Role.SUPERVISOR)
         autumn = {"from": "2026-10-01T00:00:00Z", "to": "2026-12-31T00:00:00Z"}
-        due = {**autumn, "sort": "due"}
+        # A receipt range holding none of them: the deadline order does not use it.
+        due = {"from": "2026-11-25T00:00:00Z", "to": "2026-11-26T00:00:00Z", "sort": "due"}
         found = (await http.get("/v1/complaints", params=due, headers=spv)).json()
         items = found["items"]
         assert [(i["office_code"], i["overdue"]) for i in items] == [

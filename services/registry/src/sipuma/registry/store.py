@@ -67,6 +67,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("next_alert_at", ASCENDING)], name="next_alert", sparse=True),
         # Sparse: open complaints with a deadline; the overdue list reads it oldest first.
         IndexModel([("due_at", ASCENDING)], name="due_at", sparse=True),
+        # The staff list's deadline order (`sort=due`): overdue first, then by due date.
+        ordered_index(
+            [("office_code", ASCENDING), ("due_at", ASCENDING), ("_id", ASCENDING)],
+            name="office_due_id",
+        ),
+        ordered_index([("due_at", ASCENDING), ("_id", ASCENDING)], name="due_id"),
     ],
     "register_numbers": [
         IndexModel(
