@@ -254,3 +254,9 @@ async def test_staff_list_sorted_due_puts_overdue_first(
         assert [i["office_code"] for i in own.json()["items"]] == [C]
         wrong = await http.get("/v1/complaints", params={**autumn, "sort": "x"}, headers=spv)
         assert wrong.status_code == 422 and "sort" in wrong.text
+        # The same order in the search (issue 20) and in the list's export.
+        searched = await http.post("/v1/complaints/search", json=due, headers=spv)
+        assert [i["office_code"] for i in searched.json()["items"]] == [A, C, B]
+        exported = await http.get("/v1/complaints", params={**due, "format": "csv"}, headers=spv)
+        lines = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        assert [r["office_code"] for r in lines] == [A, C, B]
