@@ -28,6 +28,7 @@ import structlog
 
 from sipuma.registry import metrics, tickets
 from sipuma.registry.deadlines import DeadlinePolicy
+from sipuma.registry.disclosure import masked_name
 from sipuma.registry.domain import (
     REOPENED_TO,
     UNKNOWN_OFFICE,
@@ -168,6 +169,8 @@ class Registry:
         listing: Doc = {key: record[key] for key in LISTED}
         listing["register_year"] = number["year"]
         listing["tracking_contact"] = contact
+        # Masked in clear (initials, last 4 digits) so lists need no decryption; erasure drops it.
+        listing["complainant_masked"] = masked_name(record["intake"].get("complainant"))
         listing["number_id"] = number["_id"]
         # Staff search (issue 20) on blind keys only (identity is sealed, issue 16): the
         # complainant's name and the employees named at intake (later ones: `_settle`).

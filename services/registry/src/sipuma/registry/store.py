@@ -340,7 +340,9 @@ class Store:
             yield doc
 
     async def erase_identity(self, complaint_id: str) -> bool:
-        """Erasure: delete the complaint's data key (its ciphertext stays, unreadable)."""
+        """Erasure: delete the complaint's data key (its ciphertext stays, unreadable) and the
+        list's masked complainant (initials are still a trace of the person)."""
+        await self.listing.update_one({"_id": complaint_id}, {"$unset": {"complainant_masked": ""}})
         return self.vault is not None and await self.vault.erase(complaint_id)
 
     async def ping(self) -> bool:

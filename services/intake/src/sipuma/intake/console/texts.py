@@ -101,6 +101,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "sec_channel": ("Saluran dan waktu penerimaan", "Channel and time received"),
     "channel": ("Saluran pengaduan", "Channel"),
+    "complainant_masked": ("Pengadu (disamarkan)", "Complainant (masked)"),
     "channel_description": ("Keterangan saluran lainnya", "Describe the other channel"),
     "received_at": ("Waktu pengaduan diterima", "Time the complaint was received"),
     "received_at_hint": ("Waktu setempat kantor", "Office local time"),
