@@ -72,3 +72,13 @@ async def test_same_complainant_is_hinted_across_offices(build_registry: BuildRe
         }
         alone = await http.get(f"/v1/complaints/{stranger}", headers=auth(HERE, Role.RECEIVER))
         assert alone.json()["possible_duplicates"] == []
+        # The hint alone, for intake's answer: same hints, no identity, no audit entry.
+        alone_hint = await http.get(
+            f"/v1/complaints/{latest}/possible-duplicates", headers=auth(HERE, Role.RECEIVER)
+        )
+        assert alone_hint.json()["possible_duplicates"] == hints
+        assert "complainant" not in alone_hint.text
+        other = await http.get(
+            f"/v1/complaints/{elsewhere}/possible-duplicates", headers=auth(HERE, Role.RECEIVER)
+        )
+        assert other.status_code == 404  # another office's number is not even confirmed

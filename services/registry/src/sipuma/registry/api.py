@@ -468,6 +468,17 @@ def staff_router(
         _supervisor_only(caller)
         return await audit.verify()
 
+    @router.get(
+        "/complaints/{register_number:path}/possible-duplicates",
+        summary="Kemungkinan pengaduan ganda / Possible-duplicate hint",
+        description="Pengaduan lain oleh pengadu yang sama (indeks buta NIK/telepon) dalam "
+        "jendela waktu; tanpa identitas. / Other filings by the same complainant (blind NIK/phone "
+        "index) within the window; no identity, so no audit entry.",
+    )
+    async def possible_duplicates(register_number: str, caller: Caller) -> Any:
+        hints = await queries.duplicates_of(register_number, _scope(caller))
+        return {"register_number": register_number, "possible_duplicates": hints}
+
     @router.get("/complaints/{register_number:path}", summary="Rincian / Detail by register no.")
     async def get_complaint(
         register_number: str,

@@ -39,6 +39,9 @@ class ComplaintRepository(Protocol):
     # -- complaints as received, and the needs-attention mark ---------------------------------
     async def add_complaint(self, record: Doc) -> bool: ...
     async def complaint(self, complaint_id: str) -> Doc | None: ...
+    async def complaint_match(self, complaint_id: str) -> Doc | None:
+        """Blind match keys and received_at only (the duplicate hint)."""
+
     async def complaint_dates(self, complaint_id: str) -> Doc | None:
         """Only what the public timeline may show: no intake data."""
 

@@ -374,6 +374,12 @@ class Store:
             {"_id": complaint_id}, {"received_at": 1, "saved_at": 1}
         )
 
+    async def complaint_match(self, complaint_id: str) -> Doc | None:
+        """What the duplicate hint needs: blind keys and dates, no intake data."""
+        return await self.complaints.find_one(
+            {"_id": complaint_id}, {"received_at": 1, "match_keys": 1}
+        )
+
     async def mark_attention(self, complaint_id: str, mark: Doc) -> None:
         await self.complaints.update_one(
             {"_id": complaint_id, "attention": {"$exists": False}}, {"$set": {"attention": mark}}
