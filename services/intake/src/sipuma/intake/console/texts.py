@@ -15,6 +15,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_new": ("Catat pengaduan", "Record a complaint"),
     "nav_list": ("Daftar pengaduan", "Complaint list"),
     "nav_stats": ("Statistik", "Statistics"),
+    "nav_audit": ("Audit identitas", "Identity audit"),
     "nav_track": ("Lacak pengaduan", "Track a complaint"),
     "sign_out": ("Keluar", "Sign out"),
     "switch_lang": ("English", "Bahasa Indonesia"),
