@@ -29,7 +29,7 @@ def auth(office: str, *roles: Role) -> dict[str, str]:
 
 
 async def test_same_complainant_is_hinted_across_offices(build_registry: BuildRegistry) -> None:
-    built, _ = build_registry()
+    built, recorder = build_registry()
     now = datetime.now(UTC)
     first = (
         await register(
@@ -53,6 +53,11 @@ async def test_same_complainant_is_hinted_across_offices(build_registry: BuildRe
             built.registry, by(received(HERE, received_at=now), NIK, "+62 813-1111-2222")
         )
     )["number"]
+
+    # For intake's answer: the hint on the restricted topic names every office's number.
+    hinted = recorder.of(ev.ComplaintDuplicatesHinted)[-1]
+    assert {d.register_number for d in hinted.duplicates} == {first, elsewhere}
+    assert recorder.of(ev.ComplaintDuplicatesHinted)[-2].duplicates == []  # the stranger's
 
     raw = await built.store.complaints.find_one({"office_code": HERE, "match_keys": {"$size": 2}})
     assert raw is not None and NIK not in str(raw["match_keys"])

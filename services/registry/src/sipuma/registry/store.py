@@ -91,6 +91,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         _outbox_due(),
     ],
     "erasures": [_outbox_due()],  # `_id` = complaint id: one erasure each
+    "duplicate_hints": [_outbox_due()],  # `_id` = complaint id: one hint each
     # `_id` = seq (unique: one entry n); per complaint and per officer for the supervisors' lists
     "identity_audit": [
         IndexModel([("complaint_id", ASCENDING), ("seq", ASCENDING)], name="complaint_seq"),
@@ -306,6 +307,16 @@ class Store:
         }
         found = self.complaints.find(query, {"office_code": 1, "received_at": 1})
         return await found.sort("received_at", -1).limit(50).to_list()
+
+    async def add_hint(self, hint: Doc) -> bool:
+        try:
+            await self.db["duplicate_hints"].insert_one(hint)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def hint(self, complaint_id: str) -> Doc | None:
+        return await self.db["duplicate_hints"].find_one({"_id": complaint_id})
 
     async def add_erasure(self, erasure: Doc) -> bool:
         try:
