@@ -141,6 +141,19 @@ async def test_each_accepted_kind_round_trips_with_its_sha256(svc: Running, name
     assert [(e["officer_id"], e["kind"]) for e in entries] == [("198001", kind)]
     chain = audit.find({}).sort("_id", 1)
     assert (await audit_chain.verify(chain, AUDITED))["intact"]
+    # Supervisors see it through the audit API (any office); others are refused.
+    boss = auth(OTHER_OFFICE, ("supervisor",), "197501")
+    async with svc.client() as client:
+        listed = await client.get(
+            "/v1/audit/evidence-downloads", params={"complaint_id": str(cid)}, headers=boss
+        )
+        assert listed.status_code == 200, listed.text
+        (shown,) = listed.json()["items"]
+        assert shown["evidence_id"] == body["evidence_id"] and shown["officer_id"] == "198001"
+        refused = await client.get("/v1/audit/evidence-downloads", headers=auth())
+        assert refused.status_code == 403
+        checked = await client.get("/v1/audit/evidence-downloads/verify", headers=boss)
+        assert checked.json()["intact"] is True
 
 
 async def test_stored_evidence_cannot_be_silently_removed(svc: Running) -> None:

@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from faststream.kafka import KafkaBroker
 from starlette.requests import ClientDisconnect
 
-from sipuma.evidence.api import build_router
+from sipuma.evidence.api import build_audit_router, build_router
 from sipuma.evidence.domain import EvidenceError
 from sipuma.evidence.handlers import CONSUMED, subscribe_complaint_events
 from sipuma.evidence.outbox import relay_forever
@@ -117,7 +117,9 @@ def build(settings: EvidenceSettings) -> Runtime:
         lifespan=lifespan,
     )
     install_auth_handler(app)
-    app.include_router(build_router(TokenVerifier.from_settings(settings), service))
+    verifier = TokenVerifier.from_settings(settings)
+    app.include_router(build_router(verifier, service))
+    app.include_router(build_audit_router(verifier, service))
     app.add_exception_handler(EvidenceError, evidence_error_handler)
     app.add_exception_handler(ClientDisconnect, disconnect_handler)
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import structlog
@@ -36,6 +37,7 @@ from sipuma.evidence.domain import (
     KnownComplaint,
     Limits,
     StorageUnavailable,
+    SupervisorsOnly,
     UnknownComplaint,
     UnknownEvidence,
     default_kind,
@@ -342,6 +344,22 @@ class EvidenceService:
             record.object_key, record.version_id, name, record.content_type
         )
         return url, self.storage.presign_ttl_s
+
+    async def download_audit(
+        self, who: Principal, complaint_id: uuid.UUID | None, officer_id: str | None, limit: int
+    ) -> Sequence[dict[str, Any]]:
+        """Who took a download link of which evidence (supervisors, every office)."""
+        if not who.has(Role.SUPERVISOR):
+            raise SupervisorsOnly
+        found = await self.store.audit_entries(
+            str(complaint_id) if complaint_id else None, officer_id, limit
+        )
+        return [{k: v for k, v in d.items() if k != "_id"} for d in found]
+
+    async def verify_download_audit(self, who: Principal) -> dict[str, Any]:
+        if not who.has(Role.SUPERVISOR):
+            raise SupervisorsOnly
+        return await audit_chain.verify(self.store.audit_chain(), AUDITED)
 
 
 AUDITED = (

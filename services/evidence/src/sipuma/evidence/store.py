@@ -21,6 +21,7 @@ happen then (MinIO or Kafka away, a crash) is done by the relay (`pending`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -145,6 +146,21 @@ class EvidenceStore:
     # -- complaints (fed by ComplaintReceived / ComplaintRegistered)
     async def last_audit(self) -> Doc | None:
         return await self.audit.find_one({}, sort=[("_id", -1)])
+
+    async def audit_entries(
+        self, complaint_id: str | None, officer_id: str | None, limit: int
+    ) -> list[Doc]:
+        """Newest first, per complaint and/or per officer (the supervisors' audit page)."""
+        query: Doc = {}
+        if complaint_id is not None:
+            query["complaint_id"] = complaint_id
+        if officer_id is not None:
+            query["officer_id"] = officer_id
+        return await self.audit.find(query).sort("_id", -1).limit(limit).to_list()
+
+    async def audit_chain(self) -> AsyncIterator[Doc]:
+        async for doc in self.audit.find({}).sort("_id", 1):
+            yield doc
 
     async def add_audit(self, doc: Doc) -> bool:
         try:
