@@ -60,3 +60,5 @@ def test_a_supervisor_sees_the_identity_audit(page: Page, console_stack: Stack) 
     expect(page.locator("h1")).to_have_text("Audit akses identitas pengadu")
     page.click("#audit-verify")
     expect(page.locator("#audit-chain")).to_contain_text("Rantai audit utuh")
+    # Evidence's download chain is checked too (its supervisors' audit API).
+    expect(page.locator("#audit-chain")).to_contain_text("Unduhan data pendukung")
