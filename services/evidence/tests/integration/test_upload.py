@@ -31,7 +31,7 @@ from services.evidence.tests.support import (
 from sipuma.evidence.service import AUDITED
 from sipuma.shared import audit_chain
 from sipuma.shared.auth import mint_token
-from sipuma.shared.topics import COMPLAINT_REGISTERED, dead_letter_topic
+from sipuma.shared.topics import AUDIT_IDENTITY_READ, COMPLAINT_REGISTERED, dead_letter_topic
 from tests.harness.endpoints import Endpoints
 from tests.harness.state import eventually, read_to_end
 
@@ -141,6 +141,19 @@ async def test_each_accepted_kind_round_trips_with_its_sha256(svc: Running, name
     assert [(e["officer_id"], e["kind"]) for e in entries] == [("198001", kind)]
     chain = audit.find({}).sort("_id", 1)
     assert (await audit_chain.verify(chain, AUDITED))["intact"]
+    # The same read on the restricted audit topic (stored first, then published: outbox).
+    audit_topic = svc.settings.topic(AUDIT_IDENTITY_READ)
+
+    async def on_topic() -> list[dict[str, Any]] | None:
+        found = [
+            e
+            for e, _ in await read_topic(svc.settings.kafka_bootstrap, audit_topic)
+            if e["complaint_id"] == str(cid)
+        ]
+        return found or None
+
+    (published,) = await eventually("the download on the audit topic", on_topic)
+    assert published["fields"] == [f"evidence:{kind}"] and published["officer_id"] == "198001"
     # Supervisors see it through the audit API (any office); others are refused.
     boss = auth(OTHER_OFFICE, ("supervisor",), "197501")
     async with svc.client() as client:

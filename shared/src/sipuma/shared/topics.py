@@ -101,7 +101,7 @@ AUDIT_IDENTITY_READ = TopicSpec(
     name="sipuma.audit.identity-read.v1",
     restricted=True,
     event_types=(ev.IdentityRead,),
-    producers=("registry",),
+    producers=("registry", "evidence"),
     consumers=(),
     description="Who was shown a complainant's identity (audit; restricted).",
 )

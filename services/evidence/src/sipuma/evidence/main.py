@@ -33,6 +33,7 @@ from sipuma.evidence.service import EvidenceService
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.evidence.storage import EvidenceStorage
 from sipuma.evidence.store import EvidenceStore
+from sipuma.shared import topics
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
@@ -59,7 +60,9 @@ def build(settings: EvidenceSettings) -> Runtime:
     store = EvidenceStore(settings.mongo_uri, settings.mongo_database)
     storage = EvidenceStorage(settings)
     broker = build_broker(settings, logger=log)
-    publisher = KafkaEvidencePublisher(broker, settings.topic_evidence_stored)
+    publisher = KafkaEvidencePublisher(
+        broker, settings.topic_evidence_stored, settings.topic(topics.AUDIT_IDENTITY_READ)
+    )
     service = EvidenceService(
         storage,
         store,
@@ -81,9 +84,13 @@ def build(settings: EvidenceSettings) -> Runtime:
         await asyncio.wait({prepare}, timeout=10)  # not cancelled: it goes on if the store is down
         with contextlib.suppress(Exception):
             await storage.ensure_bucket()  # else on the first upload
-        topics = [settings.topic_evidence_stored, *(settings.topic(spec) for spec in CONSUMED)]
+        names = [
+            settings.topic_evidence_stored,
+            settings.topic(topics.AUDIT_IDENTITY_READ),
+            *(settings.topic(spec) for spec in CONSUMED),
+        ]
         connect = asyncio.create_task(
-            keep_connecting(broker, publisher, settings, topics), name="kafka-connect"
+            keep_connecting(broker, publisher, settings, names), name="kafka-connect"
         )
         relay = asyncio.create_task(
             relay_forever(service, publisher, settings.outbox_interval_s), name="outbox"

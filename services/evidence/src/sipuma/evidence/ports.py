@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sipuma.evidence.domain import EvidenceRecord, KnownComplaint
-from sipuma.shared.events import EvidenceStored
+from sipuma.shared.events import EvidenceStored, IdentityRead
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class EvidenceRepository(Protocol):
         self, complaint_id: str | None, officer_id: str | None, limit: int
     ) -> list[dict[str, Any]]: ...
     def audit_chain(self) -> AsyncIterator[dict[str, Any]]: ...
+    async def audit_published(self, seq: int) -> None: ...
+    async def audits_unpublished(self, older_than_s: float, limit: int) -> list[dict[str, Any]]:
+        """Audit entries whose event Kafka has not taken yet (the relay sends them)."""
+        ...
 
     async def complaint_seen(
         self, complaint_id: str, office_code: str, seen_at: datetime
@@ -110,3 +114,4 @@ class ObjectStorage(Protocol):
 
 class EventPublisher(Protocol):
     async def publish(self, event: EvidenceStored) -> None: ...
+    async def publish_audit(self, event: IdentityRead) -> None: ...

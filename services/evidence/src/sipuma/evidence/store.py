@@ -156,7 +156,16 @@ class EvidenceStore:
             query["complaint_id"] = complaint_id
         if officer_id is not None:
             query["officer_id"] = officer_id
-        return await self.audit.find(query).sort("_id", -1).limit(limit).to_list()
+        found = self.audit.find(query, {"outbox_event": 0, "outbox_pending": 0})
+        return await found.sort("_id", -1).limit(limit).to_list()
+
+    async def audit_published(self, seq: int) -> None:
+        await self.audit.update_one({"_id": seq}, {"$unset": {"outbox_pending": ""}})
+
+    async def audits_unpublished(self, older_than_s: float, limit: int) -> list[Doc]:
+        before = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        query = {"outbox_pending": True, "at": {"$lte": before}}
+        return await self.audit.find(query).sort("_id", 1).limit(limit).to_list()
 
     async def audit_chain(self) -> AsyncIterator[Doc]:
         async for doc in self.audit.find({}).sort("_id", 1):
