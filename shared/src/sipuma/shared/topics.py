@@ -86,7 +86,7 @@ COMPLAINT_IDENTITY_ERASED = TopicSpec(
     restricted=False,
     event_types=(ev.ComplaintIdentityErased,),
     producers=("registry",),
-    consumers=("notifier",),
+    consumers=("notifier", "evidence"),
     description="A complainant's identity erased (its data key deleted); no personal data.",
 )
 COMPLAINT_DUPLICATES_HINTED = TopicSpec(

@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 
 from sipuma.evidence.api import build_audit_router, build_router
 from sipuma.evidence.domain import EvidenceError
-from sipuma.evidence.handlers import CONSUMED, subscribe_complaint_events
+from sipuma.evidence.handlers import CONSUMED, subscribe_complaint_events, subscribe_erasures
 from sipuma.evidence.outbox import relay_forever
 from sipuma.evidence.problems import disconnect_handler, evidence_error_handler, validation_handler
 from sipuma.evidence.publisher import KafkaEvidencePublisher, keep_connecting
@@ -72,6 +72,7 @@ def build(settings: EvidenceSettings) -> Runtime:
         block_bytes=settings.block_bytes,
     )
     subscribe_complaint_events(broker, service, settings)
+    subscribe_erasures(broker, service, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +88,7 @@ def build(settings: EvidenceSettings) -> Runtime:
         names = [
             settings.topic_evidence_stored,
             settings.topic(topics.AUDIT_IDENTITY_READ),
+            settings.topic(topics.COMPLAINT_IDENTITY_ERASED),
             *(settings.topic(spec) for spec in CONSUMED),
         ]
         connect = asyncio.create_task(

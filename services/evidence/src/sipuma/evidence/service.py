@@ -322,6 +322,20 @@ class EvidenceService:
                 done += 1
         return done
 
+    async def erase_identity_documents(self, complaint_id: uuid.UUID) -> int:
+        """`complaint.identity-erased.v1`: the objects that may be the complainant's identity
+        documents (scans and soft copies: a KTP, a signed letter) are deleted for good; photos,
+        sound and video (the reported conduct, needed for the follow-up) stay; every record
+        stays for the statistics. Idempotent; returns how many objects went."""
+        gone = 0
+        for record in await self.store.to_erase(str(complaint_id), list(IDENTITY_DOCUMENTS)):
+            if await self.storage.erase(record.object_key, record.version_id):
+                await self.store.mark_erased(record.evidence_id, datetime.now(UTC))
+                gone += 1
+            else:
+                log.warning("erasure_blocked_by_retention", evidence_id=record.evidence_id)
+        return gone
+
     async def outbox_age_s(self) -> float:
         """How long the oldest record still to seal or publish has waited (0: none)."""
         oldest = await self.store.oldest_pending()
@@ -395,6 +409,9 @@ class EvidenceService:
             raise SupervisorsOnly
         return await audit_chain.verify(self.store.audit_chain(), AUDITED)
 
+
+# The kinds an identity document is filed under (docs/identity.md).
+IDENTITY_DOCUMENTS = (EvidenceKind.SCAN.value, EvidenceKind.SOFT_COPY.value)
 
 AUDITED = (
     "complaint_id",

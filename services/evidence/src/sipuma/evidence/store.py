@@ -269,6 +269,14 @@ class EvidenceStore:
         )
         return [_to_record(doc) async for doc in cursor]
 
+    async def mark_erased(self, evidence_id: str, at: datetime) -> None:
+        """The object is gone; the record (kind, size, dates: statistics) stays."""
+        await self.evidence.update_one({"_id": evidence_id}, {"$set": {"erased_at": at}})
+
+    async def to_erase(self, complaint_id: str, kinds: list[str]) -> list[EvidenceRecord]:
+        query = {"complaint_id": complaint_id, "kind": {"$in": kinds}, "erased_at": None}
+        return [_to_record(doc) async for doc in self.evidence.find(query, {"outbox_event": 0})]
+
     async def get(self, complaint_id: str, evidence_id: str) -> EvidenceRecord | None:
         doc = await self.evidence.find_one(
             record_filter(complaint_id, evidence_id), {"outbox_event": 0}
