@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from registry_testkit.events import base, received
+from registry_testkit.events import base, contact_provided, received
 from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register
 
 from sipuma.registry.disclosure import mask_digits, mask_email, mask_name, masked_name
@@ -55,6 +55,8 @@ async def test_identity_per_role_and_masked_lists(build_registry: BuildRegistry)
             officer_id="rcv-1",
         )
         await built.registry.absorb(told)
+        contact = contact_provided(OFFICE, event.complaint_id, email="lacak.rahasia@example.org")
+        await built.registry.absorb(contact)
 
         after = await http.get(f"/v1/complaints/{number}", headers=receiver)
         shown = after.json()
@@ -63,6 +65,8 @@ async def test_identity_per_role_and_masked_lists(build_registry: BuildRegistry)
         assert shown["complainant"]["phone"] == "****7890"
         assert shown["complainant"]["address"] == "***"
         assert "Siti" not in after.text and "Merdeka" not in after.text
+        assert "lacak.rahasia" not in after.text and "567890" not in after.text
+        assert shown["contacts"][0]["contact"]["email"] == "l***@e***"
         assert shown["elements"]["what"].startswith("Petugas")  # the 5W1H stays readable
         for headers in (uki, boss):
             clear = (await http.get(f"/v1/complaints/{number}", headers=headers)).json()

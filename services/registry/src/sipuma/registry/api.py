@@ -476,7 +476,7 @@ def staff_router(
         "index) within the window; no identity, so no audit entry.",
     )
     async def possible_duplicates(register_number: str, caller: Caller) -> Any:
-        hints = await queries.duplicates_of(register_number, _scope(caller))
+        hints = await queries.duplicates_of(register_number, _scope(caller, offices))
         return {"register_number": register_number, "possible_duplicates": hints}
 
     @router.get("/complaints/{register_number:path}", summary="Rincian / Detail by register no.")

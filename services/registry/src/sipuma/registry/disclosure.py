@@ -14,7 +14,13 @@ from typing import Any
 from sipuma.shared.auth import Principal, Role
 
 # Detail fields that carry who the complainant is or how to reach them.
-PERSONAL_FIELDS = ("complainant", "tracking_contact", "contacts")
+PERSONAL_FIELDS = (
+    "complainant",
+    "complainant_current",
+    "complainant_corrections",
+    "tracking_contact",
+    "contacts",
+)
 MASK = "***"
 
 
@@ -57,6 +63,32 @@ def masked(part: Any) -> Any:
     }
 
 
+def _masked_correction(correction: Any) -> Any:
+    """A complainant correction: each changed field's previous and new value masked."""
+    if not isinstance(correction, dict):
+        return correction
+    changes = []
+    for change in correction.get("changes") or []:
+        name = change.get("field")
+        mask = _MASKERS.get(name, mask_all)
+        changes.append(
+            change
+            | {
+                k: mask(v) if isinstance(v, str) else v
+                for k, v in change.items()
+                if k in ("previous", "value")
+            }
+        )
+    return correction | {"changes": changes}
+
+
+def _masked_contact(entry: Any) -> Any:
+    """A tracking-contact entry ({contact, officer_id, at}) or a bare contact."""
+    if isinstance(entry, dict) and isinstance(entry.get("contact"), dict):
+        return entry | {"contact": masked(entry["contact"])}
+    return masked(entry)
+
+
 def masked_name(complainant: Any) -> str | None:
     """The list's masked complainant: the name, else the phone, else the NIK."""
     if not isinstance(complainant, dict):
@@ -80,6 +112,12 @@ def disclose(found: dict[str, Any], caller: Principal) -> dict[str, Any]:
         return found | {"identity_masked": False}
     shown = dict(found)
     shown["complainant"] = masked(found.get("complainant"))
+    if "complainant_current" in found:
+        shown["complainant_current"] = masked(found["complainant_current"])
+    if "complainant_corrections" in found:
+        shown["complainant_corrections"] = [
+            _masked_correction(c) for c in found["complainant_corrections"] or []
+        ]
     shown["tracking_contact"] = masked(found.get("tracking_contact"))
-    shown["contacts"] = [masked(c) for c in found.get("contacts") or []]
+    shown["contacts"] = [_masked_contact(c) for c in found.get("contacts") or []]
     return shown | {"identity_masked": True}
