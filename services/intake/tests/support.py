@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sipuma.intake.main import Runtime, build
 from sipuma.intake.settings import IntakeSettings
 from sipuma.shared import events as ev
+from sipuma.shared import topics
 from sipuma.shared.auth import mint_token
 from sipuma.shared.cloudevents import decode_message, encode, to_headers
 from tests.harness.state import eventually, partitions
@@ -104,10 +105,18 @@ class RegistryDouble:
     numbers: dict[str, str] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)
+    # The possible-duplicate hint sent after each number, as the registry does (empty unless a
+    # test plants one by complaint id); its topic derives from the registered one.
+    hints: dict[str, list[ev.DuplicateHint]] = field(default_factory=dict)
+    hinted_topic: str = ""
     _answering: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self._answering.set()
+        if not self.hinted_topic:
+            self.hinted_topic = self.registered_topic.replace(
+                topics.COMPLAINT_REGISTERED.name, topics.COMPLAINT_DUPLICATES_HINTED.name
+            )
 
     def pause(self) -> None:
         """Hold back every answer until `resume` (a complaint that stays "received")."""
@@ -166,6 +175,20 @@ class RegistryDouble:
             encode(event),
             key=cid.encode(),
             headers=[(k, v.encode()) for k, v in to_headers(event).items()],
+        )
+        hinted = ev.ComplaintDuplicatesHinted(
+            event_id=uuid.uuid5(uuid.NAMESPACE_URL, cid + "/hinted"),
+            source="registry",
+            correlation_id=received.correlation_id,
+            office_code=office,
+            complaint_id=received.complaint_id,
+            duplicates=self.hints.get(cid, self.hints.get("*", [])),
+        )
+        await producer.send_and_wait(
+            self.hinted_topic,
+            encode(hinted),
+            key=cid.encode(),
+            headers=[(k, v.encode()) for k, v in to_headers(hinted).items()],
         )
 
     @asynccontextmanager

@@ -90,6 +90,7 @@ def test_personal_data_markers() -> None:
         "RegisterNumberCommunicated",
         "TicketIssued",
         "IdentityRead",  # who looked at whom: restricted (issue 16)
+        "ComplaintDuplicatesHinted",  # links filings of one person: restricted (issue 16)
     }
 
 

@@ -24,6 +24,7 @@ def test_sign_in_through_the_provider_refresh_and_sign_out(
     page.click("#kc-login")
     page.wait_for_url(f"{console_stack.console}/baru")  # a receiver's home page
     expect(page.locator("#who-text")).to_contain_text("Rina Penerima")
+    expect(page.get_by_role("link", name="Audit identitas")).to_be_hidden()  # supervisors only
     assert "oidc=" not in page.url  # the token left the address bar
     token = page.evaluate("sessionStorage.getItem('sipuma_token')")
     issuer = page.evaluate(
@@ -54,7 +55,10 @@ def test_a_supervisor_sees_the_identity_audit(page: Page, console_stack: Stack) 
     page.fill("#password", OFFICER_PASSWORD)
     page.click("#kc-login")
     page.wait_for_url(f"{console_stack.console}/daftar**")
-    page.goto(f"{console_stack.console}/audit")
+    page.get_by_role("link", name="Audit identitas").click()  # the frame's menu entry
+    page.wait_for_url(f"{console_stack.console}/audit")
     expect(page.locator("h1")).to_have_text("Audit akses identitas pengadu")
     page.click("#audit-verify")
     expect(page.locator("#audit-chain")).to_contain_text("Rantai audit utuh")
+    # Evidence's download chain is checked too (its supervisors' audit API).
+    expect(page.locator("#audit-chain")).to_contain_text("Unduhan data pendukung")

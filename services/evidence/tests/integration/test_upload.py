@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +32,14 @@ from services.evidence.tests.support import (
 from sipuma.evidence.service import AUDITED
 from sipuma.shared import audit_chain
 from sipuma.shared.auth import mint_token
-from sipuma.shared.topics import COMPLAINT_REGISTERED, dead_letter_topic
+from sipuma.shared.cloudevents import encode, to_headers
+from sipuma.shared.events import ComplaintIdentityErased
+from sipuma.shared.topics import (
+    AUDIT_IDENTITY_READ,
+    COMPLAINT_IDENTITY_ERASED,
+    COMPLAINT_REGISTERED,
+    dead_letter_topic,
+)
 from tests.harness.endpoints import Endpoints
 from tests.harness.state import eventually, read_to_end
 
@@ -141,6 +149,32 @@ async def test_each_accepted_kind_round_trips_with_its_sha256(svc: Running, name
     assert [(e["officer_id"], e["kind"]) for e in entries] == [("198001", kind)]
     chain = audit.find({}).sort("_id", 1)
     assert (await audit_chain.verify(chain, AUDITED))["intact"]
+    # The same read on the restricted audit topic (stored first, then published: outbox).
+    audit_topic = svc.settings.topic(AUDIT_IDENTITY_READ)
+
+    async def on_topic() -> list[dict[str, Any]] | None:
+        found = [
+            e
+            for e, _ in await read_topic(svc.settings.kafka_bootstrap, audit_topic)
+            if e["complaint_id"] == str(cid)
+        ]
+        return found or None
+
+    (published,) = await eventually("the download on the audit topic", on_topic)
+    assert published["fields"] == [f"evidence:{kind}"] and published["officer_id"] == "198001"
+    # Supervisors see it through the audit API (any office); others are refused.
+    boss = auth(OTHER_OFFICE, ("supervisor",), "197501")
+    async with svc.client() as client:
+        listed = await client.get(
+            "/v1/audit/evidence-downloads", params={"complaint_id": str(cid)}, headers=boss
+        )
+        assert listed.status_code == 200, listed.text
+        (shown,) = listed.json()["items"]
+        assert shown["evidence_id"] == body["evidence_id"] and shown["officer_id"] == "198001"
+        refused = await client.get("/v1/audit/evidence-downloads", headers=auth())
+        assert refused.status_code == 403
+        checked = await client.get("/v1/audit/evidence-downloads/verify", headers=boss)
+        assert checked.json()["intact"] is True
 
 
 async def test_stored_evidence_cannot_be_silently_removed(svc: Running) -> None:
@@ -154,6 +188,38 @@ async def test_stored_evidence_cannot_be_silently_removed(svc: Running) -> None:
         storage.client.remove_object(
             svc.settings.bucket, record.object_key, version_id=record.version_id
         )
+
+
+async def test_erasure_deletes_identity_documents_and_keeps_the_rest(svc: Running) -> None:
+    """On complaint.identity-erased.v1 the scans and soft copies (where a KTP lands) go for
+    good, past the GOVERNANCE lock; photos stay; every record stays (statistics)."""
+    cid = await new_complaint(svc)
+    scan = (await upload(svc, cid, samples.pdf(), kind="scan", filename="ktp.pdf")).json()
+    photo = (await upload(svc, cid, samples.png(), kind="photo", filename="loket.png")).json()
+    erasure = ComplaintIdentityErased(
+        source="registry",
+        correlation_id=uuid.uuid4().hex,
+        office_code=OFFICE,
+        complaint_id=cid,
+        erased_at=datetime.now(UTC),
+    )
+    topic = svc.settings.topic(COMPLAINT_IDENTITY_ERASED)
+    await send_raw(
+        svc.settings.kafka_bootstrap, topic, encode(erasure), to_headers(erasure), cid.bytes
+    )
+    store = svc.runtime.store
+
+    async def scan_gone() -> bool:
+        doc = await store.evidence.find_one({"_id": scan["evidence_id"]})
+        return doc is not None and doc.get("erased_at") is not None
+
+    await eventually("the scan erased", scan_gone)
+    objects, _ = leftovers(svc, cid)
+    kept = await store.get(str(cid), photo["evidence_id"])
+    erased = await store.get(str(cid), scan["evidence_id"])
+    assert kept is not None and erased is not None  # both records stay
+    assert objects == [kept.object_key]  # no version of the scan is left, the photo is
+    assert len(await store.list_for(str(cid))) == 2
 
 
 @pytest.mark.parametrize(

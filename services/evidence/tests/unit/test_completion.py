@@ -13,7 +13,7 @@ import pytest
 from sipuma.evidence.domain import EvidenceRecord, Limits, StorageUnavailable
 from sipuma.evidence.ports import EvidenceRepository, ObjectStorage, Pending
 from sipuma.evidence.service import EvidenceService
-from sipuma.shared.events import EvidenceStored
+from sipuma.shared.events import EvidenceStored, IdentityRead
 from sipuma.shared.payloads import EvidenceKind
 
 pytestmark = pytest.mark.unit
@@ -39,6 +39,9 @@ class Steps:
         if self.kafka_down:
             raise ConnectionError("down")
         self.done.append("publish")
+
+    async def publish_audit(self, event: IdentityRead) -> None:
+        self.done.append("publish audit")
 
     # store
     async def mark_sealed(self, evidence_id: str) -> None:

@@ -22,6 +22,7 @@ from sipuma.evidence.domain import (
     ForbiddenRole,
     KindMismatch,
     StorageUnavailable,
+    SupervisorsOnly,
     UnknownComplaint,
     UnknownEvidence,
 )
@@ -186,6 +187,7 @@ def _refusals() -> list[type[EvidenceError]]:
 
 REFUSALS: dict[type[EvidenceError], tuple[EvidenceError, int, str]] = {
     ForbiddenRole: (ForbiddenRole(), 403, "forbidden_role"),
+    SupervisorsOnly: (SupervisorsOnly(), 403, "forbidden_role"),
     ForbiddenOffice: (ForbiddenOffice(), 403, "forbidden_office"),
     UnknownComplaint: (UnknownComplaint(), 404, "complaint_unknown"),
     UnknownEvidence: (UnknownEvidence(), 404, "evidence_unknown"),

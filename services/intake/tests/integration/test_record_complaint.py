@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from services.intake.tests.support import OFFICE, RegistryDouble, auth, complaint, running_intake
+from sipuma.shared import events as ev
 from tests.harness.state import eventually, read_to_end
 
 pytestmark = pytest.mark.integration
@@ -45,6 +47,30 @@ async def test_201_with_register_number(settings) -> None:
     event = json.loads(record.value)
     assert event["complainant"]["phone"] == "+6281234567890"  # stored as E.164
     assert event["office_code"] == OFFICE
+
+
+async def test_201_carries_the_possible_duplicate_hint(settings) -> None:
+    """The registry's hint (restricted topic, right after the number) rides on the answer; a
+    number at another office is counted, not named, unless the caller is a supervisor."""
+    now = datetime.now(UTC)
+    here = ev.DuplicateHint(office_code=OFFICE, received_at=now, register_number="PGD/A/2026/1")
+    there = ev.DuplicateHint(
+        office_code="KPPBC-TMP-NGURAHRAI", received_at=now, register_number="PGD/B/2026/7"
+    )
+    async with running_intake(settings) as client, double_for(settings).running() as registry:
+        alone = await client.post("/v1/complaints", json=complaint(), headers=auth())
+        assert alone.status_code == 201, alone.text
+        assert alone.json()["possible_duplicates"] == []
+
+        registry.hints["*"] = [here, there]
+        answer = await client.post("/v1/complaints", json=complaint(), headers=auth())
+        assert answer.status_code == 201, answer.text
+        hints = answer.json()["possible_duplicates"]
+        assert [(h["register_number"], h["visible"]) for h in hints] == [
+            ("PGD/A/2026/1", True),
+            (None, False),
+        ]
+        assert hints[1]["office_code"] == "KPPBC-TMP-NGURAHRAI"
 
 
 async def test_202_then_status_url_shows_the_number(settings) -> None:

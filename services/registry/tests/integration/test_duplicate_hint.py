@@ -29,7 +29,7 @@ def auth(office: str, *roles: Role) -> dict[str, str]:
 
 
 async def test_same_complainant_is_hinted_across_offices(build_registry: BuildRegistry) -> None:
-    built, _ = build_registry()
+    built, recorder = build_registry()
     now = datetime.now(UTC)
     first = (
         await register(
@@ -54,6 +54,11 @@ async def test_same_complainant_is_hinted_across_offices(build_registry: BuildRe
         )
     )["number"]
 
+    # For intake's answer: the hint on the restricted topic names every office's number.
+    hinted = recorder.of(ev.ComplaintDuplicatesHinted)[-1]
+    assert {d.register_number for d in hinted.duplicates} == {first, elsewhere}
+    assert recorder.of(ev.ComplaintDuplicatesHinted)[-2].duplicates == []  # the stranger's
+
     raw = await built.store.complaints.find_one({"office_code": HERE, "match_keys": {"$size": 2}})
     assert raw is not None and NIK not in str(raw["match_keys"])
 
@@ -72,3 +77,13 @@ async def test_same_complainant_is_hinted_across_offices(build_registry: BuildRe
         }
         alone = await http.get(f"/v1/complaints/{stranger}", headers=auth(HERE, Role.RECEIVER))
         assert alone.json()["possible_duplicates"] == []
+        # The hint alone, for intake's answer: same hints, no identity, no audit entry.
+        alone_hint = await http.get(
+            f"/v1/complaints/{latest}/possible-duplicates", headers=auth(HERE, Role.RECEIVER)
+        )
+        assert alone_hint.json()["possible_duplicates"] == hints
+        assert "complainant" not in alone_hint.text
+        other = await http.get(
+            f"/v1/complaints/{elsewhere}/possible-duplicates", headers=auth(HERE, Role.RECEIVER)
+        )
+        assert other.status_code == 404  # another office's number is not even confirmed

@@ -40,7 +40,10 @@ async def test_registered_event_is_stored_with_the_number_then_published_once(
     registered = recorder.of(ev.ComplaintRegistered)
     assert len(registered) == 1 and registered[0].register_number == number["number"]
     assert registered[0].correlation_id == event.correlation_id  # the intake's, carried on
-    assert recorder.stored_before_publish == [True]
+    # The number, then the possible-duplicate hint (restricted topic, for intake), each stored
+    # before it left.
+    assert recorder.stored_before_publish == [True, True]
+    assert len(recorder.of(ev.ComplaintDuplicatesHinted)) == 1
     # Listed once Kafka took the event: the listing entry is the number's "sent" mark.
     listed = await store.listing.find_one({})
     assert listed is not None and listed["number_id"] == number["_id"]

@@ -48,7 +48,13 @@ class Recorder:
             self.fail -= 1
             raise ConnectionError("kafka unreachable")
         found = 0
-        for name in ("register_numbers", "tickets", "status_changes", "deadline_alerts"):
+        for name in (
+            "register_numbers",
+            "tickets",
+            "status_changes",
+            "deadline_alerts",
+            "duplicate_hints",
+        ):
             found += await self.store.db[name].count_documents(
                 {"outbox.event_id": str(event.event_id)}
             )

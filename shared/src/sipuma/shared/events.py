@@ -263,6 +263,30 @@ class IdentityRead(Event):
     read_at: UtcDatetime
 
 
+class DuplicateHint(BaseModel):
+    """Another filing by the same complainant (same keyed blind NIK/phone index)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    office_code: p.Code
+    received_at: UtcDatetime
+    register_number: p.ShortText | None = None
+
+
+class ComplaintDuplicatesHinted(Event):
+    """The registry's possible-duplicate hint for a complaint it just numbered (issue 16): other
+    filings by the same complainant within the window, at any office, every register number
+    (the reader shows only what its caller may see). Published for every numbered complaint,
+    empty when there is none, so intake knows when to stop waiting. Restricted: it links filings
+    of one person."""
+
+    carries_personal_data: ClassVar[bool] = True
+    event_type: Literal["sipuma.complaint.duplicates-hinted.v1"] = (
+        "sipuma.complaint.duplicates-hinted.v1"
+    )
+    duplicates: list[DuplicateHint] = Field(default_factory=list, max_length=50)
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     ComplaintReceived,
     ComplaintRegistered,
@@ -278,6 +302,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ComplaintOverdue,
     ComplaintIdentityErased,
     IdentityRead,
+    ComplaintDuplicatesHinted,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENTS}
 

@@ -125,6 +125,16 @@ _PAYLOADS: dict[type[ev.Event], dict[str, Any]] = {
         "escalation": "supervisor",
     },
     ev.ComplaintIdentityErased: {"source": "registry", "erased_at": AT},
+    ev.ComplaintDuplicatesHinted: {
+        "source": "registry",
+        "duplicates": [
+            {
+                "office_code": "KPPBC-TMP-NGURAHRAI",
+                "received_at": AT,
+                "register_number": "PGD/KPPBC-TMP-NGURAHRAI/2026/000012",
+            }
+        ],
+    },
     ev.IdentityRead: {
         "source": "registry",
         "officer_id": "198001012005011001",

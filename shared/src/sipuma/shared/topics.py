@@ -86,14 +86,22 @@ COMPLAINT_IDENTITY_ERASED = TopicSpec(
     restricted=False,
     event_types=(ev.ComplaintIdentityErased,),
     producers=("registry",),
-    consumers=(),
+    consumers=("notifier", "evidence"),
     description="A complainant's identity erased (its data key deleted); no personal data.",
+)
+COMPLAINT_DUPLICATES_HINTED = TopicSpec(
+    name="sipuma.complaint.duplicates-hinted.v1",
+    restricted=True,
+    event_types=(ev.ComplaintDuplicatesHinted,),
+    producers=("registry",),
+    consumers=("intake",),
+    description="Possible-duplicate hint of a numbered complaint (restricted: links filings).",
 )
 AUDIT_IDENTITY_READ = TopicSpec(
     name="sipuma.audit.identity-read.v1",
     restricted=True,
     event_types=(ev.IdentityRead,),
-    producers=("registry",),
+    producers=("registry", "evidence"),
     consumers=(),
     description="Who was shown a complainant's identity (audit; restricted).",
 )
@@ -148,6 +156,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     COMPLAINT_REGISTERED,
     COMPLAINT_STATUS_CHANGED,
     COMPLAINT_IDENTITY_ERASED,
+    COMPLAINT_DUPLICATES_HINTED,
     AUDIT_IDENTITY_READ,
     EVIDENCE_STORED,
     NOTIFICATION_SENT,

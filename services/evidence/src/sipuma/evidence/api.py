@@ -17,6 +17,7 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -154,5 +155,28 @@ def build_router(verifier: TokenVerifier, service: EvidenceService) -> APIRouter
         url, ttl = await service.download_link(who, complaint_id, evidence_id)
         body = DownloadLink(url=url, expires_in_s=ttl).model_dump()
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    return router
+
+
+def build_audit_router(verifier: TokenVerifier, service: EvidenceService) -> APIRouter:
+    """The supervisors' view of evidence downloads (a scan may be the complainant's KTP)."""
+    router = APIRouter(prefix="/v1/audit/evidence-downloads", tags=["audit"])
+    Who = Annotated[Principal, Depends(bearer_principal(verifier))]
+
+    @router.get("", summary="Siapa mengunduh data pendukung · Who downloaded evidence")
+    async def download_audit(
+        who: Who,
+        complaint_id: uuid.UUID | None = None,
+        officer_id: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> JSONResponse:
+        items = await service.download_audit(who, complaint_id, officer_id, limit)
+        body = jsonable_encoder({"items": items})
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    @router.get("/verify", summary="Periksa rantai audit · Check the audit chain")
+    async def verify_download_audit(who: Who) -> JSONResponse:
+        return JSONResponse(await service.verify_download_audit(who))
 
     return router

@@ -235,6 +235,10 @@ class ForbiddenRole(EvidenceError):
     """Only receivers, compliance staff and supervisors handle evidence."""
 
 
+class SupervisorsOnly(EvidenceError):
+    """Only supervisors read the download audit."""
+
+
 class ForbiddenOffice(EvidenceError):
     """The complaint belongs to another office."""
 

@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 from sipuma.evidence.service import EvidenceService
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.shared import topics
-from sipuma.shared.events import ComplaintReceived, ComplaintRegistered
+from sipuma.shared.events import ComplaintIdentityErased, ComplaintReceived, ComplaintRegistered
 from sipuma.shared.kafka import subscribe_events
 
 CONSUMED = (topics.COMPLAINT_RECEIVED, topics.COMPLAINT_REGISTERED)
@@ -40,3 +40,20 @@ def subscribe_complaint_events(
             complaint_heard,
             group_id=settings.group_id,
         )
+
+
+def subscribe_erasures(
+    broker: KafkaBroker, service: EvidenceService, settings: EvidenceSettings
+) -> None:
+    """Erasure reaches evidence: identity documents of an erased complaint are deleted."""
+
+    async def identity_erased(event: ComplaintIdentityErased) -> None:
+        await service.erase_identity_documents(event.complaint_id)
+
+    spec = topics.COMPLAINT_IDENTITY_ERASED
+    subscribe_events(
+        broker,
+        replace(spec, name=settings.topic(spec)),
+        identity_erased,
+        group_id=settings.group_id,
+    )

@@ -23,9 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from faststream.kafka import KafkaBroker
 from starlette.requests import ClientDisconnect
 
-from sipuma.evidence.api import build_router
+from sipuma.evidence.api import build_audit_router, build_router
 from sipuma.evidence.domain import EvidenceError
-from sipuma.evidence.handlers import CONSUMED, subscribe_complaint_events
+from sipuma.evidence.handlers import CONSUMED, subscribe_complaint_events, subscribe_erasures
 from sipuma.evidence.outbox import relay_forever
 from sipuma.evidence.problems import disconnect_handler, evidence_error_handler, validation_handler
 from sipuma.evidence.publisher import KafkaEvidencePublisher, keep_connecting
@@ -33,6 +33,7 @@ from sipuma.evidence.service import EvidenceService
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.evidence.storage import EvidenceStorage
 from sipuma.evidence.store import EvidenceStore
+from sipuma.shared import topics
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
@@ -59,7 +60,9 @@ def build(settings: EvidenceSettings) -> Runtime:
     store = EvidenceStore(settings.mongo_uri, settings.mongo_database)
     storage = EvidenceStorage(settings)
     broker = build_broker(settings, logger=log)
-    publisher = KafkaEvidencePublisher(broker, settings.topic_evidence_stored)
+    publisher = KafkaEvidencePublisher(
+        broker, settings.topic_evidence_stored, settings.topic(topics.AUDIT_IDENTITY_READ)
+    )
     service = EvidenceService(
         storage,
         store,
@@ -69,6 +72,7 @@ def build(settings: EvidenceSettings) -> Runtime:
         block_bytes=settings.block_bytes,
     )
     subscribe_complaint_events(broker, service, settings)
+    subscribe_erasures(broker, service, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,9 +85,14 @@ def build(settings: EvidenceSettings) -> Runtime:
         await asyncio.wait({prepare}, timeout=10)  # not cancelled: it goes on if the store is down
         with contextlib.suppress(Exception):
             await storage.ensure_bucket()  # else on the first upload
-        topics = [settings.topic_evidence_stored, *(settings.topic(spec) for spec in CONSUMED)]
+        names = [
+            settings.topic_evidence_stored,
+            settings.topic(topics.AUDIT_IDENTITY_READ),
+            settings.topic(topics.COMPLAINT_IDENTITY_ERASED),
+            *(settings.topic(spec) for spec in CONSUMED),
+        ]
         connect = asyncio.create_task(
-            keep_connecting(broker, publisher, settings, topics), name="kafka-connect"
+            keep_connecting(broker, publisher, settings, names), name="kafka-connect"
         )
         relay = asyncio.create_task(
             relay_forever(service, publisher, settings.outbox_interval_s), name="outbox"
@@ -117,7 +126,9 @@ def build(settings: EvidenceSettings) -> Runtime:
         lifespan=lifespan,
     )
     install_auth_handler(app)
-    app.include_router(build_router(TokenVerifier.from_settings(settings), service))
+    verifier = TokenVerifier.from_settings(settings)
+    app.include_router(build_router(verifier, service))
+    app.include_router(build_audit_router(verifier, service))
     app.add_exception_handler(EvidenceError, evidence_error_handler)
     app.add_exception_handler(ClientDisconnect, disconnect_handler)
 

@@ -28,6 +28,7 @@ async def relay_forever(
             continue
         try:
             sent = await service.relay_once(older_than_s=every_s)
+            sent += await service.relay_audits_once(older_than_s=every_s)
             if sent:
                 log.info("outbox_relayed", count=sent)
         except Exception as exc:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sipuma.evidence.domain import EvidenceRecord, KnownComplaint
-from sipuma.shared.events import EvidenceStored
+from sipuma.shared.events import EvidenceStored, IdentityRead
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,19 @@ class EvidenceRepository(Protocol):
     # -- the download audit chain (insert-only; `_id` = seq; shared.audit_chain) -------------
     async def last_audit(self) -> dict[str, Any] | None: ...
     async def add_audit(self, doc: dict[str, Any]) -> bool: ...
+    async def audit_entries(
+        self, complaint_id: str | None, officer_id: str | None, limit: int
+    ) -> list[dict[str, Any]]: ...
+    def audit_chain(self) -> AsyncIterator[dict[str, Any]]: ...
+    async def audit_published(self, seq: int) -> None: ...
+    async def mark_erased(self, evidence_id: str, at: datetime) -> None: ...
+    async def to_erase(self, complaint_id: str, kinds: list[str]) -> list[EvidenceRecord]:
+        """The complaint's records of these kinds whose object is not erased yet."""
+        ...
+
+    async def audits_unpublished(self, older_than_s: float, limit: int) -> list[dict[str, Any]]:
+        """Audit entries whose event Kafka has not taken yet (the relay sends them)."""
+        ...
 
     async def complaint_seen(
         self, complaint_id: str, office_code: str, seen_at: datetime
@@ -99,6 +112,10 @@ class ObjectStorage(Protocol):
 
     async def remove(self, key: str, version_id: str | None) -> None: ...
 
+    async def erase(self, key: str, version_id: str | None) -> bool:
+        """Delete one object version for good; False when its retention forbids it."""
+        ...
+
     def download_url(
         self, key: str, version_id: str | None, filename: str, content_type: str
     ) -> str: ...
@@ -106,3 +123,4 @@ class ObjectStorage(Protocol):
 
 class EventPublisher(Protocol):
     async def publish(self, event: EvidenceStored) -> None: ...
+    async def publish_audit(self, event: IdentityRead) -> None: ...

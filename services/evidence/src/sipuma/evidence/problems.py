@@ -20,6 +20,7 @@ from sipuma.evidence.domain import (
     ForbiddenRole,
     KindMismatch,
     StorageUnavailable,
+    SupervisorsOnly,
     UnknownComplaint,
     UnknownEvidence,
 )
@@ -171,6 +172,15 @@ def forbidden_role() -> ProblemError:
     )
 
 
+def supervisors_only() -> ProblemError:
+    return refuse(
+        403,
+        "forbidden_role",
+        "Hanya supervisor yang dapat melihat audit unduhan data pendukung.",
+        "Only supervisors can see the evidence download audit.",
+    )
+
+
 def forbidden_office() -> ProblemError:
     return refuse(
         403,
@@ -230,6 +240,8 @@ def problem_for(error: EvidenceError) -> ProblemError:
             return empty_file()
         case ForbiddenRole():
             return forbidden_role()
+        case SupervisorsOnly():
+            return supervisors_only()
         case ForbiddenOffice():
             return forbidden_office()
         case UnknownComplaint():

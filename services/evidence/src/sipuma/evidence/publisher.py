@@ -16,16 +16,19 @@ from faststream.kafka import KafkaBroker
 
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.shared.cloudevents import publish_event
-from sipuma.shared.events import EvidenceStored
+from sipuma.shared.events import EvidenceStored, IdentityRead
 from sipuma.shared.lifespan import ensure_service_topics
 
 log = structlog.get_logger("sipuma.evidence")
 
 
 class KafkaEvidencePublisher:
-    def __init__(self, broker: KafkaBroker, topic: str, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, broker: KafkaBroker, topic: str, audit_topic: str = "", timeout_s: float = 10.0
+    ) -> None:
         self._broker = broker
         self._topic = topic
+        self._audit_topic = audit_topic
         self._timeout_s = timeout_s
         self.connected = False  # set once the broker has started (`keep_connecting`)
 
@@ -34,6 +37,14 @@ class KafkaEvidencePublisher:
             raise ConnectionError("kafka not connected")
         await asyncio.wait_for(
             publish_event(self._broker, event, topic=self._topic), self._timeout_s
+        )
+
+    async def publish_audit(self, event: IdentityRead) -> None:
+        """A download link handed out, on the restricted audit topic (who saw whom)."""
+        if not self.connected or not self._audit_topic:
+            raise ConnectionError("kafka not connected")
+        await asyncio.wait_for(
+            publish_event(self._broker, event, topic=self._audit_topic), self._timeout_s
         )
 
 

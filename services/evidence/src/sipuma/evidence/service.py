@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import structlog
@@ -36,6 +37,7 @@ from sipuma.evidence.domain import (
     KnownComplaint,
     Limits,
     StorageUnavailable,
+    SupervisorsOnly,
     UnknownComplaint,
     UnknownEvidence,
     default_kind,
@@ -47,7 +49,7 @@ from sipuma.evidence.sniffing import SNIFF_BYTES, identify
 from sipuma.shared import audit_chain
 from sipuma.shared.auth import Principal, Role
 from sipuma.shared.correlation import current_correlation_id
-from sipuma.shared.events import EvidenceStored
+from sipuma.shared.events import EvidenceStored, IdentityRead
 from sipuma.shared.payloads import EvidenceKind
 
 log = structlog.get_logger("sipuma.evidence.service")
@@ -302,6 +304,38 @@ class EvidenceService:
                 done += 1
         return done
 
+    async def _publish_audit(self, seq: int, event: IdentityRead) -> bool:
+        try:
+            await self.publisher.publish_audit(event)
+            await self.store.audit_published(seq)
+        except Exception as exc:  # the relay sends it later (same event id)
+            log.warning("audit_publish_deferred", error=type(exc).__name__)
+            return False
+        return True
+
+    async def relay_audits_once(self, older_than_s: float = 5.0) -> int:
+        """Publish the download audit entries whose event did not leave right away."""
+        done = 0
+        for doc in await self.store.audits_unpublished(older_than_s, 500):
+            event = IdentityRead.model_validate_json(doc["outbox_event"])
+            if await self._publish_audit(doc["seq"], event):
+                done += 1
+        return done
+
+    async def erase_identity_documents(self, complaint_id: uuid.UUID) -> int:
+        """`complaint.identity-erased.v1`: the objects that may be the complainant's identity
+        documents (scans and soft copies: a KTP, a signed letter) are deleted for good; photos,
+        sound and video (the reported conduct, needed for the follow-up) stay; every record
+        stays for the statistics. Idempotent; returns how many objects went."""
+        gone = 0
+        for record in await self.store.to_erase(str(complaint_id), list(IDENTITY_DOCUMENTS)):
+            if await self.storage.erase(record.object_key, record.version_id):
+                await self.store.mark_erased(record.evidence_id, datetime.now(UTC))
+                gone += 1
+            else:
+                log.warning("erasure_blocked_by_retention", evidence_id=record.evidence_id)
+        return gone
+
     async def outbox_age_s(self) -> float:
         """How long the oldest record still to seal or publish has waited (0: none)."""
         oldest = await self.store.oldest_pending()
@@ -326,7 +360,7 @@ class EvidenceService:
         record = await self.get(who, complaint_id, evidence_id)
         # The file may be the complainant's identity document: one audit entry per link, stored
         # before the link is handed out.
-        entry = {
+        entry: dict[str, Any] = {
             "complaint_id": str(complaint_id),
             "office_code": record.office_code,
             "evidence_id": str(evidence_id),
@@ -336,13 +370,48 @@ class EvidenceService:
             "request_id": current_correlation_id(),
             "at": audit_chain.millis(datetime.now(UTC)),
         }
-        await audit_chain.append(self.store.last_audit, self.store.add_audit, entry, AUDITED)
+        # Also on the restricted audit topic, as the registry's identity reads: the event rides
+        # in the entry (outbox), so a Kafka outage only delays it (`relay_audits_once`).
+        event = IdentityRead(
+            source="evidence",
+            correlation_id=entry["request_id"] or str(complaint_id),
+            office_code=record.office_code,
+            complaint_id=complaint_id,
+            officer_id=who.officer_id,
+            officer_office=who.office_code,
+            fields=[f"evidence:{record.kind.value}"],
+            purpose="unduh data pendukung",
+            request_id=entry["request_id"] or str(complaint_id),
+            read_at=entry["at"],
+        )
+        entry |= {"outbox_event": event.model_dump_json(), "outbox_pending": True}
+        doc = await audit_chain.append(self.store.last_audit, self.store.add_audit, entry, AUDITED)
+        await self._publish_audit(doc["seq"], event)
         name = record.file_name or f"{evidence_id}{_ext(record)}"
         url = self.storage.download_url(
             record.object_key, record.version_id, name, record.content_type
         )
         return url, self.storage.presign_ttl_s
 
+    async def download_audit(
+        self, who: Principal, complaint_id: uuid.UUID | None, officer_id: str | None, limit: int
+    ) -> Sequence[dict[str, Any]]:
+        """Who took a download link of which evidence (supervisors, every office)."""
+        if not who.has(Role.SUPERVISOR):
+            raise SupervisorsOnly
+        found = await self.store.audit_entries(
+            str(complaint_id) if complaint_id else None, officer_id, limit
+        )
+        return [{k: v for k, v in d.items() if k != "_id"} for d in found]
+
+    async def verify_download_audit(self, who: Principal) -> dict[str, Any]:
+        if not who.has(Role.SUPERVISOR):
+            raise SupervisorsOnly
+        return await audit_chain.verify(self.store.audit_chain(), AUDITED)
+
+
+# The kinds an identity document is filed under (docs/identity.md).
+IDENTITY_DOCUMENTS = (EvidenceKind.SCAN.value, EvidenceKind.SOFT_COPY.value)
 
 AUDITED = (
     "complaint_id",

@@ -27,6 +27,7 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import ENABLED, GOVERNANCE, Tags
 from minio.datatypes import Part
+from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 from minio.helpers import DictType, genheaders
 from minio.retention import Retention
@@ -289,6 +290,20 @@ class EvidenceStorage:
             Retention(mode, until),
             version_id=version_id,
         )
+
+    async def erase(self, key: str, version_id: str | None) -> bool:
+        """Erasure of an identity document: delete that version for good, past a GOVERNANCE
+        retention (this service's key may bypass it); COMPLIANCE retention cannot be bypassed
+        by anyone, so the object stays until its retention ends (False)."""
+
+        def delete() -> list[Any]:
+            target = [DeleteObject(key, version_id)]
+            return list(
+                self.client.remove_objects(self.bucket, target, bypass_governance_mode=True)
+            )
+
+        errors = await self._call(delete)
+        return not errors
 
     async def remove(self, key: str, version_id: str | None) -> None:
         await self._call(self.client.remove_object, self.bucket, key, version_id=version_id)

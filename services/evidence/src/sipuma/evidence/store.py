@@ -21,6 +21,7 @@ happen then (MinIO or Kafka away, a crash) is done by the relay (`pending`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -146,6 +147,30 @@ class EvidenceStore:
     async def last_audit(self) -> Doc | None:
         return await self.audit.find_one({}, sort=[("_id", -1)])
 
+    async def audit_entries(
+        self, complaint_id: str | None, officer_id: str | None, limit: int
+    ) -> list[Doc]:
+        """Newest first, per complaint and/or per officer (the supervisors' audit page)."""
+        query: Doc = {}
+        if complaint_id is not None:
+            query["complaint_id"] = complaint_id
+        if officer_id is not None:
+            query["officer_id"] = officer_id
+        found = self.audit.find(query, {"outbox_event": 0, "outbox_pending": 0})
+        return await found.sort("_id", -1).limit(limit).to_list()
+
+    async def audit_published(self, seq: int) -> None:
+        await self.audit.update_one({"_id": seq}, {"$unset": {"outbox_pending": ""}})
+
+    async def audits_unpublished(self, older_than_s: float, limit: int) -> list[Doc]:
+        before = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        query = {"outbox_pending": True, "at": {"$lte": before}}
+        return await self.audit.find(query).sort("_id", 1).limit(limit).to_list()
+
+    async def audit_chain(self) -> AsyncIterator[Doc]:
+        async for doc in self.audit.find({}).sort("_id", 1):
+            yield doc
+
     async def add_audit(self, doc: Doc) -> bool:
         try:
             await self.audit.insert_one(doc)
@@ -243,6 +268,14 @@ class EvidenceStore:
             "uploaded_at", ASCENDING
         )
         return [_to_record(doc) async for doc in cursor]
+
+    async def mark_erased(self, evidence_id: str, at: datetime) -> None:
+        """The object is gone; the record (kind, size, dates: statistics) stays."""
+        await self.evidence.update_one({"_id": evidence_id}, {"$set": {"erased_at": at}})
+
+    async def to_erase(self, complaint_id: str, kinds: list[str]) -> list[EvidenceRecord]:
+        query = {"complaint_id": complaint_id, "kind": {"$in": kinds}, "erased_at": None}
+        return [_to_record(doc) async for doc in self.evidence.find(query, {"outbox_event": 0})]
 
     async def get(self, complaint_id: str, evidence_id: str) -> EvidenceRecord | None:
         doc = await self.evidence.find_one(

@@ -13,12 +13,13 @@ from fastapi.responses import JSONResponse, Response
 
 from sipuma.intake import domain
 from sipuma.intake.answers import amended_message, contact_outcome, status_message
-from sipuma.intake.domain import Amendment, ComplaintStatus, Delivery
+from sipuma.intake.domain import Amendment, ComplaintStatus, Delivery, Hint
 from sipuma.intake.idempotency import IdempotencyStore, Outcome, StoredAnswer, fingerprint
 from sipuma.intake.models import (
     AmendmentAccepted,
     ComplaintAccepted,
     ComplaintIn,
+    DuplicateHint,
     RegisterNumberCommunicationIn,
     ReportedEmployeesIn,
     StatusOut,
@@ -82,6 +83,21 @@ def correlation_id(request: Request) -> str:
     """Set by the shared CorrelationIdMiddleware (X-Correlation-ID, validated or new)."""
     given = request.scope.get("state", {}).get("correlation_id")
     return given if isinstance(given, str) else usable(request.headers.get("x-correlation-id"))
+
+
+def _hints_for(who: Principal, hints: list[Hint] | None) -> list[DuplicateHint] | None:
+    """Another office's filing is counted, not named (as in the registry's detail)."""
+    if hints is None:
+        return None
+    return [
+        DuplicateHint(
+            office_code=h.office_code,
+            received_at=h.received_at,
+            register_number=h.register_number if who.may_act_for(h.office_code) else None,
+            visible=who.may_act_for(h.office_code),
+        )
+        for h in hints
+    ]
 
 
 def _accepted(done: Amended, kind: str) -> Answer:
@@ -195,6 +211,7 @@ def build_router(verifier: TokenVerifier, intake: Intake, answers: IdempotencySt
                 status_url=_status_url(done.complaint_id),
                 message=status_message(done.status, number),
                 tracking_contact=contact_outcome(done.contact) if done.contact else None,
+                possible_duplicates=_hints_for(who, done.duplicates),
             )
             code = 201 if done.status is ComplaintStatus.REGISTERED else 202
             headers = {"Location": _status_url(done.complaint_id)}

@@ -31,6 +31,16 @@ class Delivery(StrEnum):
 
 
 @dataclass(frozen=True)
+class Hint:
+    """Another filing by the same complainant (the registry's blind index): office, when,
+    number. Kept in memory only, for the answer that waits for it."""
+
+    office_code: str
+    received_at: str
+    register_number: str | None
+
+
+@dataclass(frozen=True)
 class Entry:
     """What intake knows of one complaint: no personal data, only where it stands."""
 

@@ -71,7 +71,11 @@ def build(settings: IntakeSettings) -> Runtime:
     async def prepare_topics() -> None:
         await ensure_topics(
             settings.kafka_bootstrap,
-            [*published.values(), settings.topic_complaint_registered],
+            [
+                *published.values(),
+                settings.topic_complaint_registered,
+                settings.topic_duplicates_hinted,
+            ],
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
             retention_ms=settings.topic_retention_ms,
@@ -92,6 +96,7 @@ def build(settings: IntakeSettings) -> Runtime:
         settings.kafka_bootstrap,
         received_topic=settings.topic_complaint_received,
         registered_topic=settings.topic_complaint_registered,
+        hinted_topic=settings.topic_duplicates_hinted,
         lookback_s=settings.status_lookback_s,
         prepare_topics=prepare_topics,
     )

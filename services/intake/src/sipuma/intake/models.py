@@ -176,6 +176,15 @@ class TrackingContactOutcome(BaseModel):
     message: Messages
 
 
+class DuplicateHint(BaseModel):
+    office_code: str
+    received_at: str
+    register_number: str | None = Field(
+        None, description="Hanya bila boleh dilihat / only where the caller may see it"
+    )
+    visible: bool
+
+
 class ComplaintAccepted(BaseModel):
     complaint_id: str
     status: ComplaintStatus
@@ -185,6 +194,12 @@ class ComplaintAccepted(BaseModel):
     message: Messages
     tracking_contact: TrackingContactOutcome | None = Field(
         None, description="Only when a tracking contact was given: what happens with it"
+    )
+    possible_duplicates: list[DuplicateHint] | None = Field(
+        None,
+        description="Kemungkinan pengaduan ganda (NIK/telepon sama, indeks buta), hanya petunjuk; "
+        "null: belum diketahui. / Possible duplicates (same NIK/phone, blind index), a hint "
+        "only; null: not known (no number yet, or no hint in time).",
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from sipuma.intake.domain import ComplaintStatus, Delivery, Entry
+from sipuma.intake.domain import ComplaintStatus, Delivery, Entry, Hint
 from sipuma.shared import events as ev
 
 
@@ -43,6 +43,16 @@ class StatusBook(Protocol):
         ...
 
     def forget(self, complaint_id: str, future: asyncio.Future[Entry]) -> None: ...
+
+    def expect_hints(self, complaint_id: str) -> asyncio.Future[list[Hint]]:
+        """Interest in the registry's possible-duplicate hint, registered before publishing."""
+        ...
+
+    async def wait_hints(
+        self, complaint_id: str, future: asyncio.Future[list[Hint]], timeout_s: float
+    ) -> list[Hint] | None:
+        """The hints, or None when they did not come in time."""
+        ...
 
     async def wait_registered(
         self, complaint_id: str, future: asyncio.Future[Entry], timeout_s: float

@@ -7,6 +7,7 @@ edge chooses the status.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sipuma.intake.domain import (
     CompletenessRule,
     Delivery,
     Entry,
+    Hint,
     Invalid,
     Violation,
     book_not_ready,
@@ -53,6 +55,7 @@ class Recorded:
     status: ComplaintStatus
     entry: Entry | None
     contact: checks.ContactCheck | None = None
+    duplicates: list[Hint] | None = None  # None: not known (no number yet, or no hint in time)
 
 
 @dataclass(frozen=True)
@@ -130,20 +133,26 @@ class Intake:
             cid, office_code, who.officer_id, checked.clean, correlation_id, now
         )
         waiting = self.book.expect(cid) if self.book.is_live() else None
+        hinting = self.book.expect_hints(cid) if waiting is not None else None
+        started = time.monotonic()
         if await self.publisher.publish(event) is Delivery.QUEUED:
             self.book.note(cid, office_code, ComplaintStatus.QUEUED)
-            if waiting is not None:
+            if waiting is not None and hinting is not None:
                 self.book.forget(cid, waiting)
+                await self.book.wait_hints(cid, hinting, 0)
             COMPLAINTS.labels("queued").inc()
             return Recorded(cid, ComplaintStatus.QUEUED, None, checked.contact)
         self.book.note(cid, office_code, ComplaintStatus.RECEIVED)
-        entry = None
-        if waiting is not None:
+        entry, hints = None, None
+        if waiting is not None and hinting is not None:
             with REGISTER_WAIT.time():
                 entry = await self.book.wait_registered(cid, waiting, self.register_wait_s)
+            # The registry sends the hint right after the number; within the same budget.
+            left = self.register_wait_s - (time.monotonic() - started) if entry else 0
+            hints = await self.book.wait_hints(cid, hinting, left)
         status = ComplaintStatus.RECEIVED if entry is None else ComplaintStatus.REGISTERED
         COMPLAINTS.labels(status.value).inc()
-        return Recorded(cid, status, entry, checked.contact)
+        return Recorded(cid, status, entry, checked.contact, hints)
 
     def status(self, who: Principal, complaint_id: str) -> Entry:
         self._require_receiver(who)

@@ -61,6 +61,10 @@ class IntakeSettings(StaffApiSettings):
         return self.topic(topics.COMPLAINT_REGISTERED)
 
     @property
+    def topic_duplicates_hinted(self) -> str:
+        return self.topic(topics.COMPLAINT_DUPLICATES_HINTED)
+
+    @property
     def topic_complaint_supplemented(self) -> str:
         return self.topic(topics.COMPLAINT_SUPPLEMENTED)
 

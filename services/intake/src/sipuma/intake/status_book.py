@@ -33,7 +33,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from sipuma.intake.domain import ComplaintStatus, Entry
+from sipuma.intake.domain import ComplaintStatus, Entry, Hint
 from sipuma.intake.spool import OutgoingRecord
 from sipuma.shared import events as ev
 from sipuma.shared.cloudevents import decode_message
@@ -90,12 +90,23 @@ def decode_registered(headers: Any, value: bytes) -> Seen | None:
     )
 
 
+def decode_hinted(headers: Any, value: bytes) -> tuple[str, list[Hint]]:
+    _, event = decode_message(_headers(headers), value, accept=[ev.ComplaintDuplicatesHinted])
+    assert isinstance(event, ev.ComplaintDuplicatesHinted)
+    return str(event.complaint_id), [
+        Hint(d.office_code, d.received_at.isoformat().replace("+00:00", "Z"), d.register_number)
+        for d in event.duplicates
+    ]
+
+
 class ComplaintBook:
     def __init__(self, max_entries: int = 200_000) -> None:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         # Register number (upper case) → complaint id: staff address complaints by number.
         self._numbers: dict[str, str] = {}
         self._waiters: dict[str, list[asyncio.Future[Entry]]] = {}
+        # Possible-duplicate hints: only for complaints an answer waits for (never bulk-kept).
+        self._hint_waiters: dict[str, asyncio.Future[list[Hint]]] = {}
         self._max = max_entries
         # Set while the feeder follows Kafka: only then does a missing entry mean "unknown".
         self.live = asyncio.Event()
@@ -158,6 +169,29 @@ class ComplaintBook:
             if not future.done():
                 future.set_result(entry)
 
+    def hinted(self, complaint_id: str, hints: list[Hint]) -> None:
+        future = self._hint_waiters.pop(complaint_id, None)
+        if future is not None and not future.done():
+            future.set_result(hints)
+
+    def expect_hints(self, complaint_id: str) -> asyncio.Future[list[Hint]]:
+        future: asyncio.Future[list[Hint]] = asyncio.get_running_loop().create_future()
+        self._hint_waiters[complaint_id] = future
+        return future
+
+    async def wait_hints(
+        self, complaint_id: str, future: asyncio.Future[list[Hint]], timeout_s: float
+    ) -> list[Hint] | None:
+        """The hints, or None when they did not come in time (a hint never holds the answer
+        beyond its budget)."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout=max(timeout_s, 0.0))
+        except TimeoutError:
+            return None
+        finally:
+            if self._hint_waiters.get(complaint_id) is future:
+                del self._hint_waiters[complaint_id]
+
     def expect(self, complaint_id: str) -> asyncio.Future[Entry]:
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         known = self._entries.get(complaint_id)
@@ -195,6 +229,7 @@ class BookFeeder:
         *,
         received_topic: str,
         registered_topic: str,
+        hinted_topic: str | None = None,
         lookback_s: float,
         prepare_topics: Callable[[], Awaitable[object]],
         client_id: str = "sipuma-intake-book",
@@ -202,8 +237,14 @@ class BookFeeder:
         self._prepare_topics = prepare_topics
         self._book = book
         self._bootstrap = bootstrap
-        self._topics = {received_topic: decode_received, registered_topic: decode_registered}
+        self._topics: dict[str, Callable[[Any, bytes], Any]] = {
+            received_topic: decode_received,
+            registered_topic: decode_registered,
+        }
+        if hinted_topic is not None:
+            self._topics[hinted_topic] = decode_hinted
         self._registered_topic = registered_topic
+        self._hinted_topic = hinted_topic
         self._lookback_s = lookback_s
         self._client_id = client_id
         self._task: asyncio.Task[None] | None = None
@@ -272,7 +313,10 @@ class BookFeeder:
         ends = await consumer.end_offsets(partitions)
         for tp in partitions:
             found = starts.get(tp)
-            consumer.seek(tp, found.offset if found is not None else ends[tp])
+            if tp.topic == self._hinted_topic:  # hints matter only to answers waiting now
+                consumer.seek(tp, ends[tp])
+            else:
+                consumer.seek(tp, found.offset if found is not None else ends[tp])
         # Read the look-back window before declaring the book live.
         behind = set(partitions)
         while behind:
@@ -297,7 +341,9 @@ class BookFeeder:
                     seen = None
                 if seen is None:
                     continue  # not ours to judge; the registry dead-letters poison events
-                if registered:
+                if tp.topic == self._hinted_topic:
+                    self._book.hinted(*seen)
+                elif registered:
                     self._book.registered(seen)
                 else:
                     self._book.received(seen)

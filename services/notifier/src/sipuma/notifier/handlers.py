@@ -22,9 +22,15 @@ from sipuma.notifier.dispatcher import Dispatcher
 from sipuma.notifier.service import Notifier
 from sipuma.notifier.settings import NotifierSettings
 from sipuma.notifier.staff_alerts import StaffAlerts
+from sipuma.notifier.store import MongoDeliveryLog
 from sipuma.shared import topics
 from sipuma.shared.consumer import EventConsumer
-from sipuma.shared.events import ComplaintDeadlineApproaching, ComplaintOverdue, TicketIssued
+from sipuma.shared.events import (
+    ComplaintDeadlineApproaching,
+    ComplaintIdentityErased,
+    ComplaintOverdue,
+    TicketIssued,
+)
 from sipuma.shared.kafka import subscribe_event_batches
 
 STAFF_ALERT_TOPICS = (topics.DEADLINE_APPROACHING, topics.COMPLAINT_OVERDUE)
@@ -91,4 +97,39 @@ def register(
         batch_timeout_ms=settings.consumer_batch_wait_ms,
         title="notifier:ticket-issued",
         description="Ticket numbers to send by e-mail and SMS",
+    )
+
+
+def register_erasures(
+    broker: KafkaBroker, deliveries: MongoDeliveryLog, settings: NotifierSettings
+) -> BatchSubscriber:
+    """Erasure reaches the notifier's copy (docs/identity.md): the complaint's data key in the
+    notifier's vault and every job (contact, ticket) it still holds go; the attempt history,
+    which has no personal data, stays for the statistics."""
+
+    async def erase_contacts(event: ComplaintIdentityErased) -> None:
+        """Delete the complaint's contact and ticket from the delivery log."""
+        await deliveries.erase(str(event.complaint_id))
+
+    group = settings.topic_prefix + settings.erasure_consumer_group
+    consumer = EventConsumer(
+        handler=erase_contacts,
+        group_id=group,
+        accept=topics.COMPLAINT_IDENTITY_ERASED.event_types,
+        dead_letters=broker.publisher(
+            settings.topic(topics.dead_letter_topic(settings.erasure_consumer_group)),
+            include_in_schema=False,
+        ),
+        retry_initial_seconds=settings.consumer_retry_initial_seconds,
+        retry_max_seconds=settings.consumer_retry_max_seconds,
+    )
+    return subscribe_event_batches(
+        broker,
+        [settings.topic(topics.COMPLAINT_IDENTITY_ERASED)],
+        consumer,
+        max_records=settings.consumer_batch_size,
+        concurrency=1,
+        batch_timeout_ms=settings.consumer_batch_wait_ms,
+        title="notifier:identity-erased",
+        description="Erase the contacts held for a complaint whose identity was erased",
     )

@@ -41,6 +41,7 @@ from sipuma.shared import topics
 from sipuma.shared.cloudevents import publish_event
 from sipuma.shared.events import Event
 from sipuma.shared.health import kafka_check
+from sipuma.shared.identity_vault import IdentityVault
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
@@ -54,6 +55,7 @@ CONSUMED_AND_PRODUCED = (
     topics.NOTIFICATION_SENT,
     topics.NOTIFICATION_FAILED,
     *handlers.STAFF_ALERT_TOPICS,
+    topics.COMPLAINT_IDENTITY_ERASED,
 )
 
 
@@ -81,6 +83,7 @@ class Runtime:
         names = [s.topic(spec) for spec in CONSUMED_AND_PRODUCED]
         names.append(s.topic(topics.dead_letter_topic(s.consumer_group)))
         names.append(s.topic(topics.dead_letter_topic(s.staff_consumer_group)))
+        names.append(s.topic(topics.dead_letter_topic(s.erasure_consumer_group)))
         await ensure_topics(
             s.kafka_bootstrap,
             names,
@@ -106,6 +109,7 @@ class Runtime:
         self._tasks = []
         await self.email.aclose()
         await self.http.aclose()
+        await self.deliveries.close()
         await self.mongo.close()
         log.info("notifier_stopped")
 
@@ -121,7 +125,13 @@ class Runtime:
 def build(settings: NotifierSettings) -> Runtime:
     """Wire the real adapters; nothing connects before `Runtime.start()`."""
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
-    deliveries = MongoDeliveryLog(mongo, settings.mongo_database, settings.deliveries_collection)
+    keys = settings.identity_keys()
+    # The contact and ticket of an open delivery are sealed under a per-complaint data key in
+    # the notifier's own key vault (docs/identity.md): erasure deletes that key.
+    vault = IdentityVault(mongo, settings.mongo_database, keys) if keys is not None else None
+    deliveries = MongoDeliveryLog(
+        mongo, settings.mongo_database, settings.deliveries_collection, vault=vault
+    )
     http = httpx.AsyncClient(timeout=settings.sms_timeout_seconds)
     email = smtp_sender(settings)
     broker = build_broker(settings)
@@ -169,6 +179,7 @@ def build(settings: NotifierSettings) -> Runtime:
         interval=settings.dispatch_interval_seconds,
     )
     handlers.register_staff_alerts(broker, staff_alerts, settings)
+    handlers.register_erasures(broker, deliveries, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -8,12 +8,12 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 
 from sipuma.notifier.domain import UnknownOutcome
-from sipuma.shared.settings import StoreSettings
+from sipuma.shared.settings import IdentityAtRestSettings, StoreSettings
 
 SmsProvider = Literal["generic", "zenziva"]
 
 
-class NotifierSettings(StoreSettings):
+class NotifierSettings(IdentityAtRestSettings, StoreSettings):
     service: str = "notifier"
     http_port: int = Field(8004, ge=1, le=65535)
     mongo_database: str = "sipuma_notifier"
@@ -71,6 +71,7 @@ class NotifierSettings(StoreSettings):
     staff_contacts_file: Path | None = None
     staff_alerts_collection: str = "staff_alerts"
     staff_consumer_group: str = "notifier-staff"
+    erasure_consumer_group: str = "notifier-erasures"
     dispatch_interval_seconds: float = Field(1.0, gt=0)
     dispatch_batch: int = Field(50, ge=1)
     # Attempts running at a time (the worker pool), and deliveries queued for it in memory.

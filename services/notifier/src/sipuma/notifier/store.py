@@ -54,6 +54,7 @@ from sipuma.notifier.domain import (
     PendingOutcome,
 )
 from sipuma.shared.grouped import Grouped
+from sipuma.shared.identity_vault import IdentityVault
 from sipuma.shared.mongo import create_indexes
 from sipuma.shared.transactions import in_transaction
 
@@ -194,8 +195,16 @@ class MongoDeliveryLog:
     batch finds out per delivery which ones did, so a refused update stays refused for its
     caller only."""
 
-    def __init__(self, client: AsyncMongoClient[Doc], database: str, collection: str) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Doc],
+        database: str,
+        collection: str,
+        *,
+        vault: IdentityVault | None = None,
+    ) -> None:
         self.client = client
+        self.vault = vault
         self.col: AsyncCollection[Doc] = client[database][collection]
         self.attempts: AsyncCollection[Doc] = client[database][f"{collection}_attempts"]
         self._records = Grouped(self._record_many)
@@ -208,6 +217,35 @@ class MongoDeliveryLog:
             self.col.database,
             {self.col.name: DELIVERY_INDEXES, self.attempts.name: ATTEMPT_INDEXES},
         )
+        if self.vault is not None:
+            await self.vault.ensure_key_vault()
+
+    async def close(self) -> None:
+        if self.vault is not None:
+            await self.vault.close()
+
+    # -- the job at rest: sealed under the complaint's data key (docs/identity.md) ------------
+    async def _sealed(self, doc: Doc) -> Doc:
+        if self.vault is None or "job" not in doc:
+            return doc
+        return await self.vault.seal(doc["complaint_id"], doc, ("job",))
+
+    async def _delivery(self, doc: Doc) -> Delivery:
+        if self.vault is not None:
+            doc = await self.vault.open(doc)
+            if isinstance(doc.get("job"), dict) and doc["job"].get("erased"):
+                doc.pop("job")  # erased: nothing left to send (the attempt fails for good)
+        return to_delivery(doc)
+
+    async def erase(self, complaint_id: str) -> int:
+        """Erasure of a complaint's identity: its data key goes (every sealed job of it is
+        unreadable, in backups too) and the jobs themselves; how many deliveries lost theirs."""
+        if self.vault is not None:
+            await self.vault.erase(complaint_id)
+        result = await self.col.update_many(
+            {"complaint_id": complaint_id, "job": {"$exists": True}}, {"$unset": {"job": ""}}
+        )
+        return result.modified_count
 
     async def ping(self) -> bool:
         await self.client.admin.command("ping")
@@ -225,7 +263,7 @@ class MongoDeliveryLog:
     async def _record_many(
         self, batches: list[Sequence[Delivery]]
     ) -> list[list[bool] | BaseException]:
-        docs = [to_document(d) for batch in batches for d in batch]
+        docs = [await self._sealed(to_document(d)) for batch in batches for d in batch]
         inserted = await _insert_unordered(self.col, docs)
         answers: list[list[bool] | BaseException] = []
         for batch in batches:
@@ -248,7 +286,7 @@ class MongoDeliveryLog:
             },
             return_document=ReturnDocument.AFTER,
         )
-        return to_delivery(claimed) if claimed is not None else None
+        return await self._delivery(claimed) if claimed is not None else None
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:
         return await self._commits.add((claimed, now, lease))
@@ -349,13 +387,13 @@ class MongoDeliveryLog:
     async def due(self, now: datetime, limit: int) -> list[Delivery]:
         """Index `state_next_attempt`."""
         cursor = self.col.find(due_filter(now)).sort("next_attempt_at", ASCENDING).limit(limit)
-        return [to_delivery(doc) async for doc in cursor]
+        return [await self._delivery(doc) async for doc in cursor]
 
     async def expired(self, now: datetime, limit: int) -> list[Delivery]:
         """Index `state_lease`. `claimed` ones are simply claimed again; `sending` ones go to
         recovery."""
         cursor = self.col.find(expired_filter(now)).limit(limit)
-        return [to_delivery(doc) async for doc in cursor]
+        return [await self._delivery(doc) async for doc in cursor]
 
     async def unpublished(self, older_than: datetime, limit: int) -> list[PendingOutcome]:
         """Index `outbox_pending`."""

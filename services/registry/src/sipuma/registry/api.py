@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sipuma.registry import exports, sla, statistics
 from sipuma.registry.audit import AuditTrail
+from sipuma.registry.disclosure import PERSONAL_FIELDS, disclose
 from sipuma.registry.domain import (
     DEFAULT_DESTINATIONS,
     ComplaintFilter,
@@ -64,6 +65,9 @@ class ComplaintSummary(BaseModel):
     stage: str | None = Field(None, description="Tahap tindak lanjut / follow-up stage")
     due_at: datetime | None = Field(None, description="Tenggat (hari kerja) / working-day deadline")
     overdue: bool = False
+    complainant: str | None = Field(
+        None, description='Pengadu, disamarkan / complainant, masked (e.g. "B*** S***")'
+    )
 
     communicated: str | None = Field(None, description="told / unreachable / null: belum")
     intake_done_at: datetime | None = None
@@ -472,14 +476,27 @@ def staff_router(
         _supervisor_only(caller)
         return await audit.verify()
 
+    @router.get(
+        "/complaints/{register_number:path}/possible-duplicates",
+        summary="Kemungkinan pengaduan ganda / Possible-duplicate hint",
+        description="Pengaduan lain oleh pengadu yang sama (indeks buta NIK/telepon) dalam "
+        "jendela waktu; tanpa identitas. / Other filings by the same complainant (blind NIK/phone "
+        "index) within the window; no identity, so no audit entry.",
+    )
+    async def possible_duplicates(register_number: str, caller: Caller) -> Any:
+        hints = await queries.duplicates_of(register_number, _scope(caller, offices))
+        return {"register_number": register_number, "possible_duplicates": hints}
+
     @router.get("/complaints/{register_number:path}", summary="Rincian / Detail by register no.")
     async def get_complaint(
         register_number: str,
         caller: Caller,
         purpose: Annotated[str, Query(min_length=1, max_length=200)] = DEFAULT_PURPOSE,
     ) -> Any:
-        found = await queries.detail(register_number, _scope(caller, offices))
-        shown = [f for f in IDENTITY_FIELDS if found.get(f)]
+        found = disclose(await queries.detail(register_number, _scope(caller, offices)), caller)
+        # Masked values are not the identity: only fields shown in clear are audited.
+        masked_now = PERSONAL_FIELDS if found["identity_masked"] else ()
+        shown = [f for f in IDENTITY_FIELDS if found.get(f) and f not in masked_now]
         if shown:  # stored before the answer leaves: no audit entry, no identity
             await audit.identity_read(
                 caller,
@@ -790,6 +807,7 @@ def _summary(d: Doc, now: datetime) -> Doc:
         "notification_failed": d["view"].get("notification_failed", False),
         "communicated": d["view"].get("communicated"),
         "intake_done_at": d["view"].get("intake_done_at"),
+        "complainant": d.get("complainant_masked"),
     }
 
 

@@ -52,6 +52,7 @@ PRODUCED = (
     topics.COMPLAINT_STATUS_CHANGED,
     topics.COMPLAINT_IDENTITY_ERASED,
     topics.AUDIT_IDENTITY_READ,
+    topics.COMPLAINT_DUPLICATES_HINTED,
 )
 ALERTS = (topics.DEADLINE_APPROACHING, topics.COMPLAINT_OVERDUE)
 
@@ -93,6 +94,7 @@ def build(
         topics=Topics(*(spec.name for spec in PRODUCED)),
         deadlines=DeadlinePolicy(settings.deadline_stages, calendar),
         index_key=settings.complainant_index_key.get_secret_value().encode(),
+        duplicate_window=timedelta(days=settings.duplicate_window_days),
     )
     watch = DeadlineWatch(
         store,

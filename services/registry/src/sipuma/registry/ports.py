@@ -18,7 +18,13 @@ from sipuma.shared.events import Event
 
 # The facts that carry an outbox entry (the event they caused, published from there).
 OutboxKind = Literal[
-    "register_numbers", "tickets", "status_changes", "deadline_alerts", "erasures", "identity_audit"
+    "register_numbers",
+    "tickets",
+    "status_changes",
+    "deadline_alerts",
+    "erasures",
+    "identity_audit",
+    "duplicate_hints",
 ]
 OUTBOX_KINDS: tuple[OutboxKind, ...] = (
     "register_numbers",
@@ -27,6 +33,7 @@ OUTBOX_KINDS: tuple[OutboxKind, ...] = (
     "deadline_alerts",
     "erasures",
     "identity_audit",
+    "duplicate_hints",
 )
 
 
@@ -39,6 +46,9 @@ class ComplaintRepository(Protocol):
     # -- complaints as received, and the needs-attention mark ---------------------------------
     async def add_complaint(self, record: Doc) -> bool: ...
     async def complaint(self, complaint_id: str) -> Doc | None: ...
+    async def complaint_match(self, complaint_id: str) -> Doc | None:
+        """Blind match keys and received_at only (the duplicate hint)."""
+
     async def complaint_dates(self, complaint_id: str) -> Doc | None:
         """Only what the public timeline may show: no intake data."""
 
@@ -49,6 +59,12 @@ class ComplaintRepository(Protocol):
         self, complaint_id: str, keys: list[str], start: datetime, end: datetime
     ) -> list[Doc]:
         """Other complaints sharing a blind key, received in [start, end]: id, office, time."""
+
+    async def add_hint(self, hint: Doc) -> bool:
+        """The possible-duplicate hint of a numbered complaint (`_id` = complaint id, with its
+        outbox entry); False when it exists."""
+
+    async def hint(self, complaint_id: str) -> Doc | None: ...
 
     async def add_erasure(self, erasure: Doc) -> bool:
         """The erasure record (one per complaint, with its outbox entry); False if one exists."""

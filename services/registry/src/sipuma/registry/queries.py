@@ -90,6 +90,15 @@ class Queries:
             raise NotFound(register_number)
         return str(number["complaint_id"])
 
+    async def duplicates_of(self, register_number: str, scope: OfficeScope) -> list[Doc]:
+        """The possible-duplicate hint alone (no identity, so no audit entry): intake adds it to
+        its answer right after the number is known."""
+        complaint_id = await self.complaint_id_of(register_number, scope)
+        complaint = await self._store.complaint_match(complaint_id)
+        if complaint is None:
+            raise NotFound(register_number)
+        return await self.possible_duplicates(complaint, scope)
+
     async def detail(self, register_number: str, scope: OfficeScope) -> dict[str, Any]:
         """Everything staff may see about one complaint; another office's number is not even
         confirmed (NotFound)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -28,6 +28,7 @@ import structlog
 
 from sipuma.registry import metrics, tickets
 from sipuma.registry.deadlines import DeadlinePolicy
+from sipuma.registry.disclosure import masked_name
 from sipuma.registry.domain import (
     REOPENED_TO,
     UNKNOWN_OFFICE,
@@ -73,6 +74,7 @@ class Topics:
     status_changed: str
     identity_erased: str
     identity_read: str
+    duplicates_hinted: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ class Config:
     topics: Topics
     deadlines: DeadlinePolicy | None = None  # None: no working-day deadlines kept
     index_key: bytes = b""  # blind index of NIK/phone (the possible-duplicate hint)
+    duplicate_window: timedelta = timedelta(days=30)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def _all(*steps: Awaitable[Any]) -> list[Any]:
@@ -165,9 +172,14 @@ class Registry:
             source = record["received_event_id"]
             steps.append(self._ticket(record, number["number"], given, source, record["saved_at"]))
         done = await _all(*steps)
+        # Right after the number (whose publication failing fails the handler): intake waits
+        # for both within its answer's budget.
+        await self._hint_duplicates(record)
         listing: Doc = {key: record[key] for key in LISTED}
         listing["register_year"] = number["year"]
         listing["tracking_contact"] = contact
+        # Masked in clear (initials, last 4 digits) so lists need no decryption; erasure drops it.
+        listing["complainant_masked"] = masked_name(record["intake"].get("complainant"))
         listing["number_id"] = number["_id"]
         # Staff search (issue 20) on blind keys only (identity is sealed, issue 16): the
         # complainant's name and the employees named at intake (later ones: `_settle`).
@@ -260,6 +272,42 @@ class Registry:
         return numbered
 
     # -- erasure (retention, a lawful request) ------------------------------------------------
+    async def _hint_duplicates(self, record: Doc) -> None:
+        """The possible-duplicate hint for intake's answer (docs/identity.md), on a restricted
+        topic: every filing with a shared blind key within the window, at any office, each with
+        its number (intake shows only what its caller may see). Sent even when empty, so intake
+        need not wait; a hint only: a failure to publish is left to the relay."""
+        keys = record.get("match_keys") or []
+        found: list[ev.DuplicateHint] = []
+        if keys:
+            around, window = _aware(record["received_at"]), self._config.duplicate_window
+            others = await self._store.same_complainant(
+                record["_id"], keys, around - window, around + window
+            )
+            for other in others:
+                number = await self._store.number_of(other["_id"])
+                found.append(
+                    ev.DuplicateHint(
+                        office_code=other["office_code"],
+                        received_at=_aware(other["received_at"]),
+                        register_number=number["number"] if number else None,
+                    )
+                )
+        event = ev.ComplaintDuplicatesHinted(
+            source=SOURCE,
+            correlation_id=record.get("correlation_id") or record["_id"],
+            office_code=record["office_code"],
+            complaint_id=UUID(record["_id"]),
+            duplicates=found,
+        )
+        doc: Doc = {
+            "_id": record["_id"],
+            "outbox": entry(event, self._config.topics.duplicates_hinted, now=self._clock()),
+        }
+        if not await self._store.add_hint(doc):
+            doc = await self._store.hint(record["_id"]) or doc
+        await self._relay.send_soon("duplicate_hints", doc)
+
     async def erase_identity(self, register_number: str, officer_id: str) -> bool:
         """Make the complaint's identity and texts unreadable for good by deleting its data key;
         its number, office, dates and status (the statistics) stay. The erasure record (with

@@ -100,6 +100,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         _outbox_due(),
     ],
     "erasures": [_outbox_due()],  # `_id` = complaint id: one erasure each
+    "duplicate_hints": [_outbox_due()],  # `_id` = complaint id: one hint each
     # `_id` = seq (unique: one entry n); per complaint and per officer for the supervisors' lists
     "identity_audit": [
         IndexModel([("complaint_id", ASCENDING), ("seq", ASCENDING)], name="complaint_seq"),
@@ -321,6 +322,16 @@ class Store:
         found = self.complaints.find(query, {"office_code": 1, "received_at": 1})
         return await found.sort("received_at", -1).limit(50).to_list()
 
+    async def add_hint(self, hint: Doc) -> bool:
+        try:
+            await self.db["duplicate_hints"].insert_one(hint)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def hint(self, complaint_id: str) -> Doc | None:
+        return await self.db["duplicate_hints"].find_one({"_id": complaint_id})
+
     async def add_erasure(self, erasure: Doc) -> bool:
         try:
             await self.db["erasures"].insert_one(erasure)
@@ -354,7 +365,9 @@ class Store:
             yield doc
 
     async def erase_identity(self, complaint_id: str) -> bool:
-        """Erasure: delete the complaint's data key (its ciphertext stays, unreadable)."""
+        """Erasure: delete the complaint's data key (its ciphertext stays, unreadable) and the
+        list's masked complainant (initials are still a trace of the person)."""
+        await self.listing.update_one({"_id": complaint_id}, {"$unset": {"complainant_masked": ""}})
         return self.vault is not None and await self.vault.erase(complaint_id)
 
     async def ping(self) -> bool:
@@ -384,6 +397,12 @@ class Store:
         """Only what the public timeline may show: no intake data."""
         return await self.complaints.find_one(
             {"_id": complaint_id}, {"received_at": 1, "saved_at": 1}
+        )
+
+    async def complaint_match(self, complaint_id: str) -> Doc | None:
+        """What the duplicate hint needs: blind keys and dates, no intake data."""
+        return await self.complaints.find_one(
+            {"_id": complaint_id}, {"received_at": 1, "match_keys": 1}
         )
 
     async def mark_attention(self, complaint_id: str, mark: Doc) -> None:

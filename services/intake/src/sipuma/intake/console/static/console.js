@@ -67,6 +67,10 @@ const SIPUMA = (() => {
       box.hidden = false;
       document.getElementById("sign-out").addEventListener("click", () => signOut(""));
     }
+    // Menu entries for one role (the audit page: supervisors); the API refuses others anyway.
+    for (const item of document.querySelectorAll("[data-role]")) {
+      item.hidden = !who.roles.includes(item.dataset.role);
+    }
     if (config.oidc) scheduleRefresh(who);
     return who;
   }

@@ -105,6 +105,8 @@
         return S.el("tr", { class: failed ? "row-failed" : "" },
           S.el("th", { scope: "row" }, S.el("a", { href: link, text: item.register_number || "…" })),
           // data-label: the column's name beside each value when a phone shows rows as cards.
+          // Masked by the registry ("B*** S***"): a list never shows who complained.
+          S.el("td", { "data-label": S.t("complainant_masked"), text: item.complainant || "–" }),
           S.el("td", { "data-label": S.t("received"), text: S.when(item.received_at, item.office_code) }),
           S.el("td", { "data-label": S.t("channel"), text: S.t(`ch_${item.channel}`) }),
           S.el("td", { "data-label": S.t("status") }, S.el("span", { class: `badge st-${item.status}`, text: S.statusLabel(item.status) })),
