@@ -199,6 +199,8 @@ def start_stack(
             "SIPUMA_CORS_ORIGINS": json.dumps([console_origin]),
             "SIPUMA_CONSOLE_REGISTRY_URL": f"http://127.0.0.1:{ports['registry']}",
             "SIPUMA_CONSOLE_EVIDENCE_URL": f"http://127.0.0.1:{ports['evidence']}",
+            # Intake and evidence resolve register numbers through the registry's API.
+            "SIPUMA_REGISTRY_URL": f"http://127.0.0.1:{ports['registry']}",
             "PYTHONPATH": str(ROOT),
         }
     )

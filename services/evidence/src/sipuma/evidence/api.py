@@ -12,11 +12,12 @@ dependency aliases at import time.
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
@@ -28,6 +29,7 @@ from sipuma.evidence.service import EvidenceService, Upload
 from sipuma.shared.auth import Principal, TokenVerifier, bearer_principal
 from sipuma.shared.correlation import current_correlation_id
 from sipuma.shared.payloads import EvidenceKind
+from sipuma.shared.registry_lookup import RegistryLookup
 
 ACCEPTED_BODY = {
     "required": True,
@@ -67,9 +69,42 @@ class DownloadLink(BaseModel):
     expires_in_s: int
 
 
-def build_router(verifier: TokenVerifier, service: EvidenceService) -> APIRouter:
-    router = APIRouter(prefix="/v1/complaints/{complaint_id}/evidence", tags=["evidence"])
-    Who = Annotated[Principal, Depends(bearer_principal(verifier))]
+def build_router(
+    verifier: TokenVerifier, service: EvidenceService, registry: RegistryLookup
+) -> APIRouter:
+    """The evidence routes twice: under the complaint id, and under the register number staff
+    see (`/v1/complaints/by-number/{number}/evidence`, the number's '/' kept in the path; the
+    registry says which complaint it is, under the caller's token)."""
+    router = APIRouter()
+    who = bearer_principal(verifier)
+
+    async def by_id(complaint_id: uuid.UUID) -> uuid.UUID:
+        return complaint_id
+
+    async def by_number(
+        number: Annotated[str, Path(description="Nomor register · register number (any case)")],
+        request: Request,
+        _: Annotated[Principal, Depends(who)],  # 401 before the registry is asked
+    ) -> uuid.UUID:
+        return uuid.UUID(
+            await registry.complaint_id(number, request.headers.get("authorization", ""))
+        )
+
+    router.include_router(_routes(who, service, by_id), prefix="/v1/complaints/{complaint_id}")
+    router.include_router(
+        _routes(who, service, by_number), prefix="/v1/complaints/by-number/{number:path}"
+    )
+    return router
+
+
+def _routes(
+    principal: Callable[..., Awaitable[Principal]],
+    service: EvidenceService,
+    complaint: Callable[..., Awaitable[uuid.UUID]],
+) -> APIRouter:
+    router = APIRouter(prefix="/evidence", tags=["evidence"])
+    Who = Annotated[Principal, Depends(principal)]
+    ComplaintId = Annotated[uuid.UUID, Depends(complaint)]
 
     @router.post(
         "",
@@ -91,7 +126,7 @@ def build_router(verifier: TokenVerifier, service: EvidenceService) -> APIRouter
         },
     )
     async def upload_evidence(
-        complaint_id: uuid.UUID,
+        complaint_id: ComplaintId,
         request: Request,
         who: Who,
         kind: Annotated[
@@ -130,7 +165,7 @@ def build_router(verifier: TokenVerifier, service: EvidenceService) -> APIRouter
         )
 
     @router.get("", response_model=EvidenceList, summary="Daftar data pendukung · List evidence")
-    async def list_evidence(complaint_id: uuid.UUID, who: Who) -> EvidenceList:
+    async def list_evidence(complaint_id: ComplaintId, who: Who) -> EvidenceList:
         return EvidenceList(
             items=[EvidenceOut.of(r) for r in await service.list(who, complaint_id)]
         )
@@ -139,7 +174,7 @@ def build_router(verifier: TokenVerifier, service: EvidenceService) -> APIRouter
         "/{evidence_id}", response_model=EvidenceOut, summary="Satu data pendukung · One item"
     )
     async def get_evidence(
-        complaint_id: uuid.UUID, evidence_id: uuid.UUID, who: Who
+        complaint_id: ComplaintId, evidence_id: uuid.UUID, who: Who
     ) -> EvidenceOut:
         return EvidenceOut.of(await service.get(who, complaint_id, evidence_id))
 
@@ -150,7 +185,7 @@ def build_router(verifier: TokenVerifier, service: EvidenceService) -> APIRouter
         description="Presigned URL; the file is served as an attachment, never inline.",
     )
     async def download_evidence(
-        complaint_id: uuid.UUID, evidence_id: uuid.UUID, who: Who
+        complaint_id: ComplaintId, evidence_id: uuid.UUID, who: Who
     ) -> JSONResponse:
         url, ttl = await service.download_link(who, complaint_id, evidence_id)
         body = DownloadLink(url=url, expires_in_s=ttl).model_dump()

@@ -37,6 +37,7 @@ from sipuma.shared import topics
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
+from sipuma.shared.registry_lookup import RegistryLookup
 from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_cors, install_http_plumbing, serve
 
@@ -73,6 +74,7 @@ def build(settings: EvidenceSettings) -> Runtime:
     )
     subscribe_complaint_events(broker, service, settings)
     subscribe_erasures(broker, service, settings)
+    registry = RegistryLookup(settings.registry_url, settings.registry_timeout_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -112,6 +114,7 @@ def build(settings: EvidenceSettings) -> Runtime:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(broker.stop(), timeout=settings.shutdown_grace_seconds)
             await store.close()
+            await registry.close()
             log.info("evidence_stopped")
 
     app = FastAPI(
@@ -127,7 +130,7 @@ def build(settings: EvidenceSettings) -> Runtime:
     )
     install_auth_handler(app)
     verifier = TokenVerifier.from_settings(settings)
-    app.include_router(build_router(verifier, service))
+    app.include_router(build_router(verifier, service, registry))
     app.include_router(build_audit_router(verifier, service))
     app.add_exception_handler(EvidenceError, evidence_error_handler)
     app.add_exception_handler(ClientDisconnect, disconnect_handler)

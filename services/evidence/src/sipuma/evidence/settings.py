@@ -49,6 +49,10 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
     block_bytes: int = Field(1 * MiB, ge=64 * 1024)
     presign_ttl_s: int = Field(300, ge=10, le=3600)
 
+    # The registry's HTTP API: staff address complaints by register number; it answers which
+    # complaint that is, under the caller's own token (SIPUMA_REGISTRY_URL).
+    registry_url: str = "http://127.0.0.1:8002"
+    registry_timeout_s: float = Field(5.0, gt=0, le=60)
     # limits
     max_scan_bytes: int = Field(100 * MiB, ge=1)
     max_soft_copy_bytes: int = Field(100 * MiB, ge=1)

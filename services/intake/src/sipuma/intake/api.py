@@ -30,6 +30,7 @@ from sipuma.intake.service import Amended, Intake
 from sipuma.shared.auth import Principal, TokenVerifier, bearer_principal
 from sipuma.shared.correlation import usable
 from sipuma.shared.problems import MEDIA_TYPE, Problem, conflict, render
+from sipuma.shared.registry_lookup import RegistryLookup
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 
@@ -63,6 +64,20 @@ KEY_RUNNING = (
     "A request with this Idempotency-Key is still being processed; retry shortly.",
 )
 
+CONTACT_DESCRIPTION = (
+    "Satu kanal yang salah tidak menggugurkan kanal lain: e-mail yang sah disimpan walau "
+    "nomor HP ditolak (mis. telepon rumah/kantor atau 0800 bebas pulsa), dan sebaliknya; "
+    "`tracking_contact.refused` pada jawaban menyebut kanal yang ditolak dan alasannya. "
+    "Bila semua kanal ditolak: 422, tidak ada yang berubah.\n\n"
+    "One bad channel never costs the other: a valid e-mail is saved even when the mobile "
+    "is refused (e.g. a landline or a toll-free 0800 number), and the other way round; "
+    "`tracking_contact.refused` in the answer names each refused channel and why. When "
+    "every channel is refused: 422, nothing changes."
+)
+COMMUNICATION_SUMMARY = (
+    "Nomor register disampaikan / pengadu tak terhubungi · Number told or unreachable"
+)
+
 IdemKey = Annotated[
     str | None,
     Header(
@@ -73,6 +88,7 @@ IdemKey = Annotated[
     ),
 ]
 ComplaintId = Annotated[uuid.UUID, Path(description="ID pengaduan · complaint id")]
+RegisterNumber = Annotated[str, Path(description="Nomor register · register number (any case)")]
 
 
 def _status_url(complaint_id: str) -> str:
@@ -116,7 +132,9 @@ def _accepted(done: Amended, kind: str) -> Answer:
     return (202 if done.delivery is Delivery.QUEUED else 201), body.model_dump(mode="json"), {}
 
 
-def build_router(verifier: TokenVerifier, intake: Intake, answers: IdempotencyStore) -> APIRouter:
+def build_router(
+    verifier: TokenVerifier, intake: Intake, answers: IdempotencyStore, registry: RegistryLookup
+) -> APIRouter:
     Officer = Annotated[Principal, Depends(bearer_principal(verifier))]
 
     async def idempotent(
@@ -172,7 +190,17 @@ def build_router(verifier: TokenVerifier, intake: Intake, answers: IdempotencySt
     ) -> Amending:
         return Amending(str(complaint_id), who, request, idempotency_key)
 
-    Amend = Annotated[Amending, Depends(amending)]
+    async def amending_by_number(
+        number: RegisterNumber,
+        request: Request,
+        who: Officer,
+        idempotency_key: IdemKey = None,
+    ) -> Amending:
+        # The registry decides (under the caller's own token) which complaint the number is.
+        authorization = request.headers.get("authorization", "")
+        complaint_id = await registry.complaint_id(number, authorization)
+        return Amending(str(uuid.UUID(complaint_id)), who, request, idempotency_key)
+
     router = APIRouter(prefix="/v1/complaints", tags=["pengaduan · complaints"], responses=ERRORS)
 
     @router.post(
@@ -254,62 +282,65 @@ def build_router(verifier: TokenVerifier, intake: Intake, answers: IdempotencySt
             message=status_message(entry.status, entry.register_number),
         )
 
-    @router.post(
-        "/{complaint_id}/supplements",
-        status_code=201,
-        responses=AMEND_RESPONSES,
-        summary="Data tambahan atau ralat · Addition or correction (original kept)",
-    )
-    async def add_supplement(body: SupplementIn, amend: Amend) -> Response:
-        return await amend.run(
-            "supplement", body.kind.value, lambda change: intake.add_supplement(change, body)
-        )
+    def amendment_routes(where: str, resolve: Callable[..., Awaitable[Amending]]) -> None:
+        """The amendment routes under `where`: the complaint id, or the register number."""
+        Amend = Annotated[Amending, Depends(resolve)]
 
-    @router.post(
-        "/{complaint_id}/reported-employees",
-        status_code=201,
-        responses=AMEND_RESPONSES,
-        summary="Pegawai yang diadukan · Reported employees",
-    )
-    async def add_reported_employees(body: ReportedEmployeesIn, amend: Amend) -> Response:
-        return await amend.run(
-            "employees",
-            "reported_employees",
-            lambda change: intake.add_reported_employees(change, body),
+        @router.post(
+            f"{where}/supplements",
+            status_code=201,
+            responses=AMEND_RESPONSES,
+            summary="Data tambahan atau ralat · Addition or correction (original kept)",
         )
+        async def add_supplement(body: SupplementIn, amend: Amend) -> Response:
+            return await amend.run(
+                "supplement", body.kind.value, lambda change: intake.add_supplement(change, body)
+            )
 
-    @router.put(
-        "/{complaint_id}/tracking-contact",
-        status_code=201,
-        responses=AMEND_RESPONSES,
-        summary="Kontak pemantauan tindak lanjut · Tracking contact (SOP steps 7–8)",
-        description=(
-            "Satu kanal yang salah tidak menggugurkan kanal lain: e-mail yang sah disimpan walau "
-            "nomor HP ditolak (mis. telepon rumah/kantor atau 0800 bebas pulsa), dan sebaliknya; "
-            "`tracking_contact.refused` pada jawaban menyebut kanal yang ditolak dan alasannya. "
-            "Bila semua kanal ditolak: 422, tidak ada yang berubah.\n\n"
-            "One bad channel never costs the other: a valid e-mail is saved even when the mobile "
-            "is refused (e.g. a landline or a toll-free 0800 number), and the other way round; "
-            "`tracking_contact.refused` in the answer names each refused channel and why. When "
-            "every channel is refused: 422, nothing changes."
-        ),
-    )
-    async def set_tracking_contact(body: TrackingContactIn, amend: Amend) -> Response:
-        return await amend.run(
-            "contact", "tracking_contact", lambda change: intake.set_tracking_contact(change, body)
+        @router.post(
+            f"{where}/reported-employees",
+            status_code=201,
+            responses=AMEND_RESPONSES,
+            summary="Pegawai yang diadukan · Reported employees",
         )
+        async def add_reported_employees(body: ReportedEmployeesIn, amend: Amend) -> Response:
+            return await amend.run(
+                "employees",
+                "reported_employees",
+                lambda change: intake.add_reported_employees(change, body),
+            )
 
-    @router.post(
-        "/{complaint_id}/register-number-communication",
-        status_code=201,
-        responses=AMEND_RESPONSES,
-        summary="Nomor register disampaikan / pengadu tak terhubungi · Number told or unreachable",
-    )
-    async def record_communication(body: RegisterNumberCommunicationIn, amend: Amend) -> Response:
-        return await amend.run(
-            "communication",
-            "register_number_communication",
-            lambda change: intake.record_communication(change, body),
+        @router.put(
+            f"{where}/tracking-contact",
+            status_code=201,
+            responses=AMEND_RESPONSES,
+            summary="Kontak pemantauan tindak lanjut · Tracking contact (SOP steps 7–8)",
+            description=CONTACT_DESCRIPTION,
         )
+        async def set_tracking_contact(body: TrackingContactIn, amend: Amend) -> Response:
+            return await amend.run(
+                "contact",
+                "tracking_contact",
+                lambda change: intake.set_tracking_contact(change, body),
+            )
+
+        @router.post(
+            f"{where}/register-number-communication",
+            status_code=201,
+            responses=AMEND_RESPONSES,
+            summary=COMMUNICATION_SUMMARY,
+        )
+        async def record_communication(
+            body: RegisterNumberCommunicationIn, amend: Amend
+        ) -> Response:
+            return await amend.run(
+                "communication",
+                "register_number_communication",
+                lambda change: intake.record_communication(change, body),
+            )
+
+    amendment_routes("/{complaint_id}", amending)
+    # Register numbers carry '/': the `path` converter takes them whole (the suffix still routes).
+    amendment_routes("/by-number/{number:path}", amending_by_number)
 
     return router

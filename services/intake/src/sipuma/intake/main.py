@@ -35,6 +35,7 @@ from sipuma.shared import events as ev
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
+from sipuma.shared.registry_lookup import RegistryLookup
 from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_http_plumbing, serve
@@ -110,6 +111,8 @@ def build(settings: IntakeSettings) -> Runtime:
         received_max_age=timedelta(days=settings.received_at_max_age_days),
     )
 
+    registry = RegistryLookup(settings.registry_url, settings.registry_timeout_s)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         book.recall(item.record for item in await spool.oldest(spool.pending))
@@ -140,6 +143,7 @@ def build(settings: IntakeSettings) -> Runtime:
             await sender.stop()
             spool.close()
             answers.close()
+            await registry.close()
             log.info("intake_stopped", spooled=spool.pending)
 
     app = FastAPI(
@@ -152,7 +156,9 @@ def build(settings: IntakeSettings) -> Runtime:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.include_router(build_router(TokenVerifier.from_settings(settings), intake, answers))
+    app.include_router(
+        build_router(TokenVerifier.from_settings(settings), intake, answers, registry)
+    )
     mount_console(app, settings, offices=offices)
 
     async def spool_answers() -> bool:

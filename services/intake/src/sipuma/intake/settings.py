@@ -36,6 +36,10 @@ class IntakeSettings(StaffApiSettings):
             "(a wrong year) and is refused with 422 received_at/too_old."
         ),
     )
+    # The registry's HTTP API: staff address complaints by register number; it answers which
+    # complaint that is, under the caller's own token (SIPUMA_REGISTRY_URL).
+    registry_url: str = "http://127.0.0.1:8002"
+    registry_timeout_s: float = Field(5.0, gt=0, le=60)
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     spool_path: Path | None = None
     idempotency_path: Path | None = None

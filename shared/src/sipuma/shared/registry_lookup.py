@@ -1,0 +1,81 @@
+"""Register number → complaint id, asked of the registry's HTTP API with the caller's own bearer
+token, so office scope and roles stay the registry's decision (services never import each other).
+
+Plumbing only: the registry's 404 (unknown, or another office's number: not even confirmed) is
+passed on as a 404 problem; 401/403 as they came; the registry unreachable, slow or failing as a
+503 with Retry-After — never a 500 for something outside the caller's hands.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+
+from sipuma.shared.problems import ProblemError, not_found
+
+# Why the registry's audit trail shows this read (its detail records identity reads).
+PURPOSE = "resolusi nomor register · register number lookup"
+RETRY_AFTER_S = 5
+
+
+def unknown_number() -> ProblemError:
+    return not_found(
+        "Nomor register tidak ditemukan (atau bukan wilayah kantor Anda).",
+        "Register number not found (or not your office's).",
+        "register_number_not_found",
+    )
+
+
+def registry_unavailable() -> ProblemError:
+    return ProblemError(
+        503,
+        "registry_unavailable",
+        "Registri pengaduan sedang tidak dapat dihubungi; coba lagi sebentar.",
+        "The complaint registry cannot be reached right now; retry shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+class RegistryLookup:
+    """One shared HTTP client per service; `close()` from the lifespan."""
+
+    def __init__(self, base_url: str, timeout_s: float = 5.0) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+
+    async def complaint_id(self, register_number: str, authorization: str) -> str:
+        number = register_number.strip()
+        if not number:
+            raise unknown_number()
+        # '/' kept: the registry routes `{register_number:path}`; anything else percent-encoded.
+        path = f"/v1/complaints/{quote(number, safe='/')}"
+        try:
+            answer = await self._client.get(
+                path, params={"purpose": PURPOSE}, headers={"Authorization": authorization}
+            )
+        except httpx.HTTPError:
+            raise registry_unavailable() from None
+        if answer.status_code == 404:
+            raise unknown_number()
+        try:
+            body = answer.json()
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        if answer.status_code == 200:
+            found = body.get("complaint_id")
+            if isinstance(found, str) and found:
+                return found
+            raise registry_unavailable()
+        if answer.status_code in (401, 403):
+            messages = body.get("messages") or {}
+            raise ProblemError(
+                answer.status_code,
+                str(body.get("code") or "forbidden"),
+                str(messages.get("id") or "Tidak diizinkan."),
+                str(messages.get("en") or "Not allowed."),
+            )
+        raise registry_unavailable()
+
+    async def close(self) -> None:
+        await self._client.aclose()
