@@ -10,6 +10,13 @@
   let number = params.get("nomor");
   let officeCode = who.office;
 
+  // Staff address complaints by register number (issue 20): once it is known, amendments and
+  // evidence go to /v1/complaints/by-number/{number}; before that (queued), to the id.
+  const complaintPath = () =>
+    number
+      ? `/v1/complaints/by-number/${number.split("/").map(encodeURIComponent).join("/")}`
+      : `/v1/complaints/${cid}`;
+
   const numberOut = document.getElementById("register-number");
   const statusOut = document.getElementById("complaint-status");
 
@@ -81,7 +88,7 @@
   // -- evidence ---------------------------------------------------------------------------------
   const evidenceBody = document.querySelector("#evidence-table tbody");
   async function loadEvidence() {
-    const answer = await S.api("evidence", `/v1/complaints/${cid}/evidence`);
+    const answer = await S.api("evidence", `${complaintPath()}/evidence`);
     if (answer.status !== 200) return;
     const items = answer.body.items;
     document.getElementById("evidence-empty").hidden = items.length > 0;
@@ -111,7 +118,7 @@
     );
   }
   async function download(evidenceId) {
-    const answer = await S.api("evidence", `/v1/complaints/${cid}/evidence/${evidenceId}/download`);
+    const answer = await S.api("evidence", `${complaintPath()}/evidence/${evidenceId}/download`);
     if (answer.status === 200) location.assign(answer.body.url);
     else S.alert(S.message(answer.body));
   }
@@ -145,7 +152,7 @@
       const query = new URLSearchParams({ filename: file.name });
       if (kind) query.set("kind", kind);
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", S.url("evidence", `/v1/complaints/${cid}/evidence?${query}`));
+      xhr.open("POST", S.url("evidence", `${complaintPath()}/evidence?${query}`));
       xhr.setRequestHeader("Authorization", `Bearer ${S.token()}`);
       xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
       xhr.setRequestHeader("Accept", "application/json");
@@ -196,7 +203,7 @@
       button.disabled = true;
       S.clearErrors(form);
       S.setStatus(form, S.t("saving"));
-      const answer = await S.api("intake", `/v1/complaints/${cid}${path}`, {
+      const answer = await S.api("intake", `${complaintPath()}${path}`, {
         method, body: build(), headers: { "Idempotency-Key": key },
       });
       button.disabled = false;
