@@ -8,6 +8,7 @@ passed on as a 404 problem; 401/403 as they came; the registry unreachable, slow
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import quote
 
 import httpx
@@ -40,8 +41,15 @@ def registry_unavailable() -> ProblemError:
 class RegistryLookup:
     """One shared HTTP client per service; `close()` from the lifespan."""
 
-    def __init__(self, base_url: str, timeout_s: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,  # unit tests only
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport
+        )
 
     async def complaint_id(self, register_number: str, authorization: str) -> str:
         number = register_number.strip()
@@ -63,15 +71,18 @@ class RegistryLookup:
             body = {}
         body = body if isinstance(body, dict) else {}
         if answer.status_code == 200:
-            found = body.get("complaint_id")
-            if isinstance(found, str) and found:
-                return found
-            raise registry_unavailable()
+            try:  # a UUID, or the registry is not answering as agreed
+                return str(uuid.UUID(str(body.get("complaint_id"))))
+            except ValueError:
+                raise registry_unavailable() from None
         if answer.status_code in (401, 403):
             messages = body.get("messages") or {}
             raise ProblemError(
                 answer.status_code,
-                str(body.get("code") or "forbidden"),
+                str(
+                    body.get("code")
+                    or ("token_invalid" if answer.status_code == 401 else "forbidden")
+                ),
                 str(messages.get("id") or "Tidak diizinkan."),
                 str(messages.get("en") or "Not allowed."),
             )
