@@ -127,6 +127,8 @@ def test_attach_files_and_see_them_listed(page: Page, console_stack: Stack, tmp_
     complaint_id, _ = record(page, console_stack)
     page.goto(f"{console_stack.console}/pengaduan/{complaint_id}")
     expect(page.locator("#register-number")).to_have_text(NUMBER)
+    uploaded: list[str] = []
+    page.on("request", lambda r: uploaded.append(r.url) if r.method == "POST" else None)
     photo = tmp_path / "foto-bukti.png"
     photo.write_bytes(PNG)
     letter = tmp_path / "surat-pengaduan.txt"
@@ -152,6 +154,8 @@ def test_attach_files_and_see_them_listed(page: Page, console_stack: Stack, tmp_
     saved = tmp_path / "unduhan.png"
     download.value.save_as(saved)
     assert saved.read_bytes() == PNG
+    posts = [u for u in uploaded if "/evidence" in u]
+    assert posts and all("/v1/complaints/by-number/" in u for u in posts), posts
 
 
 def test_tracking_contact_ticket_mail_and_public_page(
@@ -268,6 +272,9 @@ def test_amendments_after_save_reach_the_timeline(page: Page, console_stack: Sta
     complaint_id, number = record(page, console_stack)
     page.goto(f"{console_stack.console}/pengaduan/{complaint_id}")
     expect(page.locator("#register-number")).to_have_text(number)
+    # Staff pages address the complaint by its register number once known (issue 20).
+    written: list[str] = []
+    page.on("request", lambda r: written.append(r.url) if r.method in ("POST", "PUT") else None)
 
     employees = page.locator("#employees-form")
     employees.get_by_label(label("Nama pegawai / pejabat")).fill("Siti Nurhaliza")
@@ -296,6 +303,8 @@ def test_amendments_after_save_reach_the_timeline(page: Page, console_stack: Sta
     expect(recorded).to_contain_text("Siti Nurhaliza", timeout=30_000)
     expect(recorded).to_contain_text("Ruang tunggu Terminal 2")
     expect(page.locator("#timeline")).to_contain_text("Pengadu tidak dapat dihubungi")
+    amendments = [u for u in written if "/supplements" in u or "/reported-employees" in u]
+    assert amendments and all("/v1/complaints/by-number/" in u for u in amendments), amendments
 
 
 def test_a_landline_as_tracking_mobile_costs_neither_complaint_nor_email(
