@@ -29,7 +29,7 @@ async def test_the_number_is_asked_with_the_callers_token_and_its_slashes() -> N
     seen: list[httpx.Request] = []
     registry = lookup(httpx.Response(200, json={"complaint_id": CID}), seen)
     assert await registry.complaint_id(" pgd/kpubc-tpk-tjpriok/2026/000012 ", TOKEN) == CID
-    assert seen[0].url.path == "/v1/complaints/pgd/kpubc-tpk-tjpriok/2026/000012"
+    assert seen[0].url.path == "/v1/complaints/pgd/kpubc-tpk-tjpriok/2026/000012/identifier"
     assert seen[0].headers["authorization"] == TOKEN
     await registry.close()
 

@@ -15,8 +15,6 @@ import httpx
 
 from sipuma.shared.problems import ProblemError, not_found
 
-# Why the registry's audit trail shows this read (its detail records identity reads).
-PURPOSE = "resolusi nomor register · register number lookup"
 RETRY_AFTER_S = 5
 
 
@@ -56,11 +54,10 @@ class RegistryLookup:
         if not number:
             raise unknown_number()
         # '/' kept: the registry routes `{register_number:path}`; anything else percent-encoded.
-        path = f"/v1/complaints/{quote(number, safe='/')}"
+        # The identifier route answers the id without identity: no identity-read audit entry.
+        path = f"/v1/complaints/{quote(number, safe='/')}/identifier"
         try:
-            answer = await self._client.get(
-                path, params={"purpose": PURPOSE}, headers={"Authorization": authorization}
-            )
+            answer = await self._client.get(path, headers={"Authorization": authorization})
         except httpx.HTTPError:
             raise registry_unavailable() from None
         if answer.status_code == 404:

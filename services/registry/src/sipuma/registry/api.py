@@ -477,6 +477,16 @@ def staff_router(
         return await audit.verify()
 
     @router.get(
+        "/complaints/{register_number:path}/identifier",
+        summary="Id pengaduan dari nomor register / Complaint id by register number",
+        description="Id dan kantor di balik nomor register, tanpa identitas pengadu (maka tanpa "
+        "entri audit); untuk layanan lain yang bertindak atas nomor. / The id and office behind a "
+        "register number, no identity (so no audit entry): for services acting by number.",
+    )
+    async def identify(register_number: str, caller: Caller) -> Any:
+        return await queries.identify(register_number, _scope(caller, offices))
+
+    @router.get(
         "/complaints/{register_number:path}/possible-duplicates",
         summary="Kemungkinan pengaduan ganda / Possible-duplicate hint",
         description="Pengaduan lain oleh pengadu yang sama (indeks buta NIK/telepon) dalam "

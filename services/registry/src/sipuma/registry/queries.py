@@ -99,6 +99,18 @@ class Queries:
             raise NotFound(register_number)
         return await self.possible_duplicates(complaint, scope)
 
+    async def identify(self, register_number: str, scope: OfficeScope) -> dict[str, str]:
+        """The complaint id and office behind a register number the caller may see (NotFound
+        otherwise): what another service needs to act by number, without any identity."""
+        number = await self._store.by_number(register_number)
+        if number is None or not scope.covers(number["office_code"]):
+            raise NotFound(register_number)
+        return {
+            "register_number": number["number"],
+            "complaint_id": number["complaint_id"],
+            "office_code": number["office_code"],
+        }
+
     async def detail(self, register_number: str, scope: OfficeScope) -> dict[str, Any]:
         """Everything staff may see about one complaint; another office's number is not even
         confirmed (NotFound)."""
