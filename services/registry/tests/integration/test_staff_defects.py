@@ -72,7 +72,9 @@ async def test_defect1_a_corrected_contact_has_who_and_when_and_revokes_the_old_
     for issued in (first, second):
         await built.registry.absorb(sent(A, issued.event_id, event.complaint_id))
     async with client(built) as http:
-        detail = (await http.get(f"/v1/complaints/{number}", headers=auth(A, Role.RECEIVER))).json()
+        # Compliance staff (UKI) see the complainant's contact in clear (docs/identity.md §4a).
+        staff = auth(A, Role.COMPLIANCE)
+        detail = (await http.get(f"/v1/complaints/{number}", headers=staff)).json()
         old = await http.post("/v1/track", json={"ticket": first.ticket_number})
         new = await http.post("/v1/track", json={"ticket": second.ticket_number})
     latest = detail["contacts"][-1]
