@@ -41,6 +41,8 @@ from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.intake")
+# How long each Kafka client may take to stop when the intake shuts down.
+STOP_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,11 @@ def build(settings: IntakeSettings) -> Runtime:
                 await relay_task
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(relay.drain_once(), timeout=5)
-            await feeder.stop()
-            await sender.stop()
+            # A Kafka client that cannot finish its goodbye (a group leave or metadata request
+            # without an answer) must not hold the stop forever: what is unsent stays spooled.
+            for stopping in (feeder.stop(), sender.stop()):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(stopping, timeout=STOP_WAIT_S)
             spool.close()
             answers.close()
             await registry.close()
