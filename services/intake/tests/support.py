@@ -10,7 +10,6 @@ group. Tests synchronise by reading state with the harness (`tests/harness/state
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from sipuma.shared import events as ev
 from sipuma.shared import topics
 from sipuma.shared.auth import mint_token
 from sipuma.shared.cloudevents import decode_message, encode, to_headers
+from sipuma.shared.tasks import cancel_and_wait
 from tests.harness.state import eventually, partitions
 
 OFFICE = "KPUBC-TPK-TJPRIOK"
@@ -197,6 +197,4 @@ class RegistryDouble:
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await cancel_and_wait(task)

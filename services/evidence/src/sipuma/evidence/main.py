@@ -38,6 +38,7 @@ from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.registry_lookup import RegistryLookup
+from sipuma.shared.tasks import bounded, cancel_and_wait
 from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_cors, install_http_plumbing, serve
 
@@ -107,12 +108,8 @@ def build(settings: EvidenceSettings) -> Runtime:
         try:
             yield
         finally:
-            for task in (prepare, connect, relay):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(broker.stop(), timeout=settings.shutdown_grace_seconds)
+            await cancel_and_wait((prepare, connect, relay))
+            await bounded(broker.stop(), timeout_s=settings.shutdown_grace_seconds)
             await store.close()
             await registry.close()
             log.info("evidence_stopped")

@@ -12,7 +12,6 @@ Kafka clients and the SQLite files.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.registry_lookup import RegistryLookup
+from sipuma.shared.tasks import bounded, cancel_and_wait
 from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_http_plumbing, serve
@@ -136,16 +136,12 @@ def build(settings: IntakeSettings) -> Runtime:
         try:
             yield
         finally:
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(relay.drain_once(), timeout=5)
+            await cancel_and_wait(relay_task)
+            await bounded(relay.drain_once(), timeout_s=5)
             # A Kafka client that cannot finish its goodbye (a group leave or metadata request
             # without an answer) must not hold the stop forever: what is unsent stays spooled.
-            for stopping in (feeder.stop(), sender.stop()):
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(stopping, timeout=STOP_WAIT_S)
+            await bounded(feeder.stop(), timeout_s=STOP_WAIT_S)
+            await bounded(sender.stop(), timeout_s=STOP_WAIT_S)
             spool.close()
             answers.close()
             await registry.close()

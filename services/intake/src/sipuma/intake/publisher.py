@@ -22,6 +22,7 @@ from sipuma.intake.spool import OutgoingRecord, RecordSender, Spool
 from sipuma.shared import events as ev
 from sipuma.shared.cloudevents import encode, to_headers
 from sipuma.shared.metrics import EVENTS_PUBLISHED
+from sipuma.shared.tasks import bounded, cancel_and_wait
 from sipuma.shared.topics import check_publishable
 
 log = structlog.get_logger("sipuma.intake.publisher")
@@ -115,8 +116,7 @@ class KafkaSender:
                 failures += 1
                 if failures == 1 or failures % 30 == 0:  # say it, then now and then
                     log.warning("kafka_unreachable", error=type(exc).__name__, attempts=failures)
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(producer.stop(), timeout=2)
+                await bounded(producer.stop(), timeout_s=2)
                 await asyncio.sleep(min(self._reconnect_s * failures, 5.0))
                 continue
             failures = 0
@@ -138,8 +138,7 @@ class KafkaSender:
             self._wanted.set()
 
         async def stop() -> None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(producer.stop(), timeout=self._send_timeout_s)
+            await bounded(producer.stop(), timeout_s=self._send_timeout_s)
 
         task = asyncio.create_task(stop())
         self._retired.add(task)
@@ -178,13 +177,9 @@ class KafkaSender:
 
     async def stop(self) -> None:
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            await cancel_and_wait(self._loop_task)
         producer, self._producer = self._producer, None
         if producer is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(producer.stop(), timeout=self._send_timeout_s)
-        for task in list(self._retired):
-            with contextlib.suppress(Exception):
-                await task
+            await bounded(producer.stop(), timeout_s=self._send_timeout_s)
+        if self._retired:
+            await bounded(asyncio.gather(*self._retired), timeout_s=self._send_timeout_s)

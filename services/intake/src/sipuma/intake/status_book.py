@@ -37,6 +37,7 @@ from sipuma.intake.domain import ComplaintStatus, Entry, Hint
 from sipuma.intake.spool import OutgoingRecord
 from sipuma.shared import events as ev
 from sipuma.shared.cloudevents import decode_message
+from sipuma.shared.tasks import bounded, cancel_and_wait
 
 log = structlog.get_logger("sipuma.intake.status_book")
 
@@ -261,9 +262,7 @@ class BookFeeder:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         failures = 0
@@ -291,8 +290,7 @@ class BookFeeder:
                     log.warning("status_book_interrupted", error=type(exc).__name__)
                 await asyncio.sleep(min(1.0 * failures, 5.0))
             finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(consumer.stop(), timeout=5)
+                await bounded(consumer.stop(), timeout_s=5)
 
     async def _partitions(self) -> list[TopicPartition]:
         names = list(self._topics)

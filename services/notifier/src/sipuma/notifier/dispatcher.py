@@ -32,6 +32,7 @@ import structlog
 
 from sipuma.notifier.domain import SENDING, Delivery
 from sipuma.notifier.service import Notifier
+from sipuma.shared.tasks import cancel_and_wait
 
 log = structlog.get_logger("sipuma.notifier.dispatcher")
 _STOP = None  # wakes an idle worker so it can see the stop
@@ -154,6 +155,4 @@ class Dispatcher:
             self._queue.put_nowait(_STOP)
         if self._workers:
             _, late = await asyncio.wait(self._workers, timeout=grace_seconds)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+            await cancel_and_wait(late)
