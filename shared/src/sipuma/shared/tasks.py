@@ -31,7 +31,11 @@ async def cancel_and_wait(
     raise them). A task that outlives the patience is left behind and logged by name."""
     pending = {tasks} if isinstance(tasks, asyncio.Task) else set(tasks)
     deadline = time.monotonic() + patience_s
+    rounds = 0
     while pending:
+        if rounds:  # worth knowing: which task lost a cancellation (or is slow to stop)
+            log.info("tasks_cancelled_again", tasks=sorted(t.get_name() for t in pending))
+        rounds += 1
         for task in pending:
             task.cancel()
         left = deadline - time.monotonic()
