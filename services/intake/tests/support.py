@@ -27,7 +27,7 @@ from sipuma.shared import events as ev
 from sipuma.shared import topics
 from sipuma.shared.auth import mint_token
 from sipuma.shared.cloudevents import decode_message, encode, to_headers
-from sipuma.shared.tasks import cancel_and_wait
+from sipuma.shared.tasks import bounded, cancel_and_wait
 from tests.harness.state import eventually, partitions
 
 OFFICE = "KPUBC-TPK-TJPRIOK"
@@ -135,9 +135,9 @@ class RegistryDouble:
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
         )
-        await consumer.start()
-        await producer.start()
         try:
+            await consumer.start()
+            await producer.start()
             consumer.assign(parts)
             await consumer.seek_to_beginning(*parts)
             while True:
@@ -146,9 +146,9 @@ class RegistryDouble:
                     for record in records:
                         await self._answering.wait()
                         await self._register(producer, record.headers, record.value)
-        finally:
-            await consumer.stop()
-            await producer.stop()
+        finally:  # also when cancelled while starting: nothing left unclosed
+            await bounded(consumer.stop(), timeout_s=5)
+            await bounded(producer.stop(), timeout_s=5)
 
     async def _register(self, producer: AIOKafkaProducer, headers: Any, value: bytes) -> None:
         _, received = decode_message(
