@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sipuma.intake.idempotency import IdempotencyStore, Outcome, StoredAnswer, fingerprint
+from sipuma.intake.idempotency import SqliteIdempotencyStore as IdempotencyStore
+from sipuma.shared.idempotency import Outcome, StoredAnswer, fingerprint
 
 pytestmark = pytest.mark.unit
 
@@ -40,7 +41,7 @@ async def test_replay_mismatch_and_in_progress(tmp_path: Path) -> None:
 async def test_abandoned_request_may_run_again(tmp_path: Path) -> None:
     store = IdempotencyStore(tmp_path / "i.sqlite3")
     assert (await store.begin("s", "k", "f"))[0] is Outcome.NEW
-    store.abandon("s", "k")
+    await store.abandon("s", "k")
     assert (await store.begin("s", "k", "f"))[0] is Outcome.NEW
 
 

@@ -8,13 +8,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
 
 from sipuma.intake import domain
 from sipuma.intake.answers import amended_message, contact_outcome, status_message
 from sipuma.intake.domain import Amendment, ComplaintStatus, Delivery, Hint
-from sipuma.intake.idempotency import IdempotencyStore, Outcome, StoredAnswer, fingerprint
 from sipuma.intake.models import (
     AmendmentAccepted,
     ComplaintAccepted,
@@ -26,13 +25,14 @@ from sipuma.intake.models import (
     SupplementIn,
     TrackingContactIn,
 )
+from sipuma.intake.ports import IdempotencyStore
 from sipuma.intake.service import Amended, Intake
 from sipuma.shared.auth import Principal, TokenVerifier, bearer_principal
 from sipuma.shared.correlation import usable
-from sipuma.shared.problems import MEDIA_TYPE, Problem, conflict, render
+from sipuma.shared.idempotency import Answer, IdemKey, fingerprint, scope_of
+from sipuma.shared.idempotency import idempotent as kept_once
+from sipuma.shared.problems import MEDIA_TYPE, Problem
 from sipuma.shared.registry_lookup import RegistryLookup
-
-Answer = tuple[int, dict[str, Any], dict[str, str]]
 
 _PROBLEM: dict[str, Any] = {"model": Problem, "content": {MEDIA_TYPE: {}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -53,17 +53,6 @@ AMEND_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": AmendmentAccepted, "description": "Antre · Queued locally"},
     404: {"description": "Pengaduan tidak ditemukan · Complaint not found", **_PROBLEM},
 }
-KEY_CONFLICT = (
-    "idempotency_key_reused",
-    "Idempotency-Key ini sudah dipakai untuk permintaan dengan isi berbeda.",
-    "This Idempotency-Key was already used for a request with a different body.",
-)
-KEY_RUNNING = (
-    "idempotency_key_in_progress",
-    "Permintaan dengan Idempotency-Key ini masih diproses; coba lagi sebentar.",
-    "A request with this Idempotency-Key is still being processed; retry shortly.",
-)
-
 CONTACT_DESCRIPTION = (
     "Satu kanal yang salah tidak menggugurkan kanal lain: e-mail yang sah disimpan walau "
     "nomor HP ditolak (mis. telepon rumah/kantor atau 0800 bebas pulsa), dan sebaliknya; "
@@ -78,15 +67,6 @@ COMMUNICATION_SUMMARY = (
     "Nomor register disampaikan / pengadu tak terhubungi · Number told or unreachable"
 )
 
-IdemKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Kunci pengulangan aman · safe-retry key (same key + body → same answer)",
-    ),
-]
 ComplaintId = Annotated[uuid.UUID, Path(description="ID pengaduan · complaint id")]
 RegisterNumber = Annotated[str, Path(description="Nomor register · register number (any case)")]
 
@@ -145,24 +125,12 @@ def build_router(
         run: Callable[[uuid.UUID], Awaitable[Answer]],
     ) -> Response:
         if key is None:
-            status, body, headers = await run(uuid.uuid4())
-            return JSONResponse(body, status_code=status, headers=headers)
-        where = f"{who.officer_id}\x1f{scope}"
+            return await kept_once(answers, request, "", None, "", lambda: run(uuid.uuid4()))
+        # The ids follow from the key, so a retry on another replica is the same complaint.
+        ids = domain.deterministic_id(who.officer_id, scope, key)
         print_ = fingerprint(await request.body())
-        outcome, stored = await answers.begin(where, key, print_)
-        if outcome is Outcome.REPLAY and stored is not None:
-            headers = {**stored.headers, "Idempotent-Replayed": "true"}
-            return JSONResponse(stored.body, status_code=stored.status, headers=headers)
-        if outcome is not Outcome.NEW:
-            code, id_text, en_text = KEY_CONFLICT if outcome is Outcome.MISMATCH else KEY_RUNNING
-            return render(conflict(id_text, en_text, code), request)
-        try:
-            status, body, headers = await run(domain.deterministic_id(who.officer_id, scope, key))
-        except BaseException:
-            answers.abandon(where, key)
-            raise
-        await answers.finish(where, key, print_, StoredAnswer(status, body, headers))
-        return JSONResponse(body, status_code=status, headers=headers)
+        where = scope_of(who.officer_id, scope)
+        return await kept_once(answers, request, where, key, print_, lambda: run(ids))
 
     @dataclass(frozen=True)
     class Amending:

@@ -1,4 +1,4 @@
-"""Idempotency-Key at the HTTP edge.
+"""Stored answers for `Idempotency-Key` in SQLite (the semantics: `sipuma.shared.idempotency`).
 
 - same officer + same route + same key + same body → the stored answer again, nothing published;
 - same key with a different body → 409; the same key while the first request is still running → 409;
@@ -11,16 +11,13 @@ publishes the *same* ids and the registry de-duplicates it: still one complaint.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from sipuma.intake.sqlite import Durable
+from sipuma.shared.idempotency import Outcome, StoredAnswer
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -36,31 +33,9 @@ CREATE TABLE IF NOT EXISTS answers (
 """
 
 
-@dataclass(frozen=True)
-class StoredAnswer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
+class SqliteIdempotencyStore:
+    """`ports.IdempotencyStore` in SQLite (`sipuma.shared.idempotency` holds the semantics)."""
 
-
-class Outcome(Enum):
-    NEW = "new"
-    REPLAY = "replay"
-    MISMATCH = "mismatch"
-    IN_PROGRESS = "in_progress"
-
-
-def fingerprint(body: bytes) -> str:
-    """Canonical JSON, so whitespace or key order do not turn a retry into a conflict."""
-    try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-        data = canonical.encode()
-    except ValueError:
-        data = body
-    return hashlib.sha256(data).hexdigest()
-
-
-class IdempotencyStore:
     def __init__(self, path: Path, ttl_s: float = 48 * 3600) -> None:
         self._db = Durable(path)
         self._db.run(lambda c: c.execute(_SCHEMA))
@@ -80,9 +55,10 @@ class IdempotencyStore:
             return (Outcome.IN_PROGRESS if running == print_ else Outcome.MISMATCH), None
 
         def find(c: sqlite3.Connection) -> tuple[str, int, str, str] | None:
-            row = c.execute(
-                "SELECT fingerprint, status, body, headers FROM answers WHERE scope=? AND key=?",
-                (scope, key),
+            row = c.execute(  # an expired answer is gone even before the next purge
+                "SELECT fingerprint, status, body, headers FROM answers"
+                " WHERE scope=? AND key=? AND created_at >= ?",
+                (scope, key, time.time() - self._ttl_s),
             ).fetchone()
             return None if row is None else (row[0], row[1], row[2], row[3])
 
@@ -116,7 +92,7 @@ class IdempotencyStore:
         finally:
             self._running.pop((scope, key), None)
 
-    def abandon(self, scope: str, key: str) -> None:
+    async def abandon(self, scope: str, key: str) -> None:
         """The request failed (4xx, 5xx): nothing was published, a retry may run again."""
         self._running.pop((scope, key), None)
 

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from sipuma.intake import metrics
 from sipuma.intake.api import build_router
 from sipuma.intake.console import mount_console
-from sipuma.intake.idempotency import IdempotencyStore
+from sipuma.intake.idempotency import SqliteIdempotencyStore
 from sipuma.intake.problems import install_domain_problems
 from sipuma.intake.publisher import KafkaSender, StoreAndForward
 from sipuma.intake.service import Intake
@@ -86,7 +86,7 @@ def build(settings: IntakeSettings) -> Runtime:
         )
 
     spool = Spool(settings.spool_file)
-    answers = IdempotencyStore(settings.idempotency_file, settings.idempotency_ttl_s)
+    answers = SqliteIdempotencyStore(settings.idempotency_file, settings.idempotency_ttl_s)
     sender = KafkaSender(
         settings.kafka_bootstrap,
         client_id=f"sipuma-{settings.service}",

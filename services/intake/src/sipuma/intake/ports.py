@@ -1,8 +1,9 @@
 """What intake's use cases depend on, in their own words; the adapters are wired in `main.py`.
 
 Intake keeps no database: what it publishes goes to Kafka or, while Kafka is away, to its spool
-(`Publisher`), and what it knows of complaints is the status book every replica reads from Kafka
-(`StatusBook`).
+(`Publisher`), what it knows of complaints is the status book every replica reads from Kafka
+(`StatusBook`), and the answers kept for `Idempotency-Key` are in a file beside the spool
+(`IdempotencyStore`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Protocol
 
 from sipuma.intake.domain import ComplaintStatus, Delivery, Entry, Hint
 from sipuma.shared import events as ev
+from sipuma.shared.idempotency import IdempotencyAnswers
 
 
 class Publisher(Protocol):
@@ -59,3 +61,9 @@ class StatusBook(Protocol):
     ) -> Entry | None:
         """The entry with its register number, or None when it did not come in time."""
         ...
+
+
+class IdempotencyStore(IdempotencyAnswers, Protocol):
+    """Answers kept per officer + route + `Idempotency-Key` (the shared semantics); adapters:
+    `idempotency.SqliteIdempotencyStore` (this replica's file), or the shared
+    `sipuma.shared.mongo_idempotency.MongoIdempotencyStore` (one store for every replica)."""

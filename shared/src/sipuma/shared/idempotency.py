@@ -1,0 +1,136 @@
+"""`Idempotency-Key` at the HTTP edge, the same in every service (plumbing, no business rules).
+
+- same officer + same route + same key + same request → the stored answer again
+  (`Idempotent-Replayed: true`), nothing done twice;
+- same key with a different request → 409 `idempotency_key_reused`;
+- the same key while the first request still runs → 409 `idempotency_key_in_progress`;
+- a malformed key (empty, over 200 characters) → 422 like any other header.
+
+Answers are kept by an `IdempotencyAnswers` adapter (intake: SQLite beside its spool; evidence:
+its MongoDB-wire store, `sipuma.shared.mongo_idempotency`) and expire after a TTL, so a key may
+be used again two days later. Only successful answers are kept: a refused or failed request is
+abandoned and may be retried with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any, Protocol
+
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse, Response
+
+from sipuma.shared.problems import conflict, render
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+DEFAULT_TTL_S = 48 * 3600
+
+KEY_CONFLICT = (
+    "idempotency_key_reused",
+    "Idempotency-Key ini sudah dipakai untuk permintaan dengan isi berbeda.",
+    "This Idempotency-Key was already used for a request with a different body.",
+)
+KEY_RUNNING = (
+    "idempotency_key_in_progress",
+    "Permintaan dengan Idempotency-Key ini masih diproses; coba lagi sebentar.",
+    "A request with this Idempotency-Key is still being processed; retry shortly.",
+)
+
+IdemKey = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        min_length=1,
+        max_length=200,
+        description="Kunci pengulangan aman · safe-retry key (same key + body → same answer)",
+    ),
+]
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class Outcome(Enum):
+    NEW = "new"
+    REPLAY = "replay"
+    MISMATCH = "mismatch"
+    IN_PROGRESS = "in_progress"
+
+
+class IdempotencyAnswers(Protocol):
+    """Stored answers per (scope, key); `scope` already names the officer and the route."""
+
+    async def begin(self, scope: str, key: str, print_: str) -> tuple[Outcome, StoredAnswer | None]:
+        """NEW: this request holds the key now and must `finish` or `abandon` it. REPLAY: the
+        answer kept for the same request. MISMATCH: the key was used for another request.
+        IN_PROGRESS: the same request is running elsewhere."""
+        ...
+
+    async def finish(self, scope: str, key: str, print_: str, answer: StoredAnswer) -> None: ...
+
+    async def abandon(self, scope: str, key: str) -> None:
+        """The request failed (nothing kept): a retry with the same key may run again."""
+        ...
+
+
+def scope_of(officer_id: str, route: str) -> str:
+    """Keys are the officer's own: another officer's identical key is another request."""
+    return f"{officer_id}\x1f{route}"
+
+
+def fingerprint(body: bytes) -> str:
+    """Canonical JSON, so whitespace or key order do not turn a retry into a conflict."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+        data = canonical.encode()
+    except ValueError:
+        data = body
+    return hashlib.sha256(data).hexdigest()
+
+
+def replay(stored: StoredAnswer) -> JSONResponse:
+    headers = {**stored.headers, REPLAYED: "true"}
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+def refusal(outcome: Outcome, request: Request) -> JSONResponse:
+    """409 for a key used for another request, or one whose first request still runs."""
+    code, id_text, en_text = KEY_CONFLICT if outcome is Outcome.MISMATCH else KEY_RUNNING
+    return render(conflict(id_text, en_text, code), request)
+
+
+async def idempotent(
+    answers: IdempotencyAnswers,
+    request: Request,
+    scope: str,
+    key: str | None,
+    print_: str,
+    run: Callable[[], Awaitable[Answer]],
+) -> Response:
+    """`run()` once per (scope, key, request); a retry gets the kept answer."""
+    if key is None:
+        status, body, headers = await run()
+        return JSONResponse(body, status_code=status, headers=headers)
+    outcome, stored = await answers.begin(scope, key, print_)
+    if outcome is Outcome.REPLAY and stored is not None:
+        return replay(stored)
+    if outcome is not Outcome.NEW:
+        return refusal(outcome, request)
+    try:
+        status, body, headers = await run()
+    except BaseException:
+        await answers.abandon(scope, key)
+        raise
+    await answers.finish(scope, key, print_, StoredAnswer(status, body, headers))
+    return JSONResponse(body, status_code=status, headers=headers)
