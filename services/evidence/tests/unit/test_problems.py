@@ -20,6 +20,7 @@ from sipuma.evidence.domain import (
     FileTooLarge,
     ForbiddenOffice,
     ForbiddenRole,
+    KeyReused,
     KindMismatch,
     StorageUnavailable,
     SupervisorsOnly,
@@ -198,6 +199,7 @@ REFUSALS: dict[type[EvidenceError], tuple[EvidenceError, int, str]] = {
     Unsupported: (Unsupported("unsupported_type"), 415, "unsupported_type"),
     StorageUnavailable: (StorageUnavailable("down"), 503, "storage_unavailable"),
     DatabaseUnavailable: (DatabaseUnavailable(), 503, "database_unavailable"),
+    KeyReused: (KeyReused(), 409, "idempotency_key_reused"),
 }
 
 

@@ -117,14 +117,20 @@ async def idempotent(
     key: str | None,
     print_: str,
     run: Callable[[], Awaitable[Answer]],
+    *,
+    matches: Callable[[StoredAnswer], Awaitable[bool]] | None = None,
 ) -> Response:
-    """`run()` once per (scope, key, request); a retry gets the kept answer."""
+    """`run()` once per (scope, key, request); a retry gets the kept answer. `print_` stands
+    for the request; when part of it can only be checked against the kept answer (an uploaded
+    file's hash), `matches` says whether it is the same, else the key counts as reused."""
     if key is None:
         status, body, headers = await run()
         return JSONResponse(body, status_code=status, headers=headers)
     outcome, stored = await answers.begin(scope, key, print_)
     if outcome is Outcome.REPLAY and stored is not None:
-        return replay(stored)
+        if matches is None or await matches(stored):
+            return replay(stored)
+        outcome = Outcome.MISMATCH
     if outcome is not Outcome.NEW:
         return refusal(outcome, request)
     try:

@@ -11,6 +11,7 @@ No `from __future__ import annotations` here: FastAPI resolves the route-local `
 dependency aliases at import time.
 """
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -19,15 +20,24 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from sipuma.evidence.domain import EvidenceError, EvidenceRecord
+from sipuma.evidence.domain import EvidenceError, EvidenceRecord, evidence_id_for
 from sipuma.evidence.metrics import UPLOADED_BYTES, UPLOADS
 from sipuma.evidence.problems import problem_for
 from sipuma.evidence.service import EvidenceService, Upload
 from sipuma.shared.auth import Principal, TokenVerifier, bearer_principal
 from sipuma.shared.correlation import current_correlation_id
+from sipuma.shared.idempotency import (
+    Answer,
+    IdemKey,
+    IdempotencyAnswers,
+    StoredAnswer,
+    fingerprint,
+    idempotent,
+    scope_of,
+)
 from sipuma.shared.payloads import EvidenceKind
 from sipuma.shared.registry_lookup import RegistryLookup
 
@@ -70,7 +80,10 @@ class DownloadLink(BaseModel):
 
 
 def build_router(
-    verifier: TokenVerifier, service: EvidenceService, registry: RegistryLookup
+    verifier: TokenVerifier,
+    service: EvidenceService,
+    registry: RegistryLookup,
+    answers: IdempotencyAnswers,
 ) -> APIRouter:
     """The evidence routes twice: under the complaint id, and under the register number staff
     see (`/v1/complaints/by-number/{number}/evidence`, the number's '/' kept in the path; the
@@ -90,9 +103,12 @@ def build_router(
             await registry.complaint_id(number, request.headers.get("authorization", ""))
         )
 
-    router.include_router(_routes(who, service, by_id), prefix="/v1/complaints/{complaint_id}")
     router.include_router(
-        _routes(who, service, by_number), prefix="/v1/complaints/by-number/{number:path}"
+        _routes(who, service, answers, by_id), prefix="/v1/complaints/{complaint_id}"
+    )
+    router.include_router(
+        _routes(who, service, answers, by_number),
+        prefix="/v1/complaints/by-number/{number:path}",
     )
     return router
 
@@ -100,6 +116,7 @@ def build_router(
 def _routes(
     principal: Callable[..., Awaitable[Principal]],
     service: EvidenceService,
+    answers: IdempotencyAnswers,
     complaint: Callable[..., Awaitable[uuid.UUID]],
 ) -> APIRouter:
     router = APIRouter(prefix="/evidence", tags=["evidence"])
@@ -114,12 +131,17 @@ def _routes(
         description=(
             "Mengalirkan berkas langsung ke penyimpanan; jenis ditentukan dari isi berkas. "
             "Streams the file straight to storage; its type is decided from its content. "
-            "413 too large, 415 unsupported or contradicting type, 503 storage unreachable."
+            "413 too large, 415 unsupported or contradicting type, 503 storage unreachable. "
+            "Dengan `Idempotency-Key`, unggahan ulang berkas yang sama mendapat jawaban yang "
+            "sama dan tidak disimpan dua kali. With `Idempotency-Key`, a retry of the same file "
+            "gets the same answer (`Idempotent-Replayed: true`) and is stored once; another "
+            "file under the same key → 409."
         ),
         openapi_extra={"requestBody": ACCEPTED_BODY},
         responses={
             403: {"description": "Not allowed"},
             404: {"description": "Complaint unknown"},
+            409: {"description": "Idempotency-Key dipakai untuk berkas lain / masih diproses"},
             413: {"description": "Too large"},
             415: {"description": "Unsupported type"},
             503: {"description": "Storage unavailable"},
@@ -138,7 +160,8 @@ def _routes(
         # A transport header: the HTTP server itself rejects a malformed one (plain-text 400)
         # before the app runs, so it is read here but not offered as an API parameter.
         content_length: Annotated[int | None, Header(ge=0, include_in_schema=False)] = None,
-    ) -> JSONResponse:
+        idempotency_key: IdemKey = None,
+    ) -> Response:
         name = filename if filename is not None else (unquote(x_file_name) if x_file_name else None)
         up = Upload(
             complaint_id=complaint_id,
@@ -148,20 +171,40 @@ def _routes(
             length=content_length,
             body=request.stream(),
             correlation_id=current_correlation_id(),
+            evidence_id=(
+                evidence_id_for(who.officer_id, str(complaint_id), idempotency_key)
+                if idempotency_key
+                else None
+            ),
         )
-        try:
-            record = await service.upload(who, up)
-        except EvidenceError as refused:
-            problem = problem_for(refused)
-            UPLOADS.labels(str(problem.status)).inc()
-            raise problem from None
-        UPLOADS.labels("201").inc()
-        UPLOADED_BYTES.inc(record.size_bytes)
-        out = EvidenceOut.of(record)
-        return JSONResponse(
-            out.model_dump(mode="json"),
-            status_code=201,
-            headers={"Location": f"{request.url.path}/{out.evidence_id}"},
+
+        async def run() -> Answer:
+            try:
+                record = await service.upload(who, up)
+            except EvidenceError as refused:
+                problem = problem_for(refused)
+                UPLOADS.labels(str(problem.status)).inc()
+                raise problem from None
+            UPLOADS.labels("201").inc()
+            UPLOADED_BYTES.inc(record.size_bytes)
+            out = EvidenceOut.of(record)
+            location = f"{request.url.path}/{out.evidence_id}"
+            return 201, out.model_dump(mode="json"), {"Location": location}
+
+        async def same_file(kept: StoredAnswer) -> bool:
+            return await service.same_file(up, kept.body["sha256"], kept.body["size_bytes"])
+
+        # The request is its parameters here; the file itself is compared with the kept
+        # answer's hash on a retry (`same_file`), since it is only known once read.
+        asked = {"kind": kind.value if kind else None, "name": name, "type": content_type}
+        return await idempotent(
+            answers,
+            request,
+            scope_of(who.officer_id, f"POST evidence {complaint_id}"),
+            idempotency_key,
+            fingerprint(json.dumps(asked, sort_keys=True).encode()),
+            run,
+            matches=same_file,
         )
 
     @router.get("", response_model=EvidenceList, summary="Daftar data pendukung · List evidence")

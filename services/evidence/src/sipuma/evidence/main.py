@@ -33,7 +33,7 @@ from sipuma.evidence.service import EvidenceService
 from sipuma.evidence.settings import EvidenceSettings
 from sipuma.evidence.storage import EvidenceStorage
 from sipuma.evidence.store import EvidenceStore
-from sipuma.shared import topics
+from sipuma.shared import idempotency, topics
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.logging import configure_logging
@@ -59,7 +59,12 @@ class Runtime:
 
 
 def build(settings: EvidenceSettings) -> Runtime:
-    store = EvidenceStore(settings.mongo_uri, settings.mongo_database)
+    store = EvidenceStore(
+        settings.mongo_uri,
+        settings.mongo_database,
+        answers_ttl_s=settings.idempotency_ttl_s,
+        answers_lease_s=settings.idempotency_lease_s,
+    )
     storage = EvidenceStorage(settings)
     broker = build_broker(settings, logger=log)
     publisher = KafkaEvidencePublisher(
@@ -127,7 +132,7 @@ def build(settings: EvidenceSettings) -> Runtime:
     )
     install_auth_handler(app)
     verifier = TokenVerifier.from_settings(settings)
-    app.include_router(build_router(verifier, service, registry))
+    app.include_router(build_router(verifier, service, registry, store.answers))
     app.include_router(build_audit_router(verifier, service))
     app.add_exception_handler(EvidenceError, evidence_error_handler)
     app.add_exception_handler(ClientDisconnect, disconnect_handler)
@@ -143,7 +148,10 @@ def build(settings: EvidenceSettings) -> Runtime:
     # After the shared handlers: evidence names its own fields in its own words.
     app.add_exception_handler(RequestValidationError, validation_handler)
     install_cors(
-        app, settings.cors_origins, allow_headers=("X-File-Name",), expose_headers=("Location",)
+        app,
+        settings.cors_origins,
+        allow_headers=("X-File-Name", idempotency.HEADER),
+        expose_headers=("Location", idempotency.REPLAYED),
     )
     return Runtime(settings, app, service, store, storage, broker, publisher)
 

@@ -54,7 +54,8 @@ class EvidenceRepository(Protocol):
         self, record: EvidenceRecord, event: EvidenceStored, *, max_files: int, max_bytes: int
     ) -> bool:
         """Count the file against its complaint's limits and keep its record with its pending
-        event, all or nothing; False (nothing kept) when the file does not fit."""
+        event, all or nothing; False (nothing kept) when the file does not fit.
+        `domain.AlreadyRecorded` (nothing kept) when a record with its id exists."""
         ...
 
     async def mark_sealed(self, evidence_id: str) -> None: ...

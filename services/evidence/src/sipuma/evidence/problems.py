@@ -18,12 +18,14 @@ from sipuma.evidence.domain import (
     FileTooLarge,
     ForbiddenOffice,
     ForbiddenRole,
+    KeyReused,
     KindMismatch,
     StorageUnavailable,
     SupervisorsOnly,
     UnknownComplaint,
     UnknownEvidence,
 )
+from sipuma.shared.idempotency import KEY_CONFLICT
 from sipuma.shared.payloads import EvidenceKind
 from sipuma.shared.problems import InvalidParam, Messages, ProblemError, render
 
@@ -252,6 +254,9 @@ def problem_for(error: EvidenceError) -> ProblemError:
             return storage_unavailable()
         case DatabaseUnavailable():
             return database_unavailable()
+        case KeyReused():
+            code, id_text, en_text = KEY_CONFLICT
+            return ProblemError(409, code, id_text, en_text)
     raise TypeError(f"no answer for {type(error).__name__}") from error
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import structlog
 
 from sipuma.evidence.domain import (
     ACCEPTED,
+    AlreadyRecorded,
     ComplaintFull,
     DatabaseUnavailable,
     EmptyFile,
@@ -33,6 +35,7 @@ from sipuma.evidence.domain import (
     FileType,
     ForbiddenOffice,
     ForbiddenRole,
+    KeyReused,
     KindMismatch,
     KnownComplaint,
     Limits,
@@ -67,6 +70,8 @@ class Upload:
     length: int | None  # Content-Length, when the client sent one
     body: AsyncIterator[bytes]
     correlation_id: str
+    # Derived from an Idempotency-Key (`domain.evidence_id_for`): a retry meets the first record.
+    evidence_id: uuid.UUID | None = None
 
 
 async def _with_limit(
@@ -162,7 +167,7 @@ class EvidenceService:
         if up.length is not None and up.length > limit:
             raise FileTooLarge(limit, kind.value)
 
-        evidence_id = uuid.uuid4()
+        evidence_id = up.evidence_id or uuid.uuid4()
         key = object_key(str(up.complaint_id), str(evidence_id))
         metadata = {
             "evidence-id": str(evidence_id),
@@ -237,6 +242,8 @@ class EvidenceService:
             added = await self.store.record_within_limits(
                 record, event, max_files=limits.max_files, max_bytes=limits.max_total_bytes
             )
+        except AlreadyRecorded:
+            return await self._first_of_retry(cid, str(evidence_id), key, stored)
         except Exception as exc:
             committed = await self._committed_anyway(cid, str(evidence_id), exc)
             if committed is None:  # unknown: a record may point at the object, keep it
@@ -251,6 +258,34 @@ class EvidenceService:
             raise ComplaintFull(limits.max_files, limits.max_total_bytes)
         await self.complete(record, event)
         return record
+
+    async def _first_of_retry(
+        self, complaint_id: str, evidence_id: str, key: str, stored: Stored
+    ) -> EvidenceRecord:
+        """A retried upload (same Idempotency-Key) whose first answer was never kept: the first
+        record stands, this copy goes. Another file under the same key is refused."""
+        if stored.version_id is not None:  # versioned (always, see storage): only this copy
+            await self._discard(key, stored.version_id)
+        first = await self.store.get(complaint_id, evidence_id)
+        if first is None:  # the id is another complaint's: the key was reused elsewhere
+            raise KeyReused
+        if (first.sha256, first.size_bytes) != (stored.sha256, stored.size):
+            raise KeyReused
+        log.info("upload_retry_met_first", evidence_id=evidence_id)
+        return first
+
+    async def same_file(self, up: Upload, sha256: str, size: int) -> bool:
+        """A retried upload whose answer is kept: is its body the file the answer was for?
+        Read and hashed, nothing stored; reading stops as soon as it is longer."""
+        if up.length is not None and up.length != size:
+            return False
+        digest, seen = hashlib.sha256(), 0
+        async for chunk in up.body:
+            seen += len(chunk)
+            if seen > size:
+                return False
+            digest.update(chunk)
+        return seen == size and digest.hexdigest() == sha256
 
     async def _committed_anyway(
         self, complaint_id: str, evidence_id: str, exc: Exception

@@ -31,24 +31,31 @@ from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from sipuma.evidence.domain import EvidenceRecord, KnownComplaint
+from sipuma.evidence.domain import AlreadyRecorded, EvidenceRecord, KnownComplaint
 from sipuma.evidence.ports import Pending
 from sipuma.shared.events import EvidenceStored
+from sipuma.shared.idempotency import DEFAULT_TTL_S
+from sipuma.shared.mongo import create_indexes
+from sipuma.shared.mongo_idempotency import MongoIdempotencyStore
 from sipuma.shared.payloads import EvidenceKind
 from sipuma.shared.transactions import in_transaction
 
 Doc = dict[str, Any]
 log = structlog.get_logger("sipuma.evidence")
 
-# Every index evidence needs, in one place; created before the first write (see `_prepared`).
+# Every index evidence needs, in one place; created before the first write (see `prepare`).
 # Each query below names the index it relies on; tests/integration/test_query_plans.py checks
-# the plans. Complaints are read and updated by `_id` only.
+# the plans. Complaints are read and updated by `_id` only; the idempotency answers by `_id`
+# (their expiry index comes with the adapter).
 EVIDENCE_INDEXES = [
     # list_for(): one complaint's evidence, in upload order
     IndexModel([("complaint_id", ASCENDING), ("uploaded_at", ASCENDING)], name="complaint"),
     # pending(): records whose seal or event is still to do
     IndexModel([("outbox_pending", ASCENDING), ("uploaded_at", ASCENDING)], name="outbox_pending"),
 ]
+# The first release's `outbox_pending_1` (flag only), which `outbox_pending` replaced: left in
+# place, the planner may still read it and sort the relay's page in memory.
+RETIRED_INDEXES = {"evidence": ["outbox_pending_1"]}
 
 
 class _DoesNotFit(Exception):
@@ -98,11 +105,23 @@ OLDEST_PENDING_SORT = [("outbox_pending", ASCENDING), ("uploaded_at", ASCENDING)
 
 
 class EvidenceStore:
-    def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        uri: str,
+        database: str,
+        *,
+        timeout_ms: int = 5000,
+        answers_ttl_s: float = DEFAULT_TTL_S,
+        answers_lease_s: float = 900.0,
+    ) -> None:
         self.client: AsyncMongoClient[Doc] = AsyncMongoClient(
             uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True, uuidRepresentation="standard"
         )
-        db = self.client[database]
+        self.db = db = self.client[database]
+        # Answers kept for Idempotency-Key (shared adapter, every replica sees the same).
+        self.answers = MongoIdempotencyStore(
+            db["idempotency"], ttl_s=answers_ttl_s, lease_s=answers_lease_s
+        )
         self.complaints = db["complaints"]
         self.evidence = db["evidence"]
         # Who downloaded evidence (a scan may be the complainant's KTP): shared.audit_chain.
@@ -117,7 +136,11 @@ class EvidenceStore:
             return
         async with self._preparing:
             if not self._ready:
-                await self.evidence.create_indexes(EVIDENCE_INDEXES)
+                await create_indexes(
+                    self.db,
+                    {"evidence": EVIDENCE_INDEXES, "idempotency": self.answers.indexes},
+                    retired=RETIRED_INDEXES,
+                )
                 self._ready = True
 
     async def prepare_until_ready(self, retry_initial_s: float, retry_max_s: float) -> None:
@@ -232,6 +255,8 @@ class EvidenceStore:
             await in_transaction(self.client, insert_and_count)
         except _DoesNotFit:
             return False
+        except DuplicateKeyError as exc:  # the id came from an Idempotency-Key: a retry
+            raise AlreadyRecorded from exc
         return True
 
     async def mark_sealed(self, evidence_id: str) -> None:
