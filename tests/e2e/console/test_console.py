@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from sipuma.shared.auth import Role
 from tests.e2e.console.conftest import AXE, axe
@@ -128,7 +128,15 @@ def test_attach_files_and_see_them_listed(page: Page, console_stack: Stack, tmp_
     page.goto(f"{console_stack.console}/pengaduan/{complaint_id}")
     expect(page.locator("#register-number")).to_have_text(NUMBER)
     uploaded: list[str] = []
-    page.on("request", lambda r: uploaded.append(r.url) if r.method == "POST" else None)
+    keys: list[str | None] = []
+
+    def sent(r: Request) -> None:
+        if r.method == "POST":
+            uploaded.append(r.url)
+            if "/evidence" in r.url:
+                keys.append(r.headers.get("idempotency-key"))
+
+    page.on("request", sent)
     photo = tmp_path / "foto-bukti.png"
     photo.write_bytes(PNG)
     letter = tmp_path / "surat-pengaduan.txt"
@@ -156,6 +164,8 @@ def test_attach_files_and_see_them_listed(page: Page, console_stack: Stack, tmp_
     assert saved.read_bytes() == PNG
     posts = [u for u in uploaded if "/evidence" in u]
     assert posts and all("/v1/complaints/by-number/" in u for u in posts), posts
+    # One Idempotency-Key per chosen file (a retry would repeat its file's key).
+    assert len(keys) == 3 and all(keys) and len(set(keys)) == 3, keys
 
 
 def test_tracking_contact_ticket_mail_and_public_page(

@@ -143,41 +143,20 @@
     });
   });
 
+  const RETRIES = 3;
+
   function upload(file, kind) {
     const bar = S.el("progress", { max: "100", value: "0", "aria-label": `${S.t("uploading")} ${file.name}` });
     const state = S.el("span", { class: "upload-state", text: `${S.t("uploading")} 0%` });
     const row = S.el("li", { class: "upload" }, S.el("span", { class: "upload-name", text: file.name }), bar, state);
     uploads.append(row);
+    // One Idempotency-Key per chosen file: a retry after a lost answer or a dropped connection
+    // gets the first answer, and the file is stored once (the evidence service keeps answers).
+    const key = S.newKey();
+    let attempt = 0;
     return new Promise((resolve) => {
       const query = new URLSearchParams({ filename: file.name });
       if (kind) query.set("kind", kind);
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", S.url("evidence", `${complaintPath()}/evidence?${query}`));
-      xhr.setRequestHeader("Authorization", `Bearer ${S.token()}`);
-      xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.upload.addEventListener("progress", (e) => {
-        if (!e.lengthComputable) return;
-        const pct = Math.floor((e.loaded / e.total) * 100);
-        bar.value = pct;
-        state.textContent = `${S.t("uploading")} ${pct}%`;
-      });
-      xhr.addEventListener("load", () => {
-        let body = null;
-        try {
-          body = JSON.parse(xhr.responseText);
-        } catch (_) {}
-        if (xhr.status === 201) {
-          bar.value = 100;
-          row.classList.add("ok");
-          bar.setAttribute("aria-label", `${file.name}: ${S.t("uploaded")}`);
-          state.textContent = `${S.t("uploaded")} · ${S.size(body.size_bytes)}`;
-        } else {
-          refuse(`${S.t("refused")}: ${S.message(body)}`);
-          if (xhr.status === 401) S.signOut("expired");
-        }
-        resolve();
-      });
       // The bytes were sent but nothing was kept: the bar goes back to empty.
       const refuse = (text) => {
         row.classList.add("refused");
@@ -185,11 +164,53 @@
         bar.setAttribute("aria-label", `${file.name}: ${S.t("refused")}`);
         state.textContent = text;
       };
-      xhr.addEventListener("error", () => {
-        refuse(`${S.t("refused")}: ${S.t("error_network")}`);
-        resolve();
-      });
-      xhr.send(file);
+      // A network failure, a key still in progress elsewhere, a service briefly unavailable:
+      // sent again with the same key, a few times, a little later each time.
+      const again = () => {
+        if (attempt >= RETRIES) return false;
+        setTimeout(send, 1000 * attempt);
+        return true;
+      };
+      function send() {
+        attempt += 1;
+        const xhr = new XMLHttpRequest();
+        xhr.open("POST", S.url("evidence", `${complaintPath()}/evidence?${query}`));
+        xhr.setRequestHeader("Authorization", `Bearer ${S.token()}`);
+        xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.setRequestHeader("Idempotency-Key", key);
+        xhr.upload.addEventListener("progress", (e) => {
+          if (!e.lengthComputable) return;
+          const pct = Math.floor((e.loaded / e.total) * 100);
+          bar.value = pct;
+          state.textContent = `${S.t("uploading")} ${pct}%`;
+        });
+        xhr.addEventListener("load", () => {
+          let body = null;
+          try {
+            body = JSON.parse(xhr.responseText);
+          } catch (_) {}
+          if (xhr.status === 201) {
+            bar.value = 100;
+            row.classList.add("ok");
+            bar.setAttribute("aria-label", `${file.name}: ${S.t("uploaded")}`);
+            state.textContent = `${S.t("uploaded")} · ${S.size(body.size_bytes)}`;
+          } else {
+            const running = xhr.status === 409 && body && body.code === "idempotency_key_in_progress";
+            if ((running || xhr.status === 503) && again()) return;
+            refuse(`${S.t("refused")}: ${S.message(body)}`);
+            if (xhr.status === 401) S.signOut("expired");
+          }
+          resolve();
+        });
+        xhr.addEventListener("error", () => {
+          if (again()) return;
+          refuse(`${S.t("refused")}: ${S.t("error_network")}`);
+          resolve();
+        });
+        xhr.send(file);
+      }
+      send();
     });
   }
 
