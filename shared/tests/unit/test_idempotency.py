@@ -1,0 +1,113 @@
+"""`sipuma.shared.idempotency.idempotent`: the edge's answers for each outcome, with an
+in-memory answers store (the real adapters have their own tests)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.testclient import TestClient
+
+from sipuma.shared.idempotency import (
+    REPLAYED,
+    Answer,
+    IdemKey,
+    Outcome,
+    StoredAnswer,
+    fingerprint,
+    idempotent,
+)
+from sipuma.shared.problems import install_problem_handlers
+
+pytestmark = pytest.mark.unit
+
+
+class Answers:
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, str], tuple[str, StoredAnswer | None]] = {}
+
+    async def begin(self, scope: str, key: str, print_: str) -> tuple[Outcome, StoredAnswer | None]:
+        found = self.kept.get((scope, key))
+        if found is None:
+            self.kept[(scope, key)] = (print_, None)
+            return Outcome.NEW, None
+        if found[0] != print_:
+            return Outcome.MISMATCH, None
+        return (Outcome.IN_PROGRESS, None) if found[1] is None else (Outcome.REPLAY, found[1])
+
+    async def finish(self, scope: str, key: str, print_: str, answer: StoredAnswer) -> None:
+        self.kept[(scope, key)] = (print_, answer)
+
+    async def abandon(self, scope: str, key: str) -> None:
+        self.kept.pop((scope, key), None)
+
+
+def app_with(
+    answers: Answers, matches: Callable[[StoredAnswer], Awaitable[bool]] | None
+) -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+    runs: list[int] = []
+
+    @app.post("/things")
+    async def things(request: Request, key: IdemKey = None) -> Response:
+        body = await request.body()
+
+        async def run() -> Answer:
+            if body == b"fail":
+                raise RuntimeError("failed")
+            runs.append(1)
+            return 201, {"n": len(runs)}, {"Location": f"/things/{len(runs)}"}
+
+        return await idempotent(
+            answers, request, "officer", key, fingerprint(body), run, matches=matches
+        )
+
+    app.state.runs = runs
+    return app
+
+
+def test_same_key_same_body_is_answered_once_and_replayed() -> None:
+    app = app_with(Answers(), None)
+    client = TestClient(app, raise_server_exceptions=False)
+    first = client.post("/things", content=b'{"a": 1, "b": 2}', headers={"Idempotency-Key": "k"})
+    again = client.post("/things", content=b'{"b":2,"a":1}', headers={"Idempotency-Key": "k"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json() == {"n": 1}
+    assert again.headers[REPLAYED] == "true" and REPLAYED not in first.headers
+    assert again.headers["Location"] == "/things/1"
+    other = client.post("/things", content=b"{}", headers={"Idempotency-Key": "k"})
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert json.loads(other.text)["messages"]["en"].startswith("This Idempotency-Key")
+    assert client.post("/things", content=b"{}").json() == {"n": 2}  # no key: each runs
+    assert client.post("/things", headers={"Idempotency-Key": "k" * 201}).status_code == 422
+
+
+def test_a_failed_request_lets_the_key_go_and_in_progress_is_409() -> None:
+    answers = Answers()
+    client = TestClient(app_with(answers, None), raise_server_exceptions=False)
+    assert (
+        client.post("/things", content=b"fail", headers={"Idempotency-Key": "k"}).status_code == 500
+    )
+    assert answers.kept == {}
+    answers.kept[("officer", "r")] = (fingerprint(b"{}"), None)  # another replica runs it
+    running = client.post("/things", content=b"{}", headers={"Idempotency-Key": "r"})
+    assert running.status_code == 409
+    assert running.json()["code"] == "idempotency_key_in_progress"
+
+
+def test_a_replay_that_does_not_match_the_kept_answer_is_a_reused_key() -> None:
+    async def never(_: StoredAnswer) -> bool:
+        return False
+
+    client = TestClient(app_with(Answers(), never))
+    assert (
+        client.post("/things", content=b"{}", headers={"Idempotency-Key": "k"}).status_code == 201
+    )
+    again = client.post("/things", content=b"{}", headers={"Idempotency-Key": "k"})
+    assert again.status_code == 409
+    assert again.json()["code"] == "idempotency_key_reused"
