@@ -151,16 +151,20 @@ def office_load(
                     contact["mobile"] if contact else None,
                 )
             if i % 3 == 0:
+                # One key per upload, the same file on every retry: a retry after a timeout
+                # gets the first answer instead of storing the file twice.
+                sent = {**auth, "Content-Type": "text/plain", "Idempotency-Key": str(uuid.uuid4())}
+                data = (TXT * rng.randint(1, 50)).encode()
                 up = _retrying(
-                    lambda cid=cid: client.post(
+                    lambda cid=cid, sent=sent, data=data: client.post(
                         f"{evidence.url}/v1/complaints/{cid}/evidence",
                         params={"kind": "soft_copy", "filename": "berita-acara.txt"},
-                        content=(TXT * rng.randint(1, 50)).encode(),
-                        headers={**auth, "Content-Type": "text/plain"},
+                        content=data,
+                        headers=sent,
                     ),
                     ledger,
                     time.monotonic() + give_up_s,
-                    retry_on=(404,),
+                    retry_on=(404, 409),  # 409: the key's first request still runs
                 )
                 if up is not None and up.status_code == 201:
                     with ledger.lock:
@@ -411,6 +415,11 @@ def reconcile(world: World, ledger: Ledger) -> dict[str, Any]:
     unevented = set(ledger.evidence) - event_ids
     if unevented:
         problems.append(f"{len(unevented)} uploads answered 201 without EvidenceStored")
+    if snap.evidence_records > len(ledger.evidence) and not ledger.unanswered:
+        problems.append(
+            f"{snap.evidence_records} evidence records for {len(ledger.evidence)} uploads "
+            "(a retried upload stored twice)"
+        )
     if ledger.rejected:
         problems.append(f"{len(ledger.rejected)} 4xx answers: {ledger.rejected[:3]}")
     if ledger.unanswered:
