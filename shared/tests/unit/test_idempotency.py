@@ -111,3 +111,35 @@ def test_a_replay_that_does_not_match_the_kept_answer_is_a_reused_key() -> None:
     again = client.post("/things", content=b"{}", headers={"Idempotency-Key": "k"})
     assert again.status_code == 409
     assert again.json()["code"] == "idempotency_key_reused"
+
+
+class Broken(Answers):
+    def __init__(self, *, begin: bool = False, finish: bool = False) -> None:
+        super().__init__()
+        self.fail_begin, self.fail_finish = begin, finish
+
+    async def begin(self, scope: str, key: str, print_: str) -> tuple[Outcome, StoredAnswer | None]:
+        if self.fail_begin:
+            raise ConnectionError("store down")
+        return await super().begin(scope, key, print_)
+
+    async def finish(self, scope: str, key: str, print_: str, answer: StoredAnswer) -> None:
+        if self.fail_finish:
+            raise ConnectionError("store down")
+        await super().finish(scope, key, print_, answer)
+
+
+def test_an_unreachable_answers_store_is_a_503_before_anything_is_done() -> None:
+    app = app_with(Broken(begin=True), None)
+    answer = TestClient(app).post("/things", content=b"{}", headers={"Idempotency-Key": "k"})
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "idempotency_unavailable"
+    assert answer.headers["Retry-After"] == "10"
+    assert app.state.runs == []
+
+
+def test_a_done_request_whose_answer_cannot_be_kept_is_still_answered() -> None:
+    app = app_with(Broken(finish=True), None)
+    answer = TestClient(app).post("/things", content=b"{}", headers={"Idempotency-Key": "k"})
+    assert answer.status_code == 201
+    assert answer.json() == {"n": 1}

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sipuma.evidence.domain import ACCEPTED, MAX_NAME, object_key, sanitise_filename
+from sipuma.evidence.domain import (
+    ACCEPTED,
+    MAX_NAME,
+    evidence_id_for,
+    object_key,
+    sanitise_filename,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -45,3 +51,16 @@ def test_every_type_has_a_kind_and_an_extension() -> None:
     for ftype in ACCEPTED:
         assert ftype.kinds
         assert all(ext.startswith(".") for ext in ftype.extensions)
+
+
+def test_the_evidence_id_follows_from_officer_complaint_and_key() -> None:
+    """A retry on any replica derives the same id; another officer, complaint or key does not."""
+    first = evidence_id_for("198001", "c-1", "k-1")
+    assert first == evidence_id_for("198001", "c-1", "k-1")
+    assert first.version == 5
+    others = {
+        evidence_id_for("198002", "c-1", "k-1"),
+        evidence_id_for("198001", "c-2", "k-1"),
+        evidence_id_for("198001", "c-1", "k-2"),
+    }
+    assert first not in others and len(others) == 3

@@ -14,6 +14,7 @@ abandoned and may be retried with the same key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -21,10 +22,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Protocol
 
+import structlog
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse, Response
 
-from sipuma.shared.problems import conflict, render
+from sipuma.shared.problems import ProblemError, conflict, render
+
+log = structlog.get_logger("sipuma.shared.idempotency")
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -34,6 +38,11 @@ KEY_CONFLICT = (
     "idempotency_key_reused",
     "Idempotency-Key ini sudah dipakai untuk permintaan dengan isi berbeda.",
     "This Idempotency-Key was already used for a request with a different body.",
+)
+KEY_STORE_DOWN = (
+    "idempotency_unavailable",
+    "Penyimpanan Idempotency-Key sementara tidak tersedia; tidak ada yang diproses. Coba lagi.",
+    "The Idempotency-Key store is unavailable for now; nothing was done. Please retry.",
 )
 KEY_RUNNING = (
     "idempotency_key_in_progress",
@@ -126,7 +135,11 @@ async def idempotent(
     if key is None:
         status, body, headers = await run()
         return JSONResponse(body, status_code=status, headers=headers)
-    outcome, stored = await answers.begin(scope, key, print_)
+    try:
+        outcome, stored = await answers.begin(scope, key, print_)
+    except Exception as exc:  # nothing done yet: the client may retry, never a 500
+        log.warning("idempotency_unavailable", error=type(exc).__name__)
+        raise ProblemError(503, *KEY_STORE_DOWN, headers={"Retry-After": "10"}) from None
     if outcome is Outcome.REPLAY and stored is not None:
         if matches is None or await matches(stored):
             return replay(stored)
@@ -136,7 +149,12 @@ async def idempotent(
     try:
         status, body, headers = await run()
     except BaseException:
-        await answers.abandon(scope, key)
+        # Best effort: a key not let go is free again when its holder's lease ends.
+        with contextlib.suppress(Exception):
+            await answers.abandon(scope, key)
         raise
-    await answers.finish(scope, key, print_, StoredAnswer(status, body, headers))
+    try:
+        await answers.finish(scope, key, print_, StoredAnswer(status, body, headers))
+    except Exception as exc:  # done all the same: the answer is given; a retry meets the ids
+        log.warning("idempotency_answer_not_kept", error=type(exc).__name__)
     return JSONResponse(body, status_code=status, headers=headers)
