@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pymongo.errors import DuplicateKeyError
 
 from services.evidence.tests import samples
 from services.evidence.tests.support import (
@@ -21,7 +20,7 @@ from services.evidence.tests.support import (
     running_service,
     settings_for,
 )
-from sipuma.evidence.domain import EvidenceRecord
+from sipuma.evidence.domain import AlreadyRecorded, EvidenceRecord
 from sipuma.evidence.store import EvidenceStore
 from sipuma.shared.events import EvidenceStored
 from sipuma.shared.payloads import EvidenceKind
@@ -126,7 +125,7 @@ async def test_a_failed_insert_counts_nothing(store: EvidenceStore) -> None:
     await store.complaint_seen(cid, OFFICE, datetime.now(UTC))
     first, event = _file(cid, 10)
     assert await store.record_within_limits(first, event, max_files=5, max_bytes=1000)
-    with pytest.raises(DuplicateKeyError):
+    with pytest.raises(AlreadyRecorded):  # the same id again (a retried upload)
         await store.record_within_limits(
             replace(first, size_bytes=20), event, max_files=5, max_bytes=1000
         )
