@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pymongo import AsyncMongoClient
 
+from sipuma.intake import ports
 from sipuma.intake.idempotency import SqliteIdempotencyStore as IdempotencyStore
 from sipuma.shared.idempotency import Outcome, StoredAnswer, fingerprint
+from sipuma.shared.mongo_idempotency import MongoIdempotencyStore
 
 pytestmark = pytest.mark.unit
 
@@ -52,3 +55,17 @@ async def test_expired_answers_are_purged(tmp_path: Path) -> None:
     store.close()
     again = IdempotencyStore(tmp_path / "i.sqlite3", ttl_s=0.0001)
     assert (await again.begin("s", "k", "f"))[0] is Outcome.NEW
+
+
+def _port(store: ports.IdempotencyStore) -> ports.IdempotencyStore:
+    return store  # mypy checks that the argument fits the port
+
+
+async def test_the_sqlite_and_the_shared_mongo_adapters_fit_the_port(tmp_path: Path) -> None:
+    sqlite = _port(IdempotencyStore(tmp_path / "i.sqlite3"))
+    assert (await sqlite.begin("s", "k", "f"))[0] is Outcome.NEW
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(connect=False)
+    try:
+        _port(MongoIdempotencyStore(client["db"]["answers"], lease_s=60))
+    finally:
+        await client.close()
