@@ -67,6 +67,10 @@ async def test_a_dead_holders_key_is_taken_over_and_expired_answers_are_gone(
         await store.collection.update_many({}, {"$set": {"lease_until": past}})
         raced = await asyncio.gather(*(store.begin("s", "k", "p") for _ in range(4)))
         assert [o for o, _ in raced].count(Outcome.NEW) == 1, raced
+        # A holder that still runs renews its lease: the key stays its own.
+        await store.collection.update_many({}, {"$set": {"lease_until": past}})
+        await store.renew("s", "k")
+        assert (await store.begin("s", "k", "p"))[0] is Outcome.IN_PROGRESS
 
         await store.finish("s", "k", "p", StoredAnswer(201, {}, {}))
         # Older than the TTL, before the store's TTL task removed it: a new request.

@@ -3,6 +3,7 @@ in-memory answers store (the real adapters have their own tests)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 
@@ -43,6 +44,13 @@ class Answers:
 
     async def abandon(self, scope: str, key: str) -> None:
         self.kept.pop((scope, key), None)
+
+    @property
+    def renew_every_s(self) -> float | None:
+        return None
+
+    async def renew(self, scope: str, key: str) -> None:
+        return None
 
 
 def app_with(
@@ -143,3 +151,32 @@ def test_a_done_request_whose_answer_cannot_be_kept_is_still_answered() -> None:
     answer = TestClient(app).post("/things", content=b"{}", headers={"Idempotency-Key": "k"})
     assert answer.status_code == 201
     assert answer.json() == {"n": 1}
+
+
+class Renewing(Answers):
+    def __init__(self) -> None:
+        super().__init__()
+        self.renewed: asyncio.Event | None = None
+
+    @property
+    def renew_every_s(self) -> float | None:
+        return 0.01
+
+    async def renew(self, scope: str, key: str) -> None:
+        assert self.renewed is not None
+        self.renewed.set()
+
+
+async def test_a_running_request_renews_its_hold_on_the_key() -> None:
+    answers = Renewing()
+    answers.renewed = asyncio.Event()
+
+    async def run() -> Answer:
+        assert answers.renewed is not None
+        await answers.renewed.wait()  # ends only once the key was renewed while it ran
+        return 201, {"ok": True}, {}
+
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": []})
+    response = await idempotent(answers, request, "s", "k", "p", run)
+    assert response.status_code == 201
+    assert answers.kept[("s", "k")][1] == StoredAnswer(201, {"ok": True}, {})

@@ -14,6 +14,7 @@ abandoned and may be retried with the same key.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -27,6 +28,7 @@ from fastapi import Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from sipuma.shared.problems import ProblemError, conflict, render
+from sipuma.shared.tasks import cancel_and_wait
 
 log = structlog.get_logger("sipuma.shared.idempotency")
 
@@ -92,6 +94,16 @@ class IdempotencyAnswers(Protocol):
         """The request failed (nothing kept): a retry with the same key may run again."""
         ...
 
+    @property
+    def renew_every_s(self) -> float | None:
+        """How often a running request renews its hold on the key (None: no lease to renew)."""
+        ...
+
+    async def renew(self, scope: str, key: str) -> None:
+        """The request still runs: keep holding the key (a replica that died stops renewing,
+        and a retry may take the key over soon after)."""
+        ...
+
 
 def scope_of(officer_id: str, route: str) -> str:
     """Keys are the officer's own: another officer's identical key is another request."""
@@ -146,15 +158,39 @@ async def idempotent(
         outcome = Outcome.MISMATCH
     if outcome is not Outcome.NEW:
         return refusal(outcome, request)
+    holding = _keep_holding(answers, scope, key)
     try:
         status, body, headers = await run()
     except BaseException:
+        await _stop(holding)
         # Best effort: a key not let go is free again when its holder's lease ends.
         with contextlib.suppress(Exception):
             await answers.abandon(scope, key)
         raise
+    await _stop(holding)
     try:
         await answers.finish(scope, key, print_, StoredAnswer(status, body, headers))
     except Exception as exc:  # done all the same: the answer is given; a retry meets the ids
         log.warning("idempotency_answer_not_kept", error=type(exc).__name__)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _keep_holding(answers: IdempotencyAnswers, scope: str, key: str) -> asyncio.Task[None] | None:
+    every = answers.renew_every_s
+    if every is None:
+        return None
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await answers.renew(scope, key)
+            except Exception as exc:  # the lease may end: at worst a retry runs in parallel
+                log.warning("idempotency_renew_failed", error=type(exc).__name__)
+
+    return asyncio.create_task(renew(), name="idempotency-renew")
+
+
+async def _stop(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        await cancel_and_wait(task)

@@ -2,9 +2,10 @@
 replica, so a retry that lands on another replica is answered the same.
 
 A request takes the key by inserting its document (`_id` unique: of two racing requests exactly
-one inserts, the other reads it → in progress). The holder keeps it for `lease_s`: a replica that
-died mid-request leaves a document that a retry takes over once the lease ran out (the service's
-own ids, derived from the key, keep that retry from storing twice). `finish` puts the answer in;
+one inserts, the other reads it → in progress). The holder renews its lease (`lease_s`) every
+third of it while it runs; a replica that died mid-request stops renewing, and a retry takes the
+key over once the lease ran out (the service's own ids, derived from the key, keep that retry
+from storing twice). `finish` puts the answer in;
 `abandon` deletes the document. Documents expire `ttl_s` after they were made (TTL index
 `expires`; the store's TTL task removes them some time later, so `begin` also treats an expired
 document as absent).
@@ -50,6 +51,16 @@ class MongoIdempotencyStore:
     @property
     def indexes(self) -> list[IndexModel]:
         return answer_indexes(self.ttl_s)
+
+    @property
+    def renew_every_s(self) -> float:
+        return self.lease_s / 3
+
+    async def renew(self, scope: str, key: str) -> None:
+        lease_until = datetime.now(UTC) + timedelta(seconds=self.lease_s)
+        await self.collection.update_one(
+            {"_id": _doc_id(scope, key), "state": RUNNING}, {"$set": {"lease_until": lease_until}}
+        )
 
     async def begin(self, scope: str, key: str, print_: str) -> tuple[Outcome, StoredAnswer | None]:
         doc_id = _doc_id(scope, key)

@@ -63,10 +63,11 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
     max_files_per_complaint: int = Field(100, ge=1)
     max_bytes_per_complaint: int = Field(10 * GiB, ge=1)
     complaint_wait_s: float = Field(3.0, ge=0, le=30)
-    # Idempotency-Key answers: kept this long (TTL index), as intake keeps its own; a request
-    # holds its key this long at most (a replica that died mid-upload frees it then).
+    # Idempotency-Key answers: kept this long (TTL index), as intake keeps its own. A running
+    # upload renews its hold on the key every third of the lease; a replica that died mid-upload
+    # stops renewing, and a retry may take the key over after the lease.
     idempotency_ttl_s: float = Field(48 * 3600, gt=0)
-    idempotency_lease_s: float = Field(900.0, gt=0)
+    idempotency_lease_s: float = Field(30.0, ge=3)
 
     # Kafka (topic_prefix and the prefixed `group_id` come from the shared settings)
     consumer_group: str = "sipuma-evidence"

@@ -112,7 +112,7 @@ class EvidenceStore:
         *,
         timeout_ms: int = 5000,
         answers_ttl_s: float = DEFAULT_TTL_S,
-        answers_lease_s: float = 900.0,
+        answers_lease_s: float = 30.0,
     ) -> None:
         self.client: AsyncMongoClient[Doc] = AsyncMongoClient(
             uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True, uuidRepresentation="standard"

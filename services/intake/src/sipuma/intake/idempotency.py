@@ -92,6 +92,13 @@ class SqliteIdempotencyStore:
         finally:
             self._running.pop((scope, key), None)
 
+    @property
+    def renew_every_s(self) -> None:
+        return None  # held in this process: no lease (a restart forgets running requests)
+
+    async def renew(self, scope: str, key: str) -> None:
+        return None
+
     async def abandon(self, scope: str, key: str) -> None:
         """The request failed (4xx, 5xx): nothing was published, a retry may run again."""
         self._running.pop((scope, key), None)
