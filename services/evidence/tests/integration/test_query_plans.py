@@ -87,3 +87,23 @@ async def test_every_evidence_query_uses_an_index(store: EvidenceStore) -> None:
     )
     assert_index_backed(oldest, "outbox_pending")
     assert await store.oldest_pending() is not None  # the seeded records include pending ones
+
+
+async def test_the_declared_indexes_are_made_and_the_first_releases_goes(
+    endpoints: Endpoints,
+) -> None:
+    settings = settings_for(endpoints, f"ev-{uuid.uuid4().hex[:12]}")
+    store = EvidenceStore(settings.mongo_uri, settings.mongo_database)
+    try:
+        await store.evidence.create_index([("outbox_pending", 1)])  # as the first release did
+        await store.prepare()
+        assert set(await store.evidence.index_information()) == {
+            "_id_",
+            "complaint",
+            "outbox_pending",
+        }
+        answers = await store.answers.collection.index_information()
+        assert answers["expires"]["expireAfterSeconds"] == int(store.answers.ttl_s)
+    finally:
+        await store.close()
+        await remove_everything(settings)
