@@ -112,6 +112,9 @@ async def test_a_retry_after_a_lost_answer_gets_the_same_answer_and_one_item(
     third = await upload(svc, cid, data, key)  # any number of retries: the same answer
     assert third.json() == again.json()
     await one_item(svc, cid)
+    async with svc.client() as client:
+        metrics = (await client.get("/metrics")).text
+    assert 'sipuma_evidence_uploads_total{status="201_replayed"}' in metrics
 
 
 async def _done(svc: Running, count: int) -> bool:

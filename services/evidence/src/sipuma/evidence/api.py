@@ -30,6 +30,7 @@ from sipuma.evidence.service import EvidenceService, Upload
 from sipuma.shared.auth import Principal, TokenVerifier, bearer_principal
 from sipuma.shared.correlation import current_correlation_id
 from sipuma.shared.idempotency import (
+    REPLAYED,
     Answer,
     IdemKey,
     IdempotencyAnswers,
@@ -197,7 +198,7 @@ def _routes(
         # The request is its parameters here; the file itself is compared with the kept
         # answer's hash on a retry (`same_file`), since it is only known once read.
         asked = {"kind": kind.value if kind else None, "name": name, "type": content_type}
-        return await idempotent(
+        answer = await idempotent(
             answers,
             request,
             scope_of(who.officer_id, f"POST evidence {complaint_id}"),
@@ -206,6 +207,11 @@ def _routes(
             run,
             matches=same_file,
         )
+        if REPLAYED in answer.headers:  # answered again without storing (a retry)
+            UPLOADS.labels("201_replayed").inc()
+        elif answer.status_code == 409:  # the key: another file, or its first still runs
+            UPLOADS.labels("409").inc()
+        return answer
 
     @router.get("", response_model=EvidenceList, summary="Daftar data pendukung · List evidence")
     async def list_evidence(complaint_id: ComplaintId, who: Who) -> EvidenceList:
