@@ -61,6 +61,7 @@ def test_analytics_topics_are_the_ones_the_issue_names() -> None:
         "sipuma.notification.failed.v1",
         "sipuma.complaint.deadline-approaching.v1",  # issue 18
         "sipuma.complaint.overdue.v1",
+        "sipuma.complaint.categorised.v1",  # issue 18: category codes, no reason text
     }
     assert {spec.name for spec in topics.ANALYTICS_TOPICS} == open_topics
 

@@ -237,6 +237,18 @@ class ComplaintOverdue(Event):
     register_number: p.ShortText | None = None
 
 
+class ComplaintCategorised(Event):
+    """Compliance staff (UKI) or a supervisor set or changed the complaint's category (kategori
+    pengaduan) from the registry's controlled vocabulary. Codes only: the reason given stays in
+    the registry (it may name people). No personal data: analytics topic."""
+
+    event_type: Literal["sipuma.complaint.categorised.v1"] = "sipuma.complaint.categorised.v1"
+    category: p.Code = Field(description="Category code (registry's reviewed vocabulary)")
+    previous_category: p.Code | None = Field(None, description="None: the first categorisation")
+    categorised_at: UtcDatetime
+    register_number: p.ShortText | None = None
+
+
 class ComplaintIdentityErased(Event):
     """The complainant's identity and texts were made unreadable for good (the complaint's data
     key was deleted: retention or a lawful request). Number, office, dates and status stay, so
@@ -300,6 +312,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ComplaintStatusChanged,
     ComplaintDeadlineApproaching,
     ComplaintOverdue,
+    ComplaintCategorised,
     ComplaintIdentityErased,
     IdentityRead,
     ComplaintDuplicatesHinted,

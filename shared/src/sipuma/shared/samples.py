@@ -124,6 +124,13 @@ _PAYLOADS: dict[type[ev.Event], dict[str, Any]] = {
         "working_days": 3,
         "escalation": "supervisor",
     },
+    ev.ComplaintCategorised: {
+        "source": "registry",
+        "category": "gratifikasi",
+        "previous_category": "pelayanan",
+        "categorised_at": AT,
+        "register_number": "PGD/KPPBC-TMP-NGURAHRAI/2026/000012",
+    },
     ev.ComplaintIdentityErased: {"source": "registry", "erased_at": AT},
     ev.ComplaintDuplicatesHinted: {
         "source": "registry",

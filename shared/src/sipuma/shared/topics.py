@@ -146,6 +146,14 @@ COMPLAINT_OVERDUE = TopicSpec(
     consumers=("notifier",),
     description="A follow-up stage's deadline passed; escalation level (analytics).",
 )
+COMPLAINT_CATEGORISED = TopicSpec(
+    name="sipuma.complaint.categorised.v1",
+    restricted=False,
+    event_types=(ev.ComplaintCategorised,),
+    producers=("registry",),
+    consumers=(),
+    description="A complaint's category set or changed by compliance staff (analytics).",
+)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     COMPLAINT_RECEIVED,
@@ -163,6 +171,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     NOTIFICATION_FAILED,
     DEADLINE_APPROACHING,
     COMPLAINT_OVERDUE,
+    COMPLAINT_CATEGORISED,
 )
 ANALYTICS_TOPICS: tuple[TopicSpec, ...] = tuple(spec for spec in ALL_TOPICS if not spec.restricted)
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in ALL_TOPICS}
