@@ -1,9 +1,10 @@
 """Staff HTTP API (OpenAPI): list, search and export the office's complaints (CSV/XLSX), read one
 by register number, move the follow-up status (forwarding with destination and reference),
-reopen/undo (supervisors), correct the complainant's details, the needs-attention list, the
-service-standard report. Bearer token as for intake; office scope, supervisors see all. Each
-route parses, checks the caller's role, calls one use case; domain errors become problem+json in
-`problems.py`; the list's and search's parameters are read in `search.py`."""
+reopen/undo (supervisors), correct the complainant's details, set or change the complaint's
+category (kategori pengaduan, UKI), the needs-attention list, the service-standard report.
+Bearer token as for intake; office scope, supervisors see all. Each route parses, checks the
+caller's role, calls one use case; domain errors become problem+json in `problems.py`; the list's
+and search's parameters are read in `search.py`."""
 
 # No `from __future__ import annotations`: FastAPI must see the route-local `Caller` alias.
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sipuma.registry import exports, sla, statistics
 from sipuma.registry.audit import AuditTrail
+from sipuma.registry.categories import UNCATEGORISED, Categories
 from sipuma.registry.disclosure import PERSONAL_FIELDS, disclose
 from sipuma.registry.domain import (
     DEFAULT_DESTINATIONS,
@@ -71,6 +73,9 @@ class ComplaintSummary(BaseModel):
 
     communicated: str | None = Field(None, description="told / unreachable / null: belum")
     intake_done_at: datetime | None = None
+    category: str | None = Field(
+        None, description="Kategori pengaduan (kode) / complaint category code; null: belum"
+    )
 
 
 class OverdueList(BaseModel):
@@ -152,6 +157,37 @@ class ComplainantCorrection(BaseModel):
     ] = Field(description="Alasan koreksi / reason")
 
 
+class CategoryChange(BaseModel):
+    """Tetapkan atau ubah kategori pengaduan / set or change the complaint's category. A reason
+    is required to change a category already set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(max_length=64, description="Kode kategori / category code")
+    reason: Annotated[
+        str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ] = Field(None, description="Alasan (wajib bila mengubah) / reason (required to change)")
+
+
+class Label(BaseModel):
+    id: str
+    en: str
+
+
+class CategoryOut(BaseModel):
+    code: str
+    label: Label
+
+
+class Categorised(BaseModel):
+    register_number: str
+    category: str
+    label: Label
+    previous: str | None
+    changed: bool = Field(description="false: kategori ini sudah ditetapkan / already this one")
+    at: datetime
+
+
 class DestinationOut(BaseModel):
     code: str
     name: str
@@ -210,6 +246,7 @@ LIST_FIELDS = (
     "due_at",
     "overdue",
     "complaint_id",
+    "category",
 )
 
 
@@ -245,6 +282,21 @@ def _forwarding(body: StatusChange, destinations: list[Destination]) -> Doc:
     return {"destination": {"code": chosen.code, "name": chosen.name}, "reference": body.reference}
 
 
+def _category_code(categories: Categories, code: str, name: str, *, listing: bool) -> str:
+    """A code of the vocabulary (and, to filter the list, "uncategorised"), else a 422 that
+    names the field and the allowed codes."""
+    allowed = [*categories.codes(), *([UNCATEGORISED] if listing else [])]
+    if code not in allowed:
+        codes = ", ".join(allowed)
+        raise invalid(
+            name,
+            "category_unknown",
+            f"Kategori tidak dikenal. Pilih salah satu: {codes}.",
+            f"Unknown category. Choose one of: {codes}.",
+        )
+    return code
+
+
 # What the detail shows of the complainant (audited, issue 16).
 IDENTITY_FIELDS = (
     "complainant",
@@ -274,6 +326,7 @@ def staff_router(
     destinations: list[Destination] | None = None,
 ) -> APIRouter:
     offices = queries.offices
+    categories = queries.categories
     destinations = list(destinations or DEFAULT_DESTINATIONS)
     router = APIRouter(prefix="/v1", tags=["staf / staff"])
     Caller = Annotated[Principal, Depends(bearer_principal(verifier))]
@@ -313,6 +366,10 @@ def staff_router(
         overdue: Annotated[
             bool | None, Query(description="true: lewat 30 menit dan penerimaan belum selesai")
         ] = None,
+        category: Annotated[
+            str | None,
+            Query(max_length=64, description="Kode kategori, atau uncategorised / category code"),
+        ] = None,
         sort: Annotated[
             Sort,
             Query(
@@ -340,6 +397,7 @@ def staff_router(
             number=number,
             not_told=not_told,
             overdue=overdue,
+            category=category,
             sort=sort,
         )
         return await _run(caller, wanted, "query.")
@@ -381,6 +439,11 @@ def staff_router(
                 datetime.now(UTC) - timedelta(minutes=sla.STANDARD_MINUTES) if overdue else None
             ),
             sort=wanted.sort,
+            category=(
+                _category_code(categories, wanted.category, f"{where}category", listing=True)
+                if wanted.category
+                else None
+            ),
         )
         if wanted.format != "json":  # the whole range, streamed from one cursor
             name = exports.filename(
@@ -595,6 +658,41 @@ def staff_router(
             "complainant_current": found["complainant_current"],
             "complainant_corrections": found["complainant_corrections"],
         }
+
+    @router.post(
+        "/complaints/{register_number:path}/category",
+        response_model=Categorised,
+        summary="Tetapkan/ubah kategori pengaduan / Set or change the category (UKI)",
+        description="Kode dari daftar `GET /v1/complaint-categories`; mengubah kategori yang "
+        "sudah ada memerlukan alasan, nilai sebelumnya tetap di riwayat. / A code of the list; "
+        "changing one already set needs a reason, the previous value stays in the history.",
+    )
+    async def categorise(register_number: str, body: CategoryChange, caller: Caller) -> Any:
+        if not (caller.has(Role.COMPLIANCE) or caller.has(Role.SUPERVISOR)):
+            raise forbidden(
+                "Hanya staf UKI atau supervisor yang dapat menetapkan kategori.",
+                "Only compliance-unit staff or a supervisor can set the category.",
+            )
+        code = _category_code(categories, body.category, "category", listing=False)
+        step, changed = await registry.categorise(
+            register_number, code, body.reason, caller.officer_id, _scope(caller, offices)
+        )
+        return Categorised(
+            register_number=step["register_number"],
+            category=step["category"],
+            label=Label(**categories.label(step["category"])),
+            previous=step.get("previous"),
+            changed=changed,
+            at=step["at"],
+        )
+
+    @router.get(
+        "/complaint-categories",
+        response_model=list[CategoryOut],
+        summary="Kategori pengaduan / Complaint categories (the reviewed list)",
+    )
+    async def complaint_categories(caller: Caller) -> Any:
+        return [c.out() for c in categories.choosable]
 
     @router.get(
         "/forward-destinations",
@@ -818,6 +916,7 @@ def _summary(d: Doc, now: datetime) -> Doc:
         "communicated": d["view"].get("communicated"),
         "intake_done_at": d["view"].get("intake_done_at"),
         "complainant": d.get("complainant_masked"),
+        "category": d.get("category"),
     }
 
 

@@ -199,6 +199,7 @@ class ComplaintFilter:
     employee: tuple[str, ...] | None = None  # blind keys of the typed words or NIP
     not_told: bool | None = None
     overdue_before: datetime | None = None  # no intake end and received before this moment
+    category: str | None = None  # a category code, or "uncategorised" (none yet)
     # A key of SORTS, "-" first for descending. "due": every complaint with an open follow-up
     # deadline (the receipt range unused), the earliest due first, so the overdue ones lead.
     sort: str = "-received_at"
@@ -236,6 +237,14 @@ class NotFound(LookupError):
 
 class Conflict(RuntimeError):
     """Someone else changed the status at the same moment; read again and retry."""
+
+
+class CategoryConflict(Conflict):
+    """Someone else changed the category at the same moment; read again and retry."""
+
+
+class ReasonRequired(ValueError):
+    """Changing a category already set needs a reason (the previous one stays in the history)."""
 
 
 class UnknownTicket(LookupError):

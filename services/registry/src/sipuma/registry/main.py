@@ -23,6 +23,7 @@ from faststream.kafka import KafkaBroker
 from sipuma.registry import handlers
 from sipuma.registry.api import staff_router
 from sipuma.registry.audit import AuditTrail
+from sipuma.registry.categories import Categories
 from sipuma.registry.deadlines import DeadlinePolicy
 from sipuma.registry.outbox import OutboxRelay
 from sipuma.registry.ports import Publish
@@ -53,6 +54,7 @@ PRODUCED = (
     topics.COMPLAINT_IDENTITY_ERASED,
     topics.AUDIT_IDENTITY_READ,
     topics.COMPLAINT_DUPLICATES_HINTED,
+    topics.COMPLAINT_CATEGORISED,  # Topics' field order
 )
 ALERTS = (topics.DEADLINE_APPROACHING, topics.COMPLAINT_OVERDUE)
 
@@ -109,6 +111,7 @@ def build(
         ticket_key,
         duplicate_window=timedelta(days=settings.duplicate_window_days),
         index_key=config.index_key,
+        categories=Categories.load(settings.complaint_categories_file),
     )
     handlers.register(broker, registry, settings)
 

@@ -25,6 +25,7 @@ OutboxKind = Literal[
     "erasures",
     "identity_audit",
     "duplicate_hints",
+    "categorisations",
 ]
 OUTBOX_KINDS: tuple[OutboxKind, ...] = (
     "register_numbers",
@@ -34,6 +35,7 @@ OUTBOX_KINDS: tuple[OutboxKind, ...] = (
     "erasures",
     "identity_audit",
     "duplicate_hints",
+    "categorisations",
 )
 
 
@@ -120,6 +122,15 @@ class ComplaintRepository(Protocol):
 
     async def changes_of(self, complaint_id: str) -> list[Doc]:
         """Status steps in order."""
+
+    async def add_categorisation(self, step: Doc) -> bool:
+        """A category step; its key (complaint, step number) refuses a second step n."""
+
+    async def categorisations_of(self, complaint_id: str) -> list[Doc]:
+        """Category steps in order."""
+
+    async def set_category(self, complaint_id: str, code: str, step: int) -> None:
+        """The listing's current category, unless a later step already set it."""
 
     # -- the listing (view) ----------------------------------------------------------------
     async def list_complaint(self, entry: Doc) -> bool: ...

@@ -7,15 +7,36 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from sipuma.registry.domain import (
+    CategoryConflict,
     Conflict,
     CorrectionRefused,
     NotFound,
+    ReasonRequired,
     TransitionRefused,
     UnknownTicket,
 )
-from sipuma.shared.problems import ProblemError, conflict, not_found, render
+from sipuma.shared.problems import (
+    InvalidParam,
+    Messages,
+    ProblemError,
+    conflict,
+    not_found,
+    render,
+    unprocessable,
+)
 
-DOMAIN_ERRORS = (NotFound, TransitionRefused, CorrectionRefused, Conflict, UnknownTicket)
+DOMAIN_ERRORS = (
+    NotFound,
+    TransitionRefused,
+    CorrectionRefused,
+    Conflict,
+    UnknownTicket,
+    ReasonRequired,
+)
+REASON_REQUIRED = (
+    "Alasan wajib diisi untuk mengubah kategori yang sudah ditetapkan.",
+    "A reason is required to change a category already set.",
+)
 
 
 def problem_for(error: Exception) -> ProblemError:
@@ -30,6 +51,18 @@ def problem_for(error: Exception) -> ProblemError:
         return conflict(*error.messages, "transition_refused")
     if isinstance(error, CorrectionRefused):
         return conflict(*error.messages, error.code)
+    if isinstance(error, CategoryConflict):
+        return conflict(
+            "Kategori baru saja diubah oleh petugas lain. Muat ulang lalu coba lagi.",
+            "The category was just changed by someone else. Reload and try again.",
+            "concurrent_change",
+        )
+    if isinstance(error, ReasonRequired):
+        id_text, en_text = REASON_REQUIRED
+        messages = Messages(id=id_text, en=en_text)
+        return unprocessable(
+            [InvalidParam(name="reason", code="reason_required", reason=id_text, messages=messages)]
+        )
     if isinstance(error, Conflict):
         return conflict(
             "Status baru saja diubah oleh petugas lain. Muat ulang lalu coba lagi.",

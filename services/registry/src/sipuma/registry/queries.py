@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sipuma.registry import sla, tickets
+from sipuma.registry.categories import Categories
 from sipuma.registry.domain import ComplaintFilter, Doc, NotFound, OfficeScope, UnknownTicket
 from sipuma.registry.ports import ComplaintRepository
 from sipuma.registry.search import name_keys
@@ -42,12 +43,14 @@ class Queries:
         ticket_key: bytes,
         duplicate_window: timedelta = timedelta(days=30),
         index_key: bytes = b"",
+        categories: Categories | None = None,
     ) -> None:
         self._store = store
         self._offices = offices
         self._ticket_key = ticket_key
         self._duplicate_window = duplicate_window
         self._index_key = index_key  # blind index (names: staff search, issue 20)
+        self.categories = categories or Categories.load()
 
     @property
     def offices(self) -> OfficeDirectory:
@@ -121,14 +124,38 @@ class Queries:
         complaint = await self._store.complaint(complaint_id)
         if complaint is None:
             raise NotFound(register_number)
-        changes, facts, issued = await asyncio.gather(
+        changes, facts, issued, categorised = await asyncio.gather(
             self._store.changes_of(complaint_id),
             self._store.facts_of(complaint_id),
             self._store.tickets_of(complaint_id),
+            self._store.categorisations_of(complaint_id),
         )
         shown = detail(complaint, number, changes, facts, issued)
+        shown.update(self.category_of(categorised))
         shown["possible_duplicates"] = await self.possible_duplicates(complaint, scope)
         return shown
+
+    def category_of(self, steps: list[Doc]) -> Doc:
+        """The current category (None: not categorised yet) and every step, each with the
+        previous value (the history is never edited)."""
+        label = self.categories.label
+        current = steps[-1]["category"] if steps else None
+        return {
+            "category": current,
+            "category_label": label(current),
+            "category_history": [
+                {
+                    "category": s["category"],
+                    "label": label(s["category"]),
+                    "previous": s.get("previous"),
+                    "previous_label": label(s["previous"]) if s.get("previous") else None,
+                    "reason": s.get("reason"),
+                    "by": s["by"],
+                    "at": s["at"],
+                }
+                for s in steps
+            ],
+        }
 
     async def possible_duplicates(self, complaint: Doc, scope: OfficeScope) -> list[Doc]:
         """Earlier or later filings by the same complainant (same blind NIK/phone key) within the
@@ -174,7 +201,12 @@ class Queries:
         """Office statistics over the local dates first..last, read from a cursor."""
         codes = scope.codes()
         found = OfficeStatistics(
-            self._offices, first, last, codes if codes is not None else self._offices.codes(), now
+            self._offices,
+            first,
+            last,
+            codes if codes is not None else self._offices.codes(),
+            now,
+            self.categories,
         )
         async for entry in self._store.listed_stream(codes, *self._widened(first, last), FIELDS):
             found.add(entry)

@@ -64,6 +64,7 @@ class Search(BaseModel):
     employee: str | None = Field(None, max_length=200, description="Nama/NIP pegawai diadukan")
     not_told: bool | None = Field(None, description="true: nomor register belum disampaikan")
     overdue: bool | None = Field(None, description="true: lewat 30 menit, belum selesai")
+    category: str | None = Field(None, max_length=64, description="Kode kategori / uncategorised")
     sort: Sort = "-received_at"
 
 

@@ -32,10 +32,12 @@ from sipuma.registry.disclosure import masked_name
 from sipuma.registry.domain import (
     REOPENED_TO,
     UNKNOWN_OFFICE,
+    CategoryConflict,
     Conflict,
     Doc,
     NotFound,
     OfficeScope,
+    ReasonRequired,
     Status,
     check_reopen,
     check_transition,
@@ -75,6 +77,7 @@ class Topics:
     identity_erased: str
     identity_read: str
     duplicates_hinted: str
+    categorised: str
 
 
 @dataclass(frozen=True)
@@ -536,6 +539,65 @@ class Registry:
         if deadline is not None:
             view["deadline"] = deadline.doc()
         return view
+
+    # -- the complaint's category (kategori pengaduan), set by UKI after registration ------------
+    async def categorise(
+        self,
+        register_number: str,
+        category: str,
+        reason: str | None,
+        officer_id: str,
+        scope: OfficeScope,
+    ) -> tuple[Doc, bool]:
+        """Set or change the category (a code the caller checked against the vocabulary): a new
+        step with officer, time and reason (required for a change), its
+        `complaint.categorised.v1` in the same insert (the outbox); the earlier steps stay as
+        the history. The same category again adds nothing: (last step, False)."""
+        number = await self._store.by_number(register_number)
+        if number is None or not scope.covers(number["office_code"]):
+            raise NotFound(register_number)
+        complaint_id = number["complaint_id"]
+        listed = await self._store.listed(complaint_id)
+        if listed is None:  # numbered a moment ago, not listed yet: staff cannot have seen it
+            raise NotFound(register_number)
+        steps = await self._store.categorisations_of(complaint_id)
+        previous = steps[-1]["category"] if steps else None
+        if previous == category:
+            return steps[-1], False
+        if previous is not None and not reason:
+            raise ReasonRequired(register_number)
+        now = self._clock()
+        event = ev.ComplaintCategorised(
+            source=SOURCE,
+            correlation_id=listed.get("correlation_id") or complaint_id,
+            office_code=number["office_code"],
+            complaint_id=UUID(complaint_id),
+            category=category,
+            previous_category=previous,
+            categorised_at=now,
+            register_number=number["number"],
+        )
+        step = len(steps) + 1
+        doc = {
+            "_id": f"{complaint_id}/{step:04d}",
+            "complaint_id": complaint_id,
+            "office_code": number["office_code"],
+            "step": step,
+            "category": category,
+            "previous": previous,
+            "reason": reason,
+            "by": officer_id,
+            "at": now,
+            "register_number": number["number"],
+            "outbox": entry(event, self._config.topics.categorised, now=now),
+        }
+        # The step's key is the compare-and-set: a second officer's step n is refused.
+        if not await self._store.add_categorisation(doc):
+            raise CategoryConflict(number["number"])
+        await self._store.set_category(complaint_id, category, step)
+        # No redelivery repeats an HTTP request: if Kafka is away, the relay publishes it.
+        await self._relay.send_soon("categorisations", doc)
+        return doc, True
 
     # -- structured corrections of the complainant's details -------------------------------------
     async def correct_complainant(

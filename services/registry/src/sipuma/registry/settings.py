@@ -56,6 +56,8 @@ class RegistrySettings(IdentityAtRestSettings, StaffApiSettings, StoreSettings):
     # e.g. SIPUMA_DEADLINE_STAGES='[{"name":"verification","status":"registered","working_days":3}]'
     deadline_stages: tuple[Stage, ...] = DEFAULT_STAGES
     collective_leave_file: Path | None = None  # cuti bersama; default: the reviewed file shipped
+    # Kategori pengaduan (categories.py): default: the reviewed file shipped, UKI to confirm.
+    complaint_categories_file: Path | None = None
     deadline_check_seconds: float = Field(60.0, gt=0, description="How often reminders are due")
     deadline_watch: bool = True  # off: this replica runs no reminder pass (another one does)
 

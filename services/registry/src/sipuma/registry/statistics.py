@@ -5,8 +5,8 @@ the per-office counters and one float per complaint for the duration percentiles
 Per office (local dates of receipt, in the office's zone): complaints; counts by channel and by
 status; minutes from receipt to register number (median, p90); the SOP's 30-minute intake
 standard (share within); notifications sent / failed per channel; overdue follow-up stages (open
-complaints whose working-day deadline passed at `now`). The intake data has no complaint
-category (the SOP records the 5W1H, not a category), so there are no counts by category.
+complaints whose working-day deadline passed at `now`); counts by category (kategori pengaduan,
+set by compliance staff after registration; "uncategorised" for those not categorised yet).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sipuma.registry import exports
+from sipuma.registry.categories import UNCATEGORISED, Categories
 from sipuma.registry.domain import Doc
 from sipuma.registry.sla import STANDARD_MINUTES
 from sipuma.shared.offices import OfficeDirectory
@@ -34,6 +35,7 @@ FIELDS: dict[str, int] = {
     "view.intake_done_at": 1,
     "view.notifications": 1,
     "view.deadline.due_at": 1,
+    "category": 1,
 }
 FLAT_FIELDS = (
     "office_code",
@@ -66,6 +68,7 @@ class _Office:
     complaints: int = 0
     by_channel: Counter[str] = field(default_factory=Counter)
     by_status: Counter[str] = field(default_factory=Counter)
+    by_category: Counter[str] = field(default_factory=Counter)
     to_number: list[float] = field(default_factory=list)
     within_standard: int = 0
     sent: Counter[str] = field(default_factory=Counter)
@@ -75,9 +78,16 @@ class _Office:
 
 class OfficeStatistics:
     def __init__(
-        self, offices: OfficeDirectory, first: date, last: date, codes: list[str], now: datetime
+        self,
+        offices: OfficeDirectory,
+        first: date,
+        last: date,
+        codes: list[str],
+        now: datetime,
+        categories: Categories | None = None,
     ) -> None:
         self._offices = offices
+        self._categories = categories or Categories.load()
         self.first, self.last, self.now = first, last, now
         self._by_office = {code: _Office() for code in codes}
 
@@ -93,6 +103,7 @@ class OfficeStatistics:
         office.complaints += 1
         office.by_channel[entry.get("channel") or "-"] += 1
         office.by_status[view.get("status") or "-"] += 1
+        office.by_category[entry.get("category") or UNCATEGORISED] += 1
         if view.get("registered_at"):
             office.to_number.append((view["registered_at"] - received).total_seconds() / 60)
         done = view.get("intake_done_at")
@@ -124,6 +135,11 @@ class OfficeStatistics:
                     "complaints": office.complaints,
                     "by_channel": dict(sorted(office.by_channel.items())),
                     "by_status": dict(sorted(office.by_status.items())),
+                    # Every category of the vocabulary (zero too) and "uncategorised".
+                    "by_category": {
+                        code: office.by_category[code]
+                        for code in [*self._category_codes(), *sorted(office.by_category)]
+                    },
                     "median_minutes_to_number": (
                         round(stats.median(office.to_number), 2) if office.to_number else None
                     ),
@@ -148,8 +164,12 @@ class OfficeStatistics:
             "to": self.last.isoformat(),
             "as_of": self.now.isoformat(),
             "standard_minutes": STANDARD_MINUTES,
+            "category_labels": self._categories.labels(),
             "offices": rows,
         }
+
+    def _category_codes(self) -> list[str]:
+        return [*self._categories.codes(), UNCATEGORISED]
 
 
 COMPLAINT_FIELDS = (
@@ -163,6 +183,7 @@ COMPLAINT_FIELDS = (
     "within_30_minutes",
     "due_at_local",
     "overdue",
+    "category",
 )
 
 
@@ -192,20 +213,29 @@ def complaint_row(
         intake is not None and intake <= STANDARD_MINUTES,
         offices.local_time(code, due).replace(tzinfo=None).isoformat() if due else None,
         due is not None and due <= now,
+        entry.get("category") or UNCATEGORISED,
     ]
 
 
 def flat_rows(found: dict[str, Any]) -> Iterator[list[Any]]:
-    """Header, then one row per office: the counts by channel and status as columns."""
+    """Header, then one row per office: the counts by channel, status and category as columns
+    (every category of the vocabulary, in its order, then "uncategorised")."""
     offices = found["offices"]
     channels = sorted({c for o in offices for c in o["by_channel"]})
     statuses = sorted({s for o in offices for s in o["by_status"]})
-    yield [*FLAT_FIELDS, *(f"channel_{c}" for c in channels), *(f"status_{s}" for s in statuses)]
+    categories = list(dict.fromkeys(c for o in offices for c in o["by_category"]))
+    yield [
+        *FLAT_FIELDS,
+        *(f"channel_{c}" for c in channels),
+        *(f"status_{s}" for s in statuses),
+        *(f"category_{c}" for c in categories),
+    ]
     for office in offices:
         yield [
             *(office[name] for name in FLAT_FIELDS),
             *(office["by_channel"].get(c, 0) for c in channels),
             *(office["by_status"].get(s, 0) for s in statuses),
+            *(office["by_category"].get(c, 0) for c in categories),
         ]
 
 

@@ -29,6 +29,7 @@ from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
+from sipuma.registry.categories import UNCATEGORISED
 from sipuma.registry.domain import SORTS, ComplaintFilter, Counted, Doc
 from sipuma.registry.ports import OUTBOX_KINDS, OutboxKind
 from sipuma.registry.views import COMPLAINANT_CORRECTED
@@ -90,6 +91,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         _outbox_due(),
     ],
     "status_changes": [
+        IndexModel(
+            [("complaint_id", ASCENDING), ("step", ASCENDING)], name="complaint_step", unique=True
+        ),
+        _outbox_due(),
+    ],
+    # Category steps (kategori pengaduan): one per (complaint, step), like the status steps.
+    "categorisations": [
         IndexModel(
             [("complaint_id", ASCENDING), ("step", ASCENDING)], name="complaint_step", unique=True
         ),
@@ -218,6 +226,8 @@ def _list_query(wanted: ComplaintFilter) -> Doc:
         query["channel"] = wanted.channel.value
     if wanted.notification_failed is not None:
         query["view.notification_failed"] = wanted.notification_failed
+    if wanted.category is not None:  # "uncategorised": no category yet (null or missing)
+        query["category"] = None if wanted.category == UNCATEGORISED else wanted.category
     return _searched(query, wanted)
 
 
@@ -473,6 +483,28 @@ class Store:
     async def changes_of(self, complaint_id: str) -> list[Doc]:
         found = await self._reads["status_changes"].add(complaint_id)
         return sorted(found, key=lambda change: change["step"])
+
+    async def add_categorisation(self, step: Doc) -> bool:
+        try:
+            await self.db["categorisations"].insert_one(step)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def categorisations_of(self, complaint_id: str) -> list[Doc]:
+        found = self.db["categorisations"].find({"complaint_id": complaint_id}, {"outbox": 0})
+        return sorted(await found.to_list(), key=lambda step: step["step"])
+
+    async def set_category(self, complaint_id: str, code: str, step: int) -> None:
+        # Outside `view` (which rebuilds overwrite); a later step's mark is never replaced by
+        # an earlier one that arrives late.
+        await self.listing.update_one(
+            {
+                "_id": complaint_id,
+                "$or": [{"category_step": {"$lt": step}}, {"category_step": None}],
+            },
+            {"$set": {"category": code, "category_step": step}},
+        )
 
     # -- listing --------------------------------------------------------------------------------
     async def list_complaint(self, entry: Doc) -> bool:

@@ -1,0 +1,119 @@
+"""Complaint categories (kategori pengaduan, issue 18) by register number over HTTP on the real
+store: compliance staff or a supervisor set one from the reviewed list, change it with a reason
+(the previous value stays in the history), never a receiver, never another office's; an unknown
+code is a 422 naming the field and the allowed codes; the list shows and filters by it; each
+step publishes `complaint.categorised.v1` (codes only) through the outbox."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from registry_testkit.events import OFFICES, received
+from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register
+
+from sipuma.registry.main import Runtime
+from sipuma.shared import events as ev
+from sipuma.shared.auth import Role, mint_token
+
+pytestmark = pytest.mark.integration
+A, B = OFFICES[0], OFFICES[1]
+
+
+def auth(office: str, *roles: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(TOKEN_SECRET, 'officer-7', office, roles)}"}
+
+
+def client(built: Runtime) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=built.app), base_url="http://reg")
+
+
+STAFF, BOSS = auth(A, Role.COMPLIANCE), auth(A, Role.SUPERVISOR)
+RECEIVER, OTHER = auth(A, Role.RECEIVER), auth(B, Role.COMPLIANCE)
+
+
+async def test_set_change_and_history_with_events(build_registry: BuildRegistry) -> None:
+    built, recorder = build_registry()
+    number = (await register(built.registry, received(A)))["number"]
+    other = (await register(built.registry, received(A)))["number"]
+    url = f"/v1/complaints/{number.lower()}/category"  # any case, as every route by number
+    async with client(built) as http:
+        listed = (await http.get("/v1/complaint-categories", headers=STAFF)).json()
+        assert {"code": "gratifikasi-suap", "label": {"id": "Gratifikasi atau suap",
+                "en": "Gratification or bribery"}} in listed  # fmt: skip
+        first = await http.post(url, json={"category": "pelayanan"}, headers=STAFF)
+        assert first.status_code == 200, first.text
+        assert first.json()["previous"] is None and first.json()["changed"] is True
+        assert first.json()["label"]["id"] == "Kualitas pelayanan"
+        same = await http.post(url, json={"category": "pelayanan"}, headers=STAFF)
+        assert same.json()["changed"] is False  # a double click adds nothing
+        no_reason = await http.post(url, json={"category": "pungutan-liar"}, headers=BOSS)
+        assert no_reason.status_code == 422
+        assert no_reason.json()["invalid-params"][0]["name"] == "reason"
+        why = {"category": "pungutan-liar", "reason": "Analisis UKI: permintaan uang di loket."}
+        changed = await http.post(url, json=why, headers=BOSS)
+        assert changed.status_code == 200 and changed.json()["previous"] == "pelayanan"
+        detail = (await http.get(f"/v1/complaints/{number}", headers=STAFF)).json()
+        page = (await http.get("/v1/complaints", headers=STAFF)).json()["items"]
+        only = await http.get("/v1/complaints?category=pungutan-liar", headers=STAFF)
+        none_yet = await http.get("/v1/complaints?category=uncategorised", headers=STAFF)
+        searched = await http.post(
+            "/v1/complaints/search", json={"category": "pelayanan"}, headers=STAFF
+        )
+        csv = await http.get("/v1/complaints?format=csv", headers=STAFF)
+    assert detail["category"] == "pungutan-liar"
+    assert detail["category_label"] == {"id": "Pungutan liar (pungli)", "en": "Illegal levies"}
+    history = detail["category_history"]
+    assert [(h["previous"], h["category"], h["by"]) for h in history] == [
+        (None, "pelayanan", "officer-7"),
+        ("pelayanan", "pungutan-liar", "officer-7"),
+    ]
+    assert history[1]["reason"] == why["reason"] and history[1]["previous_label"]["id"]
+    assert {i["register_number"]: i["category"] for i in page} == {
+        number: "pungutan-liar",
+        other: None,
+    }
+    assert [i["register_number"] for i in only.json()["items"]] == [number]
+    assert [i["register_number"] for i in none_yet.json()["items"]] == [other]
+    assert searched.json()["items"] == []  # changed since: the current category counts
+    header, *rows = csv.text.lstrip("\ufeff").splitlines()
+    assert header.split(",")[-1] == "category"
+    assert sorted(r.split(",")[-1] for r in rows) == ["", "pungutan-liar"]
+    # One event per step (not for the repeat), codes only: the reason stays in the registry.
+    published = recorder.of(ev.ComplaintCategorised)
+    assert [(e.previous_category, e.category) for e in published] == [
+        (None, "pelayanan"),
+        ("pelayanan", "pungutan-liar"),
+    ]
+    assert all(e.register_number == number and e.office_code == A for e in published)
+    assert why["reason"] not in str([e.model_dump() for e in published])
+
+
+async def test_refusals_change_nothing(build_registry: BuildRegistry) -> None:
+    built, recorder = build_registry()
+    number = (await register(built.registry, received(A)))["number"]
+    url = f"/v1/complaints/{number}/category"
+    async with client(built) as http:
+        unknown = await http.post(url, json={"category": "korupsi"}, headers=STAFF)
+        assert unknown.status_code == 422
+        param = unknown.json()["invalid-params"][0]
+        assert param["name"] == "category" and param["code"] == "category_unknown"
+        assert "gratifikasi-suap" in param["messages"]["id"]
+        assert "gratifikasi-suap" in param["messages"]["en"]
+        # "uncategorised" filters the list; it is not a category one can choose.
+        chosen = await http.post(url, json={"category": "uncategorised"}, headers=STAFF)
+        assert chosen.status_code == 422
+        bad_filter = await http.get("/v1/complaints?category=korupsi", headers=STAFF)
+        assert bad_filter.status_code == 422
+        assert bad_filter.json()["invalid-params"][0]["name"] == "query.category"
+        receiver = await http.post(url, json={"category": "lainnya"}, headers=RECEIVER)
+        assert receiver.status_code == 403
+        elsewhere = await http.post(url, json={"category": "lainnya"}, headers=OTHER)
+        assert elsewhere.status_code == 404  # another office's number is not even confirmed
+        missing = await http.post(
+            f"/v1/complaints/{A[:3]}/none/category", json={"category": "lainnya"}, headers=STAFF
+        )
+        assert missing.status_code == 404
+        detail = (await http.get(f"/v1/complaints/{number}", headers=STAFF)).json()
+    assert detail["category"] is None and detail["category_history"] == []
+    assert detail["category_label"]["id"] == "Belum dikategorikan"
+    assert recorder.of(ev.ComplaintCategorised) == []
