@@ -161,8 +161,27 @@ def _seed_docs(rng: random.Random) -> dict[str, list[Doc]]:
                 "number_id": number_key(office, year, seq),
                 "version": 3,
                 "view": view,
+                # No `category` here: with it on a quarter of the entries, DocumentDB's plan
+                # before ANALYZE sorted the supervisors' filtered page in memory (with
+                # statistics it reads the index in order); see the registry README.
             }
         )
+        if i % 4 == 0:
+            docs["categorisations"].append(
+                {
+                    "_id": f"{cid}/0001",
+                    "complaint_id": cid,
+                    "office_code": office,
+                    "step": 1,
+                    "category": "pelayanan",
+                    "previous": None,
+                    "reason": None,
+                    "by": "uki-1",
+                    "at": at + timedelta(days=1),
+                    "register_number": number,
+                    "outbox": sent,
+                }
+            )
         docs["tickets"].append(
             {
                 "_id": f"{cid}/{uuid4()}",
@@ -314,6 +333,12 @@ async def test_every_registry_query_is_index_backed(
             "/v1/complaints", params={"format": "csv"}, headers=_auth(office, Role.COMPLIANCE)
         )
         assert exported.status_code == 200
+        use("staff list page: own office, by category")
+        await http.get(
+            "/v1/complaints",
+            params={"category": "uncategorised"},
+            headers=_auth(office, Role.COMPLIANCE),
+        )
         use("staff list page: own office, deadline order (overdue first)")
         await http.get(
             "/v1/complaints", params={"sort": "due"}, headers=_auth(office, Role.COMPLIANCE)
@@ -340,6 +365,14 @@ async def test_every_registry_query_is_index_backed(
             headers=_auth(office, Role.SUPERVISOR),
         )
         assert undone.status_code == 200
+        use("category set, then changed (and their outbox entries)")
+        for body in ({"category": "pelayanan"}, {"category": "lainnya", "reason": "Analisis."}):
+            categorised = await http.post(
+                f"/v1/complaints/{number['number']}/category",
+                json=body,
+                headers=_auth(office, Role.COMPLIANCE),
+            )
+            assert categorised.status_code == 200, categorised.text
         use("complainant correction")
         corrected = await http.post(
             f"/v1/complaints/{number['number']}/complainant-corrections",
@@ -400,7 +433,7 @@ async def test_every_registry_query_is_index_backed(
                         raise AssertionError(f"{where}\n{refused}") from None
                     shown[(recorded.use_case, _shape(command))] = summary
             covered = {case for case, _ in shown}
-            assert len(covered) == 22, sorted(covered)  # every use case above issued a read
+            assert len(covered) == 24, sorted(covered)  # every use case above issued a read
         for (case, what), summary in sorted(shown.items()):
             sort = ", sorted in memory" if summary.in_memory_sort else ""
             print(f"{case} | {what} | {', '.join(sorted(summary.indexes))}{sort}")

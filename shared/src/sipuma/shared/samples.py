@@ -126,7 +126,7 @@ _PAYLOADS: dict[type[ev.Event], dict[str, Any]] = {
     },
     ev.ComplaintCategorised: {
         "source": "registry",
-        "category": "gratifikasi",
+        "category": "gratifikasi-suap",
         "previous_category": "pelayanan",
         "categorised_at": AT,
         "register_number": "PGD/KPPBC-TMP-NGURAHRAI/2026/000012",
