@@ -6,6 +6,8 @@ step publishes `complaint.categorised.v1` (codes only) through the outbox."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from registry_testkit.events import OFFICES, received
@@ -60,6 +62,9 @@ async def test_set_change_and_history_with_events(build_registry: BuildRegistry)
             "/v1/complaints/search", json={"category": "pelayanan"}, headers=STAFF
         )
         csv = await http.get("/v1/complaints?format=csv", headers=STAFF)
+        today = datetime.now(UTC).date()
+        days = {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
+        counted = (await http.get("/v1/statistics", params=days, headers=STAFF)).json()
     assert detail["category"] == "pungutan-liar"
     assert detail["category_label"] == {"id": "Pungutan liar (pungli)", "en": "Illegal levies"}
     history = detail["category_history"]
@@ -73,6 +78,9 @@ async def test_set_change_and_history_with_events(build_registry: BuildRegistry)
         other: None,
     }
     assert [i["register_number"] for i in only.json()["items"]] == [number]
+    by_category = counted["offices"][0]["by_category"]
+    assert (by_category["pungutan-liar"], by_category["uncategorised"]) == (1, 1)
+    assert by_category["pelayanan"] == 0  # the current category counts, not the history
     assert [i["register_number"] for i in none_yet.json()["items"]] == [other]
     assert searched.json()["items"] == []  # changed since: the current category counts
     header, *rows = csv.text.lstrip("\ufeff").splitlines()

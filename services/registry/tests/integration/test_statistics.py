@@ -1,6 +1,8 @@
 """Office statistics and exports over HTTP on the real store, against a hand count of a seeded
 month in three offices in three time zones (WIB, WITA, WIT): the local date decides, at both
-ends of the month; JSON, CSV, XLSX and the streamed per-complaint CSV; office scope and roles."""
+ends of the month; counts by channel, status and category (kategori pengaduan, with "belum
+dikategorikan" / uncategorised); JSON, CSV, XLSX and the streamed per-complaint CSV; office scope
+and roles."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ def _entry(
     intake: float | None = None,
     notifications: dict[str, Any] | None = None,
     due: datetime | None = None,
+    category: str | None = None,
 ) -> dict[str, Any]:
     received = (local - offset).replace(tzinfo=UTC)
     view: dict[str, Any] = {
@@ -51,6 +54,8 @@ def _entry(
         "channel": channel,
         "view": view,
     }
+    if category:  # as `Store.set_category` keeps it: beside the view
+        entry["category"] = category
     if due:  # as `Store.set_view` keeps it: in the view, and on top for the overdue index
         view["deadline"] = {"stage": "verification", "due_at": due}
         entry["due_at"] = due
@@ -62,16 +67,19 @@ FAILED = {"status": "failed", "final": True}
 MONTH = [
     # A (WIB): the first minutes of 1 Nov local are still 31 Oct in UTC: counted.
     _entry(A, datetime(2026, 11, 1, 0, 30), WIB, "in_person", "registered", 2, 20,
-           {"email": SENT}, PASSED),
+           {"email": SENT}, PASSED, "gratifikasi-suap"),
     _entry(A, datetime(2026, 11, 30, 23, 50), WIB, "email", "closed", 4, 40, {"sms": FAILED}),
-    _entry(A, datetime(2026, 12, 1, 0, 10), WIB, "email", "registered", 1),  # December: out
+    _entry(A, datetime(2026, 12, 1, 0, 10), WIB, "email", "registered", 1,  # December: out
+           category="lainnya"),
     # B (WITA)
-    _entry(B, datetime(2026, 11, 15, 10, 0), WITA, "letter", "verified", 10, None, None, COMING),
+    _entry(B, datetime(2026, 11, 15, 10, 0), WITA, "letter", "verified", 10, None, None, COMING,
+           "pelayanan"),
     _entry(B, datetime(2026, 10, 31, 23, 30), WITA, "letter", "registered", 1),  # October: out
     # C (WIT): exactly 30 minutes is within the standard.
     _entry(C, datetime(2026, 11, 1, 1, 0), WIT, "telephone", "in_follow_up", 6, 30,
-           {"email": SENT, "sms": FAILED}, datetime(2026, 11, 20, tzinfo=UTC)),
-    _entry(C, datetime(2026, 11, 10, 9, 0), WIT, "in_person", "registered", 1),
+           {"email": SENT, "sms": FAILED}, datetime(2026, 11, 20, tzinfo=UTC), "pelayanan"),
+    _entry(C, datetime(2026, 11, 10, 9, 0), WIT, "in_person", "registered", 1,
+           category="pungutan-liar"),
     _entry(C, datetime(2026, 11, 20, 9, 0), WIT, "in_person", "registered", 3),
 ]  # fmt: skip
 HAND_COUNT = {
@@ -79,6 +87,7 @@ HAND_COUNT = {
         "complaints": 2,
         "by_channel": {"email": 1, "in_person": 1},
         "by_status": {"closed": 1, "registered": 1},
+        "by_category": {"gratifikasi-suap": 1, "uncategorised": 1},
         "median_minutes_to_number": 3.0,
         "p90_minutes_to_number": 3.8,  # 2 + (4 - 2) * 0.9
         "within_30_minutes": 1,
@@ -91,6 +100,7 @@ HAND_COUNT = {
         "complaints": 1,
         "by_channel": {"letter": 1},
         "by_status": {"verified": 1},
+        "by_category": {"pelayanan": 1},
         "median_minutes_to_number": 10.0,
         "p90_minutes_to_number": 10.0,
         "within_30_minutes": 0,
@@ -103,6 +113,7 @@ HAND_COUNT = {
         "complaints": 3,
         "by_channel": {"in_person": 2, "telephone": 1},
         "by_status": {"in_follow_up": 1, "registered": 2},
+        "by_category": {"pelayanan": 1, "pungutan-liar": 1, "uncategorised": 1},
         "median_minutes_to_number": 3.0,  # 1, 3, 6
         "p90_minutes_to_number": 5.4,  # 3 + (6 - 3) * 0.8
         "within_30_minutes": 1,
@@ -133,7 +144,12 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
         found = (await http.get("/v1/statistics", params=month, headers=spv)).json()
         by_office = {o["office_code"]: o for o in found["offices"]}
         for office, expected in HAND_COUNT.items():
-            assert {k: by_office[office][k] for k in expected} == expected, office
+            shown = {k: by_office[office][k] for k in expected}
+            # Every category of the list is counted, zero too; the hand count names the others.
+            assert set(shown["by_category"]) >= {"lainnya", "uncategorised"}
+            shown["by_category"] = {k: n for k, n in shown["by_category"].items() if n}
+            assert shown == expected, office
+        assert found["category_labels"]["uncategorised"]["id"] == "Belum dikategorikan"
         assert by_office[C]["notifications"] == {
             "email": {"sent": 1, "failed": 0},
             "sms": {"sent": 0, "failed": 1},
@@ -158,6 +174,8 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
         rows = list(csv.DictReader(io.StringIO(csv_answer.content.decode("utf-8-sig"))))
         assert len(rows) == 1 and rows[0]["complaints"] == "3"
         assert rows[0]["p90_minutes_to_number"] == "5.4" and rows[0]["channel_telephone"] == "1"
+        assert (rows[0]["category_pelayanan"], rows[0]["category_uncategorised"]) == ("1", "1")
+        assert rows[0]["category_gratifikasi-suap"] == "0"
         xlsx = await http.get(
             "/v1/statistics", params={**month, "office": C, "format": "xlsx"}, headers=spv
         )
@@ -165,6 +183,7 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
         assert sheet is not None
         values = [list(r) for r in sheet.iter_rows(values_only=True)]
         assert dict(zip(values[0], values[1], strict=True))["overdue"] == 1
+        assert dict(zip(values[0], values[1], strict=True))["category_pungutan-liar"] == 1
 
         # The streamed per-complaint export: the six complaints of the month, local times.
         export = await http.get("/v1/statistics/complaints", params=month, headers=spv)
@@ -172,6 +191,8 @@ async def test_statistics_match_a_hand_count_in_three_time_zones(
         assert len(lines) == 6
         first_wib = [r for r in lines if r["received_at_local"] == "2026-11-01T00:30:00"]
         assert first_wib[0]["office_code"] == A and first_wib[0]["overdue"] == "Ya"
+        assert first_wib[0]["category"] == "gratifikasi-suap"
+        assert sorted(r["category"] for r in lines).count("uncategorised") == 2
 
         # The same export as XLSX: the same columns and rows, local times as date-times; and
         # office-scoped as the CSV (compliance staff: their own office, never another's).
