@@ -80,6 +80,32 @@ def _stream(start: datetime) -> list[ev.Event]:
         )
         out.append(example(ev.ComplaintStatusChanged, **{**common, "event_id": uuid4()}))
         out.append(example(ev.ComplaintOverdue, **{**common, "event_id": uuid4()}))
+        # Categories (issue 18): n = 0, 3, 6, 9 set once; n = 9 changed later; others none.
+        if n % 3 == 0:
+            at = received + timedelta(days=1)
+            first = "pelayanan" if n < 6 else "pungutan-liar"
+            out.append(
+                example(
+                    ev.ComplaintCategorised,
+                    **{**common, "event_id": uuid4()},
+                    category=first,
+                    previous_category=None,
+                    categorised_at=at,
+                    occurred_at=at,
+                )
+            )
+            if n == 9:
+                later = at + timedelta(hours=3)
+                out.append(
+                    example(
+                        ev.ComplaintCategorised,
+                        **{**common, "event_id": uuid4()},
+                        category="gratifikasi-suap",
+                        previous_category=first,
+                        categorised_at=later,
+                        occurred_at=later,
+                    )
+                )
     return out
 
 
@@ -156,6 +182,19 @@ async def test_analytics_only_once_replayable_and_evolvable(
             [f"PGD/{OFFICES[0]}/2026/000001"],
         )
         assert registered == [(2.0,)]
+        # Complaints per category: the current one (n=9's change counts once, as changed to),
+        # the rest uncategorised. n = 0, 3, 6, 9 are all office OFFICES[0].
+        per_category = first.query(
+            "SELECT coalesce(c.category, 'uncategorised') AS category, count(*) "
+            "FROM registered r LEFT JOIN complaint_categories c USING (complaint_id) "
+            "GROUP BY ALL ORDER BY ALL"
+        )
+        assert per_category == [
+            ("gratifikasi-suap", 1),
+            ("pelayanan", 2),
+            ("pungutan-liar", 1),
+            ("uncategorised", 9),  # 8 of the month and the evolved one
+        ]
         # Partitioned by office and the office's local day: 16:30 UTC on 1 Nov is still
         # 1 Nov in Jakarta (23:30 WIB) but 2 Nov in Makassar and Jayapura.
         folders = {f.parent.relative_to(first_dir).as_posix() for f in first_dir.rglob("*.parquet")}

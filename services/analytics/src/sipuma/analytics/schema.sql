@@ -60,3 +60,15 @@ SELECT event_id, office_code, day, complaint_id,
        CAST(payload->>'due_at' AS TIMESTAMPTZ) AS due_at
 FROM events
 WHERE event_type IN ('sipuma.complaint.deadline-approaching.v1', 'sipuma.complaint.overdue.v1');
+
+-- Category steps (kategori pengaduan, set by compliance staff after registration; issue 18):
+-- every step, and each complaint's current category (its latest step).
+CREATE OR REPLACE VIEW categorisations AS
+SELECT event_id, office_code, day, complaint_id,
+       payload->>'category' AS category, payload->>'previous_category' AS previous_category,
+       CAST(payload->>'categorised_at' AS TIMESTAMPTZ) AS categorised_at
+FROM events WHERE event_type = 'sipuma.complaint.categorised.v1';
+
+CREATE OR REPLACE VIEW complaint_categories AS
+SELECT complaint_id, office_code, category, categorised_at FROM categorisations
+QUALIFY row_number() OVER (PARTITION BY complaint_id ORDER BY categorised_at DESC, event_id) = 1;

@@ -28,6 +28,8 @@ TABLES = (
     "evidence",
     "notifications",
     "deadline_alerts",
+    "categorisations",
+    "complaint_categories",
 )
 
 
