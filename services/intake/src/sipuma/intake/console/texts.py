@@ -347,6 +347,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "stage_verification": ("Verifikasi", "Verification"),
     "stage_follow_up_start": ("Mulai tindak lanjut", "Follow-up start"),
     "stage_follow_up": ("Tindak lanjut", "Follow-up"),
+    # complaint categories (issue 18): set by compliance staff after registration
+    "category": ("Kategori pengaduan", "Complaint category"),
+    "category_current": ("Kategori saat ini", "Current category"),
+    "category_choose": ("— pilih kategori —", "— choose a category —"),
+    "category_none": ("Belum dikategorikan", "Uncategorised"),
+    "category_hint": (
+        "Ditetapkan oleh staf UKI setelah analisis. Mengubah kategori memerlukan alasan; "
+        "kategori sebelumnya tetap tercatat.",
+        "Set by compliance staff after analysis. Changing it needs a reason; the previous "
+        "category stays recorded.",
+    ),
+    "category_reason_mark": ("wajib bila mengubah", "required to change"),
+    "category_save": ("Simpan kategori", "Save category"),
+    "category_unchanged": ("Kategori ini sudah ditetapkan.", "This category is already set."),
+    "ev_category": ("Kategori ditetapkan", "Category set"),
+    "stats_by_category": ("Pengaduan per kategori", "Complaints per category"),
     # statistics (issue 18)
     "stats_title": ("Statistik kantor", "Office statistics"),
     "stats_show": ("Tampilkan", "Show"),

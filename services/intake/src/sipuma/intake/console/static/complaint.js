@@ -52,6 +52,7 @@
     const answer = await S.api("registry", `/v1/complaints/${encodeURI(number)}`);
     if (answer.status === 200) {
       statusOut.textContent = S.statusLabel(answer.body.status);
+      renderCategory(answer.body);
       renderTimeline(answer.body);
       renderDuplicates(answer.body.possible_duplicates || []);
     } else {
@@ -305,6 +306,54 @@
     })
   );
 
+  // -- category (kategori pengaduan): compliance staff and supervisors, after registration -------
+  const categorySection = document.getElementById("category-section");
+  const categoryForm = document.getElementById("category-form");
+  const mayCategorise = who.roles.includes("compliance") || who.roles.includes("supervisor");
+  const label = (l) => (l ? l[S.config.lang] || l.id : "");
+  function renderCategory(d) {
+    if (!("category" in d)) return;
+    document.getElementById("category-current").textContent =
+      d.category ? label(d.category_label) : S.t("category_none");
+    if (d.category && !categoryForm.dataset.touched) categoryForm.elements.category.value = d.category;
+  }
+  async function loadCategories() {
+    if (!mayCategorise) return;
+    const answer = await S.api("registry", "/v1/complaint-categories");
+    if (answer.status !== 200) return;
+    const select = categoryForm.elements.category;
+    select.append(...answer.body.map((c) => S.el("option", { value: c.code, text: label(c.label) })));
+    categorySection.hidden = false;
+    refreshDetail();
+  }
+  categoryForm.elements.category.addEventListener("change", () => (categoryForm.dataset.touched = "1"));
+  categoryForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = categoryForm.querySelector("button[type=submit]");
+    if (button.disabled || !number) return;
+    button.disabled = true;
+    S.clearErrors(categoryForm);
+    S.setStatus(categoryForm, S.t("saving"));
+    const path = `/v1/complaints/${number.split("/").map(encodeURIComponent).join("/")}/category`;
+    const answer = await S.api("registry", path, {
+      method: "POST",
+      body: S.prune({
+        category: categoryForm.elements.category.value,
+        reason: S.clean(categoryForm.elements.reason.value),
+      }),
+    });
+    button.disabled = false;
+    if (answer.status === 200) {
+      S.setStatus(categoryForm, answer.body.changed ? S.t("saved") : S.t("category_unchanged"));
+      categoryForm.elements.reason.value = "";
+      delete categoryForm.dataset.touched;
+      refreshDetail();
+      return;
+    }
+    S.setStatus(categoryForm, "");
+    S.showProblem(categoryForm, answer.body);
+  });
+
   // -- timeline ---------------------------------------------------------------------------------
   function renderTimeline(d) {
     const events = [];
@@ -324,6 +373,10 @@
     for (const n of d.deliveries || []) {
       const failed = n.status === "failed";
       add(n.at, S.t(failed ? "ev_failed" : "ev_sent"), `${n.channel}${n.reason ? " · " + n.reason : ""}`, failed ? "failed" : "");
+    }
+    for (const c of d.category_history || []) {
+      const from = c.previous ? `${label(c.previous_label)} → ` : "";
+      add(c.at, S.t("ev_category"), `${from}${label(c.label)}${c.reason ? " · " + c.reason : ""}`);
     }
     for (const h of (d.status_history || []).filter((x) => x.kind !== "communication")) {
       add(h.at, S.t("ev_status"), `${S.statusLabel(h.from)} → ${S.statusLabel(h.to)}${h.note ? " · " + h.note : ""}`);
@@ -360,4 +413,5 @@
 
   loadNumber(1000);
   loadEvidence();
+  loadCategories();
 })();

@@ -34,6 +34,7 @@
     if (form.status.value) q.set("status", form.status.value);
     if (form.channel.value) q.set("channel", form.channel.value);
     if (form.failed.checked) q.set("notification_failed", "true");
+    if (form.category.value) q.set("category", form.category.value);
     // The registry's order: overdue first, then by due date (only those with a deadline).
     if (form.sort.value === "due") q.set("sort", "due");
     const r = new URLSearchParams({ from: form.from.value, to: form.to.value, level: "complaint", format: "json" });
@@ -95,6 +96,23 @@
       }));
   }
 
+  // Category labels from the registry's reviewed list (kategori pengaduan); none: "uncategorised".
+  const categories = new Map();
+  const categoryLabel = (code) => {
+    if (!code) return S.t("category_none");
+    const l = categories.get(code);
+    return l ? l[S.config.lang] || l.id : code;
+  };
+  async function loadCategories() {
+    const answer = await S.api("registry", "/v1/complaint-categories");
+    if (answer.status !== 200) return;
+    const none = form.category.querySelector("option[value=uncategorised]");
+    for (const c of answer.body) {
+      categories.set(c.code, c.label);
+      none.before(S.el("option", { value: c.code, text: c.label[S.config.lang] || c.label.id }));
+    }
+  }
+
   function render(data, sla, limit) {
     const body = document.querySelector("#complaints tbody");
     body.replaceChildren(
@@ -114,6 +132,7 @@
             ? S.el("span", { class: "badge failed", text: `⚠ ${S.t("n_failed")}` })
             : S.el("span", { class: "badge", text: S.t(item.ticket_issued ? "n_ticket" : "n_none") })),
           S.el("td", { "data-label": S.t("standard") }, S.el("span", { class: `badge sla-${sClass}`, text: sText }), " ", S.el("small", { class: "nowrap", text: sDetail })),
+          S.el("td", { "data-label": S.t("category"), text: categoryLabel(item.category) }),
           dueCell(item));
       })
     );
@@ -134,5 +153,6 @@
   document.getElementById("prev").addEventListener("click", () => { page -= 1; load(); });
   document.getElementById("next").addEventListener("click", () => { page += 1; load(); });
   loadOverdue();
-  load();
+  // Labels first, so the list's category column shows them (a failed lookup shows codes).
+  loadCategories().then(() => load());
 })();

@@ -31,10 +31,11 @@
     });
   }
 
-  function stacked(offices, key) {
-    const names = [...new Set(offices.flatMap((o) => Object.keys(o[key])))].sort();
+  function stacked(offices, key, labelOf) {
+    const names = [...new Set(offices.flatMap((o) => Object.keys(o[key])))];
+    if (!labelOf) names.sort(); // categories keep the reviewed list's order
     return names.map((name, i) => ({
-      label: S.t(`${key === "by_channel" ? "ch_" : "st_"}${name}`) || name,
+      label: labelOf ? labelOf(name) : S.t(`${key === "by_channel" ? "ch_" : "st_"}${name}`) || name,
       data: offices.map((o) => o[key][name] || 0),
       backgroundColor: COLORS[i % COLORS.length],
     }));
@@ -64,6 +65,12 @@
     const stackedAxes = { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } };
     draw("chart-channel", labels, stacked(offices, "by_channel"), stackedAxes);
     draw("chart-status", labels, stacked(offices, "by_status"), stackedAxes);
+    // Categories (kategori pengaduan) with "belum dikategorikan"; labels from the registry.
+    const categoryLabel = (code) => {
+      const l = (found.category_labels || {})[code];
+      return l ? l[S.config.lang] || l.id : code;
+    };
+    draw("chart-category", labels, stacked(offices, "by_category", categoryLabel), stackedAxes);
     draw("chart-minutes", labels, [
       { label: "median", data: offices.map((o) => o.median_minutes_to_number), backgroundColor: COLORS[0] },
       { label: "p90", data: offices.map((o) => o.p90_minutes_to_number), backgroundColor: COLORS[1] },
