@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -34,7 +35,9 @@ def staff(browser: Browser, console_stack: Stack) -> Iterator[Page]:
         page.context.close()
 
 
-def test_compliance_staff_choose_a_category_by_keyboard(staff: Page, console_stack: Stack) -> None:
+def test_compliance_staff_choose_a_category_by_keyboard(
+    staff: Page, console_stack: Stack, shots: Path
+) -> None:
     page = staff
     complaint_id, number = record(page, console_stack)
     page.goto(f"{console_stack.console}/pengaduan/{complaint_id}")
@@ -55,6 +58,7 @@ def test_compliance_staff_choose_a_category_by_keyboard(staff: Page, console_sta
     expect(section.locator("[data-status]")).to_have_text("Tersimpan.")
     expect(page.locator("#category-current")).to_have_text("Kualitas pelayanan")
     axe(page, "complaint page, category set")
+    section.screenshot(path=str(shots / "11-category.png"))
 
     # A change needs a reason: the API's message sits at the reason field.
     choose.select_option("pungutan-liar")
