@@ -13,7 +13,9 @@ import pytest
 from registry_testkit.events import OFFICES, received
 from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register
 
+from sipuma.registry.domain import OfficeScope
 from sipuma.registry.main import Runtime
+from sipuma.registry.outbox import GRACE
 from sipuma.shared import events as ev
 from sipuma.shared.auth import Role, mint_token
 
@@ -125,3 +127,22 @@ async def test_refusals_change_nothing(build_registry: BuildRegistry) -> None:
     assert detail["category"] is None and detail["category_history"] == []
     assert detail["category_label"]["id"] == "Belum dikategorikan"
     assert recorder.of(ev.ComplaintCategorised) == []
+
+
+async def test_a_categorisation_kafka_did_not_take_is_relayed_once(
+    build_registry: BuildRegistry,
+) -> None:
+    """Stored and answered all the same; its event leaves with the relay, once."""
+    built, recorder = build_registry()
+    number = (await register(built.registry, received(A)))["number"]
+    recorder.fail = 1
+    scope = OfficeScope(frozenset({A}))
+    step, changed = await built.registry.categorise(number, "lainnya", None, "uki-1", scope)
+    assert changed and step["step"] == 1
+    assert recorder.of(ev.ComplaintCategorised) == []
+    later = datetime.now(UTC) + GRACE + timedelta(seconds=1)
+    assert await built.relay.relay_once(at=later) == 1
+    assert await built.relay.relay_once(at=later) == 0
+    [sent] = recorder.of(ev.ComplaintCategorised)
+    assert str(sent.event_id) == step["outbox"]["event_id"]
+    assert all(recorder.stored_before_publish)

@@ -54,6 +54,7 @@ class Recorder:
             "status_changes",
             "deadline_alerts",
             "duplicate_hints",
+            "categorisations",
         ):
             found += await self.store.db[name].count_documents(
                 {"outbox.event_id": str(event.event_id)}
