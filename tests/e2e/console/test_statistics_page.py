@@ -30,12 +30,16 @@ def test_statistics_page_draws_the_office_numbers(
     complaints = int(row.locator("td").first.inner_text())
     assert complaints >= 1
     # Each chart was drawn by Chart.js (a canvas it sized), not left blank.
-    for chart in ("chart-channel", "chart-status", "chart-minutes"):
+    for chart in ("chart-channel", "chart-status", "chart-category", "chart-minutes"):
         drawn = page.evaluate(
             "(id) => { const c = Chart.getChart(id); return !!c && c.data.datasets.length > 0; }",
             chart,
         )
         assert drawn, chart
+    # By category too, as a table (nobody categorised the new complaint yet).
+    categories = page.locator("#category-table")
+    expect(categories.locator("thead")).to_contain_text("Belum dikategorikan")
+    expect(categories.locator("tbody tr")).to_have_count(1)
     # A compliance officer reads their own office only: no office choice.
     expect(page.locator("#s-office-field")).to_be_hidden()
     page.screenshot(path=str(shots / "07-statistics.png"), full_page=True)

@@ -32,8 +32,10 @@
   }
 
   function stacked(offices, key, labelOf) {
-    const names = [...new Set(offices.flatMap((o) => Object.keys(o[key])))];
+    let names = [...new Set(offices.flatMap((o) => Object.keys(o[key])))];
     if (!labelOf) names.sort(); // categories keep the reviewed list's order
+    // Categories come with zeros (the table shows them); the chart's legend only what occurs.
+    else names = names.filter((name) => offices.some((o) => o[key][name]));
     return names.map((name, i) => ({
       label: labelOf ? labelOf(name) : S.t(`${key === "by_channel" ? "ch_" : "st_"}${name}`) || name,
       data: offices.map((o) => o[key][name] || 0),
@@ -71,6 +73,16 @@
       return l ? l[S.config.lang] || l.id : code;
     };
     draw("chart-category", labels, stacked(offices, "by_category", categoryLabel), stackedAxes);
+    const codes = [...new Set(offices.flatMap((o) => Object.keys(o.by_category || {})))];
+    const names = codes.map(categoryLabel);
+    document.querySelector("#category-table thead tr").replaceChildren(
+      S.el("th", { scope: "col", text: S.t("stats_office") }),
+      ...names.map((name) => S.el("th", { scope: "col", text: name })));
+    document.querySelector("#category-table tbody").replaceChildren(
+      ...offices.map((o) =>
+        S.el("tr", {},
+          S.el("th", { scope: "row", text: o.office_code }),
+          ...codes.map((c, i) => S.el("td", { "data-label": names[i], text: String((o.by_category || {})[c] || 0) })))));
     draw("chart-minutes", labels, [
       { label: "median", data: offices.map((o) => o.median_minutes_to_number), backgroundColor: COLORS[0] },
       { label: "p90", data: offices.map((o) => o.p90_minutes_to_number), backgroundColor: COLORS[1] },
