@@ -93,7 +93,10 @@
   }
 
   function render(d) {
-    document.getElementById("panel-number").textContent = `${d.register_number} · ${S.statusLabel(d.status)}`;
+    // The category (kategori pengaduan) is chosen on the complaint's page; shown here with the rest.
+    const categoryOf = (l) => (l ? l[S.config.lang] || l.id : S.t("category_none"));
+    document.getElementById("panel-number").textContent =
+      `${d.register_number} · ${S.statusLabel(d.status)} · ${categoryOf(d.category_label)}`;
     // Additions, contact, "number told" and evidence are recorded on the complaint's page.
     const page = `${S.config.prefix}/pengaduan/${d.complaint_id}?nomor=${encodeURIComponent(d.register_number)}`;
     document.getElementById("amend-link").setAttribute("href", page);
@@ -113,6 +116,11 @@
       const where = h.destination ? ` · ${h.destination.name} (${h.reference})` : "";
       const why = h.reason ? ` · ${S.t("staff_reason")}: ${h.reason}` : h.note ? ` · ${h.note}` : "";
       entries.push([h.at, S.t(`k_${h.kind}`), `${S.statusLabel(h.from)} → ${S.statusLabel(h.to)}${where}${why} (${h.by})`]);
+    }
+    for (const c of d.category_history || []) {
+      const from = c.previous ? `${categoryOf(c.previous_label)} → ` : "";
+      const why = c.reason ? ` · ${S.t("staff_reason")}: ${c.reason}` : "";
+      entries.push([c.at, S.t("ev_category"), `${from}${categoryOf(c.label)}${why} (${c.by})`]);
     }
     for (const c of d.complainant_corrections || []) {
       const what = c.changes.map((x) => `${S.t(x.field)}: ${x.previous || "—"} → ${x.value}`).join("; ");
