@@ -6,6 +6,7 @@ step publishes `complaint.categorised.v1` (codes only) through the outbox."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 from registry_testkit.events import OFFICES, received
 from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register
 
-from sipuma.registry.domain import OfficeScope
+from sipuma.registry.domain import CategoryConflict, OfficeScope
 from sipuma.registry.main import Runtime
 from sipuma.registry.outbox import GRACE
 from sipuma.shared import events as ev
@@ -146,3 +147,28 @@ async def test_a_categorisation_kafka_did_not_take_is_relayed_once(
     [sent] = recorder.of(ev.ComplaintCategorised)
     assert str(sent.event_id) == step["outbox"]["event_id"]
     assert all(recorder.stored_before_publish)
+
+
+async def test_two_officers_at_once_one_step_wins_and_a_late_mark_never_goes_back(
+    build_registry: BuildRegistry,
+) -> None:
+    built, _ = build_registry()
+    number = (await register(built.registry, received(A)))["number"]
+    scope = OfficeScope(frozenset({A}))
+    outcomes = await asyncio.gather(
+        built.registry.categorise(number, "pelayanan", None, "uki-1", scope),
+        built.registry.categorise(number, "lainnya", None, "uki-2", scope),
+        return_exceptions=True,
+    )
+    won = [o for o in outcomes if not isinstance(o, BaseException)]
+    lost = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(won) == 1 and [type(e) for e in lost] == [CategoryConflict]
+    winner = won[0][0]
+    complaint_id = winner["complaint_id"]
+    steps = await built.store.categorisations_of(complaint_id)
+    assert [s["category"] for s in steps] == [winner["category"]]
+    # The listing's mark follows the latest step, whatever order the updates arrive in.
+    await built.store.set_category(complaint_id, "gratifikasi-suap", 3)
+    await built.store.set_category(complaint_id, "pungutan-liar", 2)
+    listed = await built.store.listed(complaint_id)
+    assert listed is not None and listed["category"] == "gratifikasi-suap"
