@@ -32,20 +32,24 @@ def test_the_shipped_list() -> None:
     ]
     assert all(re.match(CODE_PATTERN, code) for code in found.codes())
     assert found.label("pungutan-liar") == {"id": "Pungutan liar (pungli)", "en": "Illegal levies"}
-    assert found.label(None) == found.label(UNCATEGORISED) == {
-        "id": "Belum dikategorikan",
-        "en": "Uncategorised",
-    }
+    assert (
+        found.label(None)
+        == found.label(UNCATEGORISED)
+        == {
+            "id": "Belum dikategorikan",
+            "en": "Uncategorised",
+        }
+    )
     assert list(found.labels())[-1] == UNCATEGORISED
 
 
 def test_refused_lists_and_retired_codes(tmp_path: Path) -> None:
     one = Category("a", "A", "A")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unique codes"):
         Categories([one, one])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unique codes"):
         Categories([Category(UNCATEGORISED, "x", "x")])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unique codes"):
         Categories([])
     path = tmp_path / "categories.json"
     path.write_text(
