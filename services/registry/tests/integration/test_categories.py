@@ -172,3 +172,19 @@ async def test_two_officers_at_once_one_step_wins_and_a_late_mark_never_goes_bac
     await built.store.set_category(complaint_id, "pungutan-liar", 2)
     listed = await built.store.listed(complaint_id)
     assert listed is not None and listed["category"] == "gratifikasi-suap"
+
+
+async def test_a_listing_mark_lost_in_a_crash_catches_up_when_the_choice_is_repeated(
+    build_registry: BuildRegistry,
+) -> None:
+    built, _ = build_registry()
+    number = (await register(built.registry, received(A)))["number"]
+    scope = OfficeScope(frozenset({A}))
+    step, _ = await built.registry.categorise(number, "lainnya", None, "uki-1", scope)
+    # As if the process died between the step's insert and the listing's update.
+    unset = {"$unset": {"category": "", "category_step": ""}}
+    await built.store.listing.update_one({"_id": step["complaint_id"]}, unset)
+    again, changed = await built.registry.categorise(number, "lainnya", None, "uki-1", scope)
+    assert not changed and again["_id"] == step["_id"]
+    listed = await built.store.listed(step["complaint_id"])
+    assert listed is not None and (listed["category"], listed["category_step"]) == ("lainnya", 1)

@@ -562,6 +562,10 @@ class Registry:
             raise NotFound(register_number)
         steps = await self._store.categorisations_of(complaint_id)
         previous = steps[-1]["category"] if steps else None
+        if steps and (listed.get("category_step") or 0) < steps[-1]["step"]:
+            # A crash between a step's insert and the listing's mark: the mark catches up here
+            # (repeating the choice is enough; the step and its event were never at risk).
+            await self._store.set_category(complaint_id, steps[-1]["category"], steps[-1]["step"])
         if previous == category:
             return steps[-1], False
         if previous is not None and not reason:
