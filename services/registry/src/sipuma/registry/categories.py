@@ -1,6 +1,6 @@
 """Complaint categories (kategori pengaduan): the controlled vocabulary compliance staff (UKI) or
-a supervisor choose from after registration (a receiver does not classify: the SOP records the
-5W1H at intake, UKI analyses the complaint afterwards). Pure: loaded once from a reviewed data
+a supervisor choose from after registration (a receiver does not classify: the SOP has the
+receiver record what, who, when, where and how; analysing it is UKI's follow-up). Pure: loaded once from a reviewed data
 file (`data/complaint_categories.json`, or `SIPUMA_COMPLAINT_CATEGORIES_FILE`).
 
 Codes are stable: events, statistics and the analytics tables carry them. A retired code can no
