@@ -1,7 +1,8 @@
 """Complaint categories (kategori pengaduan): the controlled vocabulary compliance staff (UKI) or
 a supervisor choose from after registration (a receiver does not classify: the SOP has the
-receiver record what, who, when, where and how; analysing it is UKI's follow-up). Pure: loaded once from a reviewed data
-file (`data/complaint_categories.json`, or `SIPUMA_COMPLAINT_CATEGORIES_FILE`).
+receiver record what, who, when, where and how; analysing it is UKI's follow-up). Pure: loaded
+once from a reviewed data file (`data/complaint_categories.json`, or
+`SIPUMA_COMPLAINT_CATEGORIES_FILE`).
 
 Codes are stable: events, statistics and the analytics tables carry them. A retired code can no
 longer be chosen but keeps its label, so history and statistics still read."""
