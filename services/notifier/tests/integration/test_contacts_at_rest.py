@@ -82,13 +82,14 @@ async def test_contacts_sealed_at_rest_and_erased_with_the_complaint(
         topic = settings.topic(topics.COMPLAINT_IDENTITY_ERASED)
         await publish_raw(settings.kafka_bootstrap, topic, [encoded(erasure)])
 
-        async def job_gone() -> bool:
-            doc = await deliveries.find_one({"complaint_id": erased_id})
-            return doc is not None and "job" not in doc
-
-        await eventually("the erased complaint's job removed", job_gone, 60)
         keys = runtime.mongo[settings.mongo_database][settings.identity_key_vault_collection]
-        assert await keys.count_documents({"keyAltNames": erased_id}) == 0
+
+        async def erased() -> bool:  # the job first, then its key (store.erase)
+            doc = await deliveries.find_one({"complaint_id": erased_id})
+            gone = doc is not None and "job" not in doc
+            return gone and await keys.count_documents({"keyAltNames": erased_id}) == 0
+
+        await eventually("the erased complaint's job and key removed", erased, 60)
         assert await keys.count_documents({"keyAltNames": kept_id}) == 1
         after = {d.complaint_id: d for d in await runtime.deliveries.due(later, 10)}
         assert after[erased_id].job is None and after[erased_id].state == PENDING  # still counted

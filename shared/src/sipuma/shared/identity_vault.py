@@ -14,10 +14,11 @@ duplicate hint uses a keyed blind index instead.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,9 @@ class IdentityVault:
     async def _ensure_key(self, complaint_id: str) -> None:
         if await self._encryption.get_key_by_alt_name(complaint_id) is not None:
             return
+        await self._create_key(complaint_id)
+
+    async def _create_key(self, complaint_id: str) -> None:
         try:
             await self._encryption.create_data_key(
                 self._keys.kms_provider,
@@ -142,6 +146,52 @@ class IdentityVault:
                 Algorithm.AEAD_AES_256_CBC_HMAC_SHA_512_Random,
                 key_alt_name=complaint_id,
             )
+        return sealed
+
+    async def seal_many(
+        self,
+        items: Sequence[tuple[str, Mapping[str, Any], Iterable[str]]],
+        *,
+        concurrency: int = 8,
+    ) -> list[Doc]:
+        """`seal` of many documents `(complaint id, doc, fields)`, the same result, fewer round
+        trips: one read finds which complaints have a key already (instead of one per document),
+        each missing key is made once (two documents of one complaint share it), and the keys and
+        values are made `concurrency` at a time, so their round trips overlap (issue 15: one by
+        one they were a fifth of the notifier's time)."""
+        wanted = [[f for f in fields if doc.get(f) is not None] for _, doc, fields in items]
+        ids = sorted({cid for (cid, _, _), names in zip(items, wanted, strict=True) if names})
+        if not ids:
+            return [dict(doc) for _, doc, _ in items]
+        found = self._collection.find({"keyAltNames": {"$in": ids}}, {"keyAltNames": 1})
+        existing = {name async for key in found for name in key.get("keyAltNames", [])}
+        gate = asyncio.Semaphore(concurrency)
+
+        async def gated(work: Awaitable[Any]) -> Any:
+            async with gate:
+                return await work
+
+        await asyncio.gather(*(gated(self._create_key(c)) for c in ids if c not in existing))
+        sealed = [dict(doc) for _, doc, _ in items]
+        targets = [
+            (copy, name, cid)
+            for copy, (cid, _, _), names in zip(sealed, items, wanted, strict=True)
+            for name in names
+        ]
+        values = await asyncio.gather(
+            *(
+                gated(
+                    self._encryption.encrypt(
+                        copy[name],
+                        Algorithm.AEAD_AES_256_CBC_HMAC_SHA_512_Random,
+                        key_alt_name=cid,
+                    )
+                )
+                for copy, name, cid in targets
+            )
+        )
+        for (copy, name, _), value in zip(targets, values, strict=True):
+            copy[name] = value
         return sealed
 
     async def open(self, doc: Mapping[str, Any]) -> Doc:

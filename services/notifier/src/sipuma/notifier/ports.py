@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sipuma.notifier.domain import Decision, Delivery, PendingOutcome
+from sipuma.notifier.domain import Decision, Delivery, Job, PendingOutcome
 from sipuma.shared.events import Event
 
 Publish = Callable[[Event], Awaitable[object]]
@@ -27,9 +27,13 @@ class DeliveryLog(Protocol):
         in any state, is left alone)."""
         ...
 
-    async def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Delivery | None:
+    async def claim(
+        self, key: str, owner: str, now: datetime, lease: timedelta, job: Job | None = None
+    ) -> Delivery | None:
         """Take the delivery for its next attempt if it is due and nobody holds it (`attempts`
-        + 1, a lease); None when it is not ours to send."""
+        + 1, a lease); None when it is not ours to send. `job`: the caller's copy of the job
+        (jobs never change, only go): used while the delivery still has one, so it need not be
+        opened again."""
         ...
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:

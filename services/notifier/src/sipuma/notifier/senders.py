@@ -22,11 +22,15 @@ a crash leaves the outcome unknown (see `service.py`). If `commit()` raises, not
 from __future__ import annotations
 
 import asyncio
+import email.charset
 import email.policy
 import email.utils
 import time
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from typing import Any
 
 import aiosmtplib
@@ -83,7 +87,31 @@ class SmtpEmailSender:
         self._idle: list[_Pooled] = []
         self._closing: set[asyncio.Task[None]] = set()
 
-    def build(self, message: OutgoingEmail) -> EmailMessage:
+    def build(self, message: OutgoingEmail) -> Message:
+        """The MIME message. Built with the `email` package's compat32 classes, which take the
+        headers as written: the modern `EmailMessage` parses every header it is given, and that
+        was 0.5–0.7 ms a message, a tenth of the notifier's CPU per e-mail (issue 15). Only an
+        address that is not ASCII (internationalised mail) takes that path still."""
+        if not message.to.isascii():
+            return self._build_parsed(message)
+        body = _text(message.text, "plain")
+        if message.html is None:
+            mail: Message = body
+        else:
+            mail = MIMEMultipart("alternative")
+            mail.attach(body)
+            mail.attach(_text(message.html, "html"))
+        mail["From"] = email.utils.formataddr((self.sender_name, self.sender), _UTF8)
+        mail["To"] = message.to
+        subject = message.subject
+        mail["Subject"] = subject if subject.isascii() else Header(subject, _UTF8).encode()
+        mail["Date"] = email.utils.formatdate(localtime=False)
+        mail["Message-ID"] = f"<{message.reference}@{self.domain}>"
+        mail["Auto-Submitted"] = "auto-generated"
+        mail["Content-Language"] = message.language
+        return mail
+
+    def _build_parsed(self, message: OutgoingEmail) -> Message:
         mail = EmailMessage()
         mail["From"] = email.utils.formataddr((self.sender_name, self.sender))
         mail["To"] = message.to
@@ -144,7 +172,7 @@ class SmtpEmailSender:
                 client.close()
                 raise
             try:
-                await client.data(mail.as_bytes(policy=email.policy.SMTP))
+                await client.data(_wire(mail))
             except Exception as error:
                 client.close()
                 raise classify(error) from None
@@ -174,6 +202,24 @@ class SmtpEmailSender:
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
         await asyncio.gather(*(_quit(p.client) for p in idle), *self._closing)
+
+
+# UTF-8 in quoted-printable, header and body: 7-bit clean on any server, readable when ASCII
+_UTF8 = email.charset.Charset("utf-8")
+_UTF8.header_encoding = _UTF8.body_encoding = email.charset.QP
+_WIRE = email.policy.compat32.clone(linesep="\r\n")
+
+
+def _text(text: str, subtype: str) -> Message:
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(text, _UTF8)
+    return part
+
+
+def _wire(mail: Message) -> bytes:
+    """The message as SMTP `DATA` takes it (CRLF line ends)."""
+    policy = _WIRE if mail.policy is email.policy.compat32 else email.policy.SMTP
+    return mail.as_bytes(policy=policy)
 
 
 @dataclass

@@ -159,7 +159,9 @@ class Notifier:
             return
         channel, policy = delivery.channel, self.policy
         await self.limits[channel].acquire()  # before the claim: waiting holds no lease
-        found = await self.log.claim(delivery.key, policy.owner, self.clock(), policy.lease)
+        found = await self.log.claim(
+            delivery.key, policy.owner, self.clock(), policy.lease, delivery.job
+        )
         if found is None:
             return  # another replica (or task) has it, it is final, or it is not due
         claimed: Delivery = found  # committed below: then it carries when the call began

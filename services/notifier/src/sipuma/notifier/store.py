@@ -31,6 +31,7 @@ whatever stays pending (same event id).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import Sequence
@@ -208,6 +209,7 @@ class MongoDeliveryLog:
         self.col: AsyncCollection[Doc] = client[database][collection]
         self.attempts: AsyncCollection[Doc] = client[database][f"{collection}_attempts"]
         self._records = Grouped(self._record_many)
+        self._claims = Grouped(self._claim_many)
         self._commits = Grouped(self._commit_many)
         self._decisions = Grouped(self._decide_many)
         self._published = Grouped(self._mark_published_many)
@@ -225,10 +227,10 @@ class MongoDeliveryLog:
             await self.vault.close()
 
     # -- the job at rest: sealed under the complaint's data key (docs/identity.md) ------------
-    async def _sealed(self, doc: Doc) -> Doc:
-        if self.vault is None or "job" not in doc:
-            return doc
-        return await self.vault.seal(doc["complaint_id"], doc, ("job",))
+    async def _sealed(self, docs: list[Doc]) -> list[Doc]:
+        if self.vault is None:
+            return docs
+        return await self.vault.seal_many([(doc["complaint_id"], doc, ("job",)) for doc in docs])
 
     async def _delivery(self, doc: Doc) -> Delivery:
         if self.vault is not None:
@@ -238,13 +240,14 @@ class MongoDeliveryLog:
         return to_delivery(doc)
 
     async def erase(self, complaint_id: str) -> int:
-        """Erasure of a complaint's identity: its data key goes (every sealed job of it is
-        unreadable, in backups too) and the jobs themselves; how many deliveries lost theirs."""
-        if self.vault is not None:
-            await self.vault.erase(complaint_id)
+        """Erasure of a complaint's identity: the jobs themselves and its data key (every sealed
+        job of it is unreadable, in backups too); how many deliveries lost theirs. The jobs go
+        first: a claim that still finds its delivery's job came before the erasure (`claim`)."""
         result = await self.col.update_many(
             {"complaint_id": complaint_id, "job": {"$exists": True}}, {"$unset": {"job": ""}}
         )
+        if self.vault is not None:
+            await self.vault.erase(complaint_id)
         return result.modified_count
 
     async def ping(self) -> bool:
@@ -263,7 +266,7 @@ class MongoDeliveryLog:
     async def _record_many(
         self, batches: list[Sequence[Delivery]]
     ) -> list[list[bool] | BaseException]:
-        docs = [await self._sealed(to_document(d)) for batch in batches for d in batch]
+        docs = await self._sealed([to_document(d) for batch in batches for d in batch])
         inserted = await _insert_unordered(self.col, docs)
         answers: list[list[bool] | BaseException] = []
         for batch in batches:
@@ -272,21 +275,58 @@ class MongoDeliveryLog:
         return answers
 
     # -- the atomic view ----------------------------------------------------------------------
-    async def claim(self, key: str, owner: str, now: datetime, lease: timedelta) -> Delivery | None:
-        claimed = await self.col.find_one_and_update(
-            claim_filter(key, now),
-            {
-                "$set": {
-                    "state": CLAIMED,
-                    "owner": owner,
-                    "lease_until": now + lease,
-                    "claimed_at": now,
+    async def claim(
+        self, key: str, owner: str, now: datetime, lease: timedelta, job: Job | None = None
+    ) -> Delivery | None:
+        return await self._claims.add((key, owner, now, lease, job))
+
+    async def _claim_many(
+        self, claims: list[tuple[str, str, datetime, timedelta, Job | None]]
+    ) -> list[Delivery | BaseException | None]:
+        """The claims of the moment in two round trips instead of one each: one unordered bulk of
+        conditional updates (each its own `claim_filter`, atomic per delivery as the single
+        `find_one_and_update` was), each writing a token of its own; then one read of the
+        deliveries that carry one of those tokens: exactly the claims that matched (the same key
+        claimed twice in a batch wins once), as they are after the update. A claimer that brought
+        the job keeps its copy while the stored one is still there (no decryption: `erase`
+        removes the jobs before their key, so a job still there was not erased at the claim)."""
+        tokens = [uuid.uuid4().hex for _ in claims]
+        updates = [
+            UpdateOne(
+                claim_filter(key, now),
+                {
+                    "$set": {
+                        "state": CLAIMED,
+                        "owner": owner,
+                        "lease_until": now + lease,
+                        "claimed_at": now,
+                        "claim_token": token,
+                    },
+                    "$inc": {"attempts": 1},
                 },
-                "$inc": {"attempts": 1},
-            },
-            return_document=ReturnDocument.AFTER,
-        )
-        return await self._delivery(claimed) if claimed is not None else None
+            )
+            for (key, owner, now, lease, _), token in zip(claims, tokens, strict=True)
+        ]
+        result = await self.col.bulk_write(updates, ordered=False)
+        if not result.matched_count:
+            return [None] * len(claims)
+        won = {
+            doc["claim_token"]: doc
+            async for doc in self.col.find(
+                {"_id": {"$in": [key for key, *_ in claims]}, "claim_token": {"$in": tokens}}
+            )
+        }
+        known = {token: job for token, (*_, job) in zip(tokens, claims, strict=True)}
+
+        async def delivery(token: str, doc: Doc) -> Delivery:
+            job = known[token]
+            if job is None or "job" not in doc:
+                return await self._delivery(doc)
+            return dataclasses.replace(to_delivery({**doc, "job": None}), job=job)
+
+        opened = await asyncio.gather(*(delivery(token, doc) for token, doc in won.items()))
+        found = dict(zip(won, opened, strict=True))
+        return [found.get(token) for token in tokens]
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:
         return await self._commits.add((claimed, now, lease))
