@@ -120,7 +120,7 @@ class Dispatcher:
         n, asked = self.notifier, time.monotonic()
         limit = self.batch + len(self._held)  # what is queued here still looks due in the log
         expired = await n.expired(self.batch)
-        due = await n.due(limit)
+        due = await n.due(limit, self._held)
         self._finished = {k: t for k, t in self._finished.items() if t >= asked - 60}
         claimable: list[Delivery] = []
         for delivery in expired:

@@ -4,7 +4,7 @@ gateways), Kafka (`main.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -48,8 +48,11 @@ class DeliveryLog(Protocol):
 
     async def mark_published(self, key: str, event_id: str) -> None: ...
 
-    async def due(self, now: datetime, limit: int) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first."""
+    async def due(
+        self, now: datetime, limit: int, known: Container[str] = frozenset()
+    ) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first; those whose key is in
+        `known` (the caller has them already) come without their job (not opened)."""
         ...
 
     async def expired(self, now: datetime, limit: int) -> list[Delivery]:

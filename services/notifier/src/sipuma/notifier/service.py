@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -267,10 +267,10 @@ class Notifier:
         await self.log.mark_published(key, str(event.event_id))
 
     # -- what the dispatcher asks for ------------------------------------------------------------
-    async def due(self, limit: int) -> list[Delivery]:
+    async def due(self, limit: int, known: Container[str] = frozenset()) -> list[Delivery]:
         """Pending deliveries whose next attempt is due (retries, deliveries recorded before a
-        crash, first attempts left to the schedule)."""
-        return await self.log.due(self.clock(), limit)
+        crash, first attempts left to the schedule); `known` ones without their job."""
+        return await self.log.due(self.clock(), limit, known)
 
     async def expired(self, limit: int) -> list[Delivery]:
         """Attempts whose owner did not decide within the lease: `claimed` ones are claimed

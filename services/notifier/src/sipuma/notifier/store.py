@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -424,10 +424,20 @@ class MongoDeliveryLog:
         return [None] * len(marks)
 
     # -- what the dispatcher looks for --------------------------------------------------------
-    async def due(self, now: datetime, limit: int) -> list[Delivery]:
-        """Index `state_next_attempt`."""
+    async def due(
+        self, now: datetime, limit: int, known: Container[str] = frozenset()
+    ) -> list[Delivery]:
+        """Index `state_next_attempt`. Opening a job is a decryption (and maybe a key fetch);
+        the ones the dispatcher has queued already would be opened for nothing, each time it
+        looks (issue 15: 5 % of the notifier's time under load)."""
         cursor = self.col.find(due_filter(now)).sort("next_attempt_at", ASCENDING).limit(limit)
-        return [await self._delivery(doc) async for doc in cursor]
+
+        async def delivery(doc: Doc) -> Delivery:
+            if doc["_id"] in known:
+                return to_delivery({**doc, "job": None})
+            return await self._delivery(doc)
+
+        return list(await asyncio.gather(*[delivery(doc) async for doc in cursor]))
 
     async def expired(self, now: datetime, limit: int) -> list[Delivery]:
         """Index `state_lease`. `claimed` ones are simply claimed again; `sending` ones go to
