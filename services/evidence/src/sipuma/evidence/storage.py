@@ -52,16 +52,24 @@ log = structlog.get_logger("sipuma.evidence.storage")
 
 async def _parts(blocks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
     """The stream again in parts of exactly `size` bytes, the last one shorter (one empty part
-    for an empty stream)."""
-    buffer, cut = bytearray(), False
+    for an empty stream). Each byte is copied once, by the join that makes its part (the blocks
+    are held as they came, a block that straddles two parts as views of it): a buffer that
+    grows and is then cut copied every byte twice (issue 15)."""
+    pieces: list[bytes | memoryview] = []
+    held, cut = 0, False
     async for block in blocks:
-        buffer += block
-        while len(buffer) >= size:
-            yield bytes(memoryview(buffer)[:size])
-            del buffer[:size]
-            cut = True
-    if buffer or not cut:
-        yield bytes(buffer)
+        rest = memoryview(block)
+        while len(rest) >= size - held:
+            need = size - held
+            pieces.append(rest[:need])
+            rest = rest[need:]
+            yield b"".join(pieces)
+            pieces, held, cut = [], 0, True
+        if rest:
+            pieces.append(rest)
+            held += len(rest)
+    if pieces or not cut:
+        yield b"".join(pieces)
 
 
 class EvidenceStorage:
@@ -186,11 +194,19 @@ class EvidenceStorage:
         sha256, size = hashlib.sha256(), 0
 
         async def hashed() -> AsyncIterator[bytes]:
+            # Each part is hashed in a worker thread while the next one is read (hashlib lets go
+            # of the GIL): the parts are hashed in order, one at a time, and the stream only
+            # waits for a hash when the next part is ready before it.
             nonlocal size
+            hashing: asyncio.Future[None] | None = None
             async for part in _parts(blocks, self._s.part_size_bytes):
-                await asyncio.to_thread(sha256.update, part)
+                if hashing is not None:
+                    await hashing
+                hashing = asyncio.ensure_future(asyncio.to_thread(sha256.update, part))
                 size += len(part)
                 yield part
+            if hashing is not None:
+                await hashing
 
         parts = hashed()
         headers = genheaders(cast(DictType, dict(metadata)), None, None, None, False)
