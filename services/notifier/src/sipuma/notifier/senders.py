@@ -72,7 +72,7 @@ class SmtpEmailSender:
         username: str | None = None,
         password: str | None = None,
         timeout_seconds: float = 10.0,
-        connections: int = 4,
+        connections: int = 8,
         max_messages_per_connection: int = 100,
         idle_seconds: float = 30.0,
     ) -> None:

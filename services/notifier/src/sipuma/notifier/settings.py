@@ -36,7 +36,7 @@ class NotifierSettings(IdentityAtRestSettings, StoreSettings):
     smtp_timeout_seconds: float = Field(10.0, gt=0)
     # Open SMTP connections kept and used at most at a time (each reused for up to
     # smtp_messages_per_connection messages, closed after smtp_idle_seconds unused).
-    smtp_connections: int = Field(4, ge=1)
+    smtp_connections: int = Field(8, ge=1)
     smtp_messages_per_connection: int = Field(100, ge=1)
     smtp_idle_seconds: float = Field(30.0, gt=0)
     email_rate_per_second: float = Field(100.0, gt=0)
@@ -75,7 +75,7 @@ class NotifierSettings(IdentityAtRestSettings, StoreSettings):
     dispatch_interval_seconds: float = Field(1.0, gt=0)
     dispatch_batch: int = Field(50, ge=1)
     # Attempts running at a time (the worker pool), and deliveries queued for it in memory.
-    dispatch_concurrency: int = Field(16, ge=1)
+    dispatch_concurrency: int = Field(32, ge=1)
     dispatch_queue: int = Field(1000, ge=1)
 
     @model_validator(mode="after")
