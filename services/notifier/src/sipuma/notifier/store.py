@@ -13,9 +13,9 @@ database.
 
 **The atomic view**: the delivery's state, changed only by conditional single-document updates
 (each one atomic, so exactly one of several racing callers matches):
-- **claim**: `find_one_and_update` of a due `pending` delivery (or a `claimed` one whose lease
+- **claim**: a conditional update of a due `pending` delivery (or a `claimed` one whose lease
   ran out: its owner died before the provider could get anything) to `claimed`, `attempts + 1`,
-  with the claimer as owner and a lease;
+  with the claimer as owner, a lease and a token of its own (grouped: see `_claim_many`);
 - **commit**: `claimed` → `sending`, right before the provider may get the message, only by the
   owner of that attempt: a claimer that stalled and was claimed over cannot commit any more;
 - **decide**: the owner (state `claimed` or `sending`, its own attempt number), or recovery
