@@ -105,6 +105,30 @@ def _pipeline_rows(p: dict[str, Any]) -> list[str]:
     ]
 
 
+# What bounds (d) and (e), from their py-spy profiles (`--profile`; the summaries kept in
+# bench/profiles/*.txt and the services' READMEs say how they were read).
+_BOUNDS = [
+    "## What bounds (d) and (e)",
+    "",
+    "- **(d) evidence**: SHA-256 twice over every byte — minio-py's SigV4 payload hash of each",
+    "  part over plain HTTP (17 % of the samples; the direct put pays it too) and the evidence",
+    "  hash the service exists for (18 %) — then sending the parts (15 %) and receiving the",
+    "  body through uvicorn/h11 (13 %). The direct put reads the file from the page cache and",
+    "  hashes once, so on 2 shared cores the service needs about twice its CPU per byte; the",
+    "  parts are already cut with one copy, hashed beside the reading, 5 MiB × 3 in flight (the",
+    "  64 MiB memory limit leaves no room for a fourth). Profile:",
+    "  `bench/profiles/d-evidence-after-onecopy-1.txt`.",
+    "- **(e) notifier**: the per-complaint data key of each open delivery's contact (~21 % of",
+    "  the samples: one key insert and one key fetch per ticket, which pymongo cannot group),",
+    "  the grouped store writes (claim, commit, decision transaction, published: ~22 %), the",
+    "  `write` system calls of all round trips (~30 % own time: store, SMTP's four commands per",
+    "  message, Kafka), and the store's, Kafka's and the sink's CPU on the same two cores",
+    "  while the raw loop needs only the sink. Profile:",
+    "  `bench/profiles/e-notifier-after-batch-claim-1.txt`.",
+    "",
+]
+
+
 def markdown(report: dict[str, Any]) -> str:
     r, m = report["results"], report["machine"]
     a, b, d, e = (r.get(k, {}) for k in ("a_intake", "b_registry", "d_evidence", "e_notifier"))
@@ -185,6 +209,7 @@ def markdown(report: dict[str, Any]) -> str:
             if rows
             else []
         ),
+        *(_BOUNDS if d or e else []),
         *export_bench.markdown(r.get("x_export") or {}),
         *growth_report.markdown(r.get("g_growth") or {}),
         "## How each number is made",
@@ -220,6 +245,8 @@ def markdown(report: dict[str, Any]) -> str:
         "  until the last `NotificationSent`. Baseline: `aiosmtplib.send` of as many comparable",
         "  messages, a connection each, one after another, same sink (`benchmarks.json` also has",
         "  one kept connection, as the notifier's pool keeps them: `ratio_to_kept_connection`).",
+        "  The stack's notifier runs with `SIPUMA_EMAIL_RATE_PER_SECOND` raised: the provider's",
+        "  rate limit (100/s by default) is a policy, not a cost, and would cap it by design.",
         "- **(g)** `bench/growth.py`: a stack of its own (prefix, groups, databases) with 20",
         "  offices (WIB/WITA/WIT, its own `SIPUMA_OFFICES_FILE`); only its registry runs, and",
         "  its intake only during the POST measurement. Seeded with valid `ComplaintReceived`",
