@@ -36,3 +36,12 @@ async def test_an_exact_multiple_ends_without_an_empty_part() -> None:
 async def test_an_empty_stream_is_one_empty_part() -> None:
     assert await _cut([], 2500) == [b""]
     assert await _cut([b""], 2500) == [b""]
+
+
+async def test_a_block_larger_than_several_parts_is_cut_across_them() -> None:
+    data = bytes(range(256)) * 40
+    blocks = [data[:3], data[3:9000], data[9000:]]  # the middle block spans three parts
+    parts = await _cut(blocks, 2500)
+    assert b"".join(parts) == data
+    assert [len(p) for p in parts] == [2500, 2500, 2500, 2500, 240]
+    assert all(type(p) is bytes for p in parts), "parts are bytes, not views of the blocks"

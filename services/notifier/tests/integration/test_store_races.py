@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from sipuma.notifier.domain import CLAIMED, PENDING, SENDING, SENT, Decision, Delivery
+from sipuma.notifier.domain import CLAIMED, PENDING, SENDING, SENT, Decision, Delivery, Job
 from sipuma.notifier.settings import NotifierSettings
 from sipuma.notifier.store import MongoDeliveryLog
 
@@ -203,3 +203,36 @@ async def test_grouped_writes_keep_each_callers_own_outcome(log, deliveries, set
     await asyncio.gather(*(log.mark_published(key, "none") for key in keys))
     states = {d["_id"]: d["state"] async for d in deliveries.find({"_id": {"$in": keys}})}
     assert set(states.values()) == {SENT}
+
+
+async def test_grouped_claims_one_winner_each_and_the_claimers_own_job(log, deliveries):
+    """The claims of one process's workers share two store commands (a bulk of conditional
+    updates, one read by token): the same delivery claimed twice at once is won once, a missing
+    one by nobody; a claimer that brings the job gets its own copy back (nothing decrypted)
+    while the stored job is there, and none once an erasure removed it."""
+    now, lease = datetime.now(UTC), timedelta(seconds=30)
+    keys = [f"email:c{i}" for i in range(8)]
+    stored = Job("c@example.com", "TKT-C", None)
+    await log.record([dataclasses.replace(_delivery(key, now), job=stored) for key in keys])
+    await deliveries.update_one({"_id": keys[7]}, {"$unset": {"job": ""}})  # erased meanwhile
+    mine = Job("c@example.com", "TKT-C", None)
+    claims = await asyncio.gather(
+        *(
+            log.claim(key, f"w{i}", now, lease, mine if i >= 2 else None)
+            for i, key in enumerate(keys)
+        ),
+        log.claim(keys[0], "twice", now, lease),
+        log.claim("email:missing", "x", now, lease),
+    )
+    first, twice, missing = claims[0], claims[8], claims[9]
+    assert (first is None) != (twice is None), "claimed twice at once: won once"
+    assert missing is None
+    won = [c for c in claims if c is not None]
+    assert sorted(c.key for c in won) == keys and all(c.attempts == 1 for c in won)
+    assert all(c.state == CLAIMED and c.owner is not None for c in won)
+    by_key = {c.key: c for c in won}
+    assert by_key[keys[1]].job == stored, "no job brought: the stored one"
+    assert all(by_key[k].job is mine for k in keys[2:7]), "the claimer's own copy"
+    assert by_key[keys[7]].job is None, "erased: no job, whatever the claimer brought"
+    owners = {d["_id"]: d["owner"] async for d in deliveries.find({"_id": {"$in": keys}})}
+    assert owners == {c.key: c.owner for c in won}

@@ -1,0 +1,61 @@
+"""`IdentityVault.seal_many` on the real store: the same sealing as `seal` one document at a
+time — one data key per complaint (shared by its documents, never a second one), only the
+named fields that hold something encrypted, and each opened back under its complaint's key."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from bson.binary import Binary
+from pymongo import AsyncMongoClient
+
+from sipuma.shared.identity_vault import ENCRYPTED_SUBTYPE, IdentityKeySettings, IdentityVault
+
+pytestmark = pytest.mark.integration
+
+
+async def test_seal_many_seals_as_seal_does_with_one_key_per_complaint(
+    endpoints: Any, unique_name: Callable[[str], str]
+) -> None:
+    name = unique_name("vault").replace("-", "_")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongo_uri, tz_aware=True)
+    keys = IdentityKeySettings(master_key=base64.b64encode(os.urandom(96)).decode())
+    vault = IdentityVault(client, name, keys)
+    try:
+        await vault.ensure_key_vault()
+        earlier = await vault.seal("c-old", {"job": {"to": "a@example.com"}}, ["job"])
+        items = [
+            ("c-old", {"job": {"to": "b@example.com"}, "n": 1}, ["job"]),  # has a key already
+            ("c-new", {"job": {"to": "c@example.com"}, "n": 2}, ["job"]),
+            ("c-new", {"job": "+628111", "other": "x", "n": 3}, ["job", "other"]),  # same key
+            ("c-none", {"job": None, "n": 4}, ["job"]),  # nothing to seal: no key either
+        ]
+        sealed = await vault.seal_many(items)
+
+        assert [doc["n"] for doc in sealed] == [1, 2, 3, 4]
+        for doc, field in ((sealed[0], "job"), (sealed[1], "job"), (sealed[2], "job")):
+            value = doc[field]
+            assert isinstance(value, Binary) and value.subtype == ENCRYPTED_SUBTYPE
+        assert isinstance(sealed[2]["other"], Binary) and sealed[3]["job"] is None
+        assert items[1][1]["job"] == {"to": "c@example.com"}, "the callers' documents unchanged"
+        vault_keys = client[name][keys.key_vault_collection]
+        names = sorted([n async for k in vault_keys.find() for n in k["keyAltNames"]])
+        assert names == ["c-new", "c-old"], "one key per complaint that had something to seal"
+
+        opened = [await vault.open(doc) for doc in [earlier, *sealed]]
+        assert [o["job"] for o in opened] == [
+            {"to": "a@example.com"},
+            {"to": "b@example.com"},
+            {"to": "c@example.com"},
+            "+628111",
+            None,
+        ]
+        assert opened[3]["other"] == "x"
+    finally:
+        await vault.close()
+        await client.drop_database(name)
+        await client.close()
