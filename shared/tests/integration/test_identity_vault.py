@@ -28,7 +28,7 @@ async def test_seal_many_seals_as_seal_does_with_one_key_per_complaint(
     try:
         await vault.ensure_key_vault()
         earlier = await vault.seal("c-old", {"job": {"to": "a@example.com"}}, ["job"])
-        items = [
+        items: list[tuple[str, dict[str, Any], list[str]]] = [
             ("c-old", {"job": {"to": "b@example.com"}, "n": 1}, ["job"]),  # has a key already
             ("c-new", {"job": {"to": "c@example.com"}, "n": 2}, ["job"]),
             ("c-new", {"job": "+628111", "other": "x", "n": 3}, ["job", "other"]),  # same key
