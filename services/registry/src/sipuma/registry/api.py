@@ -8,12 +8,12 @@ and search's parameters are read in `search.py`."""
 
 # No `from __future__ import annotations`: FastAPI must see the route-local `Caller` alias.
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sipuma.registry import exports, sla, statistics
@@ -221,7 +221,6 @@ def _scope(
     return OfficeScope(frozenset({principal.office_code}))
 
 
-XLSX = exports.XLSX_TYPE
 STATISTICS_ROLES = (
     "Statistik hanya untuk petugas kepatuhan (UKI) dan supervisor.",
     "Statistics are for compliance staff and supervisors only.",
@@ -339,7 +338,7 @@ def staff_router(
         "366 hari; tanggal = tanggal lokal kantor). / Within `from`..`to` (default: the last 31 "
         "days; at most 366 days; a date is the office's local date). `format=csv|xlsx`: the "
         "whole filtered range as a download.",
-        responses={200: {"description": "JSON, CSV or XLSX", "content": EXPORT_CONTENT}},
+        responses={200: _downloads("JSON, CSV or XLSX")},
     )
     async def list_complaints(
         caller: Caller,
@@ -411,7 +410,7 @@ def staff_router(
         "di badan permintaan, bukan di alamat (alamat tercatat di proksi). / Like the list, plus "
         "ticket, complainant name and reported employee: in the body, never in the URL (URLs "
         "end up in proxy logs).",
-        responses={200: {"description": "JSON, CSV or XLSX", "content": EXPORT_CONTENT}},
+        responses={200: _downloads("JSON, CSV or XLSX")},
     )
     async def search_complaints(caller: Caller, body: Search) -> Any:
         return await _run(caller, body, "")
@@ -705,12 +704,7 @@ def staff_router(
     @router.get(
         "/reports/service-standard",
         summary="Standar layanan 30 menit / 30-min standard",
-        responses={
-            200: {
-                "description": "JSON, or CSV with `format=csv`",
-                "content": EXPORT_CONTENT,
-            }
-        },
+        responses={200: _downloads("JSON; CSV with `format=csv`; XLSX with `format=xlsx`")},
     )
     async def service_standard(
         caller: Caller,
@@ -763,15 +757,7 @@ def staff_router(
     @router.get(
         "/statistics",
         summary="Statistik kantor / Office statistics",
-        responses={
-            200: {
-                "description": "JSON; CSV with `format=csv`; XLSX with `format=xlsx`",
-                "content": {
-                    "text/csv": {"schema": {"type": "string"}},
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        },
+        responses={200: _downloads("JSON; CSV with `format=csv`; XLSX with `format=xlsx`")},
     )
     async def office_statistics(
         caller: Caller,
@@ -785,34 +771,18 @@ def staff_router(
         overdue follow-up stages (compliance: own office; supervisor: any or all)."""
         scope = _statistics_scope(caller, office)
         found = await queries.statistics(first, last, scope, datetime.now(UTC))
-        name = f"statistik-{office or 'kantor'}-{first}-{last}"
-        if format == "csv":
-            return Response(
-                statistics.to_csv(found),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-            )
-        if format == "xlsx":
-            return Response(
-                statistics.to_xlsx(found),
-                media_type=XLSX,
-                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-            )
-        return JSONResponse(_jsonable(found))
+        if format == "json":
+            return JSONResponse(_jsonable(found))
+        header, *rows = statistics.flat_rows(found)
+        cells = [[exports.cell(v, UTC) for v in row] for row in rows]
+        name = f"statistik-{office or 'kantor'}-{first}-{last}.{format}"
+        return _download(format, "Statistik", header, _once(cells), name)
 
     @router.get(
         "/statistics/complaints",
         summary="Ekspor per pengaduan (CSV/XLSX, streaming) / Per-complaint export",
         response_class=StreamingResponse,
-        responses={
-            200: {
-                "description": "CSV; XLSX with `format=xlsx` (same columns, local times)",
-                "content": {
-                    "text/csv": {"schema": {"type": "string"}},
-                    XLSX: {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        },
+        responses={200: _downloads("CSV; XLSX with `format=xlsx` (same columns, local times)")},
     )
     async def complaint_export(
         caller: Caller,
@@ -826,7 +796,6 @@ def staff_router(
         scope = _statistics_scope(caller, office)
         rows = queries.complaint_rows(first, last, scope, datetime.now(UTC))
         header = await anext(rows)  # the header comes first, before any store read
-        name = f"pengaduan-{office or 'kantor'}-{first}-{last}.{format}"
         # Same cell rules as every registry export (issue 20): Ya/Tidak, nothing as empty; the
         # CSV gets BOM and CRLF, the XLSX its office-local times as Excel date-times.
         times = [i for i, field in enumerate(header) if field.endswith("_local")]
@@ -838,25 +807,13 @@ def staff_router(
                     found = [exports.local_datetimes(row, times) for row in found]
                 yield found
 
-        if format == "xlsx":
-            body, media = exports.xlsx_stream("Pengaduan", header, cells()), exports.XLSX_TYPE
-        else:
-            body, media = exports.csv_stream(header, cells()), exports.CSV_TYPE
-        return StreamingResponse(
-            body,
-            media_type=media,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        name = f"pengaduan-{office or 'kantor'}-{first}-{last}.{format}"
+        return _download(format, "Pengaduan", header, cells(), name)
 
     def _export(
         kind: str, sheet: str, fields: tuple[str, ...], batches: AsyncIterator[list[Doc]], name: str
     ) -> StreamingResponse:
-        rows = _cells(fields, batches)
-        if kind == "csv":
-            body, media = exports.csv_stream(fields, rows), exports.CSV_TYPE
-        else:
-            body, media = exports.xlsx_stream(sheet, fields, rows), exports.XLSX_TYPE
-        return StreamingResponse(body, media_type=media, headers=exports.disposition(name))
+        return _download(kind, sheet, fields, _cells(fields, batches), name)
 
     async def _cells(
         fields: tuple[str, ...], batches: AsyncIterator[list[Doc]]
@@ -894,8 +851,24 @@ async def _listed_rows(queries: Queries, wanted: ComplaintFilter) -> AsyncIterat
         yield [_summary(d, now) for d in batch]
 
 
-async def _once(rows: list[Doc]) -> AsyncIterator[list[Doc]]:
+async def _once(rows: list[Any]) -> AsyncIterator[list[Any]]:
     yield rows
+
+
+def _downloads(description: str) -> dict[str, Any]:
+    """The OpenAPI answer of a route that also downloads (CSV, XLSX)."""
+    return {"description": description, "content": EXPORT_CONTENT}
+
+
+def _download(
+    kind: str, sheet: str, header: Sequence[str], rows: AsyncIterable[list[list[Any]]], name: str
+) -> StreamingResponse:
+    """Every CSV or XLSX the registry sends leaves here: streamed, as an attachment."""
+    if kind == "xlsx":
+        body, media = exports.xlsx_stream(sheet, header, rows), exports.XLSX_TYPE
+    else:
+        body, media = exports.csv_stream(header, rows), exports.CSV_TYPE
+    return StreamingResponse(body, media_type=media, headers=exports.disposition(name))
 
 
 def _summary(d: Doc, now: datetime) -> Doc:

@@ -4,7 +4,11 @@ range does not sit in memory). One set of cell rules for both: times in the offi
 time to the second, booleans `Ya`/`Tidak`, nothing as an empty cell. Pure apart from the
 temporary file; the routes in `api.py` send what these produce. Serves the staff list, the
 report and the statistics' per-complaint export (issue 18), whose rows come one at a time from a
-cursor: `batched` groups them so CSV and XLSX alike stream in constant memory."""
+cursor: `batched` groups them so CSV and XLSX alike stream in constant memory.
+
+openpyxl is imported by the first XLSX export, not at start: most replicas never write one, and
+its import (4 MiB; 22 MiB where numpy and Pillow are installed, which it then loads) would count
+against the registry's 100 MiB (bench phase x)."""
 
 from __future__ import annotations
 
@@ -16,9 +20,6 @@ import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from sipuma.registry.domain import Doc
 from sipuma.shared.offices import OfficeDirectory
@@ -89,6 +90,8 @@ async def xlsx_stream(
 ) -> AsyncIterator[bytes]:
     """The workbook: openpyxl's write-only sheet keeps rows in a temporary file as they come,
     the saved file is read back in chunks."""
+    from openpyxl import Workbook  # lazily: see the module's doc
+
     book = Workbook(write_only=True)
     page = book.create_sheet(title=sheet[:31])
     page.append(list(header))
@@ -111,6 +114,8 @@ async def xlsx_stream(
 def _text_cell(sheet: Any, value: Any) -> Any:
     """openpyxl stores a string starting with "=" as a formula: kept as text instead."""
     if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell  # imported by then (xlsx_stream)
+
         text = WriteOnlyCell(sheet, value)
         text.data_type = "s"
         return text

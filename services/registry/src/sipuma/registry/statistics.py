@@ -1,6 +1,7 @@
 """Office statistics over a range of local dates (issue 18 part 2), pure: the listed complaints
 are fed one at a time (`add`), from a cursor, so a long range is never held in memory — only
-the per-office counters and one float per complaint for the duration percentiles.
+the per-office counters and one float per complaint for the duration percentiles (a C array of
+doubles: 8 bytes each, 0.8 MB for 100,000 complaints, where a list of floats took 3.2 MB).
 
 Per office (local dates of receipt, in the office's zone): complaints; counts by channel and by
 status; minutes from receipt to register number (median, p90); the SOP's 30-minute intake
@@ -11,15 +12,14 @@ set by compliance staff after registration; "uncategorised" for those not catego
 
 from __future__ import annotations
 
-import io
 import statistics as stats
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sipuma.registry import exports
 from sipuma.registry.categories import UNCATEGORISED, Categories
 from sipuma.registry.domain import Doc
 from sipuma.registry.sla import STANDARD_MINUTES
@@ -52,7 +52,7 @@ FLAT_FIELDS = (
 )
 
 
-def percentile(values: list[float], share: float) -> float | None:
+def percentile(values: Sequence[float], share: float) -> float | None:
     """Linear interpolation between the closest ranks (as DuckDB's `quantile_cont`)."""
     if not values:
         return None
@@ -69,7 +69,7 @@ class _Office:
     by_channel: Counter[str] = field(default_factory=Counter)
     by_status: Counter[str] = field(default_factory=Counter)
     by_category: Counter[str] = field(default_factory=Counter)
-    to_number: list[float] = field(default_factory=list)
+    to_number: array[float] = field(default_factory=lambda: array("d"))
     within_standard: int = 0
     sent: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
@@ -237,22 +237,3 @@ def flat_rows(found: dict[str, Any]) -> Iterator[list[Any]]:
             *(office["by_status"].get(s, 0) for s in statuses),
             *(office["by_category"].get(c, 0) for c in categories),
         ]
-
-
-def to_csv(found: dict[str, Any]) -> str:
-    """Opens in Excel as every registry export does (issue 20): BOM, CRLF, Ya/Tidak."""
-    return exports.BOM + exports.csv_lines(
-        [exports.cell(v, UTC) for v in row] for row in flat_rows(found)
-    ).decode("utf-8")
-
-
-def to_xlsx(found: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook  # only this export needs it
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Statistik")
-    for row in flat_rows(found):
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
