@@ -12,7 +12,6 @@ set by compliance staff after registration; "uncategorised" for those not catego
 
 from __future__ import annotations
 
-import statistics as stats
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,15 +51,20 @@ FLAT_FIELDS = (
 )
 
 
-def percentile(values: Sequence[float], share: float) -> float | None:
+def _ranked(ordered: Sequence[float], share: float) -> float:
     """Linear interpolation between the closest ranks (as DuckDB's `quantile_cont`)."""
-    if not values:
-        return None
-    ordered = sorted(values)
     at = (len(ordered) - 1) * share
     low = int(at)
     high = min(low + 1, len(ordered) - 1)
     return round(ordered[low] + (ordered[high] - ordered[low]) * (at - low), 2)
+
+
+def _median_p90(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """Both from one sorted copy (a long range: one list of its durations at a time, not two)."""
+    if not values:
+        return None, None
+    ordered = sorted(values)
+    return _ranked(ordered, 0.5), _ranked(ordered, 0.9)
 
 
 @dataclass
@@ -127,6 +131,7 @@ class OfficeStatistics:
         rows = []
         for code, office in self._by_office.items():
             known = self._offices.get(code)
+            median, p90 = _median_p90(office.to_number)
             rows.append(
                 {
                     "office_code": code,
@@ -140,10 +145,8 @@ class OfficeStatistics:
                         code: office.by_category[code]
                         for code in [*self._category_codes(), *sorted(office.by_category)]
                     },
-                    "median_minutes_to_number": (
-                        round(stats.median(office.to_number), 2) if office.to_number else None
-                    ),
-                    "p90_minutes_to_number": percentile(office.to_number, 0.9),
+                    "median_minutes_to_number": median,
+                    "p90_minutes_to_number": p90,
                     "within_30_minutes": office.within_standard,
                     "share_within_30_minutes": (
                         round(office.within_standard / office.complaints, 4)

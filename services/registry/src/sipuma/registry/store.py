@@ -254,6 +254,9 @@ def _searched(query: Doc, wanted: ComplaintFilter) -> Doc:
     return {"$and": [query, *more]} if more else query
 
 
+STREAM_BATCH = 200  # entries per cursor batch of a streamed statistics read or export
+
+
 class Store:
     """`ports.ComplaintRepository` on MongoDB-wire collections (plus start-up and health).
     With a `vault`, identity is sealed on the way in and opened on the way out: the store holds
@@ -578,11 +581,13 @@ class Store:
         self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc
     ) -> AsyncIterator[Doc]:
         """Like `listed_between`, read in batches from a cursor (statistics and exports of long
-        ranges: never the whole range in memory)."""
+        ranges: never the whole range in memory). PyMongo decodes a whole batch at once, so the
+        batch is what the read holds: 200 entries, where 1,000 raised the registry's peak RSS by
+        2.5 MiB more during a 100,000-complaint export (bench phase x)."""
         query: Doc = {"received_at": {"$gte": start, "$lt": end}}
         if office_codes is not None:
             query["office_code"] = {"$in": office_codes}
-        async for entry in self.listing.find(query, fields, batch_size=1000):
+        async for entry in self.listing.find(query, fields, batch_size=STREAM_BATCH):
             yield entry
 
     # -- deadline reminders -----------------------------------------------------------------------
