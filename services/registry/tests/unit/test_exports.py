@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -89,3 +91,16 @@ def test_filename_and_disposition_are_ascii_attachments() -> None:
     assert name == "pengaduan_KPPBC-X-S-kar_2026-11-01.csv"
     header = exports.disposition(name)["Content-Disposition"]
     assert header == f'attachment; filename="{name}"'
+
+
+def test_the_registry_starts_without_openpyxl() -> None:
+    """openpyxl (and numpy and Pillow, which it loads where they are installed) is imported by
+    the first XLSX export, not at start: the registry's 100 MiB budget (bench phase x)."""
+    probe = (
+        "import sys, sipuma.registry.main; "
+        "print(sorted({'openpyxl', 'numpy', 'PIL'} & set(sys.modules)))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert found.stdout.strip() == "[]"
