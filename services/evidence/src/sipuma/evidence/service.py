@@ -420,7 +420,9 @@ class EvidenceService:
             read_at=entry["at"],
         )
         entry |= {"outbox_event": event.model_dump_json(), "outbox_pending": True}
-        doc = await audit_chain.append(self.store.last_audit, self.store.add_audit, entry, AUDITED)
+        doc = await audit_chain.append(
+            self.store.audit_log.last, self.store.audit_log.add, entry, AUDITED
+        )
         await self._publish_audit(doc["seq"], event)
         name = record.file_name or f"{evidence_id}{_ext(record)}"
         url = self.storage.download_url(
@@ -434,7 +436,7 @@ class EvidenceService:
         """Who took a download link of which evidence (supervisors, every office)."""
         if not who.has(Role.SUPERVISOR):
             raise SupervisorsOnly
-        found = await self.store.audit_entries(
+        found = await self.store.audit_log.entries(
             str(complaint_id) if complaint_id else None, officer_id, limit
         )
         return [{k: v for k, v in d.items() if k != "_id"} for d in found]
@@ -442,7 +444,7 @@ class EvidenceService:
     async def verify_download_audit(self, who: Principal) -> dict[str, Any]:
         if not who.has(Role.SUPERVISOR):
             raise SupervisorsOnly
-        return await audit_chain.verify(self.store.audit_chain(), AUDITED)
+        return await audit_chain.verify(self.store.audit_log.chain(), AUDITED)
 
 
 # The kinds an identity document is filed under (docs/identity.md).

@@ -21,7 +21,6 @@ happen then (MinIO or Kafka away, a crash) is done by the relay (`pending`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,10 +28,10 @@ from typing import Any
 import structlog
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
 
 from sipuma.evidence.domain import AlreadyRecorded, EvidenceRecord, KnownComplaint
 from sipuma.evidence.ports import Pending
+from sipuma.shared.audit_log import MongoAuditLog
 from sipuma.shared.events import EvidenceStored
 from sipuma.shared.idempotency import DEFAULT_TTL_S
 from sipuma.shared.mongo import create_indexes
@@ -126,6 +125,7 @@ class EvidenceStore:
         self.evidence = db["evidence"]
         # Who downloaded evidence (a scan may be the complainant's KTP): shared.audit_chain.
         self.audit = db["evidence_audit"]
+        self.audit_log = MongoAuditLog(self.audit, hidden=("outbox_event", "outbox_pending"))
         self._ready = False
         self._preparing = asyncio.Lock()
 
@@ -166,22 +166,7 @@ class EvidenceStore:
     async def close(self) -> None:
         await self.client.close()
 
-    # -- complaints (fed by ComplaintReceived / ComplaintRegistered)
-    async def last_audit(self) -> Doc | None:
-        return await self.audit.find_one({}, sort=[("_id", -1)])
-
-    async def audit_entries(
-        self, complaint_id: str | None, officer_id: str | None, limit: int
-    ) -> list[Doc]:
-        """Newest first, per complaint and/or per officer (the supervisors' audit page)."""
-        query: Doc = {}
-        if complaint_id is not None:
-            query["complaint_id"] = complaint_id
-        if officer_id is not None:
-            query["officer_id"] = officer_id
-        found = self.audit.find(query, {"outbox_event": 0, "outbox_pending": 0})
-        return await found.sort("_id", -1).limit(limit).to_list()
-
+    # -- the download audit chain's outbox (the chain itself: `audit_log`)
     async def audit_published(self, seq: int) -> None:
         await self.audit.update_one({"_id": seq}, {"$unset": {"outbox_pending": ""}})
 
@@ -190,17 +175,7 @@ class EvidenceStore:
         query = {"outbox_pending": True, "at": {"$lte": before}}
         return await self.audit.find(query).sort("_id", 1).limit(limit).to_list()
 
-    async def audit_chain(self) -> AsyncIterator[Doc]:
-        async for doc in self.audit.find({}).sort("_id", 1):
-            yield doc
-
-    async def add_audit(self, doc: Doc) -> bool:
-        try:
-            await self.audit.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
-
+    # -- complaints (fed by ComplaintReceived / ComplaintRegistered)
     async def complaint_seen(self, complaint_id: str, office_code: str, seen_at: datetime) -> None:
         await self.prepare()
         await self.complaints.update_one(

@@ -45,7 +45,7 @@ class AuditTrail:
         topic: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._store = store
+        self._log = store.audit_log
         self._relay = relay
         self._topic = topic
         self._clock = clock
@@ -87,14 +87,14 @@ class AuditTrail:
             # Outside the hash: the only part of an entry that is ever updated (sent marks).
             "outbox": entry(event, self._topic, now=now),
         }
-        doc = await audit_chain.append(self._store.last_audit, self._store.add_audit, fact, HASHED)
+        doc = await audit_chain.append(self._log.last, self._log.add, fact, HASHED)
         await self._relay.send_soon("identity_audit", doc)
         return doc
 
     async def entries(
         self, complaint_id: str | None = None, officer_id: str | None = None, limit: int = 200
     ) -> list[Doc]:
-        return await self._store.audit_entries(complaint_id, officer_id, limit)
+        return await self._log.entries(complaint_id, officer_id, limit)
 
     async def verify(self) -> dict[str, Any]:
-        return await audit_chain.verify(self._store.audit_chain(), HASHED)
+        return await audit_chain.verify(self._log.chain(), HASHED)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from sipuma.registry.domain import ComplaintFilter, Counted, Doc
+from sipuma.shared.audit_log import AuditLog
 from sipuma.shared.events import Event
 
 # The facts that carry an outbox entry (the event they caused, published from there).
@@ -72,15 +73,8 @@ class ComplaintRepository(Protocol):
         """The erasure record (one per complaint, with its outbox entry); False if one exists."""
 
     # -- the identity-read audit chain (insert-only; `_id` = `seq`) ---------------------------
-    async def add_audit(self, doc: Doc) -> bool:
-        """False when entry `seq` exists (another replica appended first)."""
-
-    async def last_audit(self) -> Doc | None: ...
-    async def audit_entries(
-        self, complaint_id: str | None, officer_id: str | None, limit: int
-    ) -> list[Doc]: ...
-    def audit_chain(self) -> AsyncIterator[Doc]:
-        """Every entry in `seq` order."""
+    @property
+    def audit_log(self) -> AuditLog: ...
 
     async def mark_attention(self, complaint_id: str, mark: Doc) -> None:
         """Mark a complaint as waiting for a person (kept if marked already)."""

@@ -34,6 +34,7 @@ from sipuma.registry.domain import SORTS, ComplaintFilter, Counted, Doc
 from sipuma.registry.ports import OUTBOX_KINDS, OutboxKind
 from sipuma.registry.views import COMPLAINANT_CORRECTED
 from sipuma.shared import events as ev
+from sipuma.shared.audit_log import MongoAuditLog
 from sipuma.shared.grouped import Grouped
 from sipuma.shared.identity_vault import IdentityKeySettings, IdentityVault
 from sipuma.shared.mongo import create_indexes, ordered_index
@@ -274,6 +275,8 @@ class Store:
         self.tickets: AsyncCollection[Doc] = self.db["tickets"]
         self.status_changes: AsyncCollection[Doc] = self.db["status_changes"]
         self.facts: AsyncCollection[Doc] = self.db["facts"]
+        # Who saw whom (issue 16): the identity-read chain (shared.audit_chain).
+        self.audit_log = MongoAuditLog(self.db["identity_audit"], hidden=("outbox",))
         # Inserts of concurrent handlers into one collection share an unordered `insert_many`,
         # each document inserted or refused on its own.
         self._inserts: dict[str, Grouped[Doc, bool]] = {
@@ -351,31 +354,6 @@ class Store:
         except DuplicateKeyError:
             return False
         return True
-
-    async def add_audit(self, doc: Doc) -> bool:
-        try:
-            await self.db["identity_audit"].insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def last_audit(self) -> Doc | None:
-        return await self.db["identity_audit"].find_one({}, sort=[("_id", -1)])
-
-    async def audit_entries(
-        self, complaint_id: str | None, officer_id: str | None, limit: int
-    ) -> list[Doc]:
-        query: Doc = {}
-        if complaint_id is not None:
-            query["complaint_id"] = complaint_id
-        if officer_id is not None:
-            query["officer_id"] = officer_id
-        found = self.db["identity_audit"].find(query, {"outbox": 0}).sort("_id", -1)
-        return await found.limit(limit).to_list()
-
-    async def audit_chain(self) -> AsyncIterator[Doc]:
-        async for doc in self.db["identity_audit"].find({}, {"outbox": 0}).sort("_id", 1):
-            yield doc
 
     async def erase_identity(self, complaint_id: str) -> bool:
         """Erasure: delete the complaint's data key (its ciphertext stays, unreadable) and the
