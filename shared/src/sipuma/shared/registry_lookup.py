@@ -4,15 +4,24 @@ token, so office scope and roles stay the registry's decision (services never im
 Plumbing only: the registry's 404 (unknown, or another office's number: not even confirmed) is
 passed on as a 404 problem; 401/403 as they came; the registry unreachable, slow or failing as a
 503 with Retry-After — never a 500 for something outside the caller's hands.
+
+`by_id` and `by_number` are the two FastAPI dependencies a route takes its complaint from, so a
+service writes each route once and mounts it under both `/{complaint_id}` and
+`/by-number/{number:path}` (intake's amendments, evidence).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI reads the dependencies' signatures, and
+# `by_number`'s refers to its closure.
 
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 from urllib.parse import quote
 
 import httpx
+from fastapi import Depends, Path, Request
 
+from sipuma.shared.auth import Principal
 from sipuma.shared.problems import ProblemError, not_found
 
 RETRY_AFTER_S = 5
@@ -87,3 +96,27 @@ class RegistryLookup:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+async def by_id(
+    complaint_id: Annotated[uuid.UUID, Path(description="ID pengaduan · complaint id")],
+) -> uuid.UUID:
+    return complaint_id
+
+
+def by_number(
+    registry: RegistryLookup, principal: Callable[..., Awaitable[Principal]]
+) -> Callable[..., Awaitable[uuid.UUID]]:
+    """The dependency resolving the path's `number` through the registry, under the caller's own
+    token; `principal` (the route's token check) runs first, so a bad token is a 401 before the
+    registry is asked."""
+
+    async def complaint_by_number(
+        number: Annotated[str, Path(description="Nomor register · register number (any case)")],
+        request: Request,
+        _: Annotated[Principal, Depends(principal)],
+    ) -> uuid.UUID:
+        authorization = request.headers.get("authorization", "")
+        return uuid.UUID(await registry.complaint_id(number, authorization))
+
+    return complaint_by_number

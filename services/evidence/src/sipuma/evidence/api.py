@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
@@ -40,7 +40,7 @@ from sipuma.shared.idempotency import (
     scope_of,
 )
 from sipuma.shared.payloads import EvidenceKind
-from sipuma.shared.registry_lookup import RegistryLookup
+from sipuma.shared.registry_lookup import RegistryLookup, by_id, by_number
 
 ACCEPTED_BODY = {
     "required": True,
@@ -92,23 +92,11 @@ def build_router(
     router = APIRouter()
     who = bearer_principal(verifier)
 
-    async def by_id(complaint_id: uuid.UUID) -> uuid.UUID:
-        return complaint_id
-
-    async def by_number(
-        number: Annotated[str, Path(description="Nomor register · register number (any case)")],
-        request: Request,
-        _: Annotated[Principal, Depends(who)],  # 401 before the registry is asked
-    ) -> uuid.UUID:
-        return uuid.UUID(
-            await registry.complaint_id(number, request.headers.get("authorization", ""))
-        )
-
     router.include_router(
         _routes(who, service, answers, by_id), prefix="/v1/complaints/{complaint_id}"
     )
     router.include_router(
-        _routes(who, service, answers, by_number),
+        _routes(who, service, answers, by_number(registry, who)),
         prefix="/v1/complaints/by-number/{number:path}",
     )
     return router

@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from sipuma.evidence.domain import AlreadyRecorded, EvidenceRecord, KnownComplaint
 from sipuma.evidence.ports import Pending

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from sipuma.intake import domain
 from sipuma.intake.answers import amended_message, contact_outcome, status_message
-from sipuma.intake.domain import Amendment, ComplaintStatus, Delivery, Hint
+from sipuma.intake.domain import Amendment, ComplaintStatus, Delivery, Entry, Hint
 from sipuma.intake.models import (
     AmendmentAccepted,
     ComplaintAccepted,
@@ -32,7 +32,7 @@ from sipuma.shared.correlation import usable
 from sipuma.shared.idempotency import Answer, IdemKey, fingerprint, scope_of
 from sipuma.shared.idempotency import idempotent as kept_once
 from sipuma.shared.problems import MEDIA_TYPE, Problem
-from sipuma.shared.registry_lookup import RegistryLookup
+from sipuma.shared.registry_lookup import RegistryLookup, by_id, by_number
 
 _PROBLEM: dict[str, Any] = {"model": Problem, "content": {MEDIA_TYPE: {}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -68,7 +68,6 @@ COMMUNICATION_SUMMARY = (
 )
 
 ComplaintId = Annotated[uuid.UUID, Path(description="ID pengaduan · complaint id")]
-RegisterNumber = Annotated[str, Path(description="Nomor register · register number (any case)")]
 
 
 def _status_url(complaint_id: str) -> str:
@@ -79,6 +78,17 @@ def correlation_id(request: Request) -> str:
     """Set by the shared CorrelationIdMiddleware (X-Correlation-ID, validated or new)."""
     given = request.scope.get("state", {}).get("correlation_id")
     return given if isinstance(given, str) else usable(request.headers.get("x-correlation-id"))
+
+
+def _status_out(entry: Entry) -> StatusOut:
+    return StatusOut(
+        complaint_id=entry.complaint_id,
+        office_code=entry.office_code,
+        status=entry.status,
+        register_number=entry.register_number,
+        registered_at=entry.registered_at,
+        message=status_message(entry.status, entry.register_number),
+    )
 
 
 def _hints_for(who: Principal, hints: list[Hint] | None) -> list[DuplicateHint] | None:
@@ -115,7 +125,8 @@ def _accepted(done: Amended, kind: str) -> Answer:
 def build_router(
     verifier: TokenVerifier, intake: Intake, answers: IdempotencyStore, registry: RegistryLookup
 ) -> APIRouter:
-    Officer = Annotated[Principal, Depends(bearer_principal(verifier))]
+    principal = bearer_principal(verifier)
+    Officer = Annotated[Principal, Depends(principal)]
 
     async def idempotent(
         request: Request,
@@ -153,21 +164,21 @@ def build_router(
             scope = f"{scope} {self.complaint_id}"
             return await idempotent(self.request, self.who, self.key, scope, run)
 
-    async def amending(  # async: a plain def would run in a worker thread
-        complaint_id: ComplaintId, request: Request, who: Officer, idempotency_key: IdemKey = None
-    ) -> Amending:
-        return Amending(str(complaint_id), who, request, idempotency_key)
+    def amending(
+        resolve: Callable[..., Awaitable[uuid.UUID]],
+    ) -> Callable[..., Awaitable[Amending]]:
+        """The amendment of the complaint `resolve` names: by id, or by register number (the
+        registry decides, under the caller's own token, which complaint the number is)."""
 
-    async def amending_by_number(
-        number: RegisterNumber,
-        request: Request,
-        who: Officer,
-        idempotency_key: IdemKey = None,
-    ) -> Amending:
-        # The registry decides (under the caller's own token) which complaint the number is.
-        authorization = request.headers.get("authorization", "")
-        complaint_id = await registry.complaint_id(number, authorization)
-        return Amending(str(uuid.UUID(complaint_id)), who, request, idempotency_key)
+        async def amending(  # async: a plain def would run in a worker thread
+            complaint_id: Annotated[uuid.UUID, Depends(resolve)],
+            request: Request,
+            who: Officer,
+            idempotency_key: IdemKey = None,
+        ) -> Amending:
+            return Amending(str(complaint_id), who, request, idempotency_key)
+
+        return amending
 
     router = APIRouter(prefix="/v1/complaints", tags=["pengaduan · complaints"], responses=ERRORS)
 
@@ -221,15 +232,7 @@ def build_router(
         summary="Status dan nomor register · Status and register number",
     )
     async def complaint_status(complaint_id: ComplaintId, who: Officer) -> StatusOut:
-        entry = intake.status(who, str(complaint_id))
-        return StatusOut(
-            complaint_id=entry.complaint_id,
-            office_code=entry.office_code,
-            status=entry.status,
-            register_number=entry.register_number,
-            registered_at=entry.registered_at,
-            message=status_message(entry.status, entry.register_number),
-        )
+        return _status_out(intake.status(who, str(complaint_id)))
 
     @router.get(
         "/by-number/{register_number:path}",
@@ -240,19 +243,11 @@ def build_router(
         "UUIDs: the answer gives the `complaint_id` for additions, contact, number told, evidence.",
     )
     async def complaint_by_number(register_number: str, who: Officer) -> StatusOut:
-        entry = intake.by_number(who, register_number)
-        return StatusOut(
-            complaint_id=entry.complaint_id,
-            office_code=entry.office_code,
-            status=entry.status,
-            register_number=entry.register_number,
-            registered_at=entry.registered_at,
-            message=status_message(entry.status, entry.register_number),
-        )
+        return _status_out(intake.by_number(who, register_number))
 
-    def amendment_routes(where: str, resolve: Callable[..., Awaitable[Amending]]) -> None:
+    def amendment_routes(where: str, resolve: Callable[..., Awaitable[uuid.UUID]]) -> None:
         """The amendment routes under `where`: the complaint id, or the register number."""
-        Amend = Annotated[Amending, Depends(resolve)]
+        Amend = Annotated[Amending, Depends(amending(resolve))]
 
         @router.post(
             f"{where}/supplements",
@@ -307,8 +302,8 @@ def build_router(
                 lambda change: intake.record_communication(change, body),
             )
 
-    amendment_routes("/{complaint_id}", amending)
+    amendment_routes("/{complaint_id}", by_id)
     # Register numbers carry '/': the `path` converter takes them whole (the suffix still routes).
-    amendment_routes("/by-number/{number:path}", amending_by_number)
+    amendment_routes("/by-number/{number:path}", by_number(registry, principal))
 
     return router
