@@ -15,6 +15,9 @@ for the dispatcher (of this or any replica). Sending never holds a partition.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
 from faststream.kafka import KafkaBroker
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
@@ -32,8 +35,44 @@ from sipuma.shared.events import (
     TicketIssued,
 )
 from sipuma.shared.kafka import subscribe_event_batches
+from sipuma.shared.topics import TopicSpec
 
 STAFF_ALERT_TOPICS = (topics.DEADLINE_APPROACHING, topics.COMPLAINT_OVERDUE)
+
+
+def _subscribe(
+    broker: KafkaBroker,
+    settings: NotifierSettings,
+    handler: Callable[[Any], Awaitable[None]],
+    *,
+    group: str,
+    specs: Sequence[TopicSpec],
+    concurrency: int,
+    title: str,
+    description: str,
+) -> BatchSubscriber:
+    """`handler` on `specs`' topics in the consumer group `group` (prefixed), with its own
+    dead-letter topic: the shared batch subscriber, with the notifier's consumer settings."""
+    consumer = EventConsumer(
+        handler=handler,
+        group_id=settings.topic_prefix + group,
+        accept=tuple(cls for spec in specs for cls in spec.event_types),
+        dead_letters=broker.publisher(
+            settings.topic(topics.dead_letter_topic(group)), include_in_schema=False
+        ),
+        retry_initial_seconds=settings.consumer_retry_initial_seconds,
+        retry_max_seconds=settings.consumer_retry_max_seconds,
+    )
+    return subscribe_event_batches(
+        broker,
+        [settings.topic(spec) for spec in specs],
+        consumer,
+        max_records=settings.consumer_batch_size,
+        concurrency=concurrency,
+        batch_timeout_ms=settings.consumer_batch_wait_ms,
+        title=title,
+        description=description,
+    )
 
 
 def register_staff_alerts(
@@ -46,25 +85,13 @@ def register_staff_alerts(
         """E-mail the office's compliance staff (or supervisors) once per reminder."""
         await alerts.receive(event)
 
-    group = settings.topic_prefix + settings.staff_consumer_group
-    consumer = EventConsumer(
-        handler=remind_staff,
-        group_id=group,
-        accept=tuple(cls for spec in STAFF_ALERT_TOPICS for cls in spec.event_types),
-        dead_letters=broker.publisher(
-            settings.topic(topics.dead_letter_topic(settings.staff_consumer_group)),
-            include_in_schema=False,
-        ),
-        retry_initial_seconds=settings.consumer_retry_initial_seconds,
-        retry_max_seconds=settings.consumer_retry_max_seconds,
-    )
-    return subscribe_event_batches(
+    return _subscribe(
         broker,
-        [settings.topic(spec) for spec in STAFF_ALERT_TOPICS],
-        consumer,
-        max_records=settings.consumer_batch_size,
+        settings,
+        remind_staff,
+        group=settings.staff_consumer_group,
+        specs=STAFF_ALERT_TOPICS,
         concurrency=1,
-        batch_timeout_ms=settings.consumer_batch_wait_ms,
         title="notifier:staff-alerts",
         description="Deadline reminders and escalations to send to staff",
     )
@@ -77,24 +104,13 @@ def register(
         """Send the ticket numbers by e-mail and/or SMS, once per ticket and channel."""
         dispatcher.hand_over(await notifier.receive(event))
 
-    consumer = EventConsumer(
-        handler=send_ticket_notifications,
-        group_id=settings.group_id,
-        accept=topics.TICKET_ISSUED.event_types,
-        dead_letters=broker.publisher(
-            settings.topic(topics.dead_letter_topic(settings.consumer_group)),
-            include_in_schema=False,
-        ),
-        retry_initial_seconds=settings.consumer_retry_initial_seconds,
-        retry_max_seconds=settings.consumer_retry_max_seconds,
-    )
-    return subscribe_event_batches(
+    return _subscribe(
         broker,
-        [settings.topic(topics.TICKET_ISSUED)],
-        consumer,
-        max_records=settings.consumer_batch_size,
+        settings,
+        send_ticket_notifications,
+        group=settings.consumer_group,
+        specs=(topics.TICKET_ISSUED,),
         concurrency=settings.consumer_concurrency,
-        batch_timeout_ms=settings.consumer_batch_wait_ms,
         title="notifier:ticket-issued",
         description="Ticket numbers to send by e-mail and SMS",
     )
@@ -111,25 +127,13 @@ def register_erasures(
         """Delete the complaint's contact and ticket from the delivery log."""
         await deliveries.erase(str(event.complaint_id))
 
-    group = settings.topic_prefix + settings.erasure_consumer_group
-    consumer = EventConsumer(
-        handler=erase_contacts,
-        group_id=group,
-        accept=topics.COMPLAINT_IDENTITY_ERASED.event_types,
-        dead_letters=broker.publisher(
-            settings.topic(topics.dead_letter_topic(settings.erasure_consumer_group)),
-            include_in_schema=False,
-        ),
-        retry_initial_seconds=settings.consumer_retry_initial_seconds,
-        retry_max_seconds=settings.consumer_retry_max_seconds,
-    )
-    return subscribe_event_batches(
+    return _subscribe(
         broker,
-        [settings.topic(topics.COMPLAINT_IDENTITY_ERASED)],
-        consumer,
-        max_records=settings.consumer_batch_size,
+        settings,
+        erase_contacts,
+        group=settings.erasure_consumer_group,
+        specs=(topics.COMPLAINT_IDENTITY_ERASED,),
         concurrency=1,
-        batch_timeout_ms=settings.consumer_batch_wait_ms,
         title="notifier:identity-erased",
         description="Erase the contacts held for a complaint whose identity was erased",
     )
