@@ -11,12 +11,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-CACHE="${SIPUMA_CACHE_DIR:-$HOME/.cache/sipuma}"
-RUN="${SIPUMA_RUN_DIR:-$HOME/.local/state/sipuma}"
-DATA="$RUN/data"
-LOGS="$RUN/logs"
-PIDS="$RUN/pids"
+LOG_TAG=infra
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$HERE/lib.sh"  # ROOT, CACHE, RUN, DATA, LOGS, PIDS; log, die, the pid-file helpers
 
 # Pinned versions.
 KAFKA_VERSION="4.1.1"
@@ -41,49 +38,6 @@ export MINIO_ROOT_PASSWORD="${SIPUMA_S3_SECRET_KEY:-sipuma-dev-secret}"
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 MINIO_BIN="$CACHE/bin/minio-$MINIO_TAG"
 STORE_SH="$HERE/documentdb/store.sh"
-
-log() { printf '[infra] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-is_running() {
-  local pidfile="$PIDS/$1.pid"
-  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
-}
-
-wait_until() { # name timeout_s command...
-  local name="$1" timeout="$2"; shift 2
-  local deadline=$((SECONDS + timeout))
-  until "$@"; do
-    if ! is_running "$name"; then
-      tail -n 30 "$LOGS/$name.log" >&2 || true
-      die "$name exited during start-up (log: $LOGS/$name.log)"
-    fi
-    ((SECONDS < deadline)) || die "$name did not answer within ${timeout}s (log: $LOGS/$name.log)"
-    sleep 0.5
-  done
-}
-
-start_bg() { # name command... ; runs detached in its own session so `down` can stop the group
-  local name="$1"; shift
-  mkdir -p "$LOGS" "$PIDS"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
-  echo $! > "$PIDS/$name.pid"
-}
-
-stop_one() {
-  local name="$1" pidfile="$PIDS/$1.pid"
-  [[ -f "$pidfile" ]] || return 0
-  local pid; pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
-    log "stopping $name (pid $pid)"
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
 
 # ---------------------------------------------------------------- install
 ensure_uv() {
@@ -215,10 +169,7 @@ down() {
 }
 
 status() {
-  for name in kafka minio mailsink smssink; do
-    if is_running "$name"; then echo "$name: running (pid $(cat "$PIDS/$name.pid"))"
-    else echo "$name: stopped"; fi
-  done
+  for name in kafka minio mailsink smssink; do status_of "$name"; done
   store status
   bash "$HERE/keycloak.sh" status
 }

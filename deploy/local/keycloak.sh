@@ -13,11 +13,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-CACHE="${SIPUMA_CACHE_DIR:-$HOME/.cache/sipuma}"
-RUN="${SIPUMA_RUN_DIR:-$HOME/.local/state/sipuma}"
-LOGS="$RUN/logs"
-PIDS="$RUN/pids"
+LOG_TAG=keycloak
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$HERE/lib.sh"  # ROOT, CACHE, RUN, LOGS, PIDS; log, die, the pid-file helpers
 
 KEYCLOAK_VERSION="26.5.6"
 KEYCLOAK_PORT="${SIPUMA_KEYCLOAK_PORT:-18080}"
@@ -27,10 +25,6 @@ DIST_URL="https://repo1.maven.org/maven2/org/keycloak/keycloak-quarkus-dist/$KEY
 ZIP="$CACHE/keycloak/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
 HOME_DIR="$CACHE/keycloak/keycloak-$KEYCLOAK_VERSION"
 
-log() { printf '[keycloak] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-is_running() { [[ -f "$PIDS/keycloak.pid" ]] && kill -0 "$(cat "$PIDS/keycloak.pid")" 2>/dev/null; }
 discovery() { curl -fsS "http://127.0.0.1:$KEYCLOAK_PORT/realms/sipuma/.well-known/openid-configuration" >/dev/null 2>&1; }
 
 java_home() {
@@ -63,52 +57,29 @@ install() {
 
 up() {
   # A Keycloak that already serves the realm on this port (another checkout's) is used as is.
-  if is_running || discovery; then return 0; fi
+  if is_running keycloak || discovery; then return 0; fi
   install
   port_open "$KEYCLOAK_PORT" && die "port $KEYCLOAK_PORT is taken by another process"
-  mkdir -p "$LOGS" "$PIDS" "$HOME_DIR/data/import"
+  mkdir -p "$HOME_DIR/data/import"
   # In-memory H2: the realm is imported afresh at every start, always the file in the repo.
   cp "$REALM_FILE" "$HOME_DIR/data/import/sipuma-realm.json"
   local jhome; jhome="$(java_home)"
   log "starting Keycloak $KEYCLOAK_VERSION on 127.0.0.1:$KEYCLOAK_PORT (Java: $jhome)"
   # The admin user exists only in this dev instance (bootstrap from the environment).
-  JAVA_HOME="$jhome" JAVA_OPTS_KC_HEAP="-Xms64m -Xmx512m" \
+  start_bg keycloak env JAVA_HOME="$jhome" JAVA_OPTS_KC_HEAP="-Xms64m -Xmx512m" \
     KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD=dev-only-keycloak-admin \
-    setsid "$HOME_DIR/bin/kc.sh" start-dev --http-host=127.0.0.1 --http-port="$KEYCLOAK_PORT" \
-    --http-management-port="$KEYCLOAK_MANAGEMENT_PORT" --db=dev-mem --import-realm \
-    >>"$LOGS/keycloak.log" 2>&1 </dev/null &
-  echo $! >"$PIDS/keycloak.pid"
+    "$HOME_DIR/bin/kc.sh" start-dev --http-host=127.0.0.1 --http-port="$KEYCLOAK_PORT" \
+    --http-management-port="$KEYCLOAK_MANAGEMENT_PORT" --db=dev-mem --import-realm
 }
 
+# A Keycloak of another checkout that already answers is fine (the condition is tried first).
 wait_ready() {
-  discovery && return 0
-  local deadline=$((SECONDS + ${SIPUMA_KEYCLOAK_START_TIMEOUT:-300}))
-  until discovery; do
-    if ! is_running; then
-      tail -n 30 "$LOGS/keycloak.log" >&2 || true
-      die "Keycloak exited during start-up (log: $LOGS/keycloak.log)"
-    fi
-    ((SECONDS < deadline)) || die "Keycloak did not answer in time (log: $LOGS/keycloak.log)"
-    sleep 1
-  done
+  wait_until keycloak "${SIPUMA_KEYCLOAK_START_TIMEOUT:-300}" discovery
 }
 
-down() {
-  [[ -f "$PIDS/keycloak.pid" ]] || return 0
-  local pid; pid="$(cat "$PIDS/keycloak.pid")"
-  if kill -0 "$pid" 2>/dev/null; then
-    log "stopping keycloak (pid $pid)"
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  fi
-  rm -f "$PIDS/keycloak.pid"
-}
+down() { stop_one keycloak; }
 
-status() {
-  if is_running; then echo "keycloak: running (pid $(cat "$PIDS/keycloak.pid"))"
-  else echo "keycloak: stopped"; fi
-}
+status() { status_of keycloak; }
 
 case "${1:-}" in
   up) up ;;

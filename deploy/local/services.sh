@@ -4,16 +4,11 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-RUN="${SIPUMA_RUN_DIR:-$HOME/.local/state/sipuma}"
-LOGS="$RUN/logs"
-PIDS="$RUN/pids"
+LOG_TAG=services
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$HERE/lib.sh"  # ROOT, RUN, LOGS, PIDS; log, the pid-file helpers
 SERVICES=(registry intake evidence notifier)
 declare -A PORTS=([intake]=8001 [registry]=8002 [evidence]=8003 [notifier]=8004)
-
-log() { printf '[services] %s\n' "$*" >&2; }
-
-is_running() { [[ -f "$PIDS/$1.pid" ]] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
 
 # Local development settings; production sets its own through the environment.
 export SIPUMA_ENVIRONMENT="${SIPUMA_ENVIRONMENT:-development}"
@@ -44,8 +39,9 @@ export SIPUMA_REGISTRY_URL="${SIPUMA_REGISTRY_URL:-http://127.0.0.1:8002}"
 export SIPUMA_TRACKING_URL="${SIPUMA_TRACKING_URL:-http://127.0.0.1:8001/lacak}"
 export SIPUMA_STATE_DIR="${SIPUMA_STATE_DIR:-$RUN/data}"
 
+ready() { curl -fsS "http://127.0.0.1:${PORTS[$1]}/readyz" >/dev/null 2>&1; }
+
 up() {
-  mkdir -p "$LOGS" "$PIDS"
   for name in "${SERVICES[@]}"; do
     is_running "$name" && continue
     log "starting $name on 127.0.0.1:${PORTS[$name]}"
@@ -54,40 +50,23 @@ up() {
       uri="$(mongo_uri_for "$name")" || exit 1
       store_env=("SIPUMA_MONGO_URI=$uri")
     fi
-    env "${store_env[@]}" SIPUMA_HTTP_PORT="${PORTS[$name]}" setsid "$ROOT/.venv/bin/sipuma-$name" \
-      >>"$LOGS/$name.log" 2>&1 < /dev/null &
-    echo $! > "$PIDS/$name.pid"
+    start_bg "$name" env "${store_env[@]}" SIPUMA_HTTP_PORT="${PORTS[$name]}" \
+      "$ROOT/.venv/bin/sipuma-$name"
   done
   for name in "${SERVICES[@]}"; do
-    local deadline=$((SECONDS + 60))
-    until curl -fsS "http://127.0.0.1:${PORTS[$name]}/readyz" >/dev/null 2>&1; do
-      if ! is_running "$name"; then tail -n 30 "$LOGS/$name.log" >&2; log "$name exited"; exit 1; fi
-      ((SECONDS < deadline)) || { log "$name not ready after 60s (log: $LOGS/$name.log)"; exit 1; }
-      sleep 0.5
-    done
+    wait_until "$name" 60 ready "$name"
     log "$name ready: http://127.0.0.1:${PORTS[$name]}"
   done
 }
 
 down() {
   for name in "${SERVICES[@]}"; do
-    [[ -f "$PIDS/$name.pid" ]] || continue
-    local pid; pid="$(cat "$PIDS/$name.pid")"
-    if kill -0 "$pid" 2>/dev/null; then
-      log "stopping $name (SIGTERM: finish in-flight work, commit, leave the group)"
-      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-      kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    rm -f "$PIDS/$name.pid"
+    stop_one "$name" "SIGTERM: finish in-flight work, commit, leave the group"
   done
 }
 
 status() {
-  for name in "${SERVICES[@]}"; do
-    if is_running "$name"; then echo "$name: running (pid $(cat "$PIDS/$name.pid"), port ${PORTS[$name]})"
-    else echo "$name: stopped"; fi
-  done
+  for name in "${SERVICES[@]}"; do status_of "$name" "port ${PORTS[$name]}"; done
 }
 
 case "${1:-}" in
