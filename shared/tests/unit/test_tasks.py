@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sipuma.shared.tasks import bounded, cancel_and_wait
+from sipuma.shared.tasks import bounded, cancel_and_wait, every
 
 pytestmark = pytest.mark.unit
 
@@ -59,3 +59,27 @@ async def test_bounded_answers_whether_the_work_ended_by_itself() -> None:
     started = time.monotonic()
     assert not await bounded(_swallows(1, ended), timeout_s=0.1)
     assert time.monotonic() - started < 5 and ended == [True]
+
+
+class _Logger:
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def exception(self, event: str) -> None:
+        self.failures.append(event)
+
+
+async def test_every_outlives_a_failing_pass_and_ends_at_stop() -> None:
+    stop, logger = asyncio.Event(), _Logger()
+    passes: list[int] = []
+
+    async def work() -> None:
+        passes.append(len(passes) + 1)
+        if len(passes) == 1:
+            raise ConnectionError("store away")
+        if len(passes) == 3:
+            stop.set()
+
+    await every(0, stop, work, failed="job_failed", logger=logger)
+    assert passes == [1, 2, 3]
+    assert logger.failures == ["job_failed"]

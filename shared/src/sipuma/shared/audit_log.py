@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+
+from sipuma.shared.mongo import insert_new
 
 Doc = dict[str, Any]
 
@@ -43,11 +44,7 @@ class MongoAuditLog:
         self._projection: Doc | None = {name: 0 for name in hidden} or None
 
     async def add(self, doc: Doc) -> bool:
-        try:
-            await self.collection.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(self.collection, doc)
 
     async def last(self) -> Doc | None:
         return await self.collection.find_one({}, sort=[("_id", -1)])

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pymongo import IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 # DocumentDB's index option for its ordered (composite) index: a sort that follows the index's
 # key order is then read from the index (with `documentdb.enableIndexOrderbyPushdown`, see
@@ -17,6 +18,16 @@ ORDERED_OPTION = "enableOrderedIndex"
 # MongoDB's answer to an index option it does not know (InvalidIndexSpecificationOption).
 _UNKNOWN_INDEX_OPTION = 197
 _INDEX_NOT_FOUND = 27
+
+
+async def insert_new(collection: AsyncCollection[Any], doc: Mapping[str, Any]) -> bool:
+    """Insert an insert-only fact; False when its key exists (written before: a redelivery, a
+    replay, or a racing writer that came first). Any other error raises."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 def ordered_index(keys: Sequence[tuple[str, int]], name: str, **options: Any) -> IndexModel:

@@ -8,8 +8,10 @@ task. These helpers cancel again until the task ends, and never wait past a dead
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import structlog
 
@@ -59,3 +61,23 @@ async def bounded(work: Awaitable[object], timeout_s: float) -> bool:
         return True
     await cancel_and_wait(task)
     return False
+
+
+async def every(
+    interval_s: float,
+    stop: asyncio.Event,
+    work: Callable[[], Awaitable[object]],
+    *,
+    failed: str,
+    logger: Any = log,
+) -> None:
+    """`work` until `stop` is set, a pass every `interval_s`: a pass that raises is logged as
+    `failed` (with the traceback, on the job's own `logger`) and the next pass comes, so the job
+    outlives an outage of the store or the mail server."""
+    while not stop.is_set():
+        try:
+            await work()
+        except Exception:
+            logger.exception(failed)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)

@@ -13,7 +13,6 @@ an event, and are not logged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from sipuma.notifier.ports import EmailSender, OutgoingEmail
 from sipuma.notifier.store import MongoStaffAlertLog
 from sipuma.shared import events as ev
 from sipuma.shared.offices import OfficeDirectory
+from sipuma.shared.tasks import every
 
 log = structlog.get_logger("sipuma.notifier.staff")
 Role = str  # "compliance" | "supervisor"
@@ -156,10 +156,6 @@ class StaffAlerts:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop`: send what is due (a sender that died leaves it to the next pass)."""
-        while not stop.is_set():
-            try:
-                await self.send_due()
-            except Exception:
-                log.exception("staff_alert.send_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._interval)
+        await every(
+            self._interval, stop, self.send_due, failed="staff_alert.send_failed", logger=log
+        )

@@ -41,7 +41,7 @@ from typing import Any
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from sipuma.notifier.domain import (
     CLAIMED,
@@ -56,7 +56,7 @@ from sipuma.notifier.domain import (
 )
 from sipuma.shared.grouped import Grouped
 from sipuma.shared.identity_vault import IdentityVault
-from sipuma.shared.mongo import create_indexes
+from sipuma.shared.mongo import create_indexes, insert_new
 from sipuma.shared.transactions import in_transaction
 
 Doc = dict[str, Any]
@@ -471,11 +471,7 @@ async def _insert_unordered(col: AsyncCollection[Doc], docs: list[Doc]) -> list[
     if not docs:
         return []
     if len(docs) == 1:
-        try:
-            await col.insert_one(docs[0])
-        except DuplicateKeyError:
-            return [False]
-        return [True]
+        return [await insert_new(col, docs[0])]
     try:
         await col.insert_many(docs, ordered=False)
     except BulkWriteError as error:

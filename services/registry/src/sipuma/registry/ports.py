@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 from sipuma.registry.domain import ComplaintFilter, Counted, Doc
 from sipuma.shared.audit_log import AuditLog
@@ -28,16 +28,7 @@ OutboxKind = Literal[
     "duplicate_hints",
     "categorisations",
 ]
-OUTBOX_KINDS: tuple[OutboxKind, ...] = (
-    "register_numbers",
-    "tickets",
-    "status_changes",
-    "deadline_alerts",
-    "erasures",
-    "identity_audit",
-    "duplicate_hints",
-    "categorisations",
-)
+OUTBOX_KINDS: tuple[OutboxKind, ...] = get_args(OutboxKind)
 
 
 class Publish(Protocol):

@@ -16,7 +16,6 @@ The clock is a parameter: the tests move it over a deadline instead of waiting.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -28,6 +27,7 @@ from sipuma.registry.domain import Doc
 from sipuma.registry.outbox import OutboxRelay, entry
 from sipuma.registry.ports import ComplaintRepository
 from sipuma.shared import events as ev
+from sipuma.shared.tasks import every
 
 log = structlog.get_logger(__name__)
 SOURCE = "registry"
@@ -110,10 +110,4 @@ class DeadlineWatch:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop`: a pass every `interval`; errors are logged and the pass comes again."""
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("deadline_watch_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._interval)
+        await every(self._interval, stop, self.run_once, failed="deadline_watch_failed", logger=log)

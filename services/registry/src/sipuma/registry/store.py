@@ -27,7 +27,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnD
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from sipuma.registry.categories import UNCATEGORISED
 from sipuma.registry.domain import SORTS, ComplaintFilter, Counted, Doc
@@ -37,7 +37,7 @@ from sipuma.shared import events as ev
 from sipuma.shared.audit_log import MongoAuditLog
 from sipuma.shared.grouped import Grouped
 from sipuma.shared.identity_vault import IdentityKeySettings, IdentityVault
-from sipuma.shared.mongo import create_indexes, ordered_index
+from sipuma.shared.mongo import create_indexes, insert_new, ordered_index
 
 WAITING: Doc = {"attention.since": {"$exists": True}}  # a complaint waiting for a person
 
@@ -145,11 +145,7 @@ async def _insert_each(
 ) -> list[bool | BaseException]:
     """Unordered insert: per document True (inserted), False (key exists) or its error."""
     if len(docs) == 1:  # the usual idle case
-        try:
-            await collection.insert_one(docs[0])
-        except DuplicateKeyError:
-            return [False]
-        return [True]
+        return [await insert_new(collection, docs[0])]
     outcome: list[bool | BaseException] = [True] * len(docs)
     try:
         await collection.insert_many(docs, ordered=False)
@@ -339,21 +335,13 @@ class Store:
         return await found.sort("received_at", -1).limit(50).to_list()
 
     async def add_hint(self, hint: Doc) -> bool:
-        try:
-            await self.db["duplicate_hints"].insert_one(hint)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(self.db["duplicate_hints"], hint)
 
     async def hint(self, complaint_id: str) -> Doc | None:
         return await self.db["duplicate_hints"].find_one({"_id": complaint_id})
 
     async def add_erasure(self, erasure: Doc) -> bool:
-        try:
-            await self.db["erasures"].insert_one(erasure)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(self.db["erasures"], erasure)
 
     async def erase_identity(self, complaint_id: str) -> bool:
         """Erasure: delete the complaint's data key (its ciphertext stays, unreadable) and the
