@@ -32,11 +32,11 @@ from sipuma.intake.spool import Relay, Spool
 from sipuma.intake.status_book import BookFeeder, ComplaintBook
 from sipuma.shared import events as ev
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
+from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.registry_lookup import RegistryLookup
 from sipuma.shared.tasks import bounded, cancel_and_wait
-from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_http_plumbing, serve
 
@@ -72,17 +72,13 @@ def build(settings: IntakeSettings) -> Runtime:
     published = published_topics(settings)
 
     async def prepare_topics() -> None:
-        await ensure_topics(
-            settings.kafka_bootstrap,
+        await ensure_service_topics(
+            settings,
             [
                 *published.values(),
                 settings.topic_complaint_registered,
                 settings.topic_duplicates_hinted,
             ],
-            partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication_factor,
-            retention_ms=settings.topic_retention_ms,
-            min_insync_replicas=settings.topic_min_insync_replicas,
         )
 
     spool = Spool(settings.spool_file)

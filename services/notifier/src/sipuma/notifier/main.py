@@ -43,9 +43,9 @@ from sipuma.shared.events import Event
 from sipuma.shared.health import kafka_check
 from sipuma.shared.identity_vault import IdentityVault
 from sipuma.shared.kafka import build_broker
+from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
-from sipuma.shared.topic_admin import ensure_topics
 from sipuma.shared.tracing import configure_tracing
 from sipuma.shared.web import install_http_plumbing, serve
 
@@ -80,17 +80,11 @@ class Runtime:
 
     async def start(self) -> None:
         s = self.settings
-        names = [s.topic(spec) for spec in CONSUMED_AND_PRODUCED]
-        names.append(s.topic(topics.dead_letter_topic(s.consumer_group)))
-        names.append(s.topic(topics.dead_letter_topic(s.staff_consumer_group)))
-        names.append(s.topic(topics.dead_letter_topic(s.erasure_consumer_group)))
-        await ensure_topics(
-            s.kafka_bootstrap,
-            names,
-            partitions=s.topic_partitions,
-            replication_factor=s.topic_replication_factor,
-            retention_ms=s.topic_retention_ms,
-            min_insync_replicas=s.topic_min_insync_replicas,
+        groups = (s.consumer_group, s.staff_consumer_group, s.erasure_consumer_group)
+        await ensure_service_topics(
+            s,
+            [s.topic(spec) for spec in CONSUMED_AND_PRODUCED]
+            + [s.topic(topics.dead_letter_topic(group)) for group in groups],
         )
         await self.deliveries.ensure_indexes()
         await self.staff_alert_log.ensure_indexes()
