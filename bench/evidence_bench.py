@@ -36,10 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.profiles import profiling  # noqa: E402
 from services.evidence.tests.samples import ftyp, video_stream  # noqa: E402
-from services.evidence.tests.support import free_port, publish_registered  # noqa: E402
+from services.evidence.tests.support import publish_registered  # noqa: E402
 from sipuma.shared import topics  # noqa: E402
 from sipuma.shared.auth import mint_token  # noqa: E402
 from tests.harness.endpoints import Endpoints, resolve  # noqa: E402
+from tests.harness.ports import free_port  # noqa: E402
 
 MiB = 1024 * 1024
 SECRET = "bench-secret-0123456789abcdef0123456789"

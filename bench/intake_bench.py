@@ -34,7 +34,6 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.intake.tests.integration.test_spool_scenario import free_port  # noqa: E402
 from services.intake.tests.support import (  # noqa: E402
     SECRET,
     RegistryDouble,
@@ -44,6 +43,7 @@ from services.intake.tests.support import (  # noqa: E402
 from sipuma.shared import topics  # noqa: E402
 from sipuma.shared.topic_admin import ensure_topics  # noqa: E402
 from tests.harness.endpoints import resolve  # noqa: E402
+from tests.harness.ports import free_port  # noqa: E402
 
 BARE_APP = """
 from typing import Any

@@ -20,11 +20,11 @@ from tqdm import tqdm
 from bench.common import PARTITIONS
 from bench.intake_bench import wait_ready
 from bench.phases import bench_e2e
-from services.intake.tests.integration.test_spool_scenario import free_port
 from sipuma.shared import topics
 from sipuma.shared.topic_admin import ensure_topics
 from tests.e2e.stack import Stack
 from tests.harness.endpoints import Endpoints
+from tests.harness.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

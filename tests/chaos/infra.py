@@ -27,8 +27,9 @@ from services.intake.tests.kafka_process import ThrowawayKafka
 from services.intake.tests.kafka_process import available as kafka_available
 from sipuma.shared import topics
 from sipuma.shared.auth import Role, mint_token
-from tests.e2e.stack import _die_with_parent, free_port
+from tests.e2e.stack import _die_with_parent
 from tests.harness.endpoints import ROOT
+from tests.harness.ports import free_port
 
 CACHE = Path(os.environ.get("SIPUMA_CACHE_DIR", Path.home() / ".cache/sipuma"))
 STORE_SH = ROOT / "deploy/local/documentdb/store.sh"

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,16 +22,11 @@ from sipuma.shared import topics
 from sipuma.shared.auth import Role, mint_token
 from tests.harness.cleanup import sweep
 from tests.harness.endpoints import ROOT, Endpoints
+from tests.harness.ports import free_port
 
 SECRET = "e2e-console-token-secret-0123456789abcdef"
 OFFICE = "KPUBC-TPK-TJPRIOK"
 OFFICER = "198001012005011001"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _die_with_parent() -> None:

@@ -187,33 +187,12 @@ def start_mongo_replica_set(stack: ExitStack) -> str:
 
 def start_local_sms_sink(stack: ExitStack) -> str:
     """The SMS sink has no image; it is a standard-library script, so run it beside the tests."""
-    import socket
-    import sys
     import tempfile
-    import time
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    folder = stack.enter_context(tempfile.TemporaryDirectory())
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "deploy/local/smssink.py"),
-            "--port",
-            str(port),
-            "--store",
-            f"{folder}/sms.jsonl",
-        ],
-    )
-    stack.callback(proc.terminate)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return f"http://127.0.0.1:{port}"
+    from tests.harness.sinks import sms_sink
+
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    return stack.enter_context(sms_sink(folder))
 
 
 def from_local() -> Endpoints:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -18,16 +17,12 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tests.harness.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 LIBS = Path(os.environ.get("SIPUMA_CACHE_DIR", Path.home() / ".cache/sipuma")) / "kafka-4.1.1/libs"
 TEMPLATE = ROOT / "deploy/local/kafka/cluster.properties.in"
 STARTED = "Kafka Server started"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def available() -> bool:
@@ -135,7 +130,7 @@ class KafkaCluster:
         self.folder.mkdir(parents=True, exist_ok=True)
         if not self.nodes:
             self.nodes = [
-                Node(n, self.folder / f"node{n}", _free_port(), _free_port())
+                Node(n, self.folder / f"node{n}", free_port(), free_port())
                 for n in range(1, self.size + 1)
             ]
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)

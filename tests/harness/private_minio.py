@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import subprocess
 import tempfile
 import urllib.request
@@ -19,6 +18,7 @@ from minio import Minio
 from minio.error import S3Error
 
 from tests.harness.endpoints import ROOT
+from tests.harness.ports import free_port
 from tests.harness.state import eventually_sync
 
 KMS_KEY_NAME = "sipuma-test-kms"
@@ -45,9 +45,7 @@ def start_private_minio(stack: ExitStack) -> PrivateMinio | None:
     binary = _minio_binary()
     if binary is None:
         return None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sipuma-minio-kms-")))
     access, secret = "kms-test-" + os.urandom(4).hex(), os.urandom(16).hex()
     kms = f"{KMS_KEY_NAME}:{base64.b64encode(os.urandom(32)).decode()}"

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -35,6 +34,7 @@ from sipuma.shared.cloudevents import encode, to_headers
 from sipuma.shared.events import ComplaintRegistered
 from sipuma.shared.topics import dead_letter_topic
 from tests.harness.endpoints import Endpoints
+from tests.harness.ports import free_port
 from tests.harness.state import eventually, read_to_end
 
 OFFICE = "KPUBC-TPK-TJPRIOK"
@@ -68,13 +68,6 @@ def auth(
     office: str = OFFICE, roles: tuple[str, ...] = ("receiver",), officer: str = "198001"
 ) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(SECRET, officer, office, roles)}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

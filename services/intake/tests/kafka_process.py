@@ -6,20 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
+from tests.harness.ports import free_port
 from tests.harness.state import eventually_sync
 
 ROOT = Path(__file__).resolve().parents[3]
 LIBS = Path(os.environ.get("SIPUMA_CACHE_DIR", Path.home() / ".cache/sipuma")) / "kafka-4.1.1/libs"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def available() -> bool:
@@ -32,7 +26,7 @@ class ThrowawayKafka:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self.port, self.controller_port = _free_port(), _free_port()
+        self.port, self.controller_port = free_port(), free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.log = folder / "kafka.log"
         self.conf = folder / "server.properties"

@@ -6,16 +6,13 @@ Everything waits by reading state (`tests.harness.state`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, cast, overload
@@ -29,18 +26,13 @@ from sipuma.shared import topics
 from sipuma.shared.cloudevents import decode_message, to_headers
 from sipuma.shared.events import Event, NotificationFailed, NotificationSent, TicketIssued
 from sipuma.shared.payloads import TrackingContact
-from tests.harness.endpoints import ROOT, Endpoints
+from tests.harness.endpoints import Endpoints
+from tests.harness.ports import free_port
 from tests.harness.state import consumed, eventually, eventually_sync, read_to_end
 
 OFFICE = "KPUBC-TPK-TJPRIOK"
 OFFICE_NAME = "KPU Bea dan Cukai Tipe A Tanjung Priok"
 TRACKING_URL = "https://sipuma.beacukai.go.id/lacak"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def settings_for(endpoints: Endpoints, name: str, **overrides: Any) -> NotifierSettings:
@@ -199,35 +191,6 @@ async def outcomes(
 async def settle(deliveries: Any, count: int) -> None:
     """Until `count` deliveries are final with their outcome events taken by Kafka."""
     await eventually(f"{count} deliveries final and published", partial(settled, deliveries, count))
-
-
-@contextlib.contextmanager
-def sms_sink(folder: Path) -> Iterator[str]:
-    """Our own copy of deploy/local/smssink.py on a free port (failure injection is global to a
-    sink, so outage tests never use the shared one)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "deploy/local/smssink.py"),
-            "--port",
-            str(port),
-            "--store",
-            str(folder / f"sms-{port}.jsonl"),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        eventually_sync(
-            "the SMS sink answers",
-            lambda: httpx.get(f"{url}/livez", timeout=0.5).status_code == 200,
-            retry_on=(httpx.HTTPError,),
-        )
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 class NotifierProcess:

@@ -8,9 +8,9 @@ from tests.e2e.stack import (
     Service,
     Stack,
     _die_with_parent,
-    free_port,
     start_stack,
 )
+from tests.harness.ports import free_port
 
 __all__ = [
     "OFFICE",

@@ -22,7 +22,6 @@ from services.evidence.tests.support import (
     MiB,
     Running,
     auth,
-    free_port,
     publish_registered,
     read_topic,
     running_service,
@@ -41,6 +40,7 @@ from sipuma.shared.topics import (
     dead_letter_topic,
 )
 from tests.harness.endpoints import Endpoints
+from tests.harness.ports import free_port
 from tests.harness.state import eventually, read_to_end
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,17 +26,12 @@ from services.intake.tests.support import (
     complaint,
 )
 from sipuma.shared.topic_admin import ensure_topics
+from tests.harness.ports import free_port
 from tests.harness.state import eventually, eventually_sync, read_to_end
 
 pytestmark = pytest.mark.integration
 
 BIN = Path(sys.executable).parent / "sipuma-intake"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_intake(settings, bootstrap: str, port: int, log: Path) -> subprocess.Popen[bytes]:

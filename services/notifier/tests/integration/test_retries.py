@@ -14,14 +14,12 @@ from aiosmtpd.controller import Controller
 
 from services.notifier.tests.support import (
     address,
-    free_port,
     inbox_messages,
     mobile,
     outcomes,
     publish_tickets,
     settings_for,
     settle,
-    sms_sink,
     ticket,
 )
 from sipuma.notifier.domain import ClaimLost, delivery_id
@@ -30,6 +28,8 @@ from sipuma.notifier.ports import OutgoingEmail, OutgoingSms
 from sipuma.notifier.senders import JsonSmsGateway, SmtpEmailSender
 from sipuma.shared.events import NotificationFailed
 from sipuma.shared.payloads import NotificationFailure
+from tests.harness.ports import free_port
+from tests.harness.sinks import sms_sink
 from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,6 @@ from services.notifier.tests.support import (
     records,
     settings_for,
     settle,
-    sms_sink,
     ticket,
     ticket_topic,
 )
@@ -34,6 +33,7 @@ from sipuma.notifier.messages import MessageRenderer, TicketFacts
 from sipuma.shared import topics
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.payloads import NotificationFailure
+from tests.harness.sinks import sms_sink
 from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration

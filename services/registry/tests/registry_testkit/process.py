@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,13 +15,8 @@ import httpx
 
 from sipuma.registry.store import Store
 from tests.harness.endpoints import Endpoints
+from tests.harness.ports import free_port
 from tests.harness.state import eventually_sync
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
