@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer
 from minio import Minio
 from pymongo import MongoClient
 
+from sipuma.registry.handlers import CONSUMED as REGISTRY_CONSUMED
 from sipuma.shared import topics
 from tests.chaos.infra import OFFICES, S3_KEY, S3_SECRET, World
 from tests.harness.state import consumed
@@ -337,15 +338,7 @@ def wait_converged(world: World, ledger: Ledger, timeout: float) -> float:
 
 # What each consumer group of the chaos world reads (its group id is prefix + name).
 CONSUMED = {
-    "chaos-registry": (
-        topics.COMPLAINT_RECEIVED,
-        topics.COMPLAINT_SUPPLEMENTED,
-        topics.CONTACT_PROVIDED,
-        topics.REGISTER_NUMBER_COMMUNICATED,
-        topics.EVIDENCE_STORED,
-        topics.NOTIFICATION_SENT,
-        topics.NOTIFICATION_FAILED,
-    ),
+    "chaos-registry": REGISTRY_CONSUMED,
     "chaos-evidence": (topics.COMPLAINT_RECEIVED, topics.COMPLAINT_REGISTERED),
     "chaos-notifier": (topics.TICKET_ISSUED,),
 }
