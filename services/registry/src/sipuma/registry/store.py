@@ -454,11 +454,7 @@ class Store:
         return sorted(found, key=lambda change: change["step"])
 
     async def add_categorisation(self, step: Doc) -> bool:
-        try:
-            await self.db["categorisations"].insert_one(step)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await insert_new(self.db["categorisations"], step)
 
     async def categorisations_of(self, complaint_id: str) -> list[Doc]:
         found = self.db["categorisations"].find({"complaint_id": complaint_id}, {"outbox": 0})
