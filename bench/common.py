@@ -26,6 +26,19 @@ DOCS = ROOT / "docs"
 PARTITIONS = 2  # what the stack's services create their topics with
 
 
+def complainant(i: int) -> dict[str, str]:
+    """The `i`-th invented complainant: each bench complaint comes from a different person.
+    With one sample identity for all, every complaint would be a possible duplicate of the 50
+    before it, and the registry's hint lookup would dominate what is measured (a repeat filer's
+    hint is tested in services/registry/tests, not benched)."""
+    return {
+        "name": f"Pengadu Bench {i}",
+        "address": f"Jl. Contoh No. {i % 997 + 1}, Ambon",
+        "phone": f"+62812{i % 10**8:08d}",
+        "email": f"pengadu-{i}@contoh.id",
+    }
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
@@ -136,7 +149,8 @@ def received_events(count: int) -> list[ev.Event]:
             correlation_id=uuid.uuid4().hex,
             occurred_at=datetime.now(UTC),
             received_at=datetime.now(UTC),
+            complainant=complainant(i),
             tracking_contact=None,  # no ticket: (b) measures registration only
         )
-        for _ in range(count)
+        for i in range(count)
     ]

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.common import message, partitions
+from bench.common import complainant, message, partitions
 from sipuma.shared import events as ev
 from sipuma.shared import samples
 from sipuma.shared.payloads import TrackingContact
@@ -141,6 +141,7 @@ class Feeder:
             occurred_at=now,
             received_at=received,
             office_code=CODES[self.made % len(CODES)],
+            complainant=complainant(self.made),
             tracking_contact=contact,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import secrets
@@ -21,7 +22,7 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 from tqdm import tqdm
 
-from bench.common import PARTITIONS, Watcher, ms, pct, produce, received_events
+from bench.common import PARTITIONS, Watcher, complainant, ms, pct, produce, received_events
 from bench.intake_bench import load, start_bare, start_intake
 from services.intake.tests.support import complaint
 from sipuma.shared import events as ev
@@ -137,6 +138,7 @@ async def bench_e2e(
     """Open loop at `rate` for `seconds`, then wait up to `drain_s` for the last number. A
     complaint still unregistered then counts as slower than the cut-off in the percentiles."""
     headers = {"Authorization": f"Bearer {sstack.token()}"}
+    bodies = (complaint(complainant=complainant(i)) for i in itertools.count())
     body = complaint()
     sent: dict[str, float] = {}  # complaint id → send time
     answered: dict[str, float] = {}  # complaint id → answer time, when it carried the number
@@ -156,7 +158,7 @@ async def bench_e2e(
             nonlocal failures
             started = time.perf_counter()
             try:
-                answer = await client.post("/v1/complaints", json=body, headers=headers)
+                answer = await client.post("/v1/complaints", json=next(bodies), headers=headers)
             except httpx.HTTPError:
                 failures += 1
                 return

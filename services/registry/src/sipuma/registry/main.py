@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from fastapi import FastAPI
@@ -90,6 +90,8 @@ def build(
     offices = OfficeDirectory.load(settings.offices_file)
     ticket_key = settings.ticket_hash_key.get_secret_value().encode()
     calendar = WorkCalendar(load_collective_leave(settings.collective_leave_file))
+    this_year = datetime.now(UTC).year
+    calendar.warm(range(this_year, this_year + 2))
     config = Config(
         number_format=settings.register_number_format,
         ticket_key=ticket_key,

@@ -168,10 +168,12 @@ class Queries:
         found = await self._store.same_complainant(
             complaint["_id"], keys, around - self._duplicate_window, around + self._duplicate_window
         )
+        visible_ids = [other["_id"] for other in found if scope.covers(other["office_code"])]
+        numbers = await self._store.numbers_of(visible_ids)
         hints = []
         for other in found:
             visible = scope.covers(other["office_code"])
-            number = await self._store.number_of(other["_id"]) if visible else None
+            number = numbers.get(other["_id"]) if visible else None
             hints.append(
                 {
                     "office_code": other["office_code"],

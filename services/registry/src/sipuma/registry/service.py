@@ -287,8 +287,9 @@ class Registry:
             others = await self._store.same_complainant(
                 record["_id"], keys, around - window, around + window
             )
+            numbers = await self._store.numbers_of([other["_id"] for other in others])
             for other in others:
-                number = await self._store.number_of(other["_id"])
+                number = numbers.get(other["_id"])
                 found.append(
                     ev.DuplicateHint(
                         office_code=other["office_code"],

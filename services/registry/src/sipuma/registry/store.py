@@ -409,6 +409,13 @@ class Store:
     async def number_of(self, complaint_id: str) -> Doc | None:
         return await self.numbers.find_one({"complaint_id": complaint_id})
 
+    async def numbers_of(self, complaint_ids: list[str]) -> dict[str, Doc]:
+        """Many complaints' numbers in one round trip (a hint lists up to 50 filings)."""
+        if not complaint_ids:
+            return {}
+        found = self.numbers.find({"complaint_id": {"$in": complaint_ids}})
+        return {doc["complaint_id"]: doc async for doc in found}
+
     async def by_number(self, register_number: str) -> Doc | None:
         # Staff type numbers in any case; the configured formats are upper case (office codes).
         typed = register_number.strip()

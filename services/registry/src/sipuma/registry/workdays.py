@@ -52,6 +52,12 @@ class WorkCalendar:
             return "collective_leave"
         return None
 
+    def warm(self, years: range) -> None:
+        """Compute the national holidays of `years` now (the `holidays` package takes ~0.3 s a
+        year, lunar calendars included), not in the first complaints' deadlines."""
+        for year in years:
+            national_holidays(year)
+
     def is_working_day(self, day: date) -> bool:
         return self.day_off(day) is None
 
