@@ -31,8 +31,9 @@ def complainant(i: int) -> dict[str, str]:
     With one sample identity for all, every complaint would be a possible duplicate of the 50
     before it, and the registry's hint lookup would dominate what is measured (a repeat filer's
     hint is tested in services/registry/tests, not benched)."""
+    letters = "".join(chr(ord("a") + int(d)) for d in str(i))  # names take no digits
     return {
-        "name": f"Pengadu Bench {i}",
+        "name": f"Pengadu {letters.capitalize()}",
         "address": f"Jl. Contoh No. {i % 997 + 1}, Ambon",
         "phone": f"+62812{i % 10**8:08d}",
         "email": f"pengadu-{i}@contoh.id",
@@ -100,6 +101,8 @@ class Watcher:
         self, ids: set[str], timeout_s: float, tick: Callable[[int], None] = lambda _: None
     ) -> float | None:
         """perf_counter time when the last of `ids` appeared, or None if the time ran out."""
+        if not ids:  # nothing was accepted: nothing to wait for (the phase reports why)
+            return None
         deadline = time.perf_counter() + timeout_s
         while time.perf_counter() < deadline:
             done = ids & self.seen.keys()
