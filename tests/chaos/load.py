@@ -276,6 +276,7 @@ class Snapshot:
     sms: Counter[str]
     evidence_events: list[dict[str, Any]]
     evidence_records: int
+    evidence_pending: int  # committed records whose seal or event the outbox relay still owes
 
     @classmethod
     def take(cls, world: World, with_events: bool = True) -> Snapshot:
@@ -293,7 +294,9 @@ class Snapshot:
             tickets = Counter(
                 t["complaint_id"] for t in registry["tickets"].find({}, {"complaint_id": 1})
             )
-            evidence_records = mongo[f"{world.db}_evidence"]["evidence"].count_documents({})
+            evidence = mongo[f"{world.db}_evidence"]["evidence"]
+            evidence_records = evidence.count_documents({})
+            evidence_pending = evidence.count_documents({"outbox_pending": True})
         events = (
             asyncio.run(_events(world.broker.bootstrap, world.topic(topics.EVIDENCE_STORED)))
             if with_events
@@ -309,6 +312,7 @@ class Snapshot:
             _sms_recipients(world),
             events,
             evidence_records,
+            evidence_pending,
         )
 
 
@@ -324,7 +328,9 @@ def converged(world: World, ledger: Ledger) -> bool:
             return False
         if accepted.mobile and snap.sms[accepted.mobile] < 1:
             return False
-    return snap.evidence_records >= len(ledger.evidence)
+    # An upload committed just before a kill is published by the restarted service's relay,
+    # seconds later: converged once that outbox is empty, not as soon as the records exist.
+    return snap.evidence_records >= len(ledger.evidence) and snap.evidence_pending == 0
 
 
 def wait_converged(world: World, ledger: Ledger, timeout: float) -> float:
