@@ -309,12 +309,19 @@ IDENTITY_FIELDS = (
 DEFAULT_PURPOSE = "tindak lanjut pengaduan"
 
 
-def _supervisor_only(caller: Principal) -> None:
+SEE_AUDIT = (
+    "Hanya supervisor yang dapat melihat audit akses identitas.",
+    "Only supervisors can see the identity-access audit.",
+)
+ERASE_IDENTITY = (
+    "Hanya supervisor yang dapat menghapus identitas pengadu.",
+    "Only supervisors can erase a complainant's identity.",
+)
+
+
+def _supervisor_only(caller: Principal, refusal: tuple[str, str] = SEE_AUDIT) -> None:
     if not caller.has(Role.SUPERVISOR):
-        raise forbidden(
-            "Hanya supervisor yang dapat melihat audit akses identitas.",
-            "Only supervisors can see the identity-access audit.",
-        )
+        raise forbidden(*refusal)
 
 
 def staff_router(
@@ -505,11 +512,7 @@ def staff_router(
         "unreadable, statistics stay.",
     )
     async def erase_identity(register_number: str, caller: Caller) -> Any:
-        if not caller.has(Role.SUPERVISOR):
-            raise forbidden(
-                "Hanya supervisor yang dapat menghapus identitas pengadu.",
-                "Only supervisors can erase a complainant's identity.",
-            )
+        _supervisor_only(caller, ERASE_IDENTITY)
         erased = await registry.erase_identity(register_number, caller.officer_id)
         return {"register_number": register_number, "erased": erased}
 
