@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from sipuma.shared.metrics import READINESS, metrics_response
+
+if TYPE_CHECKING:  # a process without Kafka (the registry's reports role) must not load it
+    from faststream.kafka import KafkaBroker
 
 ReadinessCheck = Callable[[], Awaitable[object]]
 

@@ -15,8 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sipuma.shared.identity_vault import DEV_MASTER_KEY as DEV_IDENTITY_MASTER_KEY
 from sipuma.shared.identity_vault import IdentityKeySettings
-from sipuma.shared.topic_admin import DEFAULT_RETENTION_MS
-from sipuma.shared.topics import TopicSpec
+from sipuma.shared.topics import DEFAULT_RETENTION_MS, TopicSpec
 
 DEV_SECRET_PREFIX = "dev-only-"  # noqa: S105 (a marker, not a secret)
 DEV_TOKEN_SECRET = SecretStr(DEV_SECRET_PREFIX + "sipuma-token-secret-change-me")

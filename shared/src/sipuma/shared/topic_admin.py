@@ -12,9 +12,8 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from sipuma.shared.topics import TopicSpec, declared_spec
+from sipuma.shared.topics import DEFAULT_RETENTION_MS, TopicSpec, declared_spec
 
-DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000  # 30 days: the registry, not Kafka, keeps history
 # Analytics topics keep everything (docs/analytics.md: a new team backfills from offset 0; ten
 # years of every office is tens of GB). Applies when a topic is created; an existing one is
 # changed with kafka-configs (docs/analytics.md).

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from sipuma.shared import events as ev
 
+# Here, not in topic_admin: settings read it, and settings must not load the Kafka client.
+DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000  # 30 days: the registry, not Kafka, keeps history
+
 
 @dataclass(frozen=True)
 class TopicSpec:

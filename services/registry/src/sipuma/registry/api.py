@@ -3,8 +3,10 @@ by register number, move the follow-up status (forwarding with destination and r
 reopen/undo (supervisors), correct the complainant's details, set or change the complaint's
 category (kategori pengaduan, UKI), the needs-attention list, the service-standard report.
 Bearer token as for intake; office scope, supervisors see all. Each route parses, checks the
-caller's role, calls one use case; domain errors become problem+json in `problems.py`; the list's
-and search's parameters are read in `search.py`."""
+caller's role, calls one use case. Two routers: `reports_router` (reads of the store only: list,
+search, downloads, statistics, reports) and `staff_router` (the rest), README "Roles". Domain
+errors become problem+json in `problems.py`; the list's and search's parameters are read in
+`search.py`."""
 
 # No `from __future__ import annotations`: FastAPI must see the route-local `Caller` alias.
 
@@ -324,16 +326,13 @@ def _supervisor_only(caller: Principal, refusal: tuple[str, str] = SEE_AUDIT) ->
         raise forbidden(*refusal)
 
 
-def staff_router(
-    registry: Registry,
-    queries: Queries,
-    verifier: TokenVerifier,
-    audit: AuditTrail,
-    destinations: list[Destination] | None = None,
-) -> APIRouter:
+def reports_router(queries: Queries, verifier: TokenVerifier) -> APIRouter:
+    """The read side: the list and search with their downloads, the overdue list, the
+    service-standard report, the statistics and the per-complaint export. Reads of the store only
+    (no Kafka, no working-day calendar, no audit entry), so the `reports` role serves these alone
+    in a small process (README "Roles"); the `all` role serves them next to `staff_router`."""
     offices = queries.offices
     categories = queries.categories
-    destinations = list(destinations or DEFAULT_DESTINATIONS)
     router = APIRouter(prefix="/v1", tags=["staf / staff"])
     Caller = Annotated[Principal, Depends(bearer_principal(verifier))]
 
@@ -471,6 +470,145 @@ def staff_router(
             page_size=wanted.page_size,
             items=items,
         )
+
+    @router.get(
+        "/reports/service-standard",
+        summary="Standar layanan 30 menit / 30-min standard",
+        responses={200: _downloads("JSON; CSV with `format=csv`; XLSX with `format=xlsx`")},
+    )
+    async def service_standard(
+        caller: Caller,
+        # Bounded: the UTC search window is the local dates widened by days, which overflowed
+        # (a 500) for dates such as 0001-01-01 or 9999-12-31.
+        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
+        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
+        office: str | None = None,
+        format: Literal["json", "csv", "xlsx"] = "json",
+        level: Literal["office", "complaint"] = "office",
+    ) -> Any:
+        if first > last:
+            raise invalid("query.from", "range_backwards", *BACKWARDS)
+        found = await queries.service_standard(first, last, _scope(caller, offices, office))
+        if format != "json":
+            fields = sla.OFFICE_FIELDS if level == "office" else sla.COMPLAINT_FIELDS
+            rows = found["offices"] if level == "office" else found["complaints"]
+            name = exports.filename(
+                "standar-layanan",
+                level,
+                office or "",
+                first.isoformat(),
+                last.isoformat(),
+                extension=format,
+            )
+            return _export(format, "Standar layanan", fields, _once(rows), name)
+        return JSONResponse(_jsonable(found))
+
+    def _statistics_scope(caller: Principal, office: str | None) -> OfficeScope:
+        if not (caller.has(Role.COMPLIANCE) or caller.has(Role.SUPERVISOR)):
+            raise forbidden(*STATISTICS_ROLES)
+        return _scope(caller, offices, office)
+
+    @router.get(
+        "/overdue",
+        response_model=OverdueList,
+        summary="Melewati tenggat, terlama dulu / Overdue, longest first",
+    )
+    async def overdue(
+        caller: Caller,
+        office: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> OverdueList:
+        """Open complaints past their working-day deadline (office scope as the list)."""
+        now = datetime.now(UTC)
+        found = await queries.overdue(_scope(caller, offices, office), now, limit)
+        items = [ComplaintSummary.model_validate(_summary(d, now)) for d in found.items]
+        return OverdueList(total=found.total, items=items)
+
+    @router.get(
+        "/statistics",
+        summary="Statistik kantor / Office statistics",
+        responses={200: _downloads("JSON; CSV with `format=csv`; XLSX with `format=xlsx`")},
+    )
+    async def office_statistics(
+        caller: Caller,
+        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
+        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
+        office: str | None = None,
+        format: Literal["json", "csv", "xlsx"] = "json",
+    ) -> Any:
+        """Per office over the local dates from..to: counts by channel and status, minutes to
+        the register number (median, p90), the 30-minute standard, notifications sent/failed,
+        overdue follow-up stages (compliance: own office; supervisor: any or all)."""
+        scope = _statistics_scope(caller, office)
+        found = await queries.statistics(first, last, scope, datetime.now(UTC))
+        if format == "json":
+            return JSONResponse(_jsonable(found))
+        header, *rows = statistics.flat_rows(found)
+        cells = [[exports.cell(v, UTC) for v in row] for row in rows]
+        name = f"statistik-{office or 'kantor'}-{first}-{last}.{format}"
+        return _download(format, "Statistik", header, _once(cells), name)
+
+    @router.get(
+        "/statistics/complaints",
+        summary="Ekspor per pengaduan (CSV/XLSX, streaming) / Per-complaint export",
+        response_class=StreamingResponse,
+        responses={200: _downloads("CSV; XLSX with `format=xlsx` (same columns, local times)")},
+    )
+    async def complaint_export(
+        caller: Caller,
+        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
+        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
+        office: str | None = None,
+        format: Literal["csv", "xlsx"] = "csv",
+    ) -> StreamingResponse:
+        """Every complaint of the range as read from the store (no personal data), in constant
+        memory: CSV a chunk at a time; XLSX (openpyxl write-only) through a temporary file."""
+        scope = _statistics_scope(caller, office)
+        rows = queries.complaint_rows(first, last, scope, datetime.now(UTC))
+        header = await anext(rows)  # the header comes first, before any store read
+        # Same cell rules as every registry export (issue 20): Ya/Tidak, nothing as empty; the
+        # CSV gets BOM and CRLF, the XLSX its office-local times as Excel date-times.
+        times = [i for i, field in enumerate(header) if field.endswith("_local")]
+
+        async def cells() -> AsyncIterator[list[list[Any]]]:
+            async for batch in exports.batched(rows):
+                found = [[exports.cell(v, UTC) for v in row] for row in batch]
+                if format == "xlsx":
+                    found = [exports.local_datetimes(row, times) for row in found]
+                yield found
+
+        name = f"pengaduan-{office or 'kantor'}-{first}-{last}.{format}"
+        return _download(format, "Pengaduan", header, cells(), name)
+
+    def _export(
+        kind: str, sheet: str, fields: tuple[str, ...], batches: AsyncIterator[list[Doc]], name: str
+    ) -> StreamingResponse:
+        return _download(kind, sheet, fields, _cells(fields, batches), name)
+
+    async def _cells(
+        fields: tuple[str, ...], batches: AsyncIterator[list[Doc]]
+    ) -> AsyncIterator[list[list[Any]]]:
+        async for batch in batches:
+            yield exports.cells(offices, fields, batch)
+
+    return router
+
+
+def staff_router(
+    registry: Registry,
+    queries: Queries,
+    verifier: TokenVerifier,
+    audit: AuditTrail,
+    destinations: list[Destination] | None = None,
+) -> APIRouter:
+    """The rest of the staff API: the detail (audited identity), status steps, corrections,
+    categories, erasure, the audit, the needs-attention list; changes go through the outbox and
+    deadlines need the working-day calendar, so only the `all` role serves these."""
+    offices = queries.offices
+    categories = queries.categories
+    destinations = list(destinations or DEFAULT_DESTINATIONS)
+    router = APIRouter(prefix="/v1", tags=["staf / staff"])
+    Caller = Annotated[Principal, Depends(bearer_principal(verifier))]
 
     @router.get(
         "/attention",
@@ -703,126 +841,6 @@ def staff_router(
     )
     async def forward_destinations(caller: Caller) -> Any:
         return [DestinationOut(code=d.code, name=d.name) for d in destinations]
-
-    @router.get(
-        "/reports/service-standard",
-        summary="Standar layanan 30 menit / 30-min standard",
-        responses={200: _downloads("JSON; CSV with `format=csv`; XLSX with `format=xlsx`")},
-    )
-    async def service_standard(
-        caller: Caller,
-        # Bounded: the UTC search window is the local dates widened by days, which overflowed
-        # (a 500) for dates such as 0001-01-01 or 9999-12-31.
-        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
-        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
-        office: str | None = None,
-        format: Literal["json", "csv", "xlsx"] = "json",
-        level: Literal["office", "complaint"] = "office",
-    ) -> Any:
-        if first > last:
-            raise invalid("query.from", "range_backwards", *BACKWARDS)
-        found = await queries.service_standard(first, last, _scope(caller, offices, office))
-        if format != "json":
-            fields = sla.OFFICE_FIELDS if level == "office" else sla.COMPLAINT_FIELDS
-            rows = found["offices"] if level == "office" else found["complaints"]
-            name = exports.filename(
-                "standar-layanan",
-                level,
-                office or "",
-                first.isoformat(),
-                last.isoformat(),
-                extension=format,
-            )
-            return _export(format, "Standar layanan", fields, _once(rows), name)
-        return JSONResponse(_jsonable(found))
-
-    def _statistics_scope(caller: Principal, office: str | None) -> OfficeScope:
-        if not (caller.has(Role.COMPLIANCE) or caller.has(Role.SUPERVISOR)):
-            raise forbidden(*STATISTICS_ROLES)
-        return _scope(caller, offices, office)
-
-    @router.get(
-        "/overdue",
-        response_model=OverdueList,
-        summary="Melewati tenggat, terlama dulu / Overdue, longest first",
-    )
-    async def overdue(
-        caller: Caller,
-        office: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    ) -> OverdueList:
-        """Open complaints past their working-day deadline (office scope as the list)."""
-        now = datetime.now(UTC)
-        found = await queries.overdue(_scope(caller, offices, office), now, limit)
-        items = [ComplaintSummary.model_validate(_summary(d, now)) for d in found.items]
-        return OverdueList(total=found.total, items=items)
-
-    @router.get(
-        "/statistics",
-        summary="Statistik kantor / Office statistics",
-        responses={200: _downloads("JSON; CSV with `format=csv`; XLSX with `format=xlsx`")},
-    )
-    async def office_statistics(
-        caller: Caller,
-        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
-        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
-        office: str | None = None,
-        format: Literal["json", "csv", "xlsx"] = "json",
-    ) -> Any:
-        """Per office over the local dates from..to: counts by channel and status, minutes to
-        the register number (median, p90), the 30-minute standard, notifications sent/failed,
-        overdue follow-up stages (compliance: own office; supervisor: any or all)."""
-        scope = _statistics_scope(caller, office)
-        found = await queries.statistics(first, last, scope, datetime.now(UTC))
-        if format == "json":
-            return JSONResponse(_jsonable(found))
-        header, *rows = statistics.flat_rows(found)
-        cells = [[exports.cell(v, UTC) for v in row] for row in rows]
-        name = f"statistik-{office or 'kantor'}-{first}-{last}.{format}"
-        return _download(format, "Statistik", header, _once(cells), name)
-
-    @router.get(
-        "/statistics/complaints",
-        summary="Ekspor per pengaduan (CSV/XLSX, streaming) / Per-complaint export",
-        response_class=StreamingResponse,
-        responses={200: _downloads("CSV; XLSX with `format=xlsx` (same columns, local times)")},
-    )
-    async def complaint_export(
-        caller: Caller,
-        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
-        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
-        office: str | None = None,
-        format: Literal["csv", "xlsx"] = "csv",
-    ) -> StreamingResponse:
-        """Every complaint of the range as read from the store (no personal data), in constant
-        memory: CSV a chunk at a time; XLSX (openpyxl write-only) through a temporary file."""
-        scope = _statistics_scope(caller, office)
-        rows = queries.complaint_rows(first, last, scope, datetime.now(UTC))
-        header = await anext(rows)  # the header comes first, before any store read
-        # Same cell rules as every registry export (issue 20): Ya/Tidak, nothing as empty; the
-        # CSV gets BOM and CRLF, the XLSX its office-local times as Excel date-times.
-        times = [i for i, field in enumerate(header) if field.endswith("_local")]
-
-        async def cells() -> AsyncIterator[list[list[Any]]]:
-            async for batch in exports.batched(rows):
-                found = [[exports.cell(v, UTC) for v in row] for row in batch]
-                if format == "xlsx":
-                    found = [exports.local_datetimes(row, times) for row in found]
-                yield found
-
-        name = f"pengaduan-{office or 'kantor'}-{first}-{last}.{format}"
-        return _download(format, "Pengaduan", header, cells(), name)
-
-    def _export(
-        kind: str, sheet: str, fields: tuple[str, ...], batches: AsyncIterator[list[Doc]], name: str
-    ) -> StreamingResponse:
-        return _download(kind, sheet, fields, _cells(fields, batches), name)
-
-    async def _cells(
-        fields: tuple[str, ...], batches: AsyncIterator[list[Doc]]
-    ) -> AsyncIterator[list[list[Any]]]:
-        async for batch in batches:
-            yield exports.cells(offices, fields, batch)
 
     return router
 

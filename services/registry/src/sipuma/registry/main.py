@@ -1,6 +1,8 @@
 """The composition root: settings → store, broker, publisher, relay, use cases → one FastAPI app
-that also runs the Kafka consumer. `build()` is used by `run()` (the `sipuma-registry` console
-script) and by the tests; nothing is created at import.
+that also runs the Kafka consumer. `build()` is used by `cli.run()` (the `sipuma-registry` console
+script) and by the tests; nothing is created at import. This is the `all` role
+(SIPUMA_REGISTRY_ROLE, README "Roles"); the `reports` role, the staff read side alone, is
+`read_side.build_reports()`.
 
 Start (the app's lifespan): topics, indexes (before any data), recovery (complaints waiting for an
 office that is configured now), outbox relay, consumer. SIGTERM (uvicorn): stop taking requests,
@@ -21,7 +23,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
 from sipuma.registry import handlers
-from sipuma.registry.api import staff_router
+from sipuma.registry.api import reports_router, staff_router
 from sipuma.registry.audit import AuditTrail
 from sipuma.registry.categories import Categories
 from sipuma.registry.deadlines import DeadlinePolicy
@@ -42,10 +44,8 @@ from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.health import kafka_check
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.lifespan import ensure_service_topics
-from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
-from sipuma.shared.tracing import configure_tracing
-from sipuma.shared.web import install_cors, install_http_plumbing, serve
+from sipuma.shared.web import install_cors, install_http_plumbing
 
 PRODUCED = (
     topics.COMPLAINT_REGISTERED,
@@ -156,6 +156,7 @@ def build(
     install_domain_problems(app)
     audit = AuditTrail(store, relay, config.topics.identity_read)
     verifier = TokenVerifier.from_settings(settings)
+    app.include_router(reports_router(queries, verifier))
     app.include_router(
         staff_router(registry, queries, verifier, audit, settings.forward_destinations)
     )
@@ -171,10 +172,3 @@ def build(
     # The console names a downloaded export after the answer's Content-Disposition.
     install_cors(app, settings.cors_origins, expose_headers=("Content-Disposition",))
     return Runtime(settings, app, broker, store, relay, registry, queries, watch)
-
-
-def run() -> None:
-    settings = RegistrySettings()
-    configure_logging(settings.service, settings.log_level, settings.log_format)
-    configure_tracing(settings)
-    serve(build(settings).app, settings)

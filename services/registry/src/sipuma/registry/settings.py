@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -23,6 +24,9 @@ from sipuma.shared.settings import (
 
 class RegistrySettings(IdentityAtRestSettings, StaffApiSettings, StoreSettings):
     service: str = "registry"
+    # README "Roles": all = consumers, calendar and the whole API; reports = the staff read side
+    # alone (list, search, downloads, statistics), no Kafka, no calendar: a small process.
+    registry_role: Literal["all", "reports"] = "all"
     http_port: int = Field(8002, ge=1, le=65535)
     mongo_database: str = "sipuma_registry"
     consumer_group: str = "registry"

@@ -15,8 +15,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import holidays
-
 # A run of non-working days longer than this is a configuration error, not a calendar.
 _MAX_RUN = 60
 
@@ -32,6 +30,10 @@ def load_collective_leave(path: Path | None = None) -> dict[date, str]:
 
 @lru_cache(maxsize=64)
 def national_holidays(year: int) -> frozenset[date]:
+    # Imported here, not at the top: `holidays` loads every country's module (~12 MiB, ~20 MiB
+    # with a year computed), and the `reports` role, which computes no deadline, must not.
+    import holidays
+
     return frozenset(holidays.country_holidays("ID", years=year, categories=holidays.PUBLIC))
 
 
