@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Starts / stops the four SIPUMA services as local processes against deploy/local/infra.sh.
+# Starts / stops the four SIPUMA services as local processes against deploy/local/infra.sh, plus
+# the registry's read side (registry-reports: the same program, SIPUMA_REGISTRY_ROLE=reports;
+# services/registry/README.md "Roles") for the console's lists, exports and statistics.
 #   deploy/local/services.sh up | down | status
 set -euo pipefail
 
@@ -7,8 +9,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LOG_TAG=services
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$HERE/lib.sh"  # ROOT, RUN, LOGS, PIDS; log, the pid-file helpers
-SERVICES=(registry intake evidence notifier)
-declare -A PORTS=([intake]=8001 [registry]=8002 [evidence]=8003 [notifier]=8004)
+SERVICES=(registry registry-reports intake evidence notifier)
+declare -A PORTS=([intake]=8001 [registry]=8002 [evidence]=8003 [notifier]=8004 [registry-reports]=8005)
+# A role of another service's program: its program, its store user, its role setting.
+declare -A PROGRAM=([registry-reports]=registry)
+declare -A ROLE=([registry-reports]=reports)
 
 # Local development settings; production sets its own through the environment.
 export SIPUMA_ENVIRONMENT="${SIPUMA_ENVIRONMENT:-development}"
@@ -35,6 +40,7 @@ export SIPUMA_SMS_GATEWAY_URL="${SIPUMA_SMS_GATEWAY_URL:-http://127.0.0.1:${SIPU
 export SIPUMA_CORS_ORIGINS="${SIPUMA_CORS_ORIGINS:-[\"http://127.0.0.1:8001\",\"http://localhost:8001\"]}"
 export SIPUMA_CONSOLE_REGISTRY_URL="${SIPUMA_CONSOLE_REGISTRY_URL:-http://127.0.0.1:8002}"
 export SIPUMA_CONSOLE_EVIDENCE_URL="${SIPUMA_CONSOLE_EVIDENCE_URL:-http://127.0.0.1:8003}"
+export SIPUMA_CONSOLE_REPORTS_URL="${SIPUMA_CONSOLE_REPORTS_URL:-http://127.0.0.1:8005}"
 export SIPUMA_REGISTRY_URL="${SIPUMA_REGISTRY_URL:-http://127.0.0.1:8002}"
 export SIPUMA_TRACKING_URL="${SIPUMA_TRACKING_URL:-http://127.0.0.1:8001/lacak}"
 export SIPUMA_STATE_DIR="${SIPUMA_STATE_DIR:-$RUN/data}"
@@ -45,13 +51,14 @@ up() {
   for name in "${SERVICES[@]}"; do
     is_running "$name" && continue
     log "starting $name on 127.0.0.1:${PORTS[$name]}"
-    local store_env=() uri
+    local store_env=() uri program="${PROGRAM[$name]:-$name}"
     if [[ "$name" != intake ]]; then
-      uri="$(mongo_uri_for "$name")" || exit 1
+      uri="$(mongo_uri_for "$program")" || exit 1
       store_env=("SIPUMA_MONGO_URI=$uri")
     fi
+    if [[ -n "${ROLE[$name]:-}" ]]; then store_env+=("SIPUMA_REGISTRY_ROLE=${ROLE[$name]}"); fi
     start_bg "$name" env "${store_env[@]}" SIPUMA_HTTP_PORT="${PORTS[$name]}" \
-      "$ROOT/.venv/bin/sipuma-$name"
+      "$ROOT/.venv/bin/sipuma-$program"
   done
   for name in "${SERVICES[@]}"; do
     wait_until "$name" 60 ready "$name"

@@ -28,14 +28,23 @@ pytestmark = pytest.mark.unit
 ROOT = validator.ROOT
 DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
 INFRA = ("kafka", "mongo", "minio", "mailpit")
-PORTS = {"intake": 8001, "registry": 8002, "evidence": 8003, "notifier": 8004}
+PORTS = {
+    "intake": 8001,
+    "registry": 8002,
+    "evidence": 8003,
+    "notifier": 8004,
+    "registry-reports": 8005,
+}
 SERVICES = tuple(PORTS)
+# The registry's read side is the registry's image in another role (registry README "Roles").
+PROGRAM = {"registry-reports": "registry"}
 # What each service needs healthy before it starts (at least).
 NEEDS = {
     "intake": {"kafka"},
     "registry": {"kafka", "mongo"},
     "evidence": {"kafka", "minio"},
     "notifier": {"kafka", "mongo", "mailpit", "smssink"},
+    "registry-reports": {"mongo", "registry"},  # the registry makes the indexes
 }
 SERVICE_ENV = {
     "SIPUMA_KAFKA_BOOTSTRAP": "kafka:9092",
@@ -152,7 +161,17 @@ def test_service_is_built_from_the_repo_with_its_service_arg(
     build = project["services"][name]["build"]
     assert Path(build["context"]) == ROOT
     assert build["dockerfile"] == "deploy/docker/Dockerfile"
-    assert build["args"] == {"SERVICE": name}
+    assert build["args"] == {"SERVICE": PROGRAM.get(name, name)}
+
+
+def test_the_console_reads_lists_exports_and_statistics_from_the_reports_role(
+    project: dict[str, Any],
+) -> None:
+    reports = project["services"]["registry-reports"]
+    assert reports["environment"]["SIPUMA_REGISTRY_ROLE"] == "reports"
+    assert "SIPUMA_REGISTRY_ROLE" not in project["services"]["registry"]["environment"]
+    console = project["services"]["intake"]["environment"]
+    assert console["SIPUMA_CONSOLE_REPORTS_URL"] == f"http://127.0.0.1:{PORTS['registry-reports']}"
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -40,8 +40,11 @@ SERVICES: dict[str, tuple[type[BaseSettings], ...]] = {
     "registry": (RegistrySettings,),
     "evidence": (EvidenceSettings,),
     "notifier": (NotifierSettings,),
+    # The registry's read side: the registry's image, settings and Secret in another role.
+    "registry-reports": (RegistrySettings,),
 }
-HTTP_SCALED = {"intake", "evidence"}  # HPA on CPU
+PROGRAM = {"registry-reports": "registry"}  # image, Secret, config of the program it runs
+HTTP_SCALED = {"intake", "evidence", "registry-reports"}  # HPA on CPU
 # The HS256 "Masuk lokal" secret: a development shortcut that production refuses (issue 16).
 DEVELOPMENT_ONLY = {"SIPUMA_TOKEN_SECRET"}
 LAG_SCALED = {"registry", "notifier"}  # KEDA on consumer lag
@@ -238,7 +241,10 @@ def test_the_services_really_serve_the_probed_paths() -> None:
 
 
 def _env_files(service: str) -> list[Path]:
-    return [K8S / "base" / "common.env", K8S / "base" / service / "config.env"]
+    program = PROGRAM.get(service, service)
+    return [K8S / "base" / name / "config.env" for name in dict.fromkeys((program, service))] + [
+        K8S / "base" / "common.env"
+    ]
 
 
 def _commented_keys(service: str) -> set[str]:
@@ -271,7 +277,8 @@ def test_every_setting_comes_from_a_config_map_or_a_secret(
             if env in DEVELOPMENT_ONLY:  # production refuses it (issue 16): nowhere in k8s
                 assert env not in from_secret and env not in from_config, env
             elif _is_secret(cls, field):
-                assert from_secret.get(env) == f"sipuma-{service}", f"{env}: not from the Secret"
+                secret = f"sipuma-{PROGRAM.get(service, service)}"
+                assert from_secret.get(env) == secret, f"{env}: not from the Secret"
                 assert env not in from_config, f"{env}: a secret in a ConfigMap"
             else:
                 assert env in from_config or env in optional, f"{service}: {env} not configured"
@@ -284,10 +291,13 @@ def test_config_values_are_accepted_by_the_services_settings(
     """Each service's settings load from its ConfigMaps alone (development mode: the Secrets
     are not in the manifests, and production refuses the built-in secrets)."""
     config_maps = _of(objects[overlay], "ConfigMap")
+    workloads = _workloads(objects[overlay])
     for service, classes in SERVICES.items():
         env: dict[str, str] = {}
-        for prefix in ("sipuma-common-", f"sipuma-{service}-"):
-            env |= next(cm["data"] for n, cm in config_maps.items() if n.startswith(prefix))
+        # As the pod gets them: the workload's ConfigMaps in order, a later key wins.
+        (container,) = workloads[service]["spec"]["template"]["spec"]["containers"]
+        for source in container["envFrom"]:
+            env |= config_maps[source["configMapRef"]["name"]]["data"]
         env["SIPUMA_ENVIRONMENT"] = "development"
         with pytest.MonkeyPatch.context() as patch:
             for key in [k for k in os.environ if k.startswith("SIPUMA_")]:
@@ -386,7 +396,7 @@ def test_network_policies_allow_only_the_diagrams_arrows(
         public = "sipuma.beacukai.go.id/ingress" in ingress_from
         assert public == (name != "notifier"), name
         ports = {p["port"] for rule in spec["egress"] for p in rule.get("ports", [])}
-        assert 9092 in ports
+        assert (9092 in ports) == (name != "registry-reports"), name  # the read side: no Kafka
         assert (27017 in ports) == (name != "intake"), name
         assert (9000 in ports) == (name == "evidence"), name
 
@@ -397,7 +407,8 @@ def test_images_are_the_dockerfiles_services(objects: dict[str, list[Doc]]) -> N
     for overlay in OVERLAYS:
         for name, workload in _workloads(objects[overlay]).items():
             image = workload["spec"]["template"]["spec"]["containers"][0]["image"]
-            assert re.fullmatch(rf"(\S+/)?sipuma/{name}:[\w.-]+", image), image
+            program = PROGRAM.get(name, name)
+            assert re.fullmatch(rf"(\S+/)?sipuma/{program}:[\w.-]+", image), image
             assert not image.endswith(":latest")
 
 
@@ -407,3 +418,21 @@ def test_no_secret_value_in_any_source_file() -> None:
             text = path.read_text()
             assert "kind: Secret\n" not in text, path
             assert not re.search(r"(?i)(password|secret_key|token_secret)=\S", text), path
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_registry_read_side_runs_the_reports_role(
+    objects: dict[str, list[Doc]], overlay: str
+) -> None:
+    """registry-reports is the registry's program in its `reports` role (its ConfigMap last, so
+    its keys win); the registry itself keeps the `all` role."""
+    config_maps = _of(objects[overlay], "ConfigMap")
+    workloads = _workloads(objects[overlay])
+    roles = {}
+    for name in ("registry", "registry-reports"):
+        (container,) = workloads[name]["spec"]["template"]["spec"]["containers"]
+        env: dict[str, str] = {}
+        for source in container["envFrom"]:
+            env |= config_maps[source["configMapRef"]["name"]]["data"]
+        roles[name] = env["SIPUMA_REGISTRY_ROLE"]
+    assert roles == {"registry": "all", "registry-reports": "reports"}

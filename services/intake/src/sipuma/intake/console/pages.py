@@ -106,6 +106,7 @@ class Pages:
                 "intake": self.console.intake_url.rstrip("/"),
                 "registry": self.console.registry_url.rstrip("/"),
                 "evidence": self.console.evidence_url.rstrip("/"),
+                "reports": (self.console.reports_url or self.console.registry_url).rstrip("/"),
             },
             "offices": self.offices,
             "received_max_age_days": self.received_max_age_days,

@@ -17,6 +17,9 @@ class ConsoleSettings(BaseSettings):
     intake_url: str = Field("", description="Intake API base URL for the browser; '' = same origin")
     registry_url: str = Field("http://127.0.0.1:8002", description="Registry API, browser view")
     evidence_url: str = Field("http://127.0.0.1:8003", description="Evidence API, browser view")
+    # The registry's read side (its `reports` role, registry README "Roles"): lists, search,
+    # downloads, statistics. Empty: the registry URL (its `all` role answers these too).
+    reports_url: str = Field("", description="Registry read side, browser view; '' = registry")
     local_login: bool = Field(
         True, description="Offer the development sign-in (refused anyway outside development)"
     )
@@ -34,7 +37,7 @@ class ConsoleSettings(BaseSettings):
     def api_origins(self) -> list[str]:
         """Origins the Content-Security-Policy must let the pages connect to."""
         found = []
-        for url in (self.intake_url, self.registry_url, self.evidence_url):
+        for url in (self.intake_url, self.registry_url, self.evidence_url, self.reports_url):
             if url.startswith(("http://", "https://")):
                 scheme, _, rest = url.partition("://")
                 found.append(f"{scheme}://{rest.split('/', 1)[0]}")

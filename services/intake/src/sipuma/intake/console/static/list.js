@@ -39,8 +39,8 @@
     if (form.sort.value === "due") q.set("sort", "due");
     const r = new URLSearchParams({ from: form.from.value, to: form.to.value, level: "complaint", format: "json" });
     const [list, report] = await Promise.all([
-      S.api("registry", `/v1/complaints?${q}`),
-      form.from.value && form.to.value ? S.api("registry", `/v1/reports/service-standard?${r}`) : null,
+      S.api("reports", `/v1/complaints?${q}`),
+      form.from.value && form.to.value ? S.api("reports", `/v1/reports/service-standard?${r}`) : null,
     ]);
     if (mine !== latest) return;
     if (list.status !== 200) {
@@ -77,7 +77,7 @@
   }
 
   async function loadOverdue() {
-    const found = await S.api("registry", "/v1/overdue?limit=50");
+    const found = await S.api("reports", "/v1/overdue?limit=50");
     const section = document.getElementById("overdue");
     if (found.status !== 200 || found.body.total === 0) {
       section.hidden = true;

@@ -26,7 +26,7 @@
   async function search() {
     const status = document.getElementById("search-status");
     status.textContent = S.t("loading");
-    const answer = await S.api("registry", "/v1/complaints/search", {
+    const answer = await S.api("reports", "/v1/complaints/search", {
       method: "POST", body: filters({ page, page_size: pageSize }),
     });
     status.textContent = "";
@@ -56,7 +56,7 @@
 
   async function download(format) {
     // A link cannot carry the bearer token (nor a body): fetch the file, hand it to the browser.
-    const response = await fetch(S.url("registry", "/v1/complaints/search"), {
+    const response = await fetch(S.url("reports", "/v1/complaints/search"), {
       method: "POST",
       headers: { Authorization: `Bearer ${S.token()}`, "Content-Type": "application/json" },
       body: JSON.stringify(filters({ format })),

@@ -92,7 +92,7 @@
   async function load() {
     const status = document.getElementById("stats-status");
     status.textContent = S.t("loading");
-    const answer = await S.api("registry", `/v1/statistics?${query({})}`);
+    const answer = await S.api("reports", `/v1/statistics?${query({})}`);
     status.textContent = "";
     if (answer.status !== 200) {
       S.alert(S.message(answer.body));
@@ -104,7 +104,7 @@
   }
 
   async function download(path, extra, extension) {
-    const response = await fetch(S.url("registry", `${path}?${query(extra)}`), {
+    const response = await fetch(S.url("reports", `${path}?${query(extra)}`), {
       headers: { Authorization: `Bearer ${S.token()}` },
     });
     if (!response.ok) {
