@@ -26,7 +26,8 @@ from sipuma.notifier.settings import NotifierSettings
 from sipuma.registry.settings import RegistrySettings
 from sipuma.shared import topics
 from sipuma.shared.settings import ServiceSettings
-from sipuma.shared.topic_admin import ANALYTICS_RETENTION_MS, DEFAULT_RETENTION_MS
+from sipuma.shared.topic_admin import ANALYTICS_RETENTION_MS
+from sipuma.shared.topics import DEFAULT_RETENTION_MS
 from tests.deploy import tools
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(tools.BUILD_TIMEOUT_S)]

@@ -10,8 +10,7 @@ from pydantic.json_schema import models_json_schema
 from sipuma.shared import cloudevents
 from sipuma.shared.events import ALL_EVENTS, Event
 from sipuma.shared.samples import example
-from sipuma.shared.topic_admin import DEFAULT_RETENTION_MS
-from sipuma.shared.topics import ALL_TOPICS, TopicSpec, dead_letter_topic
+from sipuma.shared.topics import ALL_TOPICS, DEFAULT_RETENTION_MS, TopicSpec, dead_letter_topic
 
 KAFKA_BINDING = "0.5.0"
 CE_HEADERS: dict[str, Any] = {
