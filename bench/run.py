@@ -15,8 +15,9 @@ c. end-to-end: open-loop POSTs at 50 % of (a)'s rate through intake + registry, 
    ran out first), over time;
 d. evidence upload MiB/s vs a direct `minio` put of the same file, and RSS growth for 1 GiB;
 e. notifier e-mails/s (TicketIssued → NotificationSent on the real SMTP sink) vs raw aiosmtplib;
-x. export memory (`bench/export_bench.py`): the registry's peak RSS while it streams a
-   100,000-complaint export (goal < 100 MiB);
+x. export memory (`bench/export_bench.py`): the peak RSS of the registry's `reports` process
+   (and, for comparison, of its `all` role) while it streams a 100,000-complaint export (goal
+   < 100 MiB);
 g. growth (`bench/growth.py`): a private registry grown to 10k, 50k, 200k complaints; each read,
    POST → number and the registry's rate at each size, as a ratio to the first size;
 p. the whole pipeline vs the raw pipeline (`bench/raw_pipeline.py`: bare FastAPI → aiokafka →
