@@ -170,13 +170,23 @@ def _topic_env(service: str, prefix: str, wanted: dict[str, topics.TopicSpec]) -
 
 
 def start_stack(
-    endpoints: Endpoints, unique: str, workdir: Path, env: dict[str, str] | None = None
+    endpoints: Endpoints,
+    unique: str,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    *,
+    reports: bool = False,
 ) -> Stack:
     """Start what exists of the four services; what does not is named in `Stack.missing`.
-    `env` overrides any SIPUMA_* setting of every service (e.g. SIPUMA_LOG_LEVEL)."""
+    `env` overrides any SIPUMA_* setting of every service (e.g. SIPUMA_LOG_LEVEL). `reports`:
+    also the registry's read side (`registry-reports`, SIPUMA_REGISTRY_ROLE=reports), which the
+    console then reads lists, exports and statistics from, as deployed."""
     overrides = dict(env or {})
     prefix = f"sipuma.{unique}."  # still a versioned sipuma.*.vN name once prefixed
-    ports = {name: free_port() for name in ("intake", "registry", "evidence", "notifier")}
+    names = ["intake", "registry", "evidence", "notifier"]
+    if reports:
+        names.append("registry-reports")
+    ports = {name: free_port() for name in names}
     console_origin = f"http://127.0.0.1:{ports['intake']}"
     base = {k: v for k, v in os.environ.items() if not k.startswith("SIPUMA_")}
     base.update(endpoints.as_env())
@@ -259,6 +269,12 @@ def start_stack(
             },
         ),
     }
+    if reports:
+        base["SIPUMA_CONSOLE_REPORTS_URL"] = f"http://127.0.0.1:{ports['registry-reports']}"
+        specs["registry-reports"] = (
+            _command("sipuma-registry"),
+            {"SIPUMA_MONGO_DATABASE": f"{db}_registry", "SIPUMA_REGISTRY_ROLE": "reports"},
+        )
     stack = Stack(
         prefix=prefix,
         databases={name: f"{db}_{name}" for name in ("registry", "evidence", "notifier")},

@@ -41,7 +41,10 @@ def console_stack(
         "SIPUMA_CONSOLE_OIDC_ISSUER": oidc.issuer,
         "SIPUMA_CONSOLE_OIDC_CLIENT_SECRET": CONSOLE_CLIENT_SECRET,
     }
-    stack = start_stack(endpoints, unique, tmp_path_factory.mktemp("console-stack"), env=provider)
+    # With the registry's read side: lists, exports and statistics go where they go when deployed.
+    stack = start_stack(
+        endpoints, unique, tmp_path_factory.mktemp("console-stack"), env=provider, reports=True
+    )
     try:
         yield stack
     finally:

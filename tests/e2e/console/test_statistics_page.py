@@ -23,7 +23,11 @@ def test_statistics_page_draws_the_office_numbers(
 ) -> None:
     sign_in(page, console_stack, (Role.RECEIVER, Role.COMPLIANCE))
     record(page, console_stack)
-    page.goto(f"{console_stack.console}/statistik")
+    # Asked of the registry's read side (the `reports` role), as deployed.
+    read_side = console_stack.services["registry-reports"].url
+    with page.expect_response(lambda r: "/v1/statistics?" in r.url) as answer:
+        page.goto(f"{console_stack.console}/statistik")
+    assert answer.value.url.startswith(f"{read_side}/v1/statistics?"), answer.value.url
     expect(page.locator("body")).to_have_attribute("data-stats-loaded", "true", timeout=30_000)
     row = page.locator("#stats-table tbody tr").first
     expect(row.locator("th")).to_contain_text(re.compile(r"\((WIB|WITA|WIT)\)"))
