@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,6 +74,9 @@ class DeadlinePolicy:
             raise ValueError("one deadline stage per status")
         self._stages = by_status
         self.calendar = calendar
+        # Per stage, local date and time zone (issue 15: computed per complaint, the working-day
+        # walk was 7 % of bench (b)); a few thousand days are a few years of every zone.
+        self._dates = lru_cache(maxsize=4096)(self._compute)
 
     @staticmethod
     def _start_of(day: date, zone: ZoneInfo) -> datetime:
@@ -84,7 +88,14 @@ class DeadlinePolicy:
         stage = self._stages.get(status)  # type: ignore[call-overload]  # StrEnum keys
         if stage is None:
             return None
-        start = since.astimezone(zone).date()
+        due_at, alerts = self._dates(stage, since.astimezone(zone).date(), zone)
+        return Deadline(stage, since, due_at, dict(alerts))
+
+    def _compute(
+        self, stage: Stage, start: date, zone: ZoneInfo
+    ) -> tuple[datetime, tuple[tuple[str, datetime], ...]]:
+        """The due moment and the reminders' moments of a stage entered on the local date
+        `start`: the same for every complaint of that day and time zone, so kept (`_dates`)."""
         cal = self.calendar
         last_day = cal.add_working_days(start, stage.working_days)
         due_at = self._start_of(last_day + timedelta(days=1), zone)
@@ -94,4 +105,4 @@ class DeadlinePolicy:
             alerts[APPROACHING] = self._start_of(max(first_reminded, start), zone)
         escalation_day = cal.add_working_days(last_day, stage.escalate_after_days)
         alerts[ESCALATED] = self._start_of(escalation_day + timedelta(days=1), zone)
-        return Deadline(stage, since, due_at, alerts)
+        return due_at, tuple(alerts.items())
