@@ -39,9 +39,11 @@ class RegistrySettings(IdentityAtRestSettings, StaffApiSettings, StoreSettings):
     duplicate_window_days: int = Field(30, ge=1, le=3660)
     # How often the outbox relay looks for entries whose fast publish did not happen.
     outbox_interval_seconds: float = Field(1.0, gt=0)
-    # Records taken per poll and complaints handled at once; each poll is committed whole.
+    # Records taken per poll and complaints handled at once; each poll is committed whole. The
+    # whole poll at once: its handlers then move in step and share each grouped store command
+    # (measured, issue 15: 0.28 store commands per complaint against 1.26 with 64 lanes of 200).
     consumer_batch_size: int = Field(200, ge=1, le=10_000)
-    consumer_concurrency: int = Field(64, ge=1, le=1000)
+    consumer_concurrency: int = Field(200, ge=1, le=1000)
     track_requests_per_minute: int = Field(20, ge=1)
     track_max_clients: int = Field(100_000, ge=1, description="Client addresses remembered")
     track_min_seconds: float = Field(0.05, ge=0, description="Floor on the tracking answer time")
