@@ -380,20 +380,23 @@ class Store:
                 "$lte": max(ask.end for ask in asks),
             },
         }
-        cap = SAME_LIMIT * len(asks)
+        cap = (SAME_LIMIT + 1) * len(asks)  # the asks' own filings are in it too
         fields = {"office_code": 1, "received_at": 1, "match_keys": 1}
         found = await self.complaints.find(query, fields).limit(cap + 1).to_list()
         if len(found) > cap:
             return list(await asyncio.gather(*(self._same_one(ask) for ask in asks)))
+        by_key: dict[str, list[Doc]] = {}
+        for doc in found:
+            for key in doc.get("match_keys") or ():
+                by_key.setdefault(key, []).append(doc)
         answers: list[list[Doc] | BaseException] = []
         for ask in asks:
-            keys = set(ask.keys)
+            near = {doc["_id"]: doc for key in ask.keys for doc in by_key.get(key, ())}
             mine = [
                 {"_id": doc["_id"], "office_code": doc["office_code"], "received_at": at}
-                for doc in found
+                for doc in near.values()
                 if doc["_id"] != ask.complaint_id
                 and ask.start <= (at := doc["received_at"]) <= ask.end
-                and keys.intersection(doc.get("match_keys") or ())
             ]
             mine.sort(key=lambda doc: doc["received_at"], reverse=True)
             answers.append(mine[:SAME_LIMIT])
