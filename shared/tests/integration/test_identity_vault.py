@@ -11,11 +11,25 @@ from typing import Any
 
 import pytest
 from bson.binary import Binary
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from sipuma.shared.identity_vault import ENCRYPTED_SUBTYPE, IdentityKeySettings, IdentityVault
 
 pytestmark = pytest.mark.integration
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
 
 
 async def test_seal_many_seals_as_seal_does_with_one_key_per_complaint(
@@ -57,5 +71,48 @@ async def test_seal_many_seals_as_seal_does_with_one_key_per_complaint(
         assert opened[3]["other"] == "x"
     finally:
         await vault.close()
+        await client.drop_database(name)
+        await client.close()
+
+
+async def test_seal_many_uses_the_key_another_replica_stored_after_it_looked(
+    endpoints: Any, unique_name: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two replicas (or a redelivery) sealing for the same new complaint: the one whose key
+    insert the key vault refused seals under the key that is there (one key per complaint), and
+    every document opens under it, from either replica; in one insert for all new keys."""
+    name = unique_name("vault").replace("-", "_")
+    sent = _Commands()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        endpoints.mongo_uri, tz_aware=True, event_listeners=[sent]
+    )
+    keys = IdentityKeySettings(master_key=base64.b64encode(os.urandom(96)).decode())
+    first, second = IdentityVault(client, name, keys), IdentityVault(client, name, keys)
+    try:
+        await first.ensure_key_vault()
+        theirs = await second.seal("c-raced", {"job": "theirs"}, ["job"])
+        looked = first._held_keys  # the moment between looking and inserting
+
+        async def looked_before_theirs(ids: Any) -> dict[str, bytes]:
+            monkeypatch.setattr(first, "_held_keys", looked)
+            return {}  # what the key vault held when this replica looked: nothing yet
+
+        monkeypatch.setattr(first, "_held_keys", looked_before_theirs)
+        items = [("c-raced", {"job": "ours"}, ["job"]), ("c-fresh", {"job": "new"}, ["job"])]
+        sent.names.clear()
+        ours = await first.seal_many(items)
+        # One insert of both new keys (one refused), one read of the key that won; the keys are
+        # handed to libmongocrypt, which reads none of them again.
+        assert sent.names == ["insert", "find"]
+
+        vault_keys = client[name][keys.key_vault_collection]
+        names = sorted([n async for k in vault_keys.find() for n in k["keyAltNames"]])
+        assert names == ["c-fresh", "c-raced"], "one key per complaint, the first one kept"
+        for vault in (first, second):
+            opened = [await vault.open(doc) for doc in (theirs, *ours)]
+            assert [o["job"] for o in opened] == ["theirs", "ours", "new"]
+    finally:
+        await first.close()
+        await second.close()
         await client.drop_database(name)
         await client.close()
