@@ -105,11 +105,20 @@ def _pipeline_rows(p: dict[str, Any]) -> list[str]:
     ]
 
 
-# What bounds (d) and (e), from their py-spy profiles (`--profile`; the summaries kept in
+# What bounds (b), (d) and (e), from their py-spy profiles (`--profile`; the summaries kept in
 # bench/profiles/*.txt and the services' READMEs say how they were read).
 _BOUNDS = [
-    "## What bounds (d) and (e)",
+    "## What bounds (b), (d) and (e)",
     "",
+    "- **(b) registry**: per complaint, libmongocrypt's encryption of the sealed intake fields",
+    "  (~10 % of the samples, client CPU: one encryption context per field), the two Kafka",
+    "  publishes each awaited with acks=all (ComplaintRegistered and the duplicate hint, ~11 %),",
+    "  the `write` system calls of the grouped store commands (~13 % own time, 0.3-0.4 commands",
+    "  per complaint), decoding and validating the event and its log context (~10 %), and the",
+    "  store's and Kafka's CPU on the same two cores, while the raw loop only inserts. The data",
+    "  keys (were ~20 %: three round trips per complaint), the duplicate-hint lookup (~10 %)",
+    "  and the deadlines (~7 %) are now batch-wide or kept. Profiles:",
+    "  `bench/profiles/b-registry-before-1.txt`, `bench/profiles/b-registry-after-1.txt`.",
     "- **(d) evidence**: SHA-256 twice over every byte — minio-py's SigV4 payload hash of each",
     "  part over plain HTTP (17 % of the samples; the direct put pays it too) and the evidence",
     "  hash the service exists for (18 %) — then sending the parts (15 %) and receiving the",
@@ -209,7 +218,7 @@ def markdown(report: dict[str, Any]) -> str:
             if rows
             else []
         ),
-        *(_BOUNDS if d or e else []),
+        *(_BOUNDS if b or d or e else []),
         *export_bench.markdown(r.get("x_export") or {}),
         *growth_report.markdown(r.get("g_growth") or {}),
         "## How each number is made",
