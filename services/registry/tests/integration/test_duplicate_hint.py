@@ -4,6 +4,7 @@ the caller may see; it never blocks a filing."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from registry_testkit.events import received
 from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register
 
+from sipuma.registry.store import SameAsk, Store
 from sipuma.shared import events as ev
 from sipuma.shared.auth import Role, mint_token
 
@@ -87,3 +89,44 @@ async def test_same_complainant_is_hinted_across_offices(build_registry: BuildRe
             f"/v1/complaints/{elsewhere}/possible-duplicates", headers=auth(HERE, Role.RECEIVER)
         )
         assert other.status_code == 404  # another office's number is not even confirmed
+
+
+async def test_lookups_at_once_answer_as_one_query_each(store: Store) -> None:
+    """Handlers that look at the same moment share one query (`Store._same_all`); each gets what
+    its own query finds: its window, its keys, not itself, the newest 50 — also when a busy key
+    makes the shared answer too big (each then runs its own)."""
+    now = datetime.now(UTC)
+    filings = [
+        {
+            "_id": f"c-{i:03d}",
+            "office_code": HERE,
+            "received_at": now - timedelta(days=i % 40),
+            "match_keys": keys,
+        }
+        for i, keys in enumerate(
+            [["k-a"], ["k-a", "k-b"], ["k-b"], ["k-c"], ["k-b", "k-d"]] * 8 + [["k-busy"]] * 140
+        )
+    ]
+    await store.complaints.insert_many(filings)
+    window = timedelta(days=30)
+
+    def ask(complaint_id: str, keys: list[str], around: datetime) -> SameAsk:
+        return SameAsk(complaint_id, tuple(keys), around - window, around + window)
+
+    quiet = [
+        ask("c-001", ["k-a", "k-b"], now),
+        ask("c-003", ["k-c"], now - timedelta(days=20)),
+        ask("c-new", ["k-d", "k-x"], now),
+        ask("c-none", ["k-none"], now),
+    ]
+    busy = [*quiet, ask("c-busy", ["k-busy"], now)]
+    for asks in (quiet, busy):
+        together = await asyncio.gather(
+            *(store.same_complainant(a.complaint_id, list(a.keys), a.start, a.end) for a in asks)
+        )
+        for a, found in zip(asks, together, strict=True):
+            alone = await store._same_one(a)
+            assert found == alone, a
+            assert [d["_id"] for d in found] == [d["_id"] for d in alone]
+    assert len(alone) == 50, "the busy key: the newest 50, as one query gives them"
+    assert [d["_id"] for d in together[0]] and all(d["_id"] != "c-001" for d in together[0])

@@ -256,6 +256,11 @@ def _searched(query: Doc, wanted: ComplaintFilter) -> Doc:
 SAME_LIMIT = 50  # earlier filings a duplicate hint lists at most
 
 
+def _as_stored(moment: datetime) -> datetime:
+    """A moment as the store compares it: BSON dates hold whole milliseconds (truncated)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 @dataclass(frozen=True)
 class SameAsk:
     """One duplicate-hint lookup: filings other than `complaint_id` sharing one of `keys`,
@@ -365,7 +370,8 @@ class Store:
             "received_at": {"$gte": ask.start, "$lte": ask.end},
         }
         found = self.complaints.find(query, {"office_code": 1, "received_at": 1})
-        return await found.sort("received_at", -1).limit(SAME_LIMIT).to_list()
+        ordered = found.sort([("received_at", -1), ("_id", 1)])  # ties in a stable order
+        return await ordered.limit(SAME_LIMIT).to_list()
 
     async def _same_all(self, asks: list[SameAsk]) -> list[list[Doc] | BaseException]:
         """One query for every key and window of `asks` (read from the `match_keys` index, like
@@ -392,12 +398,13 @@ class Store:
         answers: list[list[Doc] | BaseException] = []
         for ask in asks:
             near = {doc["_id"]: doc for key in ask.keys for doc in by_key.get(key, ())}
+            start, end = _as_stored(ask.start), _as_stored(ask.end)
             mine = [
                 {"_id": doc["_id"], "office_code": doc["office_code"], "received_at": at}
                 for doc in near.values()
-                if doc["_id"] != ask.complaint_id
-                and ask.start <= (at := doc["received_at"]) <= ask.end
+                if doc["_id"] != ask.complaint_id and start <= (at := doc["received_at"]) <= end
             ]
+            mine.sort(key=lambda doc: doc["_id"])  # then by time, stable: as `_same_one` sorts
             mine.sort(key=lambda doc: doc["received_at"], reverse=True)
             answers.append(mine[:SAME_LIMIT])
         return answers
