@@ -71,6 +71,25 @@ def test_one_moment_three_zones_three_deadlines(policy: DeadlinePolicy) -> None:
     assert wita[ESCALATED] == datetime(2027, 1, 5, 0, 0, tzinfo=WITA)
 
 
+def test_the_same_local_day_shares_its_dates_not_its_deadline() -> None:
+    """Kept per stage, local date and zone (issue 15): complaints of one office-day get the same
+    dates, each its own `since` and alerts (a caller changing one changes no other), and the
+    next local day (still the same UTC day in Jayapura) its own."""
+    policy = DeadlinePolicy(DEFAULT_STAGES, WorkCalendar(load_collective_leave()))
+    morning, evening = (datetime(2026, 12, 22, h, 0, tzinfo=UTC) for h in (1, 14))
+    first, second = (policy.deadline("registered", m, WIB) for m in (morning, evening))
+    assert first is not None and second is not None
+    assert (first.since, second.since) == (morning, evening)
+    assert first.due_at == second.due_at and first.alerts == second.alerts
+    first.alerts[OVERDUE] = morning
+    assert second.alerts[OVERDUE] == second.due_at
+    again = policy.deadline("registered", evening, WIB)
+    assert again is not None and again.alerts[OVERDUE] == again.due_at
+    wit = policy.deadline("registered", evening, WIT)  # 23:00 WIT: the 22nd still
+    late = policy.deadline("registered", evening + timedelta(hours=2), WIT)  # the 23rd
+    assert wit is not None and late is not None and late.due_at > wit.due_at
+
+
 def test_no_deadline_when_closed(policy: DeadlinePolicy) -> None:
     assert policy.deadline("closed", datetime(2026, 12, 1, tzinfo=UTC), WIB) is None
     assert policy.deadline("received", datetime(2026, 12, 1, tzinfo=UTC), WIB) is None
