@@ -285,14 +285,22 @@ class Snapshot:
         )
         with client as mongo:
             registry = mongo[f"{world.db}_registry"]
+            # Keyed by `_id`: a DocumentDB cursor returns a document updated between two of its
+            # batches again (a relay may still be marking numbers sent while we read).
             numbers = list(
-                registry["register_numbers"].find(
-                    {}, {"office_code": 1, "year": 1, "seq": 1, "complaint_id": 1}
-                )
+                {
+                    n["_id"]: n
+                    for n in registry["register_numbers"].find(
+                        {}, {"office_code": 1, "year": 1, "seq": 1, "complaint_id": 1}
+                    )
+                }.values()
             )
             complaints = registry["complaints"].count_documents({})
             tickets = Counter(
-                t["complaint_id"] for t in registry["tickets"].find({}, {"complaint_id": 1})
+                {
+                    t["_id"]: t["complaint_id"]
+                    for t in registry["tickets"].find({}, {"complaint_id": 1})
+                }.values()
             )
             evidence = mongo[f"{world.db}_evidence"]["evidence"]
             evidence_records = evidence.count_documents({})
