@@ -32,7 +32,6 @@ from sipuma.evidence.settings import EvidenceSettings
 from sipuma.shared.auth import mint_token
 from sipuma.shared.cloudevents import encode, to_headers
 from sipuma.shared.events import ComplaintRegistered
-from sipuma.shared.topics import dead_letter_topic
 from tests.harness.endpoints import Endpoints
 from tests.harness.ports import free_port
 from tests.harness.state import eventually, read_to_end
@@ -131,11 +130,8 @@ async def remove_everything(settings: EvidenceSettings) -> None:
     with contextlib.suppress(Exception):
         await admin.start()
         try:
-            mine = [
-                t
-                for t in await admin.list_topics()
-                if t.startswith(settings.topic_prefix) or t == dead_letter_topic(settings.group_id)
-            ]
+            # The dead-letter topic too: it carries the prefix like every other topic.
+            mine = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
             if mine:
                 await admin.delete_topics(mine)
         finally:

@@ -4,6 +4,7 @@ retried. The same flows run against the real Kafka in tests/integration."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -89,6 +90,23 @@ async def test_invalid_message_is_dead_lettered_not_handled() -> None:
         await broker.publish(b"{}", topics.COMPLAINT_REGISTERED.name, headers=headers)
         assert seen == []
         dead.mock.assert_called_once()  # the mock records the decoded body
+
+
+async def test_a_prefixed_group_dead_letters_inside_the_prefix() -> None:
+    """`<prefix>sipuma.dead-letter.<group>.v1`, as the batch subscribers and sipuma-dlq name it."""
+    settings = ServiceSettings(service="evidence", topic_prefix="t1.", consumer_group="ev")
+    broker = build_broker(settings)
+    spec = topics.COMPLAINT_REGISTERED
+    prefixed = replace(spec, name=settings.topic(spec))
+
+    async def handler(event: ev.ComplaintRegistered) -> None: ...
+
+    subscribe_events(broker, prefixed, handler, group_id=settings.group_id)
+    dead = broker.publisher("t1.sipuma.dead-letter.ev.v1")
+    assert settings.dead_letter_topic() == "t1.sipuma.dead-letter.ev.v1"
+    async with TestKafkaBroker(broker):
+        await broker.publish(b"{not json", prefixed.name)
+        dead.mock.assert_called_once()
 
 
 async def test_handler_can_refuse_an_event_for_good() -> None:

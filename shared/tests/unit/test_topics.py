@@ -10,6 +10,7 @@ from sipuma.shared import events as ev
 from sipuma.shared import topics
 from sipuma.shared.events import ALL_EVENTS
 from sipuma.shared.samples import example
+from sipuma.shared.settings import ServiceSettings
 from sipuma.shared.topics import ALL_TOPICS, TopicSpec
 
 pytestmark = pytest.mark.unit
@@ -70,6 +71,17 @@ def test_dead_letter_topic_per_group() -> None:
     assert topics.dead_letter_topic("registry") == "sipuma.dead-letter.registry.v1"
     assert topics.dead_letter_topic("notifier") != topics.dead_letter_topic("registry")
     assert topics.dead_letter_spec("registry").restricted
+
+
+def test_a_deployment_prefixes_the_dead_letter_topic_like_every_topic() -> None:
+    settings = ServiceSettings(topic_prefix="staging.", consumer_group="registry")
+    assert settings.dead_letter_topic() == "staging.sipuma.dead-letter.registry.v1"
+    assert settings.dead_letter_topic("notifier-staff") == (
+        "staging.sipuma.dead-letter.notifier-staff.v1"
+    )
+    assert ServiceSettings(consumer_group="registry").dead_letter_topic() == (
+        topics.dead_letter_topic("registry")  # production: the contract name, unchanged
+    )
 
 
 def test_check_publishable() -> None:

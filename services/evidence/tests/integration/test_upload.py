@@ -37,7 +37,6 @@ from sipuma.shared.topics import (
     AUDIT_IDENTITY_READ,
     COMPLAINT_IDENTITY_ERASED,
     COMPLAINT_REGISTERED,
-    dead_letter_topic,
 )
 from tests.harness.endpoints import Endpoints
 from tests.harness.ports import free_port
@@ -377,7 +376,8 @@ async def test_a_poison_complaint_event_goes_to_the_dead_letter_topic(svc: Runni
     await send_raw(svc.settings.kafka_bootstrap, topic, b'{"complaint_id": "x"}', {}, poison_key)
     cid = await new_complaint(svc)  # the consumer went on past the poison
     assert await svc.runtime.store.complaint(str(cid)) is not None
-    dlq = dead_letter_topic(svc.settings.group_id)
+    dlq = svc.settings.dead_letter_topic()
+    assert dlq == svc.settings.topic_prefix + "sipuma.dead-letter.sipuma-evidence.v1"
     dead = await read_to_end(svc.settings.kafka_bootstrap, dlq)
     mine = [r for r in dead if r.key == poison_key]
     assert [r.value for r in mine] == [b"{not json", b'{"complaint_id": "x"}']

@@ -145,9 +145,15 @@ def build_asyncapi(partitions: int = 6) -> dict[str, Any]:
                 "description": (
                     "Messages a consumer group refused (invalid event, or the handler gave up), "
                     "with the original value, key and headers plus x-sipuma-dead-letter-* "
-                    "headers (reason, detail, topic, partition, offset, group, at). Restricted."
+                    "headers (reason, detail, topic, partition, offset, group, at). Restricted. "
+                    "A deployment's topic prefix goes in front of this name, as of every "
+                    "channel's; the group inside is named without it."
                 ),
-                "parameters": {"groupId": {"description": "Consumer group (= service name)"}},
+                "parameters": {
+                    "groupId": {
+                        "description": "Consumer group name without the deployment's prefix"
+                    }
+                },
                 "x-sipuma-restricted": True,
             },
         },

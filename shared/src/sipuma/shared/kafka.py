@@ -51,7 +51,7 @@ from sipuma.shared.consumer import (
 )
 from sipuma.shared.events import Event
 from sipuma.shared.settings import ServiceSettings
-from sipuma.shared.topics import TopicSpec, check_topics, dead_letter_topic
+from sipuma.shared.topics import TopicSpec, check_topics
 
 DEFAULT_ACK_POLICY = AckPolicy.NACK_ON_ERROR
 _settings: WeakKeyDictionary[KafkaBroker, ServiceSettings] = WeakKeyDictionary()
@@ -109,6 +109,10 @@ def subscribe_events(
 ) -> DefaultSubscriber:
     """Subscribe `handler` to the events of `topic` in consumer group `group_id`.
 
+    `group_id` is the group as Kafka knows it (`settings.group_id`: the deployment's prefix,
+    then the group name); its dead-letter topic is `<prefix>sipuma.dead-letter.<group name>.v1`
+    (`ServiceSettings.dead_letter_topic`), the prefix taken from the broker's settings.
+
     The handler gets a validated event; it returns (commit), raises `DeadLetter` (dead-letter
     topic, commit) or raises anything else (retried with backoff). It must be idempotent: an
     event may come again after a crash, dedupe by `event_id`.
@@ -121,7 +125,10 @@ def subscribe_events(
         handler=handler,
         group_id=group_id,
         accept=accept or topic.event_types,
-        dead_letters=broker.publisher(dead_letter_topic(group_id), include_in_schema=False),
+        dead_letters=broker.publisher(
+            settings.dead_letter_topic(group_id.removeprefix(settings.topic_prefix)),
+            include_in_schema=False,
+        ),
         retry_initial_seconds=retry_initial_seconds or settings.consumer_retry_initial_seconds,
         retry_max_seconds=retry_max_seconds or settings.consumer_retry_max_seconds,
         max_attempts=max_attempts,

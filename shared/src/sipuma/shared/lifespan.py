@@ -1,5 +1,6 @@
 """A service's topics before its broker starts: with the settings' partitions, replication and
-retention, plus each consumer group's dead-letter topic."""
+retention, plus the dead-letter topic of each consumer group (`groups`: names without the
+prefix, e.g. `settings.consumer_group`; see `ServiceSettings.dead_letter_topic`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterable
 
 from sipuma.shared.settings import ServiceSettings
 from sipuma.shared.topic_admin import ensure_topics
-from sipuma.shared.topics import TopicSpec, dead_letter_topic
+from sipuma.shared.topics import TopicSpec
 
 
 async def ensure_service_topics(
@@ -15,7 +16,7 @@ async def ensure_service_topics(
 ) -> list[str]:
     return await ensure_topics(
         settings.kafka_bootstrap,
-        [*topics, *(dead_letter_topic(group) for group in groups)],
+        [*topics, *(settings.dead_letter_topic(group) for group in groups)],
         partitions=settings.topic_partitions,
         replication_factor=settings.topic_replication_factor,
         retention_ms=settings.topic_retention_ms,

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sipuma.shared.identity_vault import DEV_MASTER_KEY as DEV_IDENTITY_MASTER_KEY
 from sipuma.shared.identity_vault import IdentityKeySettings
-from sipuma.shared.topics import DEFAULT_RETENTION_MS, TopicSpec
+from sipuma.shared.topics import DEFAULT_RETENTION_MS, TopicSpec, dead_letter_topic
 
 DEV_SECRET_PREFIX = "dev-only-"  # noqa: S105 (a marker, not a secret)
 DEV_TOKEN_SECRET = SecretStr(DEV_SECRET_PREFIX + "sipuma-token-secret-change-me")
@@ -86,6 +86,12 @@ class ServiceSettings(BaseSettings):
     def group_id(self) -> str:
         """The consumer group this service joins: prefixed like its topics."""
         return self.topic_prefix + self.consumer_group
+
+    def dead_letter_topic(self, group: str | None = None) -> str:
+        """This deployment's dead-letter topic of a consumer group, named without the prefix
+        (default: this service's): `<prefix>sipuma.dead-letter.<group>.v1`, inside the prefix
+        like every other topic (ACLs and clean-up by prefix find it)."""
+        return self.topic(dead_letter_topic(self.consumer_group if group is None else group))
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Self:

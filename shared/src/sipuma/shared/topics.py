@@ -180,13 +180,15 @@ ANALYTICS_TOPICS: tuple[TopicSpec, ...] = tuple(spec for spec in ALL_TOPICS if n
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in ALL_TOPICS}
 
 
-def dead_letter_topic(group_id: str) -> str:
-    """One dead-letter topic per consumer group; restricted (it holds whatever was refused)."""
-    return f"sipuma.dead-letter.{group_id}.v1"
+def dead_letter_topic(group: str) -> str:
+    """One dead-letter topic per consumer group; restricted (it holds whatever was refused).
+    The contract name, of the group without the deployment's prefix: the prefix goes in front,
+    like every topic's (`ServiceSettings.dead_letter_topic`)."""
+    return f"sipuma.dead-letter.{group}.v1"
 
 
-def dead_letter_spec(group_id: str) -> TopicSpec:
-    return TopicSpec(dead_letter_topic(group_id), True, (), description=f"Refused by {group_id}")
+def dead_letter_spec(group: str) -> TopicSpec:
+    return TopicSpec(dead_letter_topic(group), True, (), description=f"Refused by {group}")
 
 
 def topic_for(event: ev.Event | type[ev.Event]) -> TopicSpec:

@@ -61,7 +61,7 @@ async def keep_connecting(
         try:
             if settings.create_topics:
                 await asyncio.wait_for(
-                    ensure_service_topics(settings, topics, [settings.group_id]), timeout=15
+                    ensure_service_topics(settings, topics, [settings.consumer_group]), timeout=15
                 )
             await asyncio.wait_for(broker.start(), timeout=30)
         except Exception as exc:

@@ -57,9 +57,7 @@ def _subscribe(
         handler=handler,
         group_id=settings.topic_prefix + group,
         accept=tuple(cls for spec in specs for cls in spec.event_types),
-        dead_letters=broker.publisher(
-            settings.topic(topics.dead_letter_topic(group)), include_in_schema=False
-        ),
+        dead_letters=broker.publisher(settings.dead_letter_topic(group), include_in_schema=False),
         retry_initial_seconds=settings.consumer_retry_initial_seconds,
         retry_max_seconds=settings.consumer_retry_max_seconds,
     )

@@ -83,8 +83,8 @@ class Runtime:
         groups = (s.consumer_group, s.staff_consumer_group, s.erasure_consumer_group)
         await ensure_service_topics(
             s,
-            [s.topic(spec) for spec in CONSUMED_AND_PRODUCED]
-            + [s.topic(topics.dead_letter_topic(group)) for group in groups],
+            [s.topic(spec) for spec in CONSUMED_AND_PRODUCED],
+            groups,
         )
         await self.deliveries.ensure_indexes()
         await self.staff_alert_log.ensure_indexes()

@@ -52,7 +52,7 @@ def register(broker: KafkaBroker, registry: Registry, settings: RegistrySettings
         group_id=settings.group_id,
         accept=ACCEPTED,
         dead_letters=broker.publisher(
-            settings.topic(topics.dead_letter_topic(settings.consumer_group)),
+            settings.dead_letter_topic(),
             title="registry-dead-letters",
         ),
         retry_initial_seconds=settings.consumer_retry_initial_seconds,

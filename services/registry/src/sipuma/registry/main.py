@@ -121,8 +121,8 @@ def build(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ensure_service_topics(
             settings,
-            [settings.topic(spec) for spec in (*handlers.CONSUMED, *PRODUCED, *ALERTS)]
-            + [settings.topic(topics.dead_letter_topic(settings.consumer_group))],
+            [settings.topic(spec) for spec in (*handlers.CONSUMED, *PRODUCED, *ALERTS)],
+            [settings.consumer_group],
         )
         await store.ensure_indexes()
         if settings.recover_on_start:
