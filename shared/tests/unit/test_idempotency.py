@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
 
@@ -18,6 +19,7 @@ from sipuma.shared.idempotency import (
     IdemKey,
     Outcome,
     StoredAnswer,
+    checked_key,
     fingerprint,
     idempotent,
 )
@@ -180,3 +182,40 @@ async def test_a_running_request_renews_its_hold_on_the_key() -> None:
     response = await idempotent(answers, request, "s", "k", "p", run)
     assert response.status_code == 201
     assert answers.kept[("s", "k")][1] == StoredAnswer(201, {"ok": True}, {})
+
+
+async def costly(request: Request) -> int:
+    """Stands for asking the registry which complaint a number is (module level: the route's
+    string annotations resolve here)."""
+    request.app.state.resolved.append(1)
+    return 1
+
+
+def test_checked_key_refuses_as_the_header_parameter_does_before_later_dependencies() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+    resolved: list[int] = []
+    app.state.resolved = resolved
+
+    @app.post("/declared")
+    async def declared(key: IdemKey = None) -> dict[str, str | None]:
+        return {"key": key}
+
+    @app.post("/checked")
+    async def checked(
+        key: Annotated[str | None, Depends(checked_key)],
+        _: Annotated[int, Depends(costly)],
+        declared: IdemKey = None,
+    ) -> dict[str, str | None]:
+        return {"key": key}
+
+    client = TestClient(app)
+    for bad in ("", "k" * 201):
+        expected = client.post("/declared", headers={"Idempotency-Key": bad})
+        answer = client.post("/checked", headers={"Idempotency-Key": bad})
+        assert answer.status_code == expected.status_code == 422
+        assert answer.json()["invalid-params"] == expected.json()["invalid-params"]
+    assert resolved == []
+    assert client.post("/checked", headers={"Idempotency-Key": "k-1"}).json() == {"key": "k-1"}
+    assert client.post("/checked").json() == {"key": None}
+    assert resolved == [1, 1]

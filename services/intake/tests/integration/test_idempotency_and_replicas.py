@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from services.intake.tests.support import auth, complaint, running_intake
+from sipuma.shared.tasks import bounded
+from tests.harness.ports import free_port
 from tests.harness.state import eventually, read_to_end
 
 pytestmark = pytest.mark.integration
+
+AMENDMENTS = [
+    ("POST", "supplements"),
+    ("POST", "reported-employees"),
+    ("PUT", "tracking-contact"),
+    ("POST", "register-number-communication"),
+]
 
 
 async def test_same_key_same_body_same_answer_once(settings, registry) -> None:
@@ -115,3 +133,92 @@ async def test_amendment_keys_are_idempotent(client, settings) -> None:
     assert clash.status_code == 409
     records = await read_to_end(settings.kafka_bootstrap, settings.topic_complaint_supplemented)
     assert len(records) == 1
+
+
+@asynccontextmanager
+async def registry_knowing_no_number() -> AsyncIterator[tuple[str, list[str]]]:
+    """The registry's identifier route on a real port, answering every number 404 as the
+    registry does for an unknown one; yields its URL and the numbers it was asked."""
+    asked: list[str] = []
+    app = FastAPI()
+
+    @app.get("/v1/complaints/{number:path}/identifier")
+    async def identifier(number: str) -> JSONResponse:
+        asked.append(number)
+        return JSONResponse({"code": "register_number_not_found"}, status_code=404)
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually("the registry stand-in serves", lambda: server.started or task.done())
+        assert server.started
+        yield f"http://127.0.0.1:{port}", asked
+    finally:
+        server.should_exit = True
+        await bounded(task, timeout_s=30)
+
+
+def _key_refused(answer: Any, label: str) -> dict[str, Any]:
+    assert answer.status_code == 422, (label, answer.status_code, answer.text)
+    problem: dict[str, Any] = answer.json()
+    [param] = problem["invalid-params"]
+    assert param["name"] == "Idempotency-Key", (label, param)
+    assert param["messages"]["id"] and param["messages"]["en"], label
+    return problem
+
+
+async def test_a_malformed_key_by_number_is_422_before_the_registry_is_asked(settings) -> None:
+    """FastAPI validates header parameters only after the dependencies ran, and resolving a
+    register number is a registry call: the key is checked first, so neither an unknown number
+    (404) nor a registry that is down (503) hides the 422, and the registry is not asked."""
+    number = "PGD/X/2026/999999"
+    body = {"kind": "addition", "text": "Saksi lain."}
+    async with registry_knowing_no_number() as (url, asked):
+        up = settings.model_copy(update={"registry_url": url})
+        async with running_intake(up) as client:
+            # The by-id route's answer to the same key: the by-number one must be the same.
+            by_id = await client.post(
+                f"/v1/complaints/{uuid.uuid4()}/supplements",
+                json=body,
+                headers={**auth(), "Idempotency-Key": "k" * 201},
+            )
+            expected = _key_refused(by_id, "by id")
+            for bad in ("k" * 201, ""):
+                for method, path in AMENDMENTS:
+                    answer = await client.request(
+                        method,
+                        f"/v1/complaints/by-number/{number}/{path}",
+                        json=body,
+                        headers={**auth(), "Idempotency-Key": bad},
+                    )
+                    problem = _key_refused(answer, f"{path} {len(bad)}")
+                    if bad:
+                        assert problem["code"] == expected["code"]
+                        assert problem["invalid-params"] == expected["invalid-params"]
+            assert asked == []
+            # A bad token is still a 401 first, as by id.
+            no_token = await client.post(
+                f"/v1/complaints/by-number/{number}/supplements",
+                json=body,
+                headers={"Idempotency-Key": ""},
+            )
+            assert no_token.status_code == 401
+            # A good key: the registry is asked, and the number is unknown.
+            unknown = await client.post(
+                f"/v1/complaints/by-number/{number}/supplements",
+                json=body,
+                headers={**auth(), "Idempotency-Key": "supplement-1"},
+            )
+            assert unknown.status_code == 404
+            assert asked == [number]
+
+    down = settings.model_copy(update={"registry_url": f"http://127.0.0.1:{free_port()}"})
+    async with running_intake(down) as client:
+        path = f"/v1/complaints/by-number/{number}/supplements"
+        refused = await client.post(path, json=body, headers={**auth(), "Idempotency-Key": ""})
+        _key_refused(refused, "registry down")
+        waiting = await client.post(path, json=body, headers={**auth(), "Idempotency-Key": "k-1"})
+        assert waiting.status_code == 503
+    for topic in (settings.topic_complaint_supplemented, settings.topic_contact_provided):
+        assert await read_to_end(settings.kafka_bootstrap, topic) == [], topic

@@ -4,7 +4,8 @@
   (`Idempotent-Replayed: true`), nothing done twice;
 - same key with a different request → 409 `idempotency_key_reused`;
 - the same key while the first request still runs → 409 `idempotency_key_in_progress`;
-- a malformed key (empty, over 200 characters) → 422 like any other header.
+- a malformed key (empty, over 200 characters) → 422 like any other header; `checked_key` gives
+  that same 422 before a dependency that would ask another service (a route by register number).
 
 Answers are kept by an `IdempotencyAnswers` adapter (intake: SQLite beside its spool; evidence:
 its MongoDB-wire store, `sipuma.shared.mongo_idempotency`) and expire after a TTL, so a key may
@@ -25,7 +26,9 @@ from typing import Annotated, Any, Protocol
 
 import structlog
 from fastapi import Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from sipuma.shared.problems import ProblemError, conflict, render
 from sipuma.shared.tasks import cancel_and_wait
@@ -52,15 +55,37 @@ KEY_RUNNING = (
     "A request with this Idempotency-Key is still being processed; retry shortly.",
 )
 
+KEY_MIN_LENGTH, KEY_MAX_LENGTH = 1, 200
+
 IdemKey = Annotated[
     str | None,
     Header(
         alias=HEADER,
-        min_length=1,
-        max_length=200,
+        min_length=KEY_MIN_LENGTH,
+        max_length=KEY_MAX_LENGTH,
         description="Kunci pengulangan aman · safe-retry key (same key + body → same answer)",
     ),
 ]
+
+_KEY = TypeAdapter(
+    Annotated[str, StringConstraints(min_length=KEY_MIN_LENGTH, max_length=KEY_MAX_LENGTH)]
+)
+
+
+async def checked_key(request: Request) -> str | None:
+    """A dependency: the request's key, or the 422 an `IdemKey` parameter gives (same errors,
+    same place), raised at once. FastAPI validates a route's header parameters only after its
+    dependencies ran: list this before one that asks another service (the registry, to resolve
+    a register number), so a malformed key is refused first and costs no call."""
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return None
+    try:
+        return _KEY.validate_python(raw)
+    except ValidationError as error:
+        errors = [{**e, "loc": ("header", HEADER, *e["loc"])} for e in error.errors()]
+        raise RequestValidationError(errors) from None
+
 
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 

@@ -29,7 +29,7 @@ from sipuma.intake.ports import IdempotencyStore
 from sipuma.intake.service import Amended, Intake
 from sipuma.shared.auth import Principal, TokenVerifier, bearer_principal
 from sipuma.shared.correlation import usable
-from sipuma.shared.idempotency import Answer, IdemKey, fingerprint, scope_of
+from sipuma.shared.idempotency import Answer, IdemKey, checked_key, fingerprint, scope_of
 from sipuma.shared.idempotency import idempotent as kept_once
 from sipuma.shared.problems import MEDIA_TYPE, Problem
 from sipuma.shared.registry_lookup import RegistryLookup, by_id, by_number
@@ -168,13 +168,18 @@ def build_router(
         resolve: Callable[..., Awaitable[uuid.UUID]],
     ) -> Callable[..., Awaitable[Amending]]:
         """The amendment of the complaint `resolve` names: by id, or by register number (the
-        registry decides, under the caller's own token, which complaint the number is)."""
+        registry decides, under the caller's own token, which complaint the number is).
+
+        Dependencies run in this order, before the header parameters are validated: the token
+        (401 first, as by id), the key (a malformed one is a 422 without a registry call, also
+        for an unknown number or a registry that is down), then the complaint."""
 
         async def amending(  # async: a plain def would run in a worker thread
+            who: Officer,
+            _: Annotated[str | None, Depends(checked_key)],
             complaint_id: Annotated[uuid.UUID, Depends(resolve)],
             request: Request,
-            who: Officer,
-            idempotency_key: IdemKey = None,
+            idempotency_key: IdemKey = None,  # validated already; declared for the API schema
         ) -> Amending:
             return Amending(str(complaint_id), who, request, idempotency_key)
 
