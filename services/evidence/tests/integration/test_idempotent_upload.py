@@ -24,6 +24,7 @@ from services.evidence.tests.support import (
 )
 from sipuma.shared.topics import COMPLAINT_REGISTERED
 from tests.harness.endpoints import Endpoints
+from tests.harness.ports import free_port
 from tests.harness.state import eventually
 
 pytestmark = pytest.mark.integration
@@ -212,3 +213,24 @@ async def test_answers_expire_by_a_ttl_index(svc: Running) -> None:
     await svc.runtime.store.prepare()
     indexes = await svc.runtime.store.answers.collection.index_information()
     assert indexes["expires"]["expireAfterSeconds"] == int(svc.settings.idempotency_ttl_s)
+
+
+async def test_a_malformed_key_by_number_is_422_even_with_the_registry_down(
+    endpoints: Endpoints,
+) -> None:
+    """Headers are validated after the dependencies, and resolving a number asks the registry:
+    the key is checked first, so a registry that is down does not turn its 422 into a 503."""
+    name = f"ev-{uuid.uuid4().hex[:12]}"
+    down = settings_for(endpoints, name, registry_url=f"http://127.0.0.1:{free_port()}")
+    async with running_service(down, wait_kafka=False) as svc, svc.client() as client:
+        by_id = await client.post(
+            f"/v1/complaints/{uuid.uuid4()}/evidence", content=b"x", headers=headers("k" * 201)
+        )
+        by_number = "/v1/complaints/by-number/PGD/X/2026/000001/evidence"
+        refused = await client.post(by_number, content=b"x", headers=headers("k" * 201))
+        assert refused.status_code == by_id.status_code == 422, refused.text
+        [param] = refused.json()["invalid-params"]
+        assert param["name"].lower() == "idempotency-key"  # as evidence names headers
+        assert refused.json()["invalid-params"] == by_id.json()["invalid-params"]
+        waiting = await client.post(by_number, content=b"x", headers=headers("k-1"))
+        assert waiting.status_code == 503  # a good key: the registry was asked, and it is down

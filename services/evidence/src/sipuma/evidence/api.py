@@ -35,6 +35,7 @@ from sipuma.shared.idempotency import (
     IdemKey,
     IdempotencyAnswers,
     StoredAnswer,
+    checked_key,
     fingerprint,
     idempotent,
     scope_of,
@@ -137,9 +138,12 @@ def _routes(
         },
     )
     async def upload_evidence(
+        # Dependencies in this order (headers are validated only after them): the token, the
+        # key (a malformed one is a 422 before the registry is asked by number), the complaint.
+        who: Who,
+        _: Annotated[str | None, Depends(checked_key)],
         complaint_id: ComplaintId,
         request: Request,
-        who: Who,
         kind: Annotated[
             EvidenceKind | None, Query(description="scan, soft_copy, photo, ...")
         ] = None,
