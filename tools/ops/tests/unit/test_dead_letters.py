@@ -12,6 +12,7 @@ from sipuma.ops import masking
 from sipuma.ops.audit import AuditTrail
 from sipuma.ops.ports import Extent, Message
 from sipuma.ops.service import DeadLetters, NotFound, Position
+from sipuma.shared.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit
 
@@ -61,6 +62,16 @@ def setup(tmp_path: Path) -> tuple[DeadLetters, FakeLog, Path]:
     log = FakeLog([_message(0), _message(1)])
     audit = tmp_path / "audit.jsonl"
     return DeadLetters(log, AuditTrail(audit, "op-1"), "p."), log, audit
+
+
+async def test_each_group_maps_to_the_topic_its_service_dead_letters_to(setup) -> None:
+    """The services' one naming (`ServiceSettings.dead_letter_topic`): the prefix in front, the
+    group inside without it — evidence's group too, which once carried the prefix inside."""
+    dead, _, _ = setup
+    for group in ("registry", "notifier-staff", "sipuma-evidence"):
+        service = ServiceSettings(topic_prefix="p.", consumer_group=group)
+        assert dead.topic(group) == service.dead_letter_topic()
+    assert await dead.groups() == {"registry": 2}  # found under the prefix, named without it
 
 
 def test_headers_and_body_are_masked() -> None:

@@ -66,8 +66,9 @@ class DeadLetters:
         self._prefix = topic_prefix
 
     def topic(self, group: str) -> str:
-        """The dead-letter topic of a group as the services name it (the deployment's prefix,
-        then `sipuma.dead-letter.<group>.v1`)."""
+        """The dead-letter topic of a group as every service names it (the deployment's prefix,
+        then `sipuma.dead-letter.<group>.v1`, the group without the prefix; the same as
+        `ServiceSettings.dead_letter_topic`)."""
         return self._prefix + dead_letter_topic(group)
 
     async def groups(self) -> dict[str, int]:
