@@ -137,7 +137,8 @@ class ComplaintRepository(Protocol):
     def listed_stream(
         self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc
     ) -> AsyncIterator[Doc]:
-        """Listed complaints received in [start, end), only `fields`, read in batches."""
+        """Listed complaints received in [start, end), only `fields`, read in pages: each
+        listed once, even when entries change during the read."""
 
     async def overdue(
         self, office_codes: list[str] | None, now: datetime, limit: int
