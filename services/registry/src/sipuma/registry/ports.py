@@ -135,7 +135,7 @@ class ComplaintRepository(Protocol):
     ) -> list[Doc]: ...
 
     def listed_stream(
-        self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc
+        self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc | None
     ) -> AsyncIterator[Doc]:
         """Listed complaints received in [start, end), only `fields`, read in pages: each
         listed once, even when entries change during the read."""

@@ -166,8 +166,11 @@ async def _by_complaint(
     """The documents of each complaint (unordered), in the order the ids were given."""
     wanted = list(dict.fromkeys(complaint_ids))
     query = {"complaint_id": wanted[0] if len(wanted) == 1 else {"$in": wanted}}
+    # Keyed by `_id`: a read of many complaints spans several batches, and a DocumentDB cursor
+    # returns a document updated between two of them again (a relay marking a step sent).
+    by_id = {doc["_id"]: doc for doc in await collection.find(query).to_list()}
     found: dict[str, list[Doc]] = {}
-    for doc in await collection.find(query).to_list():
+    for doc in by_id.values():
         found.setdefault(doc["complaint_id"], []).append(doc)
     return [list(found.get(complaint_id, [])) for complaint_id in complaint_ids]
 
@@ -625,19 +628,18 @@ class Store:
     async def listed_between(
         self, office_codes: list[str] | None, start: datetime, end: datetime
     ) -> list[Doc]:
-        """Listed complaints received in [start, end) (of these offices; None: all)."""
-        query: Doc = {"received_at": {"$gte": start, "$lt": end}}
-        if office_codes is not None:
-            query["office_code"] = {"$in": office_codes}
-        return await self.listing.find(query).to_list()
+        """Listed complaints received in [start, end) (of these offices; None: all), each once
+        (read as `listed_stream`: a report counts them)."""
+        return [entry async for entry in self.listed_stream(office_codes, start, end, None)]
 
     async def listed_stream(
-        self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc
+        self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc | None
     ) -> AsyncIterator[Doc]:
         """Like `listed_between`, read a page at a time (statistics and exports of long ranges:
         never the whole range in memory; 200 entries, where 1,000 raised the registry's peak RSS
         by 2.5 MiB more during a 100,000-complaint export, bench phase x). Several offices are
-        read one after the other, each newest first; every office (None) newest first."""
+        read one after the other, each newest first; every office (None) newest first.
+        `fields`: the projection (None: whole entries)."""
         window: Doc = {"received_at": {"$gte": start, "$lt": end}}
         if office_codes is None:
             async for entry in self._keyset(window, fields):
@@ -649,7 +651,7 @@ class Store:
             async for entry in self._keyset({**window, "office_code": code}, fields):
                 yield entry
 
-    async def _keyset(self, query: Doc, fields: Doc) -> AsyncIterator[Doc]:
+    async def _keyset(self, query: Doc, fields: Doc | None) -> AsyncIterator[Doc]:
         """Every match in the listing's key order (`received_at` newest first, then `_id`),
         STREAM_BATCH at a time, each page a fresh query continuing strictly after the last key.
 
@@ -657,7 +659,8 @@ class Store:
         entry updated between two batches (its new row version lies further on), so a status
         step during an export counted a complaint twice (docs/store.md). An entry's key never
         changes, so it lies either before the continuation or after it: each is read once."""
-        shown = {**fields, "received_at": 1}  # the continuation key (`_id` comes anyway)
+        # The continuation key comes along (`_id` always does); None: whole entries.
+        shown = None if fields is None else {**fields, "received_at": 1}
         after: Doc = {}
         while True:
             page = await (
