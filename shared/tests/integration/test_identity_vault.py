@@ -171,3 +171,45 @@ async def test_opening_reads_its_key_through_an_index_not_the_whole_key_vault(
         await writer.drop_database(name)
         await writer.close()
         await reader.close()
+
+
+async def test_open_many_reads_the_keys_of_many_complaints_at_once_and_tells_erased_ones(
+    endpoints: Any, unique_name: Callable[[str], str]
+) -> None:
+    """Issue 15: `open` read each complaint's key on its own (a fetch per ticket the notifier's
+    dispatcher opened); `open_many` reads them all with one query and opens every document as
+    `open` does, a field whose key was erased reading as erased."""
+    name = unique_name("vault").replace("-", "_")
+    keys = IdentityKeySettings(master_key=base64.b64encode(os.urandom(96)).decode())
+    writer: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongo_uri)
+    finds = _Finds(keys.key_vault_collection)
+    reader: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        endpoints.mongo_uri, event_listeners=[finds]
+    )
+    sealing, opening = IdentityVault(writer, name, keys), IdentityVault(reader, name, keys)
+    try:
+        await sealing.ensure_key_vault()
+        sealed = await sealing.seal_many(
+            [(f"c-{i}", {"who": f"pengadu {i}", "n": i}, ["who"]) for i in range(20)]
+        )
+        sealed.append({"who": "tidak disegel", "n": 20})  # nothing sealed: left as it is
+        assert await sealing.erase("c-3")
+        finds.filters.clear()
+
+        opened = await opening.open_many(sealed)
+
+        assert [doc["n"] for doc in opened] == list(range(21))
+        assert [doc["who"] for doc in opened] == [
+            {"erased": True} if i == 3 else f"pengadu {i}" for i in range(20)
+        ] + ["tidak disegel"]
+        assert isinstance(sealed[0]["who"], Binary), "the callers' documents unchanged"
+        # one read for the 19 keys there are; the erased one is asked once more, alone
+        # (libmongocrypt's own read, which finds nothing: that is how it knows it is gone)
+        assert len(finds.filters) == 2, finds.filters
+        assert await opening.open_many([]) == []
+    finally:
+        await sealing.close()
+        await opening.close()
+        await writer.drop_database(name)
+        await writer.close()
+        await reader.close()

@@ -90,6 +90,9 @@ def kms_providers(keys: IdentityKeySettings) -> dict[str, Any]:
 # the new keys' documents, collected to be inserted together instead of one insert each.
 _HELD: ContextVar[dict[str, bytes] | None] = ContextVar("identity_keys_held", default=None)
 _MADE: ContextVar[list[bytes] | None] = ContextVar("identity_keys_made", default=None)
+# Within one `open_many`: the data keys its ciphertexts name, read at once (key id → the key
+# document as stored); libmongocrypt asks for a key by id when it decrypts.
+_HELD_BY_ID: ContextVar[dict[bytes, bytes] | None] = ContextVar("identity_keys_by_id", default=None)
 
 
 def _key_vault_branches(raw_filter: bytes) -> tuple[list[Any], list[Any]] | None:
@@ -113,6 +116,26 @@ def _alt_names_only(raw_filter: bytes) -> list[str] | None:
     return [str(name) for name in by_name] if not by_id and by_name else None
 
 
+def _ids_only(raw_filter: bytes) -> list[bytes] | None:
+    """The key ids (16 bytes each) of the key-vault filter when it asks by ids only, else
+    None."""
+    found = _key_vault_branches(raw_filter)
+    if found is None:
+        return None
+    by_id, by_name = found
+    if by_name or not by_id or not all(isinstance(key_id, bytes) for key_id in by_id):
+        return None
+    return [bytes(key_id) for key_id in by_id]
+
+
+def _key_id(value: Any) -> bytes | None:
+    """The data key id a ciphertext names (bytes 1-16 of its payload, after the blob subtype),
+    None when `value` is not one."""
+    if isinstance(value, Binary) and value.subtype == ENCRYPTED_SUBTYPE and len(value) > 17:
+        return bytes(value[1:17])
+    return None
+
+
 def _indexed_queries(raw_filter: bytes) -> list[bytes]:
     """The key-vault filter as one query per non-empty branch. DocumentDB answers the `$or`
     with a scan of the whole key vault (one key per complaint: 40 ms at 100,000 keys, so each
@@ -128,8 +151,9 @@ def _indexed_queries(raw_filter: bytes) -> list[bytes]:
 
 class _BatchKeyIO:
     """pymongo's I/O callbacks for libmongocrypt with two shortcuts, active only inside
-    `seal_many` (context variables): keys the batch holds are answered from memory, and new
-    keys' documents are collected, not inserted. Everything else goes to pymongo's callbacks."""
+    `seal_many` or `open_many` (context variables): keys the batch holds are answered from
+    memory, and new keys' documents are collected, not inserted. Everything else goes to
+    pymongo's callbacks."""
 
     def __init__(self, io: Any) -> None:
         self._io = io
@@ -141,6 +165,11 @@ class _BatchKeyIO:
         held, names = _HELD.get(), _alt_names_only(raw_filter)
         if held is not None and names is not None and all(n in held for n in names):
             for raw in dict.fromkeys(held[n] for n in names):
+                yield raw
+            return
+        by_id, ids = _HELD_BY_ID.get(), _ids_only(raw_filter)
+        if by_id is not None and ids is not None and all(i in by_id for i in ids):
+            for raw in dict.fromkeys(by_id[i] for i in ids):
                 yield raw
             return
         seen: set[bytes] = set()
@@ -343,6 +372,52 @@ class IdentityVault:
                 except EncryptionError:  # the key is gone: erased
                     opened[name] = dict(ERASED)
         return opened
+
+    async def open_many(
+        self, docs: Sequence[Mapping[str, Any]], *, concurrency: int = 8
+    ) -> list[Doc]:
+        """`open` of many documents, their keys read in one round trip whatever their number
+        (one by one, each complaint's key was a read of its own when libmongocrypt's cache did
+        not hold it): the key ids are in the ciphertexts; libmongocrypt is then handed those
+        keys. A key that is gone (erased) is simply not among them: its fields read as
+        `ERASED`, as with `open`."""
+        opened = [dict(doc) for doc in docs]
+        targets = [
+            (copy, name, value)
+            for copy in opened
+            for name, value in copy.items()
+            if _key_id(value) is not None
+        ]
+        if not targets:
+            return opened
+        ids = {key_id for _, _, value in targets if (key_id := _key_id(value)) is not None}
+        held = await self._keys_by_id(sorted(ids)) if self._batched else None
+        gate = asyncio.Semaphore(concurrency)
+
+        async def gated(value: Binary) -> Any:
+            async with gate:
+                return await self._decrypt(value)
+
+        # The tasks `gather` starts copy this context: they see the batch's keys.
+        token = _HELD_BY_ID.set(held)
+        try:
+            values = await asyncio.gather(*(gated(value) for _, _, value in targets))
+        finally:
+            _HELD_BY_ID.reset(token)
+        for (copy, name, _), value in zip(targets, values, strict=True):
+            copy[name] = value
+        return opened
+
+    async def _keys_by_id(self, key_ids: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The keys with these ids that exist (one read), by id."""
+        found = self._raw_keys.find({"_id": {"$in": [Binary(i, UUID_SUBTYPE) for i in key_ids]}})
+        return {bytes(key["_id"]): bytes(key.raw) async for key in found}
+
+    async def _decrypt(self, value: Binary) -> Any:
+        try:
+            return await self._encryption.decrypt(value)
+        except EncryptionError:  # the key is gone: erased
+            return dict(ERASED)
 
     async def erase(self, complaint_id: str) -> bool:
         """Delete the complaint's data key; True when there was one."""

@@ -37,7 +37,7 @@ from sipuma.notifier.service import Notifier, Policy
 from sipuma.notifier.settings import NotifierSettings
 from sipuma.notifier.staff_alerts import StaffAlerts, StaffDirectory
 from sipuma.notifier.store import MongoDeliveryLog, MongoStaffAlertLog
-from sipuma.shared import topics
+from sipuma.shared import heap, topics
 from sipuma.shared.cloudevents import publish_event
 from sipuma.shared.events import Event
 from sipuma.shared.health import kafka_check
@@ -238,4 +238,6 @@ def run() -> None:
     settings = NotifierSettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
     configure_tracing(settings)
-    serve(build(settings).app, settings)
+    app = build(settings).app
+    heap.settle()  # the imports and the wiring are alive for good: no collection walks them
+    serve(app, settings)

@@ -31,7 +31,6 @@ whatever stays pending (same event id).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from collections.abc import Container, Sequence
@@ -232,12 +231,14 @@ class MongoDeliveryLog:
             return docs
         return await self.vault.seal_many([(doc["complaint_id"], doc, ("job",)) for doc in docs])
 
-    async def _delivery(self, doc: Doc) -> Delivery:
-        if self.vault is not None:
-            doc = await self.vault.open(doc)
-            if isinstance(doc.get("job"), dict) and doc["job"].get("erased"):
-                doc.pop("job")  # erased: nothing left to send (the attempt fails for good)
-        return to_delivery(doc)
+    async def _deliveries(self, docs: list[Doc]) -> list[Delivery]:
+        """The deliveries with their jobs opened: their keys in one read for all of them."""
+        if self.vault is not None and docs:
+            docs = await self.vault.open_many(docs)
+            for doc in docs:
+                if isinstance(doc.get("job"), dict) and doc["job"].get("erased"):
+                    doc.pop("job")  # erased: nothing left to send (the attempt fails for good)
+        return [to_delivery(doc) for doc in docs]
 
     async def erase(self, complaint_id: str) -> int:
         """Erasure of a complaint's identity: the jobs themselves and its data key (every sealed
@@ -317,15 +318,15 @@ class MongoDeliveryLog:
             )
         }
         known = {token: job for token, (*_, job) in zip(tokens, claims, strict=True)}
-
-        async def delivery(token: str, doc: Doc) -> Delivery:
+        found: dict[str, Delivery] = {}
+        sealed: dict[str, Doc] = {}
+        for token, doc in won.items():
             job = known[token]
             if job is None or "job" not in doc:
-                return await self._delivery(doc)
-            return dataclasses.replace(to_delivery({**doc, "job": None}), job=job)
-
-        opened = await asyncio.gather(*(delivery(token, doc) for token, doc in won.items()))
-        found = dict(zip(won, opened, strict=True))
+                sealed[token] = doc
+            else:
+                found[token] = dataclasses.replace(to_delivery({**doc, "job": None}), job=job)
+        found.update(zip(sealed, await self._deliveries(list(sealed.values())), strict=True))
         return [found.get(token) for token in tokens]
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:
@@ -427,23 +428,23 @@ class MongoDeliveryLog:
     async def due(
         self, now: datetime, limit: int, known: Container[str] = frozenset()
     ) -> list[Delivery]:
-        """Index `state_next_attempt`. Opening a job is a decryption (and maybe a key fetch);
-        the ones the dispatcher has queued already would be opened for nothing, each time it
-        looks (issue 15: 5 % of the notifier's time under load)."""
+        """Index `state_next_attempt`. Opening a job is a decryption (their keys: one read for
+        the batch); the ones the dispatcher has queued already would be opened for nothing,
+        each time it looks (issue 15: 5 % of the notifier's time under load)."""
         cursor = self.col.find(due_filter(now)).sort("next_attempt_at", ASCENDING).limit(limit)
-
-        async def delivery(doc: Doc) -> Delivery:
-            if doc["_id"] in known:
-                return to_delivery({**doc, "job": None})
-            return await self._delivery(doc)
-
-        return list(await asyncio.gather(*[delivery(doc) async for doc in cursor]))
+        docs = [doc async for doc in cursor]
+        new = [doc for doc in docs if doc["_id"] not in known]
+        opened = {d.key: d for d in await self._deliveries(new)}
+        return [
+            opened[doc["_id"]] if doc["_id"] in opened else to_delivery({**doc, "job": None})
+            for doc in docs
+        ]
 
     async def expired(self, now: datetime, limit: int) -> list[Delivery]:
         """Index `state_lease`. `claimed` ones are simply claimed again; `sending` ones go to
         recovery."""
         cursor = self.col.find(expired_filter(now)).limit(limit)
-        return [await self._delivery(doc) async for doc in cursor]
+        return await self._deliveries([doc async for doc in cursor])
 
     async def unpublished(self, older_than: datetime, limit: int) -> list[PendingOutcome]:
         """Index `outbox_pending`."""
