@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -72,12 +73,16 @@ def make_http_handler(folder: Path) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path.startswith("/api/v1/messages"):
                 ids = sorted((p.stem for p in folder.glob("*.eml")), reverse=True)
+                # newest first, at most `limit` when asked (as Mailpit): a benchmark leaves tens
+                # of thousands of messages, and parsing every one took longer than a test waits
+                query = parse_qs(urlsplit(self.path).query)
+                limit = int(query["limit"][0]) if query.get("limit", [""])[0].isdigit() else None
                 items = []
-                for message_id in ids:
+                for message_id in ids[:limit]:
                     summary = _summary(folder, message_id)
                     summary.pop("_msg")
                     items.append(summary)
-                self._send(200, {"total": len(items), "messages": items})
+                self._send(200, {"total": len(ids), "messages": items})
             elif self.path.startswith("/api/v1/message/"):
                 message_id = self.path.rsplit("/", 1)[-1]
                 if not (folder / f"{message_id}.eml").exists():
