@@ -80,6 +80,7 @@ async def test_every_delivery_log_query_uses_an_index(log: MongoDeliveryLog) -> 
     by_key = [
         ("get", {"_id": key}),
         ("claim", s.claim_filter(key, now)),
+        ("first claim", s.first_claim_filter(key, now)),
         ("commit", s.commit_filter(key, owner, attempt)),
         ("decide by the owner", s.decide_filter(key, attempt, "owner", owner, now)),
         ("decide by recovery", s.decide_filter(key, attempt, "recovery", owner, now)),

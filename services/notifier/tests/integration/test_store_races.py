@@ -206,10 +206,12 @@ async def test_grouped_writes_keep_each_callers_own_outcome(log, deliveries, set
 
 
 async def test_grouped_claims_one_winner_each_and_the_claimers_own_job(log, deliveries):
-    """The claims of one process's workers share two store commands (a bulk of conditional
-    updates, one read by token): the same delivery claimed twice at once is won once, a missing
-    one by nobody; a claimer that brings the job gets its own copy back (nothing decrypted)
-    while the stored job is there, and none once an erasure removed it."""
+    """The claims of one process's workers share at most two store commands (a bulk of
+    conditional updates, one read by token): the same delivery claimed twice at once is won
+    once, a missing one by nobody; a claimer that brings the delivery as recorded gets its own
+    copy back (nothing read back, nothing decrypted) while the stored job is there; once an
+    erasure removed the job, that first claim does not match and a claim without a copy
+    finds no job."""
     now, lease = datetime.now(UTC), timedelta(seconds=30)
     keys = [f"email:c{i}" for i in range(8)]
     stored = Job("c@example.com", "TKT-C", None)
@@ -218,21 +220,54 @@ async def test_grouped_claims_one_winner_each_and_the_claimers_own_job(log, deli
     mine = Job("c@example.com", "TKT-C", None)
     claims = await asyncio.gather(
         *(
-            log.claim(key, f"w{i}", now, lease, mine if i >= 2 else None)
+            log.claim(key, f"w{i}", now, lease, dataclasses.replace(_delivery(key, now), job=mine))
+            if i >= 2
+            else log.claim(key, f"w{i}", now, lease)
             for i, key in enumerate(keys)
         ),
         log.claim(keys[0], "twice", now, lease),
         log.claim("email:missing", "x", now, lease),
     )
-    first, twice, missing = claims[0], claims[8], claims[9]
+    first, twice, missing, erased = claims[0], claims[8], claims[9], claims[7]
     assert (first is None) != (twice is None), "claimed twice at once: won once"
     assert missing is None
+    assert erased is None, "a first claim matches only while the job is there"
     won = [c for c in claims if c is not None]
-    assert sorted(c.key for c in won) == keys and all(c.attempts == 1 for c in won)
+    assert sorted(c.key for c in won) == keys[:7] and all(c.attempts == 1 for c in won)
     assert all(c.state == CLAIMED and c.owner is not None for c in won)
     by_key = {c.key: c for c in won}
     assert by_key[keys[1]].job == stored, "no job brought: the stored one"
     assert all(by_key[k].job is mine for k in keys[2:7]), "the claimer's own copy"
-    assert by_key[keys[7]].job is None, "erased: no job, whatever the claimer brought"
-    owners = {d["_id"]: d["owner"] async for d in deliveries.find({"_id": {"$in": keys}})}
-    assert owners == {c.key: c.owner for c in won}
+    owners = {d["_id"]: d.get("owner") async for d in deliveries.find({"_id": {"$in": keys}})}
+    assert owners == {c.key: c.owner for c in won} | {keys[7]: None}
+    stored_claims = {d["_id"]: d async for d in deliveries.find({"_id": {"$in": keys[2:7]}})}
+    for key in keys[2:7]:  # what the claimer was handed is what the store holds
+        doc, handed = stored_claims[key], by_key[key]
+        assert (doc["state"], doc["attempts"], doc["owner"]) == (
+            handed.state,
+            handed.attempts,
+            handed.owner,
+        )
+    late = await log.claim(keys[7], "later", now, lease)  # the dispatcher, without a copy
+    assert late is not None and late.job is None, "erased: no job, nothing to send"
+
+
+async def test_a_first_claim_with_a_stale_copy_wins_nothing(log, deliveries):
+    """Six processes bring the recorded copy of one first attempt at once: one wins. A copy
+    taken before an attempt was made (attempts 0 in hand, 1 in the log, due again) wins
+    nothing, even though the delivery is pending and due: that copy no longer says what the
+    delivery is."""
+    now, lease = datetime.now(UTC), timedelta(seconds=30)
+    job = Job("d@example.com", "TKT-D", None)
+    recorded = dataclasses.replace(_delivery("email:d", now), job=job)
+    await log.record([recorded])
+    claims = await asyncio.gather(
+        *(log.claim("email:d", f"p{n}", now, lease, recorded) for n in range(6))
+    )
+    assert len([c for c in claims if c is not None]) == 1
+    await deliveries.update_one(  # that attempt came to "try again now"
+        {"_id": "email:d"}, {"$set": {"state": PENDING}, "$unset": {"owner": ""}}
+    )
+    assert await log.claim("email:d", "stale", now, lease, recorded) is None
+    again = await log.claim("email:d", "fresh", now, lease)
+    assert again is not None and again.attempts == 2 and again.job == job

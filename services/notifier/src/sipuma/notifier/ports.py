@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sipuma.notifier.domain import Decision, Delivery, Job, PendingOutcome
+from sipuma.notifier.domain import Decision, Delivery, PendingOutcome
 from sipuma.shared.events import Event
 
 Publish = Callable[[Event], Awaitable[object]]
@@ -28,12 +28,18 @@ class DeliveryLog(Protocol):
         ...
 
     async def claim(
-        self, key: str, owner: str, now: datetime, lease: timedelta, job: Job | None = None
+        self,
+        key: str,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        known: Delivery | None = None,
     ) -> Delivery | None:
         """Take the delivery for its next attempt if it is due and nobody holds it (`attempts`
-        + 1, a lease); None when it is not ours to send. `job`: the caller's copy of the job
-        (jobs never change, only go): used while the delivery still has one, so it need not be
-        opened again."""
+        + 1, a lease); None when it is not ours to send. `known`: the caller's copy of the
+        delivery. Its job (jobs never change, only go) is used while the delivery still has
+        one, so it need not be opened again; a copy of a first attempt as recorded need not be
+        read back at all when nothing changed since."""
         ...
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:

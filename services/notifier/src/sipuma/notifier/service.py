@@ -160,7 +160,7 @@ class Notifier:
         channel, policy = delivery.channel, self.policy
         await self.limits[channel].acquire()  # before the claim: waiting holds no lease
         found = await self.log.claim(
-            delivery.key, policy.owner, self.clock(), policy.lease, delivery.job
+            delivery.key, policy.owner, self.clock(), policy.lease, delivery
         )
         if found is None:
             return  # another replica (or task) has it, it is final, or it is not due

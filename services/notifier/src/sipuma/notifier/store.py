@@ -88,6 +88,18 @@ def claim_filter(key: str, now: datetime) -> Doc:
     }
 
 
+def first_claim_filter(key: str, now: datetime) -> Doc:
+    """A first attempt's claim, by a caller that knows the delivery as recorded: it matches
+    only while nothing changed since (no attempt yet, the job not erased)."""
+    return {
+        "_id": key,
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": {"$lte": now},
+        "job": {"$exists": True},
+    }
+
+
 def commit_filter(key: str, owner: str | None, attempt: int) -> Doc:
     return {"_id": key, "state": CLAIMED, "owner": owner, "attempts": attempt}
 
@@ -278,24 +290,37 @@ class MongoDeliveryLog:
 
     # -- the atomic view ----------------------------------------------------------------------
     async def claim(
-        self, key: str, owner: str, now: datetime, lease: timedelta, job: Job | None = None
+        self,
+        key: str,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        known: Delivery | None = None,
     ) -> Delivery | None:
-        return await self._claims.add((key, owner, now, lease, job))
+        return await self._claims.add((key, owner, now, lease, known))
 
     async def _claim_many(
-        self, claims: list[tuple[str, str, datetime, timedelta, Job | None]]
+        self, claims: list[tuple[str, str, datetime, timedelta, Delivery | None]]
     ) -> list[Delivery | BaseException | None]:
-        """The claims of the moment in two round trips instead of one each: one unordered bulk of
-        conditional updates (each its own `claim_filter`, atomic per delivery as the single
-        `find_one_and_update` was), each writing a token of its own; then one read of the
-        deliveries that carry one of those tokens: exactly the claims that matched (the same key
-        claimed twice in a batch wins once), as they are after the update. A claimer that brought
-        the job keeps its copy while the stored one is still there (no decryption: `erase`
-        removes the jobs before their key, so a job still there was not erased at the claim)."""
+        """The claims of the moment in one or two round trips instead of one each: one unordered
+        bulk of conditional updates (each its own filter, atomic per delivery as the single
+        `find_one_and_update` was), each writing a token of its own; then, unless every claim
+        matched and was a first attempt (below), one read of the deliveries that carry one of
+        those tokens: exactly the claims that matched (the same key claimed twice in a batch
+        wins once), as they are after the update. A claimer that brought the job keeps its copy
+        while the stored one is still there (no decryption: `erase` removes the jobs before
+        their key, so a job still there was not erased at the claim).
+
+        A first attempt whose caller knows the delivery as it was recorded (`known`: pending,
+        no attempt yet, with its job) is claimed with `first_claim_filter`, which also asks
+        that nothing changed since (still no attempt, the job still there): when it matches,
+        the delivery after the update is the known one plus this claim, and need not be read
+        back (issue 15: the read was a store round trip per batch of first attempts)."""
         tokens = [uuid.uuid4().hex for _ in claims]
+        first = [_first_attempt(known) for *_, known in claims]
         updates = [
             UpdateOne(
-                claim_filter(key, now),
+                first_claim_filter(key, now) if is_first else claim_filter(key, now),
                 {
                     "$set": {
                         "state": CLAIMED,
@@ -307,22 +332,52 @@ class MongoDeliveryLog:
                     "$inc": {"attempts": 1},
                 },
             )
-            for (key, owner, now, lease, _), token in zip(claims, tokens, strict=True)
+            for (key, owner, now, lease, _), token, is_first in zip(
+                claims, tokens, first, strict=True
+            )
         ]
         result = await self.col.bulk_write(updates, ordered=False)
         if not result.matched_count:
             return [None] * len(claims)
-        won = {
-            doc["claim_token"]: doc
-            async for doc in self.col.find(
-                {"_id": {"$in": [key for key, *_ in claims]}, "claim_token": {"$in": tokens}}
-            )
-        }
-        known = {token: job for token, (*_, job) in zip(tokens, claims, strict=True)}
         found: dict[str, Delivery] = {}
+        if result.matched_count == len(claims):  # every first attempt is known as it is now
+            for (_, owner, now, lease, known), token, is_first in zip(
+                claims, tokens, first, strict=True
+            ):
+                if is_first and known is not None:
+                    found[token] = dataclasses.replace(
+                        known,
+                        state=CLAIMED,
+                        attempts=1,
+                        owner=owner,
+                        lease_until=now + lease,
+                        claimed_at=now,
+                    )
+        unknown = [
+            (key, token)
+            for (key, *_), token in zip(claims, tokens, strict=True)
+            if token not in found
+        ]
+        won = (
+            {
+                doc["claim_token"]: doc
+                async for doc in self.col.find(
+                    {
+                        "_id": {"$in": [key for key, _ in unknown]},
+                        "claim_token": {"$in": [token for _, token in unknown]},
+                    }
+                )
+            }
+            if unknown
+            else {}
+        )
+        known_jobs = {
+            token: known.job if known is not None else None
+            for token, (*_, known) in zip(tokens, claims, strict=True)
+        }
         sealed: dict[str, Doc] = {}
         for token, doc in won.items():
-            job = known[token]
+            job = known_jobs[token]
             if job is None or "job" not in doc:
                 sealed[token] = doc
             else:
@@ -464,6 +519,13 @@ class MongoDeliveryLog:
             )
             async for doc in cursor
         ]
+
+
+def _first_attempt(known: Delivery | None) -> bool:
+    """A copy of a delivery as recorded: pending, no attempt yet, its job in hand."""
+    if known is None:
+        return False
+    return known.state == PENDING and known.attempts == 0 and known.job is not None
 
 
 @dataclasses.dataclass(frozen=True)
