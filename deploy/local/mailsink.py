@@ -3,6 +3,9 @@
 A real SMTP server (aiosmtpd) that keeps every message as an .eml file in a folder, plus a small
 HTTP API shaped like Mailpit's (`/api/v1/messages`, `/api/v1/message/{id}`), so tests read mail the
 same way whether they run against this sink or against Mailpit in docker-compose.
+
+It keeps the newest `--keep` messages only: every benchmark run of the notifier leaves over a
+thousand, and a folder of tens of thousands made listings slow and the disk fill for nothing.
 """
 
 from __future__ import annotations
@@ -23,11 +26,24 @@ from urllib.parse import parse_qs, urlsplit
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+PRUNE_EVERY = 200
+
+
+def prune(folder: Path, keep: int) -> int:
+    """Remove all but the newest `keep` messages (ids sort by arrival); how many went."""
+    ids = sorted((p.stem for p in folder.glob("*.eml")), reverse=True)
+    for message_id in ids[keep:]:
+        (folder / f"{message_id}.eml").unlink(missing_ok=True)
+        (folder / f"{message_id}.json").unlink(missing_ok=True)
+    return max(0, len(ids) - keep)
+
 
 class MaildirHandler:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, keep: int) -> None:
         self.folder = folder
+        self.keep = keep
         self.lock = threading.Lock()
+        self.received = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         message_id = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
@@ -37,6 +53,9 @@ class MaildirHandler:
             (self.folder / f"{message_id}.json").write_text(json.dumps(meta))
             # Written last: a reader that sees the .eml also sees its envelope.
             (self.folder / f"{message_id}.eml").write_bytes(raw)
+            self.received += 1
+            if self.received % PRUNE_EVERY == 0:
+                prune(self.folder, self.keep)
         return "250 Message accepted for delivery"
 
 
@@ -115,10 +134,14 @@ def main() -> None:
     parser.add_argument("--smtp-port", type=int, default=1025)
     parser.add_argument("--http-port", type=int, default=8025)
     parser.add_argument("--maildir", type=Path, required=True)
+    parser.add_argument("--keep", type=int, default=5000, help="newest messages kept")
     args = parser.parse_args()
     args.maildir.mkdir(parents=True, exist_ok=True)
+    prune(args.maildir, args.keep)
 
-    controller = Controller(MaildirHandler(args.maildir), hostname=args.host, port=args.smtp_port)
+    controller = Controller(
+        MaildirHandler(args.maildir, args.keep), hostname=args.host, port=args.smtp_port
+    )
     controller.start()
     server = ThreadingHTTPServer((args.host, args.http_port), make_http_handler(args.maildir))
     print(f"smtp sink on {args.host}:{args.smtp_port}, api on {args.http_port}", flush=True)
