@@ -158,3 +158,36 @@ async def test_the_erase_command_erases_and_leaves_the_event_in_the_outbox(
     assert record is not None and record["intake"]["complainant"] == ERASED
     waiting = await built.store.db["erasures"].find_one({"_id": str(event.complaint_id)})
     assert waiting is not None and "due" in waiting["outbox"]  # the relay publishes it
+
+
+async def test_intake_fields_are_sealed_in_one_bundle_and_older_records_still_open(
+    build_registry: BuildRegistry,
+) -> None:
+    """Issue 15 part 5: the intake's sealed fields are one encrypted sub-document (one
+    encryption per complaint), their names in clear; a record sealed field by field before that
+    reads the same."""
+    built, _ = build_registry()
+    event = planted_complaint()
+    await register(built.registry, event)
+    complaint_id = str(event.complaint_id)
+    raw = await built.store.complaints.find_one({"_id": complaint_id})
+    assert raw is not None
+    stored = raw["intake"]
+    assert stored["sealed"].subtype == 6  # ciphertext (BSON Binary subtype 6)
+    assert set(stored["sealed_fields"]) == {"complainant", "elements", "tracking_contact"}
+    assert not {"complainant", "elements", "tracking_contact"} & stored.keys()
+    record = await built.store.complaint(complaint_id)
+    assert record is not None
+    assert record["intake"] == event.model_dump(mode="json")  # as given, nothing else
+
+    # As the registry sealed before the bundle: each field on its own.
+    assert built.store.vault is not None
+    older = received(OFFICE, contact=p.TrackingContact(mobile=PHONE))
+    older_id = str(older.complaint_id)
+    fields = ("complainant", "elements", "tracking_contact", "paper_archive_ref")
+    intake = await built.store.vault.seal(older_id, older.model_dump(mode="json"), fields)
+    await built.store.complaints.insert_one(
+        {"_id": older_id, "office_code": OFFICE, "intake": intake}
+    )
+    found = await built.store.complaint(older_id)
+    assert found is not None and found["intake"] == older.model_dump(mode="json")

@@ -15,9 +15,15 @@ from sipuma.shared.topics import check_publishable
 
 
 def kafka_publisher(broker: KafkaBroker, settings: RegistrySettings) -> Publish:
+    # The contract check depends on the event type and topic only: checked once per pair, not
+    # per event (it re-validated the topic's declaration each time: ~2.5 % of bench (b)).
+    checked: set[tuple[str, str]] = set()
+
     async def publish(event: Event, topic: str) -> None:
         # The contract check on the declared name; the prefix only isolates environments.
-        check_publishable(event, topic)
+        if (event.event_type, topic) not in checked:
+            check_publishable(event, topic)
+            checked.add((event.event_type, topic))
         await broker.publish(
             encode(event),
             settings.topic(topic),

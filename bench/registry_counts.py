@@ -1,0 +1,115 @@
+"""What one complaint costs the registry's write path, counted in process (issue 15 part 5):
+store commands, publishes, libmongocrypt encryptions and CPU milliseconds per complaint. Counts
+do not depend on the machine's load, so they compare versions on a shared machine where events/s
+do not. The registry is built as `sipuma-registry` builds it (`main.build`) on a private
+database of the local store, publishing to a counter instead of Kafka (the produce path is (b)'s);
+`--events` ComplaintReceived (each from its own invented complainant, as in (b)) are handled
+`--lanes` at a time, as the consumer handles a poll.
+
+    uv run python -m bench.registry_counts --events 800
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from collections import Counter
+from contextlib import ExitStack
+from typing import Any
+
+from pymongo import monitoring
+from pymongo.asynchronous.encryption import AsyncClientEncryption
+
+from bench.common import received_events
+from sipuma.registry.main import build
+from sipuma.registry.settings import RegistrySettings
+from sipuma.shared import events as ev
+from tests.harness.endpoints import resolve
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.seen: Counter[str] = Counter()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.database_name == self.database:
+            self.seen[event.command_name] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def measure(events: int, lanes: int) -> dict[str, Any]:
+    database = f"bench_counts_{uuid.uuid4().hex[:8]}"
+    commands = _Commands(database)
+    monitoring.register(commands)  # clients made from here on report their commands
+    encryptions = 0
+    original = AsyncClientEncryption.encrypt
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal encryptions
+        encryptions += 1
+        return await original(self, *args, **kwargs)
+
+    published: Counter[str] = Counter()
+
+    async def publish(event: ev.Event, topic: str) -> None:
+        published[event.event_type] += 1
+
+    with ExitStack() as stack:
+        ep = resolve(stack)
+        settings = RegistrySettings(
+            mongo_uri=ep.mongo_uri,
+            mongo_database=database,
+            token_secret="bench-token-secret-0123456789-abcdef",
+            ticket_hash_key="bench-ticket-key",
+        )
+        runtime = build(settings, publish=publish)
+        try:
+            await runtime.store.ensure_indexes()
+            # Warm: the office's first number reads its top, the key vault its index.
+            await runtime.registry.receive(received_events(1)[0])  # type: ignore[arg-type]
+            commands.seen.clear()
+            published.clear()
+            batch = received_events(events)
+            setattr(AsyncClientEncryption, "encrypt", counted)  # noqa: B010
+            cpu, wall = time.process_time(), time.perf_counter()
+            for start in range(0, events, lanes):
+                await asyncio.gather(
+                    *(runtime.registry.receive(e) for e in batch[start : start + lanes])  # type: ignore[arg-type]
+                )
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        finally:
+            setattr(AsyncClientEncryption, "encrypt", original)  # noqa: B010
+            await runtime.store.client.drop_database(database)
+            await runtime.store.close()
+    per = {name: round(n / events, 3) for name, n in sorted(commands.seen.items())}
+    return {
+        "events": events,
+        "lanes": lanes,
+        "store_commands_per_complaint": round(sum(commands.seen.values()) / events, 3),
+        "store_commands_by_name": per,
+        "publishes_per_complaint": round(sum(published.values()) / events, 3),
+        "encryptions_per_complaint": round(encryptions / events, 3),
+        "cpu_ms_per_complaint": round(cpu * 1000 / events, 3),
+        "wall_s": round(wall, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=800)
+    parser.add_argument("--lanes", type=int, default=200, help="handled at once (a poll)")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(measure(args.events, args.lanes)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
