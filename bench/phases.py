@@ -63,18 +63,22 @@ async def bench_intake(
     }
 
 
-async def bench_registry(ep: Endpoints, sstack: Stack, prefix: str, n: int, bar: tqdm) -> Any:
+async def bench_registry(
+    ep: Endpoints, sstack: Stack, prefix: str, n: int, bar: tqdm, pid: int | None = None
+) -> Any:
     db = f"bench_raw_{uuid.uuid4().hex[:8]}"
     # 1. the real registry process of the stack
     events = received_events(n)
     ids = {str(e.complaint_id) for e in events}
     watcher = Watcher(ep.kafka_bootstrap, prefix + topics.COMPLAINT_REGISTERED.name)
     async with watcher.running():
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), cpu_seconds(pid)
         await produce(ep.kafka_bootstrap, prefix + topics.COMPLAINT_RECEIVED.name, events)
         ended = await watcher.wait_for(
             ids, 600, lambda k: bar.set_postfix_str(f"registered {k}/{n}")
         )
+    # CPU per event barely depends on the machine's load (events/s does): versions compare on it.
+    cpu_used = cpu_seconds(pid) - cpu_began
     done = len(ids & watcher.seen.keys())
     service_s = (ended or time.perf_counter()) - began
 
@@ -96,6 +100,7 @@ async def bench_registry(ep: Endpoints, sstack: Stack, prefix: str, n: int, bar:
     try:
         began_raw = time.perf_counter()
         await produce(ep.kafka_bootstrap, raw_topic, raw_events)
+        raw_cpu_began = time.process_time()  # the loop's own CPU (this process), not the produce
         deadline = began_raw + 600
         while inserted < n and time.perf_counter() < deadline:
             batches = await consumer.getmany(timeout_ms=100)
@@ -109,6 +114,7 @@ async def bench_registry(ep: Endpoints, sstack: Stack, prefix: str, n: int, bar:
                 await consumer.commit()
                 bar.set_postfix_str(f"raw inserted {inserted}/{n}")
         raw_s = time.perf_counter() - began_raw
+        raw_cpu = time.process_time() - raw_cpu_began
     finally:
         await consumer.stop()
         await mongo.drop_database(db)
@@ -120,11 +126,13 @@ async def bench_registry(ep: Endpoints, sstack: Stack, prefix: str, n: int, bar:
             "registered": done,
             "seconds": round(service_s, 2),
             "per_second": round(done / service_s, 1),
+            "cpu_ms_per_event": round(cpu_used * 1000 / max(done, 1), 2) if pid else None,
         },
         "baseline": {
             "inserted": inserted,
             "seconds": round(raw_s, 2),
             "per_second": round(inserted / raw_s, 1),
+            "cpu_ms_per_event": round(raw_cpu * 1000 / max(inserted, 1), 2),
         },
         "ratio": round((done / service_s) / (inserted / raw_s), 3),
     }

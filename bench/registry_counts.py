@@ -37,7 +37,9 @@ class _Commands(monitoring.CommandListener):
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.database_name == self.database:
-            self.seen[event.command_name] += 1
+            target = event.command.get(event.command_name)
+            where = f" {target}" if isinstance(target, str) else ""
+            self.seen[event.command_name + where] += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

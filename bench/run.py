@@ -120,7 +120,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if "b" in args.only:
             phase("(b) registry vs raw consumer")
             with profiling(args.profile, "b", pids(sstack, "registry")):
-                results["b_registry"] = await bench_registry(ep, sstack, prefix, args.events, bar)
+                results["b_registry"] = await bench_registry(
+                    ep, sstack, prefix, args.events, bar, pids(sstack, "registry").get("registry")
+                )
             machine["loadavg_phases"]["b"] = loadavg()
         bar.update()
         if "c" in args.only:

@@ -213,3 +213,38 @@ async def test_open_many_reads_the_keys_of_many_complaints_at_once_and_tells_era
         await writer.drop_database(name)
         await writer.close()
         await reader.close()
+
+
+async def test_seal_many_of_new_complaints_makes_keys_without_looking_and_reuses_a_stored_one(
+    endpoints: Any, unique_name: Callable[[str], str]
+) -> None:
+    """`new=True` (a complaint's first record, issue 15 part 5): no key-vault read before the
+    keys are made; a key stored before (a redelivery) is refused by the unique index and used,
+    so what was sealed earlier still opens and each complaint keeps one key."""
+    name = unique_name("vault").replace("-", "_")
+    commands = _Commands()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        endpoints.mongo_uri, tz_aware=True, event_listeners=[commands]
+    )
+    keys = IdentityKeySettings(master_key=base64.b64encode(os.urandom(96)).decode())
+    vault = IdentityVault(client, name, keys)
+    try:
+        await vault.ensure_key_vault()
+        earlier = await vault.seal("c-again", {"job": "first"}, ["job"])
+        commands.names.clear()
+        items: list[tuple[str, dict[str, Any], list[str]]] = [
+            ("c-fresh", {"job": "fresh"}, ["job"]),
+            ("c-again", {"job": "again"}, ["job"]),
+        ]
+        sealed = await vault.seal_many(items, new=True)
+        # insert of both keys (one refused), then the read of the refused one only
+        assert commands.names == ["insert", "find"]
+        vault_keys = client[name][keys.key_vault_collection]
+        names = sorted([n async for k in vault_keys.find() for n in k["keyAltNames"]])
+        assert names == ["c-again", "c-fresh"]
+        opened = [(await vault.open(doc))["job"] for doc in [earlier, *sealed]]
+        assert opened == ["first", "fresh", "again"]
+    finally:
+        await vault.close()
+        await client.drop_database(name)
+        await client.close()

@@ -260,17 +260,21 @@ class IdentityVault:
         items: Sequence[tuple[str, Mapping[str, Any], Iterable[str]]],
         *,
         concurrency: int = 8,
+        new: bool = False,
     ) -> list[Doc]:
         """`seal` of many documents `(complaint id, doc, fields)`, the same result in two key
         round trips whatever their number (issue 15: one by one, a complaint's key cost three,
         a fifth of the registry's and the notifier's time): one read of the keys that exist,
         one `insert_many` of the missing ones (two documents of one complaint share a key);
-        libmongocrypt is then handed those keys instead of reading each again."""
+        libmongocrypt is then handed those keys instead of reading each again. `new`: the
+        complaints are most likely new (a complaint's first record), so their keys are made and
+        inserted without the read first; a key stored before (a redelivery, another replica) is
+        refused by the unique index and read instead, as in a race."""
         wanted = [[f for f in fields if doc.get(f) is not None] for _, doc, fields in items]
         ids = sorted({cid for (cid, _, _), names in zip(items, wanted, strict=True) if names})
         if not ids:
             return [dict(doc) for _, doc, _ in items]
-        held = await self._held_keys(ids)
+        held = {} if new and self._batched else await self._held_keys(ids)
         missing = [cid for cid in ids if cid not in held]
         gate = asyncio.Semaphore(concurrency)
 

@@ -169,32 +169,15 @@ class Registry:
             year = self._offices.local_year(office, record["saved_at"])
             number = await self._numberer.assign({**record, "register_year": year}, fresh=True)
         contact = record["intake"].get("tracking_contact")
-        # The number's publication (whose failure fails the handler) and the duplicate hint
-        # (intake waits for both within its answer's budget) go out together: one produce
-        # round for both instead of two acknowledged one after the other.
-        published: list[Awaitable[Any]] = [
-            self._relay.send("register_numbers", number),
-            self._hint_duplicates(record),
-        ]
+        steps: list[Awaitable[Any]] = [self._relay.send("register_numbers", number)]
         if contact:
             given = TrackingContact.model_validate(contact)
             source = record["received_event_id"]
-            published.append(
-                self._ticket(record, number["number"], given, source, record["saved_at"])
-            )
-        issued = (await _all(*published))[2:]
-        await self._list(record, number, contact, issued)
-        if "attention" in record:
-            await self._store.attended(complaint_id)
-            reason = record["attention"]["reason"]
-            metrics.ATTENTION_RESOLVED.labels(reason=reason).inc()
-            log.info("complaint_attention_resolved", complaint_id=complaint_id, reason=reason)
-            await self._count_waiting()
-        return number
-
-    async def _list(self, record: Doc, number: Doc, contact: Doc | None, issued: list[Doc]) -> None:
-        """The listing entry of a numbered complaint, then what came before it (`_settle`)."""
-        complaint_id = record["_id"]
+            steps.append(self._ticket(record, number["number"], given, source, record["saved_at"]))
+        done = await _all(*steps)
+        # Right after the number (whose publication failing fails the handler): intake waits
+        # for both within its answer's budget.
+        await self._hint_duplicates(record)
         listing: Doc = {key: record[key] for key in LISTED}
         listing["register_year"] = number["year"]
         listing["tracking_contact"] = contact
@@ -207,8 +190,8 @@ class Registry:
         key = self._config.index_key
         listing["name_keys"] = name_keys(key, (intake.get("complainant") or {}).get("name"))
         listing["employee_keys"] = _employee_keys(key, (intake.get("elements") or {}).get("who"))
-        listing["view"] = self._dated(listing, build_view(listing, number, [], [], issued), [])
-        listing["version"] = len(issued)
+        listing["view"] = self._dated(listing, build_view(listing, number, [], [], done[1:]), [])
+        listing["version"] = len(done[1:])
         if "deadline" in listing["view"]:
             listing["next_alert_at"] = listing["view"]["deadline"]["next_alert_at"]
             listing["due_at"] = listing["view"]["deadline"]["due_at"]
@@ -218,6 +201,13 @@ class Registry:
             found = await self._store.listed(complaint_id)
             assert found is not None
             await self._settle(found)
+        if "attention" in record:
+            await self._store.attended(complaint_id)
+            reason = record["attention"]["reason"]
+            metrics.ATTENTION_RESOLVED.labels(reason=reason).inc()
+            log.info("complaint_attention_resolved", complaint_id=complaint_id, reason=reason)
+            await self._count_waiting()
+        return number
 
     async def _needs_attention(self, record: Doc, reason: str) -> None:
         """Keep the complaint where supervisors see it; never drop it. The office code is
