@@ -12,7 +12,10 @@ at a time against the running registry (and intake):
 - staff list, 50 items of one office, newest first: the console's default window (31 days) and
   a whole year (the widest the API allows);
 - detail by register number; public tracking by ticket; the service-standard report of one
-  office for one month;
+  office for one month, twice: an ordinary office-month (its complaints grow with the data, and
+  the answer lists each) and the reserved office-month (`growth_seed.RESERVED_*`: the same
+  complaints at every size, while that office's other months and every other office grow), the
+  report's cost as the database grows apart from its answer's size;
 - POST → register number through intake at a fixed low rate (`bench.run.bench_e2e`);
 - registry events/s: a fixed batch produced at once, time until the last ComplaintRegistered.
 
@@ -28,7 +31,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -41,10 +44,13 @@ from bench.common import PARTITIONS, ms, pct
 from bench.growth_report import ratios, summary_line
 from bench.growth_seed import (
     CODES,
+    RESERVED_COUNT,
+    RESERVED_OFFICE,
     WARM_UP,
     Feeder,
     Seen,
     Settings,
+    last_full_month,
     offices_file,
     tail,
     until_done,
@@ -55,6 +61,9 @@ from sipuma.shared.auth import Role
 from sipuma.shared.topic_admin import ensure_topics
 from tests.e2e.stack import Stack, start_stack
 from tests.harness.endpoints import Endpoints
+
+# The ordinary report's offices: every one but the reserved (whose month is fixed).
+ORDINARY = [code for code in CODES if code != RESERVED_OFFICE]
 
 # ---------------------------------------------------------------- HTTP
 
@@ -92,12 +101,6 @@ async def timed(
         "statuses": statuses,
         "per_answer": round(counted / len(times), 1) if times else None,
     }
-
-
-def last_full_month(today: date) -> tuple[date, date]:
-    first_this = today.replace(day=1)
-    last = first_this - timedelta(days=1)
-    return last.replace(day=1), last
 
 
 async def reads(
@@ -146,10 +149,16 @@ async def reads(
         async def tracking(i: int) -> httpx.Response:
             return await client.post("/v1/track", json={"ticket": tickets[i % len(tickets)]})
 
-        async def report(i: int) -> httpx.Response:
-            code, headers = office_headers(i)
+        async def report_of(code: str) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {compliance[code]}"}
             params = {"from": first.isoformat(), "to": last.isoformat(), "office": code}
             return await client.get("/v1/reports/service-standard", params=params, headers=headers)
+
+        async def report(i: int) -> httpx.Response:
+            return await report_of(ORDINARY[i % len(ORDINARY)])
+
+        async def report_fixed(i: int) -> httpx.Response:
+            return await report_of(RESERVED_OFFICE)
 
         bar.set_postfix_str("list (31 days)")
         out["list_31d"] = await timed(n, list_31d, items)
@@ -161,6 +170,8 @@ async def reads(
         out["tracking"] = await timed(n, tracking) if tickets else {}
         bar.set_postfix_str("report")
         out["report"] = await timed(n, report, report_rows)
+        bar.set_postfix_str("report (fixed month)")
+        out["report_fixed"] = await timed(n, report_fixed, report_rows)
     return out
 
 
@@ -261,6 +272,7 @@ async def measure(
         "requests": settings.requests,
         "batch": settings.batch,
         "contact_share": settings.contact_share,
+        "reserved": {"office": RESERVED_OFFICE, "complaints": RESERVED_COUNT},
         "post_rate": settings.post_rate,
         "post_seconds": settings.post_seconds,
         "points": points,

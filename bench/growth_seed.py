@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,45 @@ CODES = [code for code, *_ in OFFICES]
 YEAR = timedelta(days=365)
 CHUNK = 5000  # events built and produced at a time while seeding
 WARM_UP = 20  # requests of each kind before the measured ones (connections, caches)
+# The report's cost as the *database* grows, apart from its answer's size: one office's last full
+# month holds these complaints at every size (about what a month of one office holds at 10,000),
+# while the rest of that office's year and every other office grow as usual.
+RESERVED_OFFICE = "KPPBC-TMP-MATARAM"
+RESERVED_COUNT = 40
+MIDNIGHT = datetime.min.time()
+
+
+def last_full_month(today: date) -> tuple[date, date]:
+    first_this = today.replace(day=1)
+    last = first_this - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """The reserved office-month: local dates first..last, read by the report through the UTC
+    window [first - 1 day, last + 2 days) (`Queries.service_standard`)."""
+
+    first: date
+    last: date
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        start = datetime.combine(self.first, MIDNIGHT, UTC) - timedelta(days=1)
+        return start, datetime.combine(self.last, MIDNIGHT, UTC) + timedelta(days=2)
+
+    def outside(self, at: datetime) -> datetime:
+        """`at`, moved before the report's read window when it falls inside it (so the store
+        reads only the fixed set there, at every size)."""
+        start, end = self.window
+        return at - (end - start) if start <= at < end else at
+
+    def inside(self, k: int, count: int) -> datetime:
+        """The k-th of `count` dates spread over the month, a day clear of either end (a local
+        date in the month in every Indonesian zone)."""
+        start = datetime.combine(self.first, MIDNIGHT, UTC) + timedelta(days=1)
+        span = datetime.combine(self.last, MIDNIGHT, UTC) - start
+        return start + span * (k + 0.5) / count
 
 
 @dataclass
@@ -125,14 +164,22 @@ class Feeder:
         self.rng = random.Random(settings.seed)
         self.made = 0
         self.with_contact = 0
+        self.reserved = Reserved(*last_full_month(datetime.now(UTC).date()))
+        self.fixed_sent = False
 
-    def event(self, now: datetime) -> ev.ComplaintReceived:
+    def event(self, now: datetime, fixed: int | None = None) -> ev.ComplaintReceived:
+        """The next event; `fixed`: the fixed-th complaint of the reserved office-month."""
         self.made += 1
         contact = None
         if self.rng.random() < self.settings.contact_share:
             self.with_contact += 1
             contact = TrackingContact(email=f"growth-{self.made}@example.com", mobile=None)
         received = now - timedelta(seconds=self.rng.uniform(60, YEAR.total_seconds()))
+        office = CODES[self.made % len(CODES)]
+        if fixed is not None:
+            office, received = RESERVED_OFFICE, self.reserved.inside(fixed, RESERVED_COUNT)
+        elif office == RESERVED_OFFICE:
+            received = self.reserved.outside(received)
         return samples.example(
             ev.ComplaintReceived,
             event_id=uuid.uuid4(),
@@ -140,7 +187,7 @@ class Feeder:
             correlation_id=uuid.uuid4().hex,
             occurred_at=now,
             received_at=received,
-            office_code=CODES[self.made % len(CODES)],
+            office_code=office,
             complainant=complainant(self.made),
             tracking_contact=contact,
         )
@@ -152,8 +199,13 @@ class Feeder:
         for start in range(0, count, CHUNK):
             now = datetime.now(UTC)
             futures = []
-            for _ in range(min(CHUNK, count - start)):
-                event = self.event(now)
+            size = min(CHUNK, count - start)
+            # The reserved office-month's fixed set comes with the very first events (and counts
+            # in the size: it is part of the database).
+            fixed = [] if self.fixed_sent else list(range(min(RESERVED_COUNT, size)))
+            self.fixed_sent = True
+            for k in range(size):
+                event = self.event(now, fixed[k] if k < len(fixed) else None)
                 cid = str(event.complaint_id)
                 ids.append(cid)
                 if event.tracking_contact is not None:

@@ -10,6 +10,7 @@ errors become problem+json in `problems.py`; the list's and search's parameters 
 
 # No `from __future__ import annotations`: FastAPI must see the route-local `Caller` alias.
 
+import json
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -501,7 +502,7 @@ def reports_router(queries: Queries, verifier: TokenVerifier) -> APIRouter:
                 extension=format,
             )
             return _export(format, "Standar layanan", fields, _once(rows), name)
-        return JSONResponse(_jsonable(found))
+        return DatedJSONResponse(found)
 
     def _statistics_scope(caller: Principal, office: str | None) -> OfficeScope:
         if not (caller.has(Role.COMPLIANCE) or caller.has(Role.SUPERVISOR)):
@@ -542,7 +543,7 @@ def reports_router(queries: Queries, verifier: TokenVerifier) -> APIRouter:
         scope = _statistics_scope(caller, office)
         found = await queries.statistics(first, last, scope, datetime.now(UTC))
         if format == "json":
-            return JSONResponse(_jsonable(found))
+            return DatedJSONResponse(found)
         header, *rows = statistics.flat_rows(found)
         cells = [[exports.cell(v, UTC) for v in row] for row in rows]
         name = f"statistik-{office or 'kantor'}-{first}-{last}.{format}"
@@ -914,9 +915,22 @@ def _summary(d: Doc, now: datetime) -> Doc:
     }
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value.isoformat() if isinstance(value, datetime) else value
+class DatedJSONResponse(JSONResponse):
+    """JSON with datetimes as ISO 8601, encoded in one pass: walking the answer to convert them
+    first took half the report's time at 800 rows (bench r, bench/profiles)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content,
+            ensure_ascii=False,
+            allow_nan=False,
+            indent=None,
+            separators=(",", ":"),
+            default=_iso,
+        ).encode("utf-8")
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

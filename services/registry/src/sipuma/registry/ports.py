@@ -130,10 +130,6 @@ class ComplaintRepository(Protocol):
     def stream(self, wanted: ComplaintFilter, batch: int) -> AsyncIterator[list[Doc]]:
         """Every match in the page's order, `batch` at a time (exports)."""
 
-    async def listed_between(
-        self, office_codes: list[str] | None, start: datetime, end: datetime
-    ) -> list[Doc]: ...
-
     def listed_stream(
         self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc | None
     ) -> AsyncIterator[Doc]:

@@ -664,17 +664,11 @@ class Store:
         order = -1 if wanted.sort.startswith("-") else 1
         return self.listing.find(query).sort([(field, order), ("_id", 1)])
 
-    async def listed_between(
-        self, office_codes: list[str] | None, start: datetime, end: datetime
-    ) -> list[Doc]:
-        """Listed complaints received in [start, end) (of these offices; None: all), each once
-        (read as `listed_stream`: a report counts them)."""
-        return [entry async for entry in self.listed_stream(office_codes, start, end, None)]
-
     async def listed_stream(
         self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc | None
     ) -> AsyncIterator[Doc]:
-        """Like `listed_between`, read a page at a time (statistics and exports of long ranges:
+        """Listed complaints received in [start, end) (of these offices; None: all), each once,
+        read a page at a time (reports, statistics and exports of long ranges:
         never the whole range in memory; 200 entries, where 1,000 raised the registry's peak RSS
         by 2.5 MiB more during a 100,000-complaint export, bench phase x). Several offices are
         read one after the other, each newest first; every office (None) newest first.
