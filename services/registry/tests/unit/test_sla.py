@@ -19,7 +19,9 @@ OFFICES = OfficeDirectory(
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 
 
-def entry(office: str, received: datetime, took_minutes: float | None, number: str) -> dict[str, object]:
+def entry(
+    office: str, received: datetime, took_minutes: float | None, number: str
+) -> dict[str, object]:
     """A listing entry as `sla.READ_FIELDS` reads it (and `_id`, `received_at`)."""
     done = None if took_minutes is None else received + timedelta(minutes=took_minutes)
     return {
@@ -82,7 +84,7 @@ def test_an_office_without_complaints_is_listed_empty() -> None:
 def test_the_json_answer_gives_datetimes_as_iso_8601() -> None:
     at = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
     found = sla.report([entry("KPPBC-A", at, 10, "A/1")], OFFICES, *MARCH, ["KPPBC-A"])
-    body = json.loads(DatedJSONResponse(found).body)
+    body = json.loads(bytes(DatedJSONResponse(found).body))
     row = body["complaints"][0]
     assert row["received_at"] == "2026-03-10T03:00:00+00:00"
     assert row["intake_done_at"] == "2026-03-10T03:10:00+00:00"

@@ -131,10 +131,15 @@ class ComplaintRepository(Protocol):
         """Every match in the page's order, `batch` at a time (exports)."""
 
     def listed_stream(
-        self, office_codes: list[str] | None, start: datetime, end: datetime, fields: Doc | None
+        self,
+        office_codes: list[str] | None,
+        start: datetime,
+        end: datetime,
+        fields: Doc | None,
+        batch: int = ...,
     ) -> AsyncIterator[Doc]:
-        """Listed complaints received in [start, end), only `fields`, read in pages: each
-        listed once, even when entries change during the read."""
+        """Listed complaints received in [start, end), only `fields`, read in pages of `batch`:
+        each listed once, even when entries change during the read."""
 
     async def overdue(
         self, office_codes: list[str] | None, now: datetime, limit: int

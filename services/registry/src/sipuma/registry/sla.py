@@ -34,6 +34,7 @@ READ_FIELDS = {
     "view.intake_done_at": 1,
     "view.intake_outcome": 1,
 }
+READ_BATCH = 1000  # entries a page (small projected entries; the answer lists them all)
 COMPLAINT_FIELDS = (
     "office_code",
     "register_number",
