@@ -30,8 +30,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import bson
 import httpx
 from pymongo import AsyncMongoClient
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 
 from bench.common import ms, pct
 from bench.growth_seed import (
@@ -51,6 +58,23 @@ from sipuma.shared.logging import configure_logging
 from tests.harness.endpoints import Endpoints, resolve
 
 ORDINARY = [c for c in CODES if c != RESERVED_OFFICE]
+
+
+class Reads(CommandListener):
+    """Store commands and the bytes they answered, while `on` (load-independent counts)."""
+
+    def __init__(self) -> None:
+        self.on, self.commands, self.bytes = False, 0, 0
+
+    def started(self, event: CommandStartedEvent) -> None:
+        self.commands += self.on
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        if self.on:
+            self.bytes += len(bson.encode(event.reply))
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
 
 
 def with_intake(docs: list[dict[str, Any]], rng: random.Random, reserved: Reserved | None) -> None:
@@ -79,7 +103,10 @@ async def _measure(
         token_secret=SECRET,
         offices_file=offices_file(folder),
     )
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(ep.mongo_uri, tz_aware=True)
+    reads = Reads()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        ep.mongo_uri, tz_aware=True, event_listeners=[reads]
+    )
     store = Store(client, database)
     rng = random.Random(15)
     today = datetime.now(UTC).date()
@@ -122,10 +149,13 @@ async def _measure(
 
             for label, code in (("report", None), ("report_fixed", RESERVED_OFFICE)):
                 times, rows = [], 0
+                reads.commands = reads.bytes = 0
                 for i in range(requests + 20):  # the first 20 warm up, not counted
+                    reads.on = i >= 20
                     started = time.perf_counter()
                     answer = await report(i, code)
                     elapsed = time.perf_counter() - started
+                    reads.on = False
                     assert answer.status_code == 200, answer.text
                     if i >= 20:
                         times.append(elapsed)
@@ -134,6 +164,8 @@ async def _measure(
                     "p50_ms": ms(pct(times, 0.5)),
                     "p99_ms": ms(pct(times, 0.99)),
                     "rows": round(rows / len(times), 1),
+                    "store_commands": round(reads.commands / len(times), 2),
+                    "store_reply_kib": round(reads.bytes / len(times) / 1024, 1),
                 }
             points.append(point)
             print(json.dumps(point), flush=True)
