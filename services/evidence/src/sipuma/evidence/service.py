@@ -78,18 +78,21 @@ async def _with_limit(
     head: bytes, rest: AsyncIterator[bytes], limit: int, kind: str, block: int
 ) -> AsyncIterator[bytes]:
     """The body again (head first) in blocks of about `block` bytes; too large past `limit`."""
-    seen = len(head)
-    buffer = bytearray(head)
+    # The chunks are gathered in a list and joined once (a bytearray grown and then copied out
+    # copied every byte twice; issue 15).
+    seen = held = len(head)
+    pieces: list[bytes] = [head] if head else []
     async for chunk in rest:
         seen += len(chunk)
         if seen > limit:
             raise FileTooLarge(limit, kind)
-        buffer += chunk
-        if len(buffer) >= block:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+        pieces.append(chunk)
+        held += len(chunk)
+        if held >= block:
+            yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            pieces, held = [], 0
+    if pieces:
+        yield b"".join(pieces)
 
 
 class EvidenceService:

@@ -47,6 +47,11 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
     part_size_bytes: int = Field(5 * MiB, ge=5 * MiB)
     upload_concurrency: int = Field(3, ge=1, le=16)
     block_bytes: int = Field(1 * MiB, ge=64 * 1024)
+    # How MinIO checks the bytes of each part it receives (README "Integrity of the stored
+    # object"): "crc32" = x-amz-checksum-crc32, body not signed (one SHA-256 per byte: the
+    # evidence hash); "signed" = minio-py's SigV4 SHA-256 of each part over plain HTTP (MD5 over
+    # HTTPS), for a plain-HTTP path to MinIO that must also resist deliberate tampering.
+    s3_payload_check: Literal["crc32", "signed"] = "crc32"
     presign_ttl_s: int = Field(300, ge=10, le=3600)
 
     # The registry's HTTP API: staff address complaints by register number; it answers which
