@@ -1,0 +1,101 @@
+"""How MinIO checks the bytes of each part (README "Integrity of the stored object"): by default
+a part carries an `x-amz-checksum-crc32` and is signed as UNSIGNED-PAYLOAD, so the only SHA-256
+over the file is the evidence hash; MinIO refuses a part whose bytes do not match, and then
+nothing is left. `s3_payload_check="signed"` keeps minio-py's signed SHA-256 of each part."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import minio.api
+import pytest
+
+from services.evidence.tests.support import remove_everything, settings_for
+from sipuma.evidence.domain import StorageUnavailable
+from sipuma.evidence.storage import EvidenceStorage
+
+pytestmark = pytest.mark.integration
+MiB = 1024 * 1024
+DATA = os.urandom(11 * MiB)  # three parts of 5 MiB (the last one short)
+
+
+async def body() -> AsyncIterator[bytes]:
+    for at in range(0, len(DATA), MiB):
+        yield DATA[at : at + MiB]
+
+
+def large_hashes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the bodies minio-py hashes for its signature (counted from 1 MiB on)."""
+    seen: list[int] = []
+    real = minio.api.sha256_hash
+
+    def spy(data: Any) -> str:
+        if data is not None and len(data) >= MiB:
+            seen.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(minio.api, "sha256_hash", spy)
+    return seen
+
+
+def incomplete_uploads(storage: EvidenceStorage, key: str) -> list[Any]:
+    result = storage.client._list_multipart_uploads(storage.bucket, prefix=key)
+    return list(result.uploads)
+
+
+@pytest.mark.parametrize("check", ["crc32", "signed"])
+async def test_parts_reach_minio_checked_and_whole(
+    endpoints: Any, unique_name: Any, monkeypatch: pytest.MonkeyPatch, check: str
+) -> None:
+    settings = settings_for(endpoints, unique_name("evck"), s3_payload_check=check)
+    storage = EvidenceStorage(settings)
+    hashed = large_hashes(monkeypatch)
+    try:
+        await storage.ensure_bucket()
+        stored = await storage.put_stream(
+            "c/e", body(), length=len(DATA), content_type="video/mp4", metadata={}
+        )
+        assert stored.sha256 == hashlib.sha256(DATA).hexdigest()
+        assert stored.size == len(DATA)
+        answer = await asyncio.to_thread(storage.client.get_object, storage.bucket, "c/e")
+        try:
+            assert answer.read() == DATA
+        finally:
+            answer.close()
+            answer.release_conn()
+        # crc32: no part hashed for the signature; signed: each of the three parts once
+        assert hashed == ([] if check == "crc32" else [5 * MiB, 5 * MiB, MiB])
+    finally:
+        await remove_everything(settings)
+
+
+async def test_a_part_whose_bytes_do_not_match_is_refused_and_nothing_is_left(
+    endpoints: Any, unique_name: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(endpoints, unique_name("evck"))
+    storage = EvidenceStorage(settings)
+    real = storage._payload_headers
+    second = DATA[5 * MiB : 10 * MiB]
+
+    def corrupt_second(data: bytes) -> Any:
+        # As if the second part's bytes had changed on the way: its checksum says otherwise.
+        return real(data[1:] if data == second else data)
+
+    monkeypatch.setattr(storage, "_payload_headers", corrupt_second)
+    try:
+        await storage.ensure_bucket()
+        with pytest.raises(StorageUnavailable):
+            await storage.put_stream(
+                "c/bad", body(), length=len(DATA), content_type="video/mp4", metadata={}
+            )
+        objects = await asyncio.to_thread(
+            lambda: list(storage.client.list_objects(storage.bucket, recursive=True))
+        )
+        assert objects == []
+        assert await asyncio.to_thread(incomplete_uploads, storage, "c/bad") == []
+    finally:
+        await remove_everything(settings)
