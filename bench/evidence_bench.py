@@ -54,6 +54,13 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (all its threads), from /proc: a cost
+    per byte that other processes' load does not change, unlike MiB/s."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class RssSampler(threading.Thread):
     def __init__(self, pid: int, every_s: float = 0.02) -> None:
         super().__init__(daemon=True)
@@ -147,10 +154,11 @@ def measure(
 
         step("evidence: direct minio put")
         # 1. direct minio put of the file (client defaults: 3 parallel part uploads)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         with path.open("rb") as f:
             minio.put_object(name, "bench/direct", f, size, content_type="video/mp4")
         direct_s = time.perf_counter() - t
+        direct_cpu = time.process_time() - cpu  # this process: the client's threads
         # 1b. direct, unknown length, sequential 8 MiB parts (how the service uploaded before)
         t = time.perf_counter()
         with path.open("rb") as f:
@@ -162,7 +170,7 @@ def measure(
         step("evidence: upload through the service")
         # 2. the same file through the service (streamed HTTP body, Content-Length known)
         with profiling(profile, "d", {"evidence": proc.pid}):
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), cpu_seconds(proc.pid)
             answer = client.post(
                 url,
                 params={"kind": "video", "filename": "bench.mp4"},
@@ -170,6 +178,7 @@ def measure(
                 headers={**headers, "Content-Type": "video/mp4", "Content-Length": str(size)},
             )
             service_s = time.perf_counter() - t
+            service_cpu = cpu_seconds(proc.pid) - cpu
         assert answer.status_code == 201, answer.text
         assert answer.json()["sha256"] == digest
 
@@ -214,6 +223,13 @@ def measure(
             "service_upload_mib_s": mbps(size, service_s),
             "service_vs_direct_ratio": round(direct_s / service_s, 2),
             "service_vs_direct_seq_ratio": round(direct_seq_s / service_s, 2),
+            # CPU seconds per GiB: the direct put's client vs the service process (the client
+            # that feeds the service is not counted); their ratio does not move with the load.
+            "direct_cpu_s_per_gib": round(direct_cpu * 1024 / size_mib, 2),
+            "service_cpu_s_per_gib": round(service_cpu * 1024 / size_mib, 2),
+            "service_vs_direct_cpu_ratio": round(direct_cpu / service_cpu, 2)
+            if service_cpu
+            else None,
             "big_upload_mib": big_mib,
             "big_upload_s": round(big_s, 2),
             "big_upload_mib_s": mbps(big, big_s),
