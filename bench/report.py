@@ -196,6 +196,12 @@ def markdown(report: dict[str, Any]) -> str:
             f"**{d['service_vs_direct_ratio']}** "
             f"({d['service_vs_direct_seq_ratio']} vs sequential) |"
         )
+        if d.get("service_cpu_s_per_gib"):  # runs before this key have none
+            rows.append(
+                f"| (d) evidence CPU | {d['service_cpu_s_per_gib']} CPU s per GiB (the service "
+                f"process) | direct put's client: {d['direct_cpu_s_per_gib']} CPU s per GiB | "
+                f"{d['service_vs_direct_cpu_ratio']} (load-independent) |"
+            )
         rows.append(
             f"| (d) evidence memory | RSS +{d['rss_growth_during_big_mib']} MiB while "
             f"{d['big_upload_mib']} MiB streamed ({d['big_upload_mib_s']} MiB/s), "
