@@ -42,6 +42,7 @@ from services.intake.tests.support import (  # noqa: E402
 )
 from sipuma.shared import topics  # noqa: E402
 from sipuma.shared.topic_admin import ensure_topics  # noqa: E402
+from sipuma.shared.web import HTTP, LOOP  # noqa: E402
 from tests.harness.endpoints import resolve  # noqa: E402
 from tests.harness.ports import free_port  # noqa: E402
 
@@ -84,6 +85,11 @@ def start_bare(stack: ExitStack, folder: Path) -> str:
             "--log-level",
             "warning",
             "--no-access-log",
+            # the services' server options (`sipuma.shared.web`), so (a) compares like with like
+            "--loop",
+            LOOP,
+            "--http",
+            HTTP,
         ],
         cwd=folder,
         stdout=log.open("ab"),

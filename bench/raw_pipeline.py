@@ -125,8 +125,14 @@ async def run_worker() -> None:
 
 
 if __name__ == "__main__":
+    # The services' own event loop and HTTP parser (`sipuma.shared.web`), so the ratio compares
+    # the same server and loop, not uvloop against asyncio's.
+    from sipuma.shared.web import HTTP, LOOP
+
     if sys.argv[1:] == ["worker"]:
-        asyncio.run(run_worker())
+        import uvloop
+
+        uvloop.run(run_worker())
     else:
         import uvicorn
 
@@ -136,4 +142,6 @@ if __name__ == "__main__":
             port=int(_env("PORT")),
             log_level="warning",
             access_log=False,
+            loop=LOOP,
+            http=HTTP,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Final
 
 import structlog
 import uvicorn
@@ -151,6 +152,13 @@ def install_http_plumbing(
     app.add_middleware(TracingMiddleware)  # outermost: the span covers everything
 
 
+# How every service's uvicorn runs, and the benchmark's raw baselines with it (bench/), so a
+# ratio compares the same server: libuv's event loop and the C HTTP parser (h11 and the
+# pure-Python loop cost intake much of its time per request; issue 15).
+LOOP: Final = "uvloop"
+HTTP: Final = "httptools"
+
+
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     """Run a service's HTTP app until SIGTERM, the same way for all four services. Logging is
     the service's (`configure_logging` first); uvicorn's raw access log stays off
@@ -166,6 +174,8 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        loop=LOOP,
+        http=HTTP,
     )
 
 
