@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from bench.common import PARTITIONS
 from bench.intake_bench import wait_ready
-from bench.phases import bench_e2e
+from bench.phases import bench_e2e, cpu_seconds
+from bench.profiles import profiling
 from sipuma.shared import topics
 from sipuma.shared.topic_admin import ensure_topics
 from tests.e2e.stack import Stack
@@ -47,7 +48,10 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(30)
 
 
-def start_raw(ep: Endpoints, stack: ExitStack, folder: Path, prefix: str, wait_s: float) -> str:
+def start_raw(
+    ep: Endpoints, stack: ExitStack, folder: Path, prefix: str, wait_s: float
+) -> tuple[str, dict[str, int]]:
+    """The raw pipeline's URL and its processes' pids (api, worker)."""
     database = f"bench_rawpipe_{uuid.uuid4().hex[:8]}"
     port = free_port()
     env = {
@@ -68,6 +72,7 @@ def start_raw(ep: Endpoints, stack: ExitStack, folder: Path, prefix: str, wait_s
             client.drop_database(database)
 
     stack.callback(drop)
+    pids: dict[str, int] = {}
     for role in ("worker", "api"):
         log = folder / f"raw-{role}.log"
         proc = subprocess.Popen(
@@ -79,9 +84,10 @@ def start_raw(ep: Endpoints, stack: ExitStack, folder: Path, prefix: str, wait_s
             start_new_session=True,
         )
         stack.callback(stop, proc)
+        pids[role] = proc.pid
     base = f"http://127.0.0.1:{port}"
     wait_ready(base + "/healthz", proc, folder / "raw-api.log")
-    return base
+    return base, pids
 
 
 async def measure(
@@ -95,6 +101,8 @@ async def measure(
     drain_s: float,
     bar: tqdm,
     series: dict[str, Any],
+    *,
+    profile: bool = False,
 ) -> dict[str, Any]:
     raw_prefix = f"sipuma.bench-raw-{uuid.uuid4().hex[:8]}."
     await ensure_topics(
@@ -102,10 +110,27 @@ async def measure(
         [raw_prefix + t.name for t in (topics.COMPLAINT_RECEIVED, topics.COMPLAINT_REGISTERED)],
         partitions=PARTITIONS,
     )
-    raw = RawStack(start_raw(ep, stack, folder, raw_prefix, wait_s=2.0))
+    raw_base, raw_pids = start_raw(ep, stack, folder, raw_prefix, wait_s=2.0)
+    raw = RawStack(raw_base)
+    sipuma_pids = {
+        n: s.proc.pid for n in ("intake", "registry") if (s := sstack.services[n]).proc is not None
+    }
 
     async def run(target: Any, at_prefix: str, rate: float, label: str) -> dict[str, Any]:
         bar.set_description(f"(p) {label}")
+        # CPU seconds each process spent per registered complaint: a count that does not
+        # depend on what else the shared machine runs, unlike the rates.
+        pids = raw_pids if target is raw else sipuma_pids
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        result = await _run(target, at_prefix, rate, label)
+        done = result["registered"] or 1
+        result["cpu_ms_per_complaint"] = {
+            name: round((cpu_seconds(pid) - before[name]) * 1000 / done, 2)
+            for name, pid in pids.items()
+        }
+        return result
+
+    async def _run(target: Any, at_prefix: str, rate: float, label: str) -> dict[str, Any]:
         return await bench_e2e(
             ep,
             target,
@@ -122,8 +147,9 @@ async def measure(
     half = (raw_full["sustained_per_second"] or offered) / 2
     raw_half = await run(raw, raw_prefix, half, "raw_half")
     # SIPUMA at the same half load before its own saturation run, which leaves a queue behind.
-    sipuma_half = await run(sstack, prefix, half, "sipuma_half")
-    sipuma_full = await run(sstack, prefix, offered, "sipuma_saturated")
+    with profiling(profile, "p", sipuma_pids):  # py-spy on intake and registry (`--profile`)
+        sipuma_half = await run(sstack, prefix, half, "sipuma_half")
+        sipuma_full = await run(sstack, prefix, offered, "sipuma_saturated")
 
     def ratio(f: Callable[[dict[str, Any]], Any]) -> float | None:
         a, b = f(sipuma_full), f(raw_full)

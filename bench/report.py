@@ -102,6 +102,24 @@ def _pipeline_rows(p: dict[str, Any]) -> list[str]:
         f"| (p) at 50 % of the raw rate ({p['half_rate_per_second']}/s) | p50 {half['p50_ms']} "
         f"ms, p99 {half['p99_ms']} ms POST → number | raw: p50 {raw_half['p50_ms']} ms, p99 "
         f"{raw_half['p99_ms']} ms | – |",
+        *_cpu_row(full, raw),
+    ]
+
+
+def _cpu_row(full: dict[str, Any], raw: dict[str, Any]) -> list[str]:
+    """CPU per complaint of each process when saturated (counts, not rates: the machine's load
+    does not change them much)."""
+    ours, theirs = full.get("cpu_ms_per_complaint"), raw.get("cpu_ms_per_complaint")
+    if not ours or not theirs:
+        return []
+
+    def listed(cpu: dict[str, float]) -> str:
+        return ", ".join(f"{name} {ms}" for name, ms in cpu.items())
+
+    ratio = round(sum(theirs.values()) / sum(ours.values()), 3) if sum(ours.values()) else None
+    return [
+        f"| (p) CPU ms per complaint, saturated | {listed(ours)} | raw: {listed(theirs)} | "
+        f"**{ratio}** (raw ÷ SIPUMA) |"
     ]
 
 

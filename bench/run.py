@@ -189,19 +189,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         bar.update()
         if "p" in args.only:
             phase("(p) pipeline vs raw pipeline")
-            with profiling(args.profile, "p", pids(sstack, "intake", "registry")):
-                results["p_pipeline"] = await pipeline_bench.measure(
-                    ep,
-                    stack,
-                    folder,
-                    sstack,
-                    prefix,
-                    args.pipeline_rate,
-                    args.pipeline_seconds,
-                    args.e2e_drain,
-                    bar,
-                    series,
-                )
+            results["p_pipeline"] = await pipeline_bench.measure(
+                ep,
+                stack,
+                folder,
+                sstack,
+                prefix,
+                args.pipeline_rate,
+                args.pipeline_seconds,
+                args.e2e_drain,
+                bar,
+                series,
+                profile=args.profile,  # SIPUMA's runs only: the raw ones leave it idle
+            )
             machine["loadavg_phases"]["p"] = loadavg()
         bar.update()
         # Last, because what the registry cannot take stays queued behind it when this ends.
