@@ -128,3 +128,22 @@ def test_access_log_names_the_route_template_never_the_path_or_query(
     # The problem's `instance` is the template too: the answer never echoes the ticket.
     assert tracked.json()["instance"] == "/v1/track/{ticket}"
     assert SECRET_TICKET not in missing.text
+
+
+def test_every_service_serves_on_uvloop_with_the_httptools_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The services' server options (issue 15: h11 and asyncio's pure-Python loop were a large
+    share of intake's time); the bench's raw baselines import the same names."""
+    import uvicorn
+
+    from sipuma.shared import web
+    from sipuma.shared.settings import ServiceSettings
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    web.serve(FastAPI(), ServiceSettings())
+    assert (seen["loop"], seen["http"]) == ("uvloop", "httptools")
+    # Both installed: "auto" would silently fall back to h11 / asyncio without them.
+    import httptools  # noqa: F401
+    import uvloop  # noqa: F401
