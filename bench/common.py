@@ -49,6 +49,18 @@ def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
+def growth(points: list[dict[str, Any]], labels: tuple[str, ...]) -> dict[str, Any]:
+    """The points measured per size and, per label, the last size's p50/p99 ÷ the first's."""
+    first, last = points[0], points[-1]
+    return {
+        "points": points,
+        "ratios": {
+            label: {q: round(last[label][q] / first[label][q], 2) for q in ("p50_ms", "p99_ms")}
+            for label in labels
+        },
+    }
+
+
 def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench.common import ms, pct
+from bench.common import growth, ms, pct
 from bench.growth_seed import CODES, offices_file
 from sipuma.registry.domain import number_key
 from sipuma.registry.main import build
@@ -145,16 +145,7 @@ async def _measure(ep: Endpoints, sizes: list[int], requests: int) -> dict[str, 
     finally:
         await client.drop_database(database)
         await client.close()
-    base = points[0]
-    return {
-        "points": points,
-        "ratios": {
-            label: {
-                q: round(points[-1][label][q] / base[label][q], 2) for q in ("p50_ms", "p99_ms")
-            }
-            for label in ("list_31d", "list_year")
-        },
-    }
+    return growth(points, ("list_31d", "list_year"))
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ from pymongo.monitoring import (
     CommandSucceededEvent,
 )
 
-from bench.common import ms, pct
+from bench.common import growth, ms, pct
 from bench.growth_seed import (
     CODES,
     RESERVED_COUNT,
@@ -184,16 +184,7 @@ async def _measure(
     finally:
         await client.drop_database(database)
         await client.close()
-    base = points[0]
-    return {
-        "points": points,
-        "ratios": {
-            label: {
-                q: round(points[-1][label][q] / base[label][q], 2) for q in ("p50_ms", "p99_ms")
-            }
-            for label in ("report", "report_fixed")
-        },
-    }
+    return growth(points, ("report", "report_fixed"))
 
 
 def main() -> None:

@@ -20,11 +20,17 @@ pytestmark = pytest.mark.integration
 
 
 class _Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
+    """The commands sent, by name, and the filters of the finds on `key_vault` when given."""
+
+    def __init__(self, key_vault: str | None = None) -> None:
+        self.key_vault = key_vault
         self.names: list[str] = []
+        self.filters: list[dict[str, Any]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self.names.append(event.command_name)
+        if event.command_name == "find" and event.command["find"] == self.key_vault:
+            self.filters.append(dict(event.command.get("filter", {})))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -119,22 +125,6 @@ async def test_seal_many_uses_the_key_another_replica_stored_after_it_looked(
         await client.close()
 
 
-class _Finds(monitoring.CommandListener):
-    def __init__(self, collection: str) -> None:
-        self.collection = collection
-        self.filters: list[dict[str, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find" and event.command["find"] == self.collection:
-            self.filters.append(dict(event.command.get("filter", {})))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def test_opening_reads_its_key_through_an_index_not_the_whole_key_vault(
     endpoints: Any, unique_name: Callable[[str], str]
 ) -> None:
@@ -144,7 +134,7 @@ async def test_opening_reads_its_key_through_an_index_not_the_whole_key_vault(
     name = unique_name("vault").replace("-", "_")
     keys = IdentityKeySettings(master_key=base64.b64encode(os.urandom(96)).decode())
     writer: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongo_uri)
-    finds = _Finds(keys.key_vault_collection)
+    finds = _Commands(keys.key_vault_collection)
     reader: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         endpoints.mongo_uri, event_listeners=[finds]
     )
@@ -182,7 +172,7 @@ async def test_open_many_reads_the_keys_of_many_complaints_at_once_and_tells_era
     name = unique_name("vault").replace("-", "_")
     keys = IdentityKeySettings(master_key=base64.b64encode(os.urandom(96)).decode())
     writer: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongo_uri)
-    finds = _Finds(keys.key_vault_collection)
+    finds = _Commands(keys.key_vault_collection)
     reader: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         endpoints.mongo_uri, event_listeners=[finds]
     )
