@@ -281,3 +281,25 @@ async def test_staff_list_sorted_due_puts_overdue_first(
         exported = await http.get("/v1/complaints", params={**due, "format": "csv"}, headers=spv)
         lines = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
         assert [r["office_code"] for r in lines] == [A, C, B]
+
+
+async def test_every_report_refuses_a_backwards_range(build_registry: BuildRegistry) -> None:
+    """`from` after `to` is a 422 naming `query.from` in both languages on every report and
+    export (one `ReportRange` dependency), never an empty answer that looks like a quiet month."""
+    built, _ = build_registry()
+    backwards = {"from": "2026-11-03", "to": "2026-11-02"}
+    async with client(built) as http:
+        spv = auth(A, Role.SUPERVISOR)
+        for path in (
+            "/v1/statistics",
+            "/v1/statistics/complaints",
+            "/v1/reports/service-standard",
+        ):
+            answer = await http.get(path, params=backwards, headers=spv)
+            assert answer.status_code == 422, path
+            problem = answer.json()
+            (param,) = problem["invalid-params"]
+            assert (param["name"], param["code"]) == ("query.from", "range_backwards"), path
+            assert param["messages"]["id"].startswith("Tanggal `from`"), path
+            too_late = await http.get(path, params={"from": "9999-12-31", "to": "9999-12-31"})
+            assert too_late.status_code in (401, 422), path

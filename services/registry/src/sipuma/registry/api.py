@@ -12,7 +12,7 @@ errors become problem+json in `problems.py`; the list's and search's parameters 
 
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -34,16 +34,15 @@ from sipuma.registry.domain import (
 )
 from sipuma.registry.queries import Queries
 from sipuma.registry.search import (
-    BACKWARDS,
     IN_THE_BODY,
     PERSONAL_FILTERS,
-    REPORT_FIRST,
-    REPORT_LAST,
+    ReportRange,
     Search,
     Sort,
     invalid,
     list_filter,
     moment,
+    report_range,
 )
 from sipuma.registry.service import Registry
 from sipuma.shared.auth import Principal, Role, TokenVerifier, bearer_principal, forbidden
@@ -336,6 +335,7 @@ def reports_router(queries: Queries, verifier: TokenVerifier) -> APIRouter:
     categories = queries.categories
     router = APIRouter(prefix="/v1", tags=["staf / staff"])
     Caller = Annotated[Principal, Depends(bearer_principal(verifier))]
+    Dates = Annotated[ReportRange, Depends(report_range)]
 
     @router.get(
         "/complaints",
@@ -479,16 +479,12 @@ def reports_router(queries: Queries, verifier: TokenVerifier) -> APIRouter:
     )
     async def service_standard(
         caller: Caller,
-        # Bounded: the UTC search window is the local dates widened by days, which overflowed
-        # (a 500) for dates such as 0001-01-01 or 9999-12-31.
-        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
-        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
+        dates: Dates,
         office: str | None = None,
         format: Literal["json", "csv", "xlsx"] = "json",
         level: Literal["office", "complaint"] = "office",
     ) -> Any:
-        if first > last:
-            raise invalid("query.from", "range_backwards", *BACKWARDS)
+        first, last = dates.first, dates.last
         found = await queries.service_standard(first, last, _scope(caller, offices, office))
         if format != "json":
             fields = sla.OFFICE_FIELDS if level == "office" else sla.COMPLAINT_FIELDS
@@ -532,14 +528,14 @@ def reports_router(queries: Queries, verifier: TokenVerifier) -> APIRouter:
     )
     async def office_statistics(
         caller: Caller,
-        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
-        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
+        dates: Dates,
         office: str | None = None,
         format: Literal["json", "csv", "xlsx"] = "json",
     ) -> Any:
         """Per office over the local dates from..to: counts by channel and status, minutes to
         the register number (median, p90), the 30-minute standard, notifications sent/failed,
         overdue follow-up stages (compliance: own office; supervisor: any or all)."""
+        first, last = dates.first, dates.last
         scope = _statistics_scope(caller, office)
         found = await queries.statistics(first, last, scope, datetime.now(UTC))
         if format == "json":
@@ -557,13 +553,13 @@ def reports_router(queries: Queries, verifier: TokenVerifier) -> APIRouter:
     )
     async def complaint_export(
         caller: Caller,
-        first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
-        last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
+        dates: Dates,
         office: str | None = None,
         format: Literal["csv", "xlsx"] = "csv",
     ) -> StreamingResponse:
         """Every complaint of the range as read from the store (no personal data), in constant
         memory: CSV a chunk at a time; XLSX (openpyxl write-only) through a temporary file."""
+        first, last = dates.first, dates.last
         scope = _statistics_scope(caller, office)
         rows = queries.complaint_rows(first, last, scope, datetime.now(UTC))
         header = await anext(rows)  # the header comes first, before any store read

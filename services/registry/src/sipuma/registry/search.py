@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from sipuma.registry.domain import ComplaintFilter, LocalWindow, OfficeScope, Status
@@ -159,6 +161,27 @@ def list_filter(
     return ComplaintFilter(
         start=start, end=end, scope=scope, local=tuple(windows) if local else (), **wanted
     )
+
+
+@dataclass(frozen=True)
+class ReportRange:
+    """A report's office-local dates `from`..`to`, both included."""
+
+    first: date
+    last: date
+
+
+def report_range(
+    # Bounded: the UTC search window is the local dates widened by days, which overflowed
+    # (a 500) for dates such as 0001-01-01 or 9999-12-31.
+    first: Annotated[date, Query(alias="from", ge=REPORT_FIRST, le=REPORT_LAST)],
+    last: Annotated[date, Query(alias="to", ge=REPORT_FIRST, le=REPORT_LAST)],
+) -> ReportRange:
+    """The `from`/`to` of every report and export (a FastAPI dependency): a backwards range is a
+    422 naming `from`, never an empty report."""
+    if first > last:
+        raise invalid("query.from", "range_backwards", *BACKWARDS)
+    return ReportRange(first, last)
 
 
 WORD = re.compile(r"[\w']+")
