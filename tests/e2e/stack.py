@@ -13,8 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -23,10 +27,12 @@ from sipuma.shared.auth import Role, mint_token
 from tests.harness.cleanup import sweep
 from tests.harness.endpoints import ROOT, Endpoints
 from tests.harness.ports import free_port
+from tests.harness.state import eventually as harness_eventually
 
 SECRET = "e2e-console-token-secret-0123456789abcdef"
 OFFICE = "KPUBC-TPK-TJPRIOK"
 OFFICER = "198001012005011001"
+T = TypeVar("T")
 
 
 def _die_with_parent() -> None:
@@ -318,3 +324,31 @@ def start_stack(
         stack.stop()
         raise
     return stack
+
+
+@contextmanager
+def running_stack(
+    endpoints: Endpoints,
+    workdir: Path,
+    label: str,
+    needed: Iterable[str],
+    env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """A test module's own stack (the body of its module fixture): unique names from `label`,
+    the `needed` services started and answering (else the test fails naming the missing one),
+    everything stopped and swept afterwards."""
+    started = start_stack(endpoints, f"e2e-{label}-{uuid.uuid4().hex[:10]}", workdir, env)
+    try:
+        for name in needed:
+            started.need(name)
+        yield started
+    finally:
+        started.stop()
+
+
+async def eventually(
+    what: str, probe: Callable[[], Awaitable[T | None]], timeout: float = 90.0
+) -> T:
+    """The harness's `eventually`, where a service busy or restarting (an HTTP error) means
+    "not yet"."""
+    return await harness_eventually(what, probe, timeout, interval=0.5, retry_on=(httpx.HTTPError,))

@@ -6,16 +6,15 @@ an unknown number is a 404 problem; with the registry down the answer is 503 + R
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from tests.e2e.stack import Stack, start_stack
+from tests.e2e.stack import Stack, eventually, running_stack
 from tests.harness.endpoints import Endpoints
-from tests.harness.state import eventually as harness_eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -30,18 +29,9 @@ T = TypeVar("T")
 
 @pytest.fixture(scope="module")
 def stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    unique = f"e2e-num-{uuid.uuid4().hex[:10]}"
-    started = start_stack(endpoints, unique, tmp_path_factory.mktemp("by-number-stack"))
-    try:
-        for name in ("intake", "registry", "evidence"):
-            started.need(name)
+    workdir = tmp_path_factory.mktemp("by-number-stack")
+    with running_stack(endpoints, workdir, "num", ("intake", "registry", "evidence")) as started:
         yield started
-    finally:
-        started.stop()
-
-
-async def eventually(what: str, probe: Callable[[], Awaitable[T | None]]) -> T:
-    return await harness_eventually(what, probe, 90.0, interval=0.5, retry_on=(httpx.HTTPError,))
 
 
 def complaint(office: str) -> dict[str, Any]:

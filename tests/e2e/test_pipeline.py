@@ -19,8 +19,7 @@ import asyncio
 import json
 import re
 import secrets
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,10 +29,9 @@ import pytest
 
 from sipuma.shared import topics
 from sipuma.shared.auth import Role
-from tests.e2e.stack import Stack, start_stack
+from tests.e2e.stack import Stack, eventually, running_stack
 from tests.harness.endpoints import Endpoints
 from tests.harness.inboxes import MailInbox
-from tests.harness.state import eventually as harness_eventually
 from tests.harness.state import read_to_end
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
@@ -52,20 +50,15 @@ T = TypeVar("T")
 
 @pytest.fixture(scope="module")
 def stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    unique = f"e2e-pipe-{uuid.uuid4().hex[:10]}"
     # INFO: the services log every step they take, so the log check has something to look at.
-    started = start_stack(
+    with running_stack(
         endpoints,
-        unique,
         tmp_path_factory.mktemp("pipeline-stack"),
+        "pipe",
+        ("intake", "registry", "evidence", "notifier"),
         env={"SIPUMA_LOG_LEVEL": "INFO"},
-    )
-    try:
-        for name in ("intake", "registry", "evidence", "notifier"):
-            started.need(name)
+    ) as started:
         yield started
-    finally:
-        started.stop()
 
 
 def letters(hex_text: str) -> str:
@@ -129,13 +122,6 @@ class Planted:
         out = {k: v.encode() for k, v in values.items()}
         out["name-json"] = json.dumps(self.name).encode()[1:-1]
         return out
-
-
-async def eventually(
-    what: str, probe: Callable[[], Awaitable[T | None]], timeout: float = 90.0
-) -> T:
-    """The harness's `eventually`, where a service busy or restarting means "not yet"."""
-    return await harness_eventually(what, probe, timeout, interval=0.5, retry_on=(httpx.HTTPError,))
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[bytes]:

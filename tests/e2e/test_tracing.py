@@ -21,7 +21,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.chaos.load import _body
-from tests.e2e.stack import Stack, start_stack
+from tests.e2e.stack import Stack, running_stack
 from tests.harness.endpoints import Endpoints
 from tests.harness.state import eventually_sync
 
@@ -102,19 +102,15 @@ def collector() -> Iterator[Collector]:
 def stack(
     endpoints: Endpoints, collector: Collector, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    started = start_stack(
+    with running_stack(
         endpoints,
-        f"e2e-otel-{uuid.uuid4().hex[:10]}",
         tmp_path_factory.mktemp("otel-stack"),
+        "otel",
+        ("intake", "registry", "notifier"),
         # Export every 200 ms instead of 5 s: the test reads what arrived, it does not wait.
         env={"SIPUMA_OTEL_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "200"},
-    )
-    try:
-        for name in ("intake", "registry", "notifier"):
-            started.need(name)
+    ) as started:
         yield started
-    finally:
-        started.stop()
 
 
 def test_one_trace_id_across_intake_registry_and_notifier(
