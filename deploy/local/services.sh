@@ -14,6 +14,8 @@ declare -A PORTS=([intake]=8001 [registry]=8002 [evidence]=8003 [notifier]=8004 
 # A role of another service's program: its program, its store user, its role setting.
 declare -A PROGRAM=([registry-reports]=registry)
 declare -A ROLE=([registry-reports]=reports)
+# The read side only reads: it connects as the store's read-only user (docs/store.md).
+declare -A STORE_USER=([registry-reports]=readonly)
 
 # Local development settings; production sets its own through the environment.
 export SIPUMA_ENVIRONMENT="${SIPUMA_ENVIRONMENT:-development}"
@@ -53,7 +55,7 @@ up() {
     log "starting $name on 127.0.0.1:${PORTS[$name]}"
     local store_env=() uri program="${PROGRAM[$name]:-$name}"
     if [[ "$name" != intake ]]; then
-      uri="$(mongo_uri_for "$program")" || exit 1
+      uri="$(mongo_uri_for "${STORE_USER[$name]:-$program}")" || exit 1
       store_env=("SIPUMA_MONGO_URI=$uri")
     fi
     if [[ -n "${ROLE[$name]:-}" ]]; then store_env+=("SIPUMA_REGISTRY_ROLE=${ROLE[$name]}"); fi

@@ -25,7 +25,7 @@ import httpx
 from sipuma.shared import topics
 from sipuma.shared.auth import Role, mint_token
 from tests.harness.cleanup import sweep
-from tests.harness.endpoints import ROOT, Endpoints
+from tests.harness.endpoints import ROOT, RUN_DIR, Endpoints, local_store_uri
 from tests.harness.ports import free_port
 from tests.harness.state import eventually as harness_eventually
 
@@ -277,10 +277,11 @@ def start_stack(
     }
     if reports:
         base["SIPUMA_CONSOLE_REPORTS_URL"] = f"http://127.0.0.1:{ports['registry-reports']}"
-        specs["registry-reports"] = (
-            _command("sipuma-registry"),
-            {"SIPUMA_MONGO_DATABASE": f"{db}_registry", "SIPUMA_REGISTRY_ROLE": "reports"},
-        )
+        read_side = {"SIPUMA_MONGO_DATABASE": f"{db}_registry", "SIPUMA_REGISTRY_ROLE": "reports"}
+        if endpoints.origin == "local" and (RUN_DIR / "store" / "uri" / "readonly").exists():
+            # As deployed: the read side connects as the store's read-only user.
+            read_side["SIPUMA_MONGO_URI"] = local_store_uri("readonly")
+        specs["registry-reports"] = (_command("sipuma-registry"), read_side)
     stack = Stack(
         prefix=prefix,
         databases={name: f"{db}_{name}" for name in ("registry", "evidence", "notifier")},

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from pymongo.errors import OperationFailure
 from registry_testkit.events import received
 from registry_testkit.wiring import TOKEN_SECRET, BuildRegistry, register, settings_for
 
 from sipuma.registry.read_side import Reports, build_reports
 from sipuma.registry.store import Store
 from sipuma.shared.auth import Role, mint_token
-from tests.harness.endpoints import Endpoints
+from tests.harness.endpoints import RUN_DIR, Endpoints, local_store_uri
 
 pytestmark = pytest.mark.integration
 OFFICE = "KPUBC-TPK-TJPRIOK"
@@ -85,3 +86,41 @@ async def test_the_read_side_answers_as_the_whole_registry(
         # Its readiness asks the store only: it has no Kafka client.
         ready = await read_side.get("/readyz")
         assert ready.json() == {"status": "ready", "checks": {"store": "ok"}}
+
+
+async def test_the_read_side_works_as_the_read_only_store_user(
+    build_registry: BuildRegistry, store: Store, endpoints: Endpoints
+) -> None:
+    """As deployed (deploy/local/services.sh, the k8s `reports-mongo-uri`): the read side
+    connects as the store's read-only user and still answers every read route; the same
+    connection cannot write (DocumentDB's readAnyDatabase: `Unauthorized`)."""
+    if endpoints.origin != "local" or not (RUN_DIR / "store" / "uri" / "readonly").exists():
+        pytest.skip("the read-only store user exists on the local PostgreSQL + DocumentDB only")
+    built, _ = build_registry()
+    number = (await register(built.registry, received(OFFICE)))["number"]
+    settings = settings_for(local_store_uri("readonly"), store.db.name, registry_role="reports")
+    read_only = build_reports(settings)
+    today = datetime.now(UTC).date()
+    days = {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
+    spv = auth(Role.SUPERVISOR)
+    try:
+        async with client(read_only.app) as http:
+            listed = await http.get("/v1/complaints", headers=spv)
+            assert [i["register_number"] for i in listed.json()["items"]] == [number]
+            for path, params in (
+                ("/v1/statistics", days),
+                ("/v1/statistics/complaints", {**days, "format": "xlsx"}),
+                ("/v1/reports/service-standard", days),
+                ("/v1/overdue", {}),
+            ):
+                answer = await http.get(path, params=params, headers=spv)
+                assert answer.status_code == 200, (path, answer.text)
+            searched = await http.post(
+                "/v1/complaints/search", json={"number": number[-6:]}, headers=spv
+            )
+            assert searched.json()["total"] == 1
+        with pytest.raises(OperationFailure) as refused:
+            await read_only.store.listing.insert_one({"_id": "written-by-the-read-side"})
+        assert refused.value.code == 13  # Unauthorized
+    finally:
+        await read_only.store.close()
