@@ -1,9 +1,10 @@
 """deploy/k8s: every overlay rendered by kustomize and validated by kubeconform, offline.
 
 kubeconform reads the schemas committed in deploy/k8s/schemas (Kubernetes 1.34, KEDA, Strimzi,
-prometheus-operator; strict: an unknown field fails), never GitHub. The rendered objects are then
-read for what a schema cannot say: probes, security context, limits, a Secret reference for every
-secret setting, the topic list of shared/topics.py, the partition count used consistently.
+prometheus-operator, Gateway API; strict: an unknown field fails), never GitHub. The rendered
+objects are then read for what a schema cannot say: probes, security context, limits, a Secret
+reference for every secret setting, the topic list of shared/topics.py, the partition count used
+consistently, the public route.
 """
 
 from __future__ import annotations
@@ -177,6 +178,7 @@ BROKEN = {
     ),
     "NetworkPolicy": lambda d: d["spec"].update(policyTypes="Ingress"),
     "PrometheusRule": lambda d: d["spec"]["groups"][0].update(rules="none"),
+    "HTTPRoute": lambda d: d["spec"]["rules"][0]["matches"][0]["path"].update(type="Glob"),
 }
 
 
@@ -437,3 +439,57 @@ def test_the_registry_read_side_runs_the_reports_role(
             env |= config_maps[source["configMapRef"]["name"]]["data"]
         roles[name] = env["SIPUMA_REGISTRY_ROLE"]
     assert roles == {"registry": "all", "registry-reports": "reports"}
+
+
+def _routed(route: Doc, path: str) -> tuple[str, str] | None:
+    """(backend Service, path it receives) for a request path, as the Gateway API matches: the
+    longest matching prefix wins, a prefix matches whole path segments; a redirect or no match
+    is None."""
+    best: tuple[int, Doc, str] | None = None
+    for rule in route["spec"]["rules"]:
+        for match in rule["matches"]:
+            kind, value = match["path"]["type"], match["path"]["value"]
+            hit = path == value if kind == "Exact" else (path + "/").startswith(value + "/")
+            if hit and (best is None or len(value) > best[0]):
+                best = (len(value), rule, value)
+    if best is None or "backendRefs" not in best[1]:
+        return None
+    _, rule, prefix = best
+    for step in rule.get("filters", []):
+        if step["type"] == "URLRewrite":
+            path = step["urlRewrite"]["path"]["replacePrefixMatch"] + path[len(prefix) :]
+    (backend,) = rule["backendRefs"]
+    return backend["name"], path
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_public_route_serves_the_console_and_each_api_and_nothing_else(
+    objects: dict[str, list[Doc]], overlay: str
+) -> None:
+    """One HTTPRoute: the console's same-origin paths (intake/config.env's SIPUMA_CONSOLE_*_URL)
+    reach each service's `/v1` with the prefix removed; /metrics, the probes and the OpenAPI pages
+    of no service are public; every backend is a Service of the manifests."""
+    (route,) = _of(objects[overlay], "HTTPRoute").values()
+    services = _of(objects[overlay], "Service")
+    config = _of(objects[overlay], "ConfigMap")
+    console = next(c["data"] for n, c in config.items() if n.startswith("sipuma-intake"))
+    expected = {
+        "SIPUMA_CONSOLE_REGISTRY_URL": "registry",
+        "SIPUMA_CONSOLE_REPORTS_URL": "registry-reports",
+        "SIPUMA_CONSOLE_EVIDENCE_URL": "evidence",
+    }
+    for key, service in expected.items():
+        base = console[key]
+        assert _routed(route, f"{base}/v1/complaints/x?y") == (service, "/v1/complaints/x?y")
+    assert _routed(route, "/registry/v1/track") == ("registry", "/v1/track")
+    for path in ("/v1/complaints", "/konsol/daftar", "/konsol/static/console.js", "/lacak"):
+        assert _routed(route, path) == ("intake", path)
+    private = ("/metrics", "/healthz", "/readyz", "/docs", "/openapi.json")
+    for prefix in ("", "/registry", "/registry-reports", "/evidence"):
+        for path in private:
+            assert _routed(route, prefix + path) is None, prefix + path
+    assert _routed(route, "/registry-reportsx/v1/complaints") is None
+    for rule in route["spec"]["rules"]:
+        for backend in rule.get("backendRefs", []):
+            ports = [p["port"] for p in services[backend["name"]]["spec"]["ports"]]
+            assert backend["port"] in ports, backend

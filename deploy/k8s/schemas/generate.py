@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 KUBERNETES = "k8s.io/kubernetes@v1.34.2"
 KEDA = "github.com/kedacore/keda/v2@v2.18.1"
 PROMETHEUS_OPERATOR = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+GATEWAY_API = "sigs.k8s.io/gateway-api@v1.4.1"
 STRIMZI = "1.2.0"
 
 # (OpenAPI document, definition name) per Kubernetes kind SIPUMA's manifests use.
@@ -67,6 +68,11 @@ CRDS = {
     "podmonitor-monitoring-v1": (
         PROMETHEUS_OPERATOR,
         "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml",
+        "v1",
+    ),
+    "httproute-gateway-v1": (
+        GATEWAY_API,
+        "config/crd/standard/gateway.networking.k8s.io_httproutes.yaml",
         "v1",
     ),
 }
