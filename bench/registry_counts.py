@@ -27,6 +27,7 @@ from bench.common import received_events
 from sipuma.registry.main import build
 from sipuma.registry.settings import RegistrySettings
 from sipuma.shared import events as ev
+from sipuma.shared import heap
 from tests.harness.endpoints import resolve
 
 
@@ -48,7 +49,7 @@ class _Commands(monitoring.CommandListener):
         pass
 
 
-async def measure(events: int, lanes: int) -> dict[str, Any]:
+async def measure(events: int, lanes: int, settle: bool = True) -> dict[str, Any]:
     database = f"bench_counts_{uuid.uuid4().hex[:8]}"
     commands = _Commands(database)
     monitoring.register(commands)  # clients made from here on report their commands
@@ -74,6 +75,8 @@ async def measure(events: int, lanes: int) -> dict[str, Any]:
             ticket_hash_key="bench-ticket-key",
         )
         runtime = build(settings, publish=publish)
+        if settle:
+            heap.settle()  # as `sipuma-registry` does once built (cli.run)
         try:
             await runtime.store.ensure_indexes()
             # Warm: the office's first number reads its top, the key vault its index.
@@ -96,6 +99,7 @@ async def measure(events: int, lanes: int) -> dict[str, Any]:
     return {
         "events": events,
         "lanes": lanes,
+        "heap_settled": settle,
         "store_commands_per_complaint": round(sum(commands.seen.values()) / events, 3),
         "store_commands_by_name": per,
         "publishes_per_complaint": round(sum(published.values()) / events, 3),
@@ -109,8 +113,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=800)
     parser.add_argument("--lanes", type=int, default=200, help="handled at once (a poll)")
+    parser.add_argument(
+        "--no-settle", action="store_true", help="without heap.settle() (A/B of the collector)"
+    )
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.events, args.lanes)), indent=2))
+    print(json.dumps(asyncio.run(measure(args.events, args.lanes, not args.no_settle)), indent=2))
 
 
 if __name__ == "__main__":

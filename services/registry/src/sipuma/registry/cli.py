@@ -20,5 +20,10 @@ def run() -> None:
         serve(build_reports(settings).app, settings)
     else:
         from sipuma.registry.main import build
+        from sipuma.shared import heap
 
-        serve(build(settings).app, settings)
+        app = build(settings).app
+        # Issue 15: the imports and the wiring live for good; no collection walks them again
+        # (the collector's full passes were part of the CPU per event, as in the notifier).
+        heap.settle()
+        serve(app, settings)
