@@ -80,7 +80,7 @@ async def analyzed(store: Store, size: int, wait_s: float = 180) -> float | None
     return None
 
 
-async def no_publish(event: Any, topic: str) -> None:
+async def no_publish(event: Any, topic: str, payload: str | None = None) -> None:
     """The list reads only: nothing is published."""
 
 

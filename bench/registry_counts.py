@@ -63,7 +63,7 @@ async def measure(events: int, lanes: int, settle: bool = True) -> dict[str, Any
 
     published: Counter[str] = Counter()
 
-    async def publish(event: ev.Event, topic: str) -> None:
+    async def publish(event: ev.Event, topic: str, payload: str | None = None) -> None:
         published[event.event_type] += 1
 
     with ExitStack() as stack:

@@ -252,7 +252,7 @@ def _registry(
 ) -> Runtime:
     """The registry as built by `sipuma-registry`, on the store whose commands are recorded."""
 
-    async def publish(event: ev.Event, topic: str) -> None:
+    async def publish(event: ev.Event, topic: str, payload: str | None = None) -> None:
         published.append(event)
 
     settings = settings_for(endpoints.mongo_uri, database, track_min_seconds=0)

@@ -43,7 +43,7 @@ class Recorder:
     fail: int = 0  # fail the next n publishes, as an unreachable Kafka would
     stored_before_publish: list[bool] = field(default_factory=list)
 
-    async def __call__(self, event: Event, topic: str) -> None:
+    async def __call__(self, event: Event, topic: str, payload: str | None = None) -> None:
         if self.fail:
             self.fail -= 1
             raise ConnectionError("kafka unreachable")

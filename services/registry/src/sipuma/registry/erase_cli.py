@@ -16,7 +16,7 @@ from sipuma.registry.settings import RegistrySettings
 from sipuma.shared.events import Event
 
 
-async def _deferred(event: Event, topic: str) -> None:
+async def _deferred(event: Event, topic: str, payload: str | None = None) -> None:
     raise ConnectionError("published by the running registry's outbox relay")
 
 

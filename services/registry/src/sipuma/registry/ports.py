@@ -32,8 +32,10 @@ OUTBOX_KINDS: tuple[OutboxKind, ...] = get_args(OutboxKind)
 
 
 class Publish(Protocol):
-    async def __call__(self, event: Event, topic: str) -> None:
-        """Publish `event` on the declared `topic`; returns once Kafka acknowledged it."""
+    async def __call__(self, event: Event, topic: str, payload: str | None = None) -> None:
+        """Publish `event` on the declared `topic`; returns once Kafka acknowledged it.
+        `payload`: the event's JSON when the caller holds it already (the outbox entry's), sent
+        as it is instead of encoding the event again."""
 
 
 class ComplaintRepository(Protocol):
