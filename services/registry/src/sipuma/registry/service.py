@@ -46,7 +46,7 @@ from sipuma.registry.domain import (
     undo_target,
 )
 from sipuma.registry.numbering import Numberer
-from sipuma.registry.outbox import OutboxRelay, entry, is_sent
+from sipuma.registry.outbox import OutboxRelay, is_sent
 from sipuma.registry.ports import ComplaintRepository
 from sipuma.registry.search import name_keys
 from sipuma.registry.views import COMPLAINANT_CORRECTED, build_view
@@ -262,7 +262,7 @@ class Registry:
             "number": number,
             "complaint_id": complaint["_id"],
             "at": now,
-            "outbox": entry(event, self._config.topics.registered, now=now),
+            "outbox": self._relay.entry(event, self._config.topics.registered, now=now),
         }
 
     async def recover(self, limit: int = 1000) -> int:
@@ -316,7 +316,9 @@ class Registry:
         )
         doc: Doc = {
             "_id": record["_id"],
-            "outbox": entry(event, self._config.topics.duplicates_hinted, now=self._clock()),
+            "outbox": self._relay.entry(
+                event, self._config.topics.duplicates_hinted, now=self._clock()
+            ),
         }
         if not await self._store.add_hint(doc):
             doc = await self._store.hint(record["_id"]) or doc
@@ -344,7 +346,7 @@ class Registry:
             "_id": complaint_id,
             "by": officer_id,
             "at": now,
-            "outbox": entry(event, self._config.topics.identity_erased, now=now),
+            "outbox": self._relay.entry(event, self._config.topics.identity_erased, now=now),
         }
         recorded = await self._store.add_erasure(doc)
         deleted = await self._store.erase_identity(complaint_id)
@@ -421,7 +423,7 @@ class Registry:
                 "issued_at": self._clock(),
                 # Orders the contacts: a later contact's ticket revokes the earlier ones.
                 "contact_at": given_at,
-                "outbox": entry(event, self._config.topics.tickets, secret=True),
+                "outbox": self._relay.entry(event, self._config.topics.tickets, secret=True),
             }
             if not await self._store.add_ticket(doc):
                 # A concurrent handler (or replica, or a run before a crash) issued it: theirs
@@ -517,27 +519,50 @@ class Registry:
             to_status=wanted,
             changed_at=now,
         )
-        doc = {
-            "_id": f"{complaint_id}/{step:04d}",
-            "complaint_id": complaint_id,
-            "step": step,
-            "kind": "change",
-            "from": current.value,
-            "to": wanted.value,
-            "note": note,
-            "by": officer_id,
-            "at": now,
-            **extra,
-            "register_number": number["number"],
-            "outbox": entry(event, self._config.topics.status_changed, now=now),
-        }
-        # The step's key is the compare-and-set: a second officer's step n is refused.
-        if not await self._store.add_step(doc):
-            raise Conflict(number["number"])
+        fields = {"kind": "change", "from": current.value, "to": wanted.value, "note": note}
+        doc = await self._record_step(
+            self._store.add_step,
+            Conflict(number["number"]),
+            number,
+            step,
+            {**fields, **extra},
+            officer_id,
+            (event, self._config.topics.status_changed, now),
+        )
         # No redelivery repeats an HTTP request: if Kafka is away, the relay publishes it.
         await self._relay.send_soon("status_changes", doc)
         if listed is not None:
             await self._settle(listed)
+        return doc
+
+    async def _record_step(
+        self,
+        add: Callable[[Doc], Awaitable[bool]],
+        refused: Exception,
+        number: Doc,
+        step: int,
+        fields: Doc,
+        officer_id: str,
+        announce: tuple[ev.Event, str, datetime],
+    ) -> Doc:
+        """Insert step `step` of a complaint's history (a status step, a categorisation) with
+        who, when, the number and its event (the outbox entry, same insert); `refused` is
+        raised when that step exists: its key `<complaint>/<step>` is the compare-and-set, so a
+        second officer's step n is refused. The caller sends the event."""
+        event, topic, now = announce
+        complaint_id = number["complaint_id"]
+        doc = {
+            "_id": f"{complaint_id}/{step:04d}",
+            "complaint_id": complaint_id,
+            "step": step,
+            **fields,
+            "by": officer_id,
+            "at": now,
+            "register_number": number["number"],
+            "outbox": self._relay.entry(event, topic, now=now),
+        }
+        if not await add(doc):
+            raise refused
         return doc
 
     def _dated(self, listed: Doc, view: Doc, changes: list[Doc]) -> Doc:
@@ -593,22 +618,20 @@ class Registry:
             register_number=number["number"],
         )
         step = len(steps) + 1
-        doc = {
-            "_id": f"{complaint_id}/{step:04d}",
-            "complaint_id": complaint_id,
-            "office_code": number["office_code"],
-            "step": step,
-            "category": category,
-            "previous": previous,
-            "reason": reason,
-            "by": officer_id,
-            "at": now,
-            "register_number": number["number"],
-            "outbox": entry(event, self._config.topics.categorised, now=now),
-        }
-        # The step's key is the compare-and-set: a second officer's step n is refused.
-        if not await self._store.add_categorisation(doc):
-            raise CategoryConflict(number["number"])
+        doc = await self._record_step(
+            self._store.add_categorisation,
+            CategoryConflict(number["number"]),
+            number,
+            step,
+            {
+                "office_code": number["office_code"],
+                "category": category,
+                "previous": previous,
+                "reason": reason,
+            },
+            officer_id,
+            (event, self._config.topics.categorised, now),
+        )
         await self._store.set_category(complaint_id, category, step)
         # No redelivery repeats an HTTP request: if Kafka is away, the relay publishes it.
         await self._relay.send_soon("categorisations", doc)
