@@ -229,6 +229,12 @@ class IdentityVault:
         if self._batched:
             explicit.callback = _BatchKeyIO(explicit.callback)
 
+    @property
+    def batched(self) -> bool:
+        """Whether `seal_many` takes the batched key path (two key round trips per batch) or,
+        pymongo's internals having changed, one round trip per complaint: said at start."""
+        return self._batched
+
     async def ensure_key_vault(self) -> None:
         """The unique partial index on keyAltNames libmongocrypt's key vault requires."""
         await self._collection.create_index(

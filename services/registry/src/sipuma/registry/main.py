@@ -125,6 +125,9 @@ def build(
             [settings.consumer_group],
         )
         await store.ensure_indexes()
+        if store.vault is not None:
+            # The CPU per complaint depends on it (issue 15): a slower registry says why.
+            log.info("identity_vault_key_path", batched=store.vault.batched)
         if settings.recover_on_start:
             numbered = await registry.recover()
             if numbered:
