@@ -83,7 +83,7 @@ def build(
     store = store or Store.connect(
         settings.mongo_uri, settings.mongo_database, settings.identity_keys()
     )
-    broker = build_broker(settings)
+    broker = build_broker(settings, max_batch_size=settings.producer_max_batch_bytes)
     relay = OutboxRelay(
         store, publish or kafka_publisher(broker, settings), settings.outbox_interval_seconds
     )

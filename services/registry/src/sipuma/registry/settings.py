@@ -44,6 +44,13 @@ class RegistrySettings(IdentityAtRestSettings, StaffApiSettings, StoreSettings):
     # (measured, issue 15: 0.28 store commands per complaint against 1.26 with 64 lanes of 200).
     consumer_batch_size: int = Field(200, ge=1, le=10_000)
     consumer_concurrency: int = Field(200, ge=1, le=1000)
+    # Bytes the producer gathers per partition into one batch. aiokafka has one produce
+    # request per broker in flight (a batch per partition in it); at its default 16 KiB a
+    # poll's ~400 events (~1 KiB each) went as ~25 requests one after another, each waiting
+    # for acks=all, the handlers parked in `add_message` until a batch drained (issue 15:
+    # ~4.5 % of bench (b)'s samples). A batch must stay under the broker's message.max.bytes
+    # (1 MiB by default).
+    producer_max_batch_bytes: int = Field(256 * 1024, ge=16 * 1024, le=512 * 1024)
     track_requests_per_minute: int = Field(20, ge=1)
     track_max_clients: int = Field(100_000, ge=1, description="Client addresses remembered")
     track_min_seconds: float = Field(0.05, ge=0, description="Floor on the tracking answer time")
