@@ -3,12 +3,14 @@ process is not parsed back from it (issue 15, bench (b)); a secret one is not ke
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from sipuma.registry import outbox
 from sipuma.registry.outbox import OutboxRelay, entry
+from sipuma.registry.ports import OUTBOX_KINDS
 from sipuma.shared import events as ev
 
 
@@ -92,3 +94,24 @@ async def test_events_never_sent_from_here_are_not_kept_for_ever() -> None:
     for seq in range(outbox.FRESH_LIMIT + 10):
         relay.entry(_registered(seq + 1), "complaint.registered.v1")
     assert len(relay._fresh) == outbox.FRESH_LIMIT
+
+
+async def test_the_relay_measures_the_outbox_age_once_per_age_interval_not_every_pass() -> None:
+    stop = asyncio.Event()
+
+    class _Quiet(_Store):
+        claims = ages = 0
+
+        async def claim_due(self, kind: str, now: datetime, lease: Any) -> None:
+            self.claims += 1
+            if self.claims == 3 * len(OUTBOX_KINDS):  # the third pass
+                stop.set()
+
+        async def oldest_unsent(self, kind: str) -> None:
+            self.ages += 1
+
+    store = _Quiet()
+    relay = OutboxRelay(store, _Publish(), interval=0.001, age_interval=3600)  # type: ignore[arg-type]
+    await relay.run(stop)
+    assert store.claims == 3 * len(OUTBOX_KINDS)
+    assert store.ages == len(OUTBOX_KINDS)  # the first pass only
