@@ -115,3 +115,34 @@ async def test_the_relay_measures_the_outbox_age_once_per_age_interval_not_every
     await relay.run(stop)
     assert store.claims == 3 * len(OUTBOX_KINDS)
     assert store.ages == len(OUTBOX_KINDS)  # the first pass only
+
+
+async def test_an_empty_outbox_is_looked_at_after_1_3_then_7_passes_and_a_kick_looks_at_all() -> (
+    None
+):
+    stop = asyncio.Event()
+    kind = OUTBOX_KINDS[0]
+    relay: OutboxRelay
+
+    class _Empty(_Store):
+        def __init__(self) -> None:
+            super().__init__()
+            self.passes = 0
+            self.looks: list[int] = []  # the passes in which `kind` was looked at
+
+        async def claim_due(self, claimed: str, now: datetime, lease: Any) -> None:
+            if claimed == kind:
+                self.looks.append(self.passes + 1)
+
+        async def oldest_unsent(self, measured: str) -> None:  # once per pass (age_interval 0)
+            if measured == kind:
+                self.passes += 1
+                if self.passes == 32:
+                    relay.kick()  # the 33rd pass looks at every outbox
+                if self.passes == 34:
+                    stop.set()
+
+    store = _Empty()
+    relay = OutboxRelay(store, _Publish(), interval=0.001, age_interval=0)  # type: ignore[arg-type]
+    await relay.run(stop)
+    assert store.looks == [1, 3, 7, 15, 23, 31, 33]

@@ -8,7 +8,10 @@ holds only unsent entries. The code that made the change publishes at once (`sen
 `due`; if that fails (Kafka away, a crash), the relay publishes once `due` has passed: every
 `interval` it claims due entries one at a time with an atomic `find_one_and_update` (pushing
 `due` forward by a lease, so replicas do not publish the same entry together and a relay that
-dies mid-way lets another take it after the lease), publishes, and removes `due`.
+dies mid-way lets another take it after the lease), publishes, and removes `due`. An outbox
+found empty is looked at again after 1, 3, then 7 passes (at most `8 x interval` later; a
+kick, a failed fast publish, looks at every outbox at once): nine claims every second cost
+3-5 % of bench (b)'s CPU, and the entries are the fallback path, due only `GRACE` after made.
 The queries are the repository's (`claim_due`, `mark_sent`); this module decides when to send.
 A `secret` entry (TicketIssued carries the plain ticket) loses its payload once sent, so the
 plain ticket does not stay in the database.
@@ -34,6 +37,8 @@ log = structlog.get_logger(__name__)
 
 # How long the code that made a change has to publish it before the relay takes over.
 GRACE = timedelta(seconds=5)
+# An empty outbox is skipped for 2**n - 1 passes after its n-th empty look in a row, n <= 3.
+IDLE_DOUBLINGS = 3
 # How often the relay measures the oldest unsent entry's age: one query per outbox, nine in
 # all, cost ~4.5 % of bench (b)'s CPU when made every pass (each second); the alert waits for
 # 300 s over five minutes, the scrape comes every 15-30 s.
@@ -85,6 +90,8 @@ class OutboxRelay:
         self._age_interval = age_interval
         self._wake = asyncio.Event()
         self._fresh: OrderedDict[str, Event] = OrderedDict()
+        self._idle = dict.fromkeys(OUTBOX_KINDS, 0)  # empty looks in a row
+        self._skip = dict.fromkeys(OUTBOX_KINDS, 0)  # passes left before the next look
 
     def entry(
         self, event: Event, topic: str, *, secret: bool = False, now: datetime | None = None
@@ -134,13 +141,29 @@ class OutboxRelay:
         sent."""
         sent = 0
         for kind in OUTBOX_KINDS:
-            for _ in range(limit):
-                doc = await self._store.claim_due(kind, at or self._clock(), self._lease)
-                if doc is None:
-                    break
-                await self._publish_and_mark(kind, doc)
-                sent += 1
+            sent += await self._relay_kind(kind, at, limit)
         return sent
+
+    async def _relay_kind(self, kind: OutboxKind, at: datetime | None, limit: int) -> int:
+        sent = 0
+        for _ in range(limit):
+            doc = await self._store.claim_due(kind, at or self._clock(), self._lease)
+            if doc is None:
+                break
+            await self._publish_and_mark(kind, doc)
+            sent += 1
+        return sent
+
+    async def _pass(self, kicked: bool) -> None:
+        """One pass of `run`: the outboxes due a look (all when kicked), each skipped for longer
+        while it stays empty (module docstring)."""
+        for kind in OUTBOX_KINDS:
+            if self._skip[kind] and not kicked:
+                self._skip[kind] -= 1
+                continue
+            sent = await self._relay_kind(kind, None, 500)
+            self._idle[kind] = 0 if sent else min(self._idle[kind] + 1, IDLE_DOUBLINGS)
+            self._skip[kind] = 2 ** self._idle[kind] - 1
 
     async def observe_age(self) -> None:
         """Export how long the oldest unsent entry has waited (the "outbox age" alert)."""
@@ -159,8 +182,10 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         aged = -math.inf
         while not stop.is_set():
+            kicked = self._wake.is_set()
+            self._wake.clear()  # a kick during the pass brings the next one at once
             try:
-                await self.relay_once()
+                await self._pass(kicked)
             except Exception:
                 log.exception("outbox.relay_failed")
             if loop.time() - aged >= self._age_interval:
@@ -169,6 +194,5 @@ class OutboxRelay:
                     await self.observe_age()
                 except Exception:
                     log.warning("outbox.age_unknown")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
