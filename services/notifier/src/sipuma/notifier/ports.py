@@ -48,8 +48,9 @@ class DeliveryLog(Protocol):
         ...
 
     async def decide(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
-        """Record what `attempt` came to and its history line, together; False when the other
-        party (owner or recovery) decided this attempt first: then nothing is written."""
+        """Record what `attempt` came to and its history line, together (one atomic update of
+        the delivery); False when the other party (owner or recovery) decided this attempt
+        first: then nothing is written."""
         ...
 
     async def mark_published(self, key: str, event_id: str) -> None: ...

@@ -2,8 +2,8 @@
 
 For each channel: record the delivery in the log (unique key ticket + channel), claim it with a
 lease (one atomic update: one winner), render, commit (right before the provider may get it),
-send, decide the outcome (one atomic update with the outcome event as a single-document outbox,
-and the attempt's history line, in one transaction), then publish `NotificationSent` /
+send, decide the outcome (one atomic single-document update with the outcome event as its
+outbox and the attempt's history line), then publish `NotificationSent` /
 `NotificationFailed`.
 
 Delivery guarantee, honestly:

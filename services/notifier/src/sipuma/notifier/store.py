@@ -7,9 +7,11 @@ database.
 **Insert-only facts**
 - the delivery itself: inserted once per ticket and channel (a duplicate `_id` is refused, which
   is how a redelivered or repeated `TicketIssued` is recognised);
-- the attempt history (`<collection>_attempts`): one document per decided attempt,
-  `_id` = `<key>#<n>`, written in the same transaction as the decision. It holds no personal
-  data (outcome, error kind and code, provider message id, times).
+- the attempt history: one line per decided attempt in the delivery's own `history` array,
+  pushed by the very update that writes the decision (one atomic single-document update: the
+  history and the state never disagree, and no transaction is needed). Append-only; at most
+  one line per attempt (`SIPUMA_RETRY_MAX_ATTEMPTS` bounds it). It holds no personal data
+  (outcome, error kind and code, provider message id, times).
 
 **The atomic view**: the delivery's state, changed only by conditional single-document updates
 (each one atomic, so exactly one of several racing callers matches):
@@ -20,7 +22,8 @@ database.
   owner of that attempt: a claimer that stalled and was claimed over cannot commit any more;
 - **decide**: the owner (state `claimed` or `sending`, its own attempt number), or recovery
   (state `sending`, that attempt's lease over: the owner presumably died mid-call). Whoever
-  matches first decides; the other's update matches nothing.
+  matches first decides, its history line and outcome event with it; the other's update
+  matches nothing.
 
 The `job` (address, ticket number, register number) is kept only while the delivery is open and
 removed by the final decision: personal data stays no longer than it is needed. A final decision
@@ -38,7 +41,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
@@ -56,7 +58,6 @@ from sipuma.notifier.domain import (
 from sipuma.shared.grouped import Grouped
 from sipuma.shared.identity_vault import IdentityVault
 from sipuma.shared.mongo import create_indexes, insert_new
-from sipuma.shared.transactions import in_transaction
 
 Doc = dict[str, Any]
 DUPLICATE_KEY = 11000
@@ -72,8 +73,6 @@ DELIVERY_INDEXES = [
     # unpublished(): decided outcomes Kafka has not taken yet
     IndexModel([("outbox_pending", ASCENDING), ("updated_at", ASCENDING)], name="outbox_pending"),
 ]
-# a delivery's attempt history, in order (what an operator looks at; the notifier only writes it)
-ATTEMPT_INDEXES = [IndexModel([("delivery", ASCENDING), ("attempt", ASCENDING)], name="delivery")]
 
 
 # -- the query shapes (filters) the log uses; the plan test explains each one ------------------
@@ -150,9 +149,10 @@ def to_delivery(doc: Doc) -> Delivery:
     )
 
 
-def decision_update(decision: Decision, now: datetime) -> Doc:
-    """The update a decision makes: the owner and lease go; a final one drops the personal data
-    and puts the outcome event into the outbox."""
+def decision_update(decision: Decision, now: datetime, line: Doc) -> Doc:
+    """The update a decision makes: the owner and lease go, the attempt's history `line` is
+    appended; a final one drops the personal data and puts the outcome event into the
+    outbox."""
     values: Doc = {"state": decision.state, "updated_at": now}
     unset: Doc = {"owner": "", "lease_until": ""}
     if decision.next_attempt_at is not None:
@@ -173,20 +173,19 @@ def decision_update(decision: Decision, now: datetime) -> Doc:
             "json": outbox.json,
         }
         values["outbox_pending"] = True
-    return {"$set": values, "$unset": unset}
+    return {"$set": values, "$unset": unset, "$push": {"history": line}}
 
 
-def history_line(attempt: Delivery, decision: Decision, now: datetime) -> Doc:
-    n = attempt.attempts
+def history_line(attempt: Delivery, decision: Decision, now: datetime, token: str) -> Doc:
+    """What attempt n came to; `token`: the deciding call's own, so that a batch whose updates
+    did not all match can tell which ones did."""
     line: Doc = {
-        "_id": f"{attempt.key}#{n}",
-        "delivery": attempt.key,
-        "channel": attempt.channel,
-        "attempt": n,
+        "attempt": attempt.attempts,
         "outcome": decision.outcome,
         "by": decision.by,
         "started_at": attempt.attempt_started_at or attempt.claimed_at,
         "decided_at": now,
+        "token": token,
     }
     if decision.error is not None:
         line["error"] = decision.error
@@ -196,8 +195,8 @@ def history_line(attempt: Delivery, decision: Decision, now: datetime) -> Doc:
 
 
 class MongoDeliveryLog:
-    """`ports.DeliveryLog` on a MongoDB-compatible store (multi-document transactions needed
-    for the decision and its history line).
+    """`ports.DeliveryLog` on a MongoDB-compatible store (single-document atomic updates only:
+    no transactions).
 
     The writes every delivery makes (record, commit, decide, mark published) are group-committed
     (`sipuma.shared.grouped.Grouped`): the calls that arrive while one round trip is in flight
@@ -218,18 +217,17 @@ class MongoDeliveryLog:
         self.client = client
         self.vault = vault
         self.col: AsyncCollection[Doc] = client[database][collection]
-        self.attempts: AsyncCollection[Doc] = client[database][f"{collection}_attempts"]
         self._records = Grouped(self._record_many)
         self._claims = Grouped(self._claim_many)
-        # commits and "published" marks are both plain conditional updates of this collection:
-        # they share one bulk write (one round trip fewer per cycle of attempts, issue 15)
+        # commits, decisions and "published" marks are all conditional single-document updates
+        # of this collection: they share one bulk write (issue 15: the decision was a
+        # transaction of three round trips, and commits and marks a bulk of their own)
         self._updates = Grouped(self._update_many)
-        self._decisions = Grouped(self._decide_many)
 
     async def ensure_indexes(self) -> None:
         await create_indexes(
             self.col.database,
-            {self.col.name: DELIVERY_INDEXES, self.attempts.name: ATTEMPT_INDEXES},
+            {self.col.name: DELIVERY_INDEXES},
         )
         if self.vault is not None:
             await self.vault.ensure_key_vault()
@@ -386,102 +384,33 @@ class MongoDeliveryLog:
         return [found.get(token) for token in tokens]
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:
-        return bool(await self._updates.add(_Commit(claimed, now, lease)))
-
-    async def _update_many(
-        self, items: list[_Commit | _Published]
-    ) -> list[bool | BaseException | None]:
-        """The commits and published marks of the moment in one unordered bulk write. A commit
-        writes a token of its own, so that when not all commits matched, the read below tells
-        exactly which did (the same attempt committed twice must still win once). A mark
-        matches unless the outbox already moved on; whether it did changes nothing."""
-        tokens = [uuid.uuid4().hex if isinstance(item, _Commit) else None for item in items]
-        updates = [
-            UpdateOne(
-                commit_filter(item.claimed.key, item.claimed.owner, item.claimed.attempts),
-                {
-                    "$set": {
-                        "state": SENDING,
-                        "lease_until": item.now + item.lease,
-                        "attempt_started_at": item.now,
-                        "commit_token": token,
-                    }
-                },
-            )
-            if isinstance(item, _Commit)
-            else UpdateOne(
-                published_filter(item.key, item.event_id), {"$set": {"outbox_pending": False}}
-            )
-            for item, token in zip(items, tokens, strict=True)
-        ]
-        result = await self.col.bulk_write(updates, ordered=False)
-        commits = [
-            (item, token)
-            for item, token in zip(items, tokens, strict=True)
-            if isinstance(item, _Commit)
-        ]
-        if result.matched_count == len(items) or not commits:
-            return [True if token else None for token in tokens]
-        found = {
-            doc["_id"]: doc.get("commit_token")
-            async for doc in self.col.find(
-                {"_id": {"$in": [item.claimed.key for item, _ in commits]}}, {"commit_token": 1}
-            )
-        }
-        return [
-            None
-            if token is None or not isinstance(item, _Commit)
-            else found.get(item.claimed.key) == token
-            for item, token in zip(items, tokens, strict=True)
-        ]
+        return bool(await self._updates.add(_Commit(claimed, now, lease, uuid.uuid4().hex)))
 
     async def decide(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
-        return await self._decisions.add((attempt, decision, now))
-
-    async def _decide_many(
-        self, decisions: list[tuple[Delivery, Decision, datetime]]
-    ) -> list[bool | BaseException]:
-        """All the decisions and their history lines in one transaction of three round trips
-        (updates, lines, commit) when every guard matches; otherwise that transaction is
-        dropped and each decision is made alone, so a lost race costs only its own update."""
-        if len(decisions) > 1:
-            updates = [
-                UpdateOne(
-                    decide_filter(a.key, a.attempts, d.by, a.owner, now), decision_update(d, now)
-                )
-                for a, d, now in decisions
-            ]
-            lines = [history_line(a, d, now) for a, d, now in decisions]
-
-            async def together(session: AsyncClientSession) -> None:
-                result = await self.col.bulk_write(updates, ordered=False, session=session)
-                if result.matched_count != len(updates):
-                    raise _NotAllMatched  # aborts the transaction: nothing was written
-                await self.attempts.insert_many(lines, ordered=False, session=session)
-
-            try:
-                await in_transaction(self.client, together)
-            except _NotAllMatched:
-                pass
-            else:
-                return [True] * len(decisions)
-        return [await self._decide_one(a, d, now) for a, d, now in decisions]
-
-    async def _decide_one(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
-        guard = decide_filter(attempt.key, attempt.attempts, decision.by, attempt.owner, now)
-        update, line = decision_update(decision, now), history_line(attempt, decision, now)
-
-        async def both(session: AsyncClientSession) -> bool:
-            result = await self.col.update_one(guard, update, session=session)
-            if not result.matched_count:
-                return False
-            await self.attempts.insert_one(line, session=session)
-            return True
-
-        return await in_transaction(self.client, both)
+        return bool(await self._updates.add(_Decide(attempt, decision, now, uuid.uuid4().hex)))
 
     async def mark_published(self, key: str, event_id: str) -> None:
         await self._updates.add(_Published(key, event_id))
+
+    async def _update_many(self, items: list[_Update]) -> list[bool | BaseException | None]:
+        """The commits, decisions and published marks of the moment in one unordered bulk write
+        of conditional single-document updates, each atomic as it would be alone. A commit or
+        decision writes a token of its own (`commit_token`; in its history line), so that when
+        not all of them matched, one read tells exactly which did (the same attempt committed or
+        decided twice must still win once). A mark matches unless the outbox already moved on;
+        whether it did changes nothing (its answer is None)."""
+        result = await self.col.bulk_write([item.update() for item in items], ordered=False)
+        asked = [item for item in items if not isinstance(item, _Published)]
+        if result.matched_count == len(items) or not asked:
+            return [None if isinstance(item, _Published) else True for item in items]
+        found = {
+            doc["_id"]: doc
+            async for doc in self.col.find(
+                {"_id": {"$in": list({item.key for item in asked})}},
+                {"commit_token": 1, "history.token": 1},
+            )
+        }
+        return [item.won(found.get(item.key)) for item in items]
 
     # -- what the dispatcher looks for --------------------------------------------------------
     async def due(
@@ -533,6 +462,51 @@ class _Commit:
     claimed: Delivery
     now: datetime
     lease: timedelta
+    token: str
+
+    @property
+    def key(self) -> str:
+        return self.claimed.key
+
+    def update(self) -> UpdateOne:
+        claimed = self.claimed
+        return UpdateOne(
+            commit_filter(claimed.key, claimed.owner, claimed.attempts),
+            {
+                "$set": {
+                    "state": SENDING,
+                    "lease_until": self.now + self.lease,
+                    "attempt_started_at": self.now,
+                    "commit_token": self.token,
+                }
+            },
+        )
+
+    def won(self, doc: Doc | None) -> bool:
+        return doc is not None and doc.get("commit_token") == self.token
+
+
+@dataclasses.dataclass(frozen=True)
+class _Decide:
+    attempt: Delivery
+    decision: Decision
+    now: datetime
+    token: str
+
+    @property
+    def key(self) -> str:
+        return self.attempt.key
+
+    def update(self) -> UpdateOne:
+        a, d, now = self.attempt, self.decision, self.now
+        line = history_line(a, d, now, self.token)
+        return UpdateOne(
+            decide_filter(a.key, a.attempts, d.by, a.owner, now), decision_update(d, now, line)
+        )
+
+    def won(self, doc: Doc | None) -> bool:
+        lines = doc.get("history", []) if doc is not None else []
+        return any(line.get("token") == self.token for line in lines)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -540,9 +514,16 @@ class _Published:
     key: str
     event_id: str
 
+    def update(self) -> UpdateOne:
+        return UpdateOne(
+            published_filter(self.key, self.event_id), {"$set": {"outbox_pending": False}}
+        )
 
-class _NotAllMatched(Exception):
-    """A decision in a batch lost its race: the batch's transaction is dropped."""
+    def won(self, doc: Doc | None) -> None:
+        return None
+
+
+_Update = _Commit | _Decide | _Published
 
 
 async def _insert_unordered(col: AsyncCollection[Doc], docs: list[Doc]) -> list[bool]:
