@@ -62,7 +62,7 @@ def tickets(count: int, run: str) -> list[ev.TicketIssued]:
     ]
 
 
-async def measure(emails: int, lanes: int) -> dict[str, Any]:
+async def measure(emails: int, lanes: int, connections: int | None = None) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     database = f"bench_ncounts_{run}"
     commands = _Commands(database)
@@ -92,6 +92,7 @@ async def measure(emails: int, lanes: int) -> dict[str, Any]:
             smtp_host=ep.smtp_host,
             smtp_port=ep.smtp_port,
             email_rate_per_second=100000,  # as (e): the rate limit would set the pace
+            **({"smtp_connections": connections} if connections else {}),
         )
         runtime = build(settings)
         runtime.notifier.publish = publish
@@ -128,6 +129,7 @@ async def measure(emails: int, lanes: int) -> dict[str, Any]:
     return {
         "emails": emails,
         "lanes": lanes,
+        "smtp_connections": settings.smtp_connections,
         "store_commands_per_email": round(sum(seen.values()) / emails, 3),
         "store_commands_by_name": per,
         "publishes_per_email": round(sum(published.values()) / emails, 3),
@@ -141,8 +143,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=400)
     parser.add_argument("--lanes", type=int, default=200, help="recorded at once (a poll)")
+    parser.add_argument("--smtp-connections", type=int, help="the pool's size (default: settings)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.emails, args.lanes)), indent=2))
+    found = asyncio.run(measure(args.emails, args.lanes, args.smtp_connections))
+    print(json.dumps(found, indent=2))
 
 
 if __name__ == "__main__":
