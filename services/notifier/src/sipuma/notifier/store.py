@@ -218,10 +218,9 @@ class MongoDeliveryLog:
         self.vault = vault
         self.col: AsyncCollection[Doc] = client[database][collection]
         self._records = Grouped(self._record_many)
-        self._claims = Grouped(self._claim_many)
-        # commits, decisions and "published" marks are all conditional single-document updates
-        # of this collection: they share one bulk write (issue 15: the decision was a
-        # transaction of three round trips, and commits and marks a bulk of their own)
+        # claims, commits, decisions and "published" marks are all conditional single-document
+        # updates of this collection: they share one bulk write (issue 15: the decision was a
+        # transaction of three round trips, the claims a bulk of their own)
         self._updates = Grouped(self._update_many)
 
     async def ensure_indexes(self) -> None:
@@ -295,93 +294,19 @@ class MongoDeliveryLog:
         lease: timedelta,
         known: Delivery | None = None,
     ) -> Delivery | None:
-        return await self._claims.add((key, owner, now, lease, known))
-
-    async def _claim_many(
-        self, claims: list[tuple[str, str, datetime, timedelta, Delivery | None]]
-    ) -> list[Delivery | BaseException | None]:
-        """The claims of the moment in one or two round trips instead of one each: one unordered
-        bulk of conditional updates (each its own filter, atomic per delivery as the single
-        `find_one_and_update` was), each writing a token of its own; then, unless every claim
-        matched and was a first attempt (below), one read of the deliveries that carry one of
-        those tokens: exactly the claims that matched (the same key claimed twice in a batch
-        wins once), as they are after the update. A claimer that brought the job keeps its copy
-        while the stored one is still there (no decryption: `erase` removes the jobs before
-        their key, so a job still there was not erased at the claim).
-
-        A first attempt whose caller knows the delivery as it was recorded (`known`: pending,
-        no attempt yet, with its job) is claimed with `first_claim_filter`, which also asks
-        that nothing changed since (still no attempt, the job still there): when it matches,
-        the delivery after the update is the known one plus this claim, and need not be read
-        back (issue 15: the read was a store round trip per batch of first attempts)."""
-        tokens = [uuid.uuid4().hex for _ in claims]
-        first = [_first_attempt(known) for *_, known in claims]
-        updates = [
-            UpdateOne(
-                first_claim_filter(key, now) if is_first else claim_filter(key, now),
-                {
-                    "$set": {
-                        "state": CLAIMED,
-                        "owner": owner,
-                        "lease_until": now + lease,
-                        "claimed_at": now,
-                        "claim_token": token,
-                    },
-                    "$inc": {"attempts": 1},
-                },
-            )
-            for (key, owner, now, lease, _), token, is_first in zip(
-                claims, tokens, first, strict=True
-            )
-        ]
-        result = await self.col.bulk_write(updates, ordered=False)
-        if not result.matched_count:
-            return [None] * len(claims)
-        found: dict[str, Delivery] = {}
-        if result.matched_count == len(claims):  # every first attempt is known as it is now
-            for (_, owner, now, lease, known), token, is_first in zip(
-                claims, tokens, first, strict=True
-            ):
-                if is_first and known is not None:
-                    found[token] = dataclasses.replace(
-                        known,
-                        state=CLAIMED,
-                        attempts=1,
-                        owner=owner,
-                        lease_until=now + lease,
-                        claimed_at=now,
-                    )
-        unknown = [
-            (key, token)
-            for (key, *_), token in zip(claims, tokens, strict=True)
-            if token not in found
-        ]
-        won = (
-            {
-                doc["claim_token"]: doc
-                async for doc in self.col.find(
-                    {
-                        "_id": {"$in": [key for key, _ in unknown]},
-                        "claim_token": {"$in": [token for _, token in unknown]},
-                    }
-                )
-            }
-            if unknown
-            else {}
-        )
-        known_jobs = {
-            token: known.job if known is not None else None
-            for token, (*_, known) in zip(tokens, claims, strict=True)
-        }
-        sealed: dict[str, Doc] = {}
-        for token, doc in won.items():
-            job = known_jobs[token]
-            if job is None or "job" not in doc:
-                sealed[token] = doc
-            else:
-                found[token] = dataclasses.replace(to_delivery({**doc, "job": None}), job=job)
-        found.update(zip(sealed, await self._deliveries(list(sealed.values())), strict=True))
-        return [found.get(token) for token in tokens]
+        """A conditional update of its own in the moment's shared bulk (`_update_many`), writing
+        a token of its own. A first attempt whose caller knows the delivery as it was recorded
+        (`known`: pending, no attempt yet, with its job) is claimed with `first_claim_filter`,
+        which also asks that nothing changed since (still no attempt, the job still there):
+        when the whole bulk matched, the delivery after the update is the known one plus this
+        claim, and need not be read back (issue 15: the read was a store round trip per batch
+        of first attempts). Otherwise the bulk reads back the deliveries it touched: a claim won
+        when its token is there (the same key claimed twice in a batch wins once), as the
+        delivery is after the update. A claimer that brought the job keeps its copy while the
+        stored one is still there (no decryption: `erase` removes the jobs before their key,
+        so a job still there was not erased at the claim)."""
+        claimed = await self._updates.add(_Claim(key, owner, now, lease, known, uuid.uuid4().hex))
+        return claimed if isinstance(claimed, Delivery) else None
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:
         return bool(await self._updates.add(_Commit(claimed, now, lease, uuid.uuid4().hex)))
@@ -392,25 +317,29 @@ class MongoDeliveryLog:
     async def mark_published(self, key: str, event_id: str) -> None:
         await self._updates.add(_Published(key, event_id))
 
-    async def _update_many(self, items: list[_Update]) -> list[bool | BaseException | None]:
-        """The commits, decisions and published marks of the moment in one unordered bulk write
-        of conditional single-document updates, each atomic as it would be alone. A commit or
-        decision writes a token of its own (`commit_token`; in its history line), so that when
-        not all of them matched, one read tells exactly which did (the same attempt committed or
-        decided twice must still win once). A mark matches unless the outbox already moved on;
-        whether it did changes nothing (its answer is None)."""
+    async def _update_many(self, items: list[_Update]) -> list[_Answer | BaseException]:
+        """The claims, commits, decisions and published marks of the moment in one unordered
+        bulk write of conditional single-document updates, each atomic as it would be alone
+        (issue 15: four kinds of update, one round trip). A claim, commit or decision writes a
+        token of its own (`claim_token`, `commit_token`, in its history line), so that when not
+        all of them matched, one read of the deliveries tells exactly which did (the same
+        attempt claimed, committed or decided twice must still win once). A mark matches unless
+        the outbox already moved on; whether it did changes nothing (its answer is None)."""
         result = await self.col.bulk_write([item.update() for item in items], ordered=False)
-        asked = [item for item in items if not isinstance(item, _Published)]
-        if result.matched_count == len(items) or not asked:
-            return [None if isinstance(item, _Published) else True for item in items]
-        found = {
-            doc["_id"]: doc
-            async for doc in self.col.find(
-                {"_id": {"$in": list({item.key for item in asked})}},
-                {"commit_token": 1, "history.token": 1},
-            )
-        }
-        return [item.won(found.get(item.key)) for item in items]
+        every = result.matched_count == len(items)
+        unsure = {item.key for item in items if item.needs_read(every)}
+        found: dict[str, Doc] = {}
+        if unsure:
+            found = {doc["_id"]: doc async for doc in self.col.find({"_id": {"$in": list(unsure)}})}
+        answers: list[_Answer | BaseException] = [
+            item.won(every, found.get(item.key)) for item in items
+        ]
+        # the claims won whose job is opened from the store (decrypted: their keys in one read)
+        sealed = [n for n, answer in enumerate(answers) if answer is _OPEN]
+        opened = await self._deliveries([found[items[n].key] for n in sealed])
+        for n, delivery in zip(sealed, opened, strict=True):
+            answers[n] = delivery
+        return answers
 
     # -- what the dispatcher looks for --------------------------------------------------------
     async def due(
@@ -458,6 +387,57 @@ def _first_attempt(known: Delivery | None) -> bool:
 
 
 @dataclasses.dataclass(frozen=True)
+class _Claim:
+    key: str
+    owner: str
+    now: datetime
+    lease: timedelta
+    known: Delivery | None
+    token: str
+
+    @property
+    def first(self) -> bool:
+        return _first_attempt(self.known)
+
+    def update(self) -> UpdateOne:
+        now = self.now
+        return UpdateOne(
+            first_claim_filter(self.key, now) if self.first else claim_filter(self.key, now),
+            {
+                "$set": {
+                    "state": CLAIMED,
+                    "owner": self.owner,
+                    "lease_until": now + self.lease,
+                    "claimed_at": now,
+                    "claim_token": self.token,
+                },
+                "$inc": {"attempts": 1},
+            },
+        )
+
+    def needs_read(self, every: bool) -> bool:
+        return not (every and self.first)
+
+    def won(self, every: bool, doc: Doc | None) -> Delivery | object | None:
+        """The delivery as claimed; `_OPEN` when its job is to be opened from `doc`."""
+        known, now = self.known, self.now
+        if every and self.first and known is not None:
+            return dataclasses.replace(
+                known,
+                state=CLAIMED,
+                attempts=1,
+                owner=self.owner,
+                lease_until=now + self.lease,
+                claimed_at=now,
+            )
+        if doc is None or doc.get("claim_token") != self.token:
+            return None
+        if known is None or known.job is None or "job" not in doc:
+            return _OPEN
+        return dataclasses.replace(to_delivery({**doc, "job": None}), job=known.job)
+
+
+@dataclasses.dataclass(frozen=True)
 class _Commit:
     claimed: Delivery
     now: datetime
@@ -482,8 +462,11 @@ class _Commit:
             },
         )
 
-    def won(self, doc: Doc | None) -> bool:
-        return doc is not None and doc.get("commit_token") == self.token
+    def needs_read(self, every: bool) -> bool:
+        return not every
+
+    def won(self, every: bool, doc: Doc | None) -> bool:
+        return every or (doc is not None and doc.get("commit_token") == self.token)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -504,9 +487,12 @@ class _Decide:
             decide_filter(a.key, a.attempts, d.by, a.owner, now), decision_update(d, now, line)
         )
 
-    def won(self, doc: Doc | None) -> bool:
+    def needs_read(self, every: bool) -> bool:
+        return not every
+
+    def won(self, every: bool, doc: Doc | None) -> bool:
         lines = doc.get("history", []) if doc is not None else []
-        return any(line.get("token") == self.token for line in lines)
+        return every or any(line.get("token") == self.token for line in lines)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -519,11 +505,16 @@ class _Published:
             published_filter(self.key, self.event_id), {"$set": {"outbox_pending": False}}
         )
 
-    def won(self, doc: Doc | None) -> None:
+    def needs_read(self, every: bool) -> bool:
+        return False
+
+    def won(self, every: bool, doc: Doc | None) -> None:
         return None
 
 
-_Update = _Commit | _Decide | _Published
+_Update = _Claim | _Commit | _Decide | _Published
+_OPEN = object()  # a claim won whose job is still to be opened (decrypted) from the store
+_Answer = Delivery | bool | object | None
 
 
 async def _insert_unordered(col: AsyncCollection[Doc], docs: list[Doc]) -> list[bool]:
