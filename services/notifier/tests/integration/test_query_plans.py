@@ -93,6 +93,9 @@ async def test_every_delivery_log_query_uses_an_index(log: MongoDeliveryLog) -> 
 
     due = await explain_find(log.col, s.due_filter(now), sort=[("next_attempt_at", 1)], limit=50)
     assert_index_backed(due, "state_next_attempt")
+    # then the due ones the dispatcher does not hold yet, by key
+    due_new = await explain_find(log.col, {**s.due_filter(now), "_id": {"$in": [key]}})
+    assert_index_backed(due_new)
     expired = await explain_find(log.col, s.expired_filter(now), limit=50)
     assert_index_backed(expired, "state_lease")
     unpublished = await explain_find(

@@ -57,9 +57,10 @@ class DeliveryLog(Protocol):
 
     async def due(
         self, now: datetime, limit: int, known: Container[str] = frozenset()
-    ) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first; those whose key is in
-        `known` (the caller has them already) come without their job (not opened)."""
+    ) -> tuple[list[Delivery], int]:
+        """Pending deliveries whose next attempt is due, oldest first, except those whose key is
+        in `known` (the caller has them already); and how many were due (up to `limit`), the
+        known ones counted."""
         ...
 
     async def expired(self, now: datetime, limit: int) -> list[Delivery]:

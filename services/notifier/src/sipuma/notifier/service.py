@@ -267,9 +267,12 @@ class Notifier:
         await self.log.mark_published(key, str(event.event_id))
 
     # -- what the dispatcher asks for ------------------------------------------------------------
-    async def due(self, limit: int, known: Container[str] = frozenset()) -> list[Delivery]:
+    async def due(
+        self, limit: int, known: Container[str] = frozenset()
+    ) -> tuple[list[Delivery], int]:
         """Pending deliveries whose next attempt is due (retries, deliveries recorded before a
-        crash, first attempts left to the schedule); `known` ones without their job."""
+        crash, first attempts left to the schedule) but the `known` ones, and how many were due
+        (the known ones counted)."""
         return await self.log.due(self.clock(), limit, known)
 
     async def expired(self, limit: int) -> list[Delivery]:
