@@ -250,7 +250,18 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-SYSCALLS = ("sendto", "recvfrom", "epoll_wait")  # a socket send, a receive, a wait for either
+# A socket send, a receive, a wait for either: asyncio's selector loop calls sendto, recvfrom
+# and epoll_wait; uvloop (libuv), which the services run on, calls write/writev, read and
+# epoll_pwait for the same (write also counts the service's own log lines to stdout).
+SYSCALLS = (
+    "sendto",
+    "write",
+    "writev",
+    "recvfrom",
+    "read",
+    "epoll_wait",
+    "epoll_pwait",
+)
 
 
 @contextlib.contextmanager

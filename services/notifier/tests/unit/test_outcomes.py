@@ -82,7 +82,7 @@ def test_recovery_resends_now_or_reports_the_unknown_outcome():
 
 def test_a_final_decision_drops_the_personal_data_and_fills_the_outbox():
     decision, event = outcomes.sent(claimed(), Receipt("smtp", "<x@y>"))
-    update = decision_update(decision, NOW)
+    update = decision_update(decision, NOW, {"attempt": 1})
     assert update["$unset"] == {"owner": "", "lease_until": "", "job": ""}
     assert update["$set"]["outbox_pending"] is True
     assert update["$set"]["outbox"]["event_id"] == str(event.event_id)
@@ -92,11 +92,13 @@ def test_a_final_decision_drops_the_personal_data_and_fills_the_outbox():
 def test_a_retry_keeps_the_job_and_its_history_line_has_no_personal_data():
     attempt = claimed(3)
     decision = outcomes.retry(transient("SMTP 451 on recipient"), NOW + timedelta(seconds=2))
-    update = decision_update(decision, NOW)
+    line = history_line(attempt, decision, NOW, "t")
+    update = decision_update(decision, NOW, line)
     assert "job" not in update["$unset"] and "outbox" not in update["$set"]
     assert update["$set"]["next_attempt_at"] == NOW + timedelta(seconds=2)
-    line = history_line(attempt, decision, NOW)
-    assert line["_id"] == "sms:abc#3" and line["outcome"] == "retry" and line["by"] == "owner"
+    # the line goes with the decision, in the same single-document update
+    assert update["$push"] == {"history": line}
+    assert line["attempt"] == 3 and line["outcome"] == "retry" and line["by"] == "owner"
     assert line["started_at"] == attempt.attempt_started_at
     assert attempt.job is not None
     assert attempt.job.address not in str(line) and attempt.job.ticket_number not in str(line)

@@ -18,7 +18,7 @@ import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,29 @@ _MADE: ContextVar[list[bytes] | None] = ContextVar("identity_keys_made", default
 # Within one `open_many`: the data keys its ciphertexts name, read at once (key id → the key
 # document as stored); libmongocrypt asks for a key by id when it decrypts.
 _HELD_BY_ID: ContextVar[dict[bytes, bytes] | None] = ContextVar("identity_keys_by_id", default=None)
+
+
+async def _gather_holding(
+    works: Sequence[Awaitable[Any]],
+    concurrency: int,
+    var: ContextVar[Any] | None = None,
+    value: Any = None,
+) -> list[Any]:
+    """`works`, at most `concurrency` at a time, with `var` set to `value` while they run (the
+    tasks `gather` starts copy this context: they see the batch's keys). The one pattern of
+    `seal_many`, `_make_keys` and `open_many`."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def gated(work: Awaitable[Any]) -> Any:
+        async with gate:
+            return await work
+
+    token = var.set(value) if var is not None else None
+    try:
+        return list(await asyncio.gather(*(gated(work) for work in works)))
+    finally:
+        if var is not None and token is not None:
+            var.reset(token)
 
 
 def _key_vault_branches(raw_filter: bytes) -> tuple[list[Any], list[Any]] | None:
@@ -282,39 +305,27 @@ class IdentityVault:
             return [dict(doc) for _, doc, _ in items]
         held = {} if new and self._batched else await self._held_keys(ids)
         missing = [cid for cid in ids if cid not in held]
-        gate = asyncio.Semaphore(concurrency)
-
-        async def gated(work: Awaitable[Any]) -> Any:
-            async with gate:
-                return await work
-
         if missing and self._batched:
-            held.update(await self._make_keys(missing, gated))
+            held.update(await self._make_keys(missing, concurrency))
         elif missing:
-            await asyncio.gather(*(gated(self._create_key(c)) for c in missing))
+            await _gather_holding([self._create_key(c) for c in missing], concurrency)
         sealed = [dict(doc) for _, doc, _ in items]
         targets = [
             (copy, name, cid)
             for copy, (cid, _, _), names in zip(sealed, items, wanted, strict=True)
             for name in names
         ]
-        # The tasks `gather` starts copy this context: they see the batch's keys.
-        token = _HELD.set(held if self._batched else None)
-        try:
-            values = await asyncio.gather(
-                *(
-                    gated(
-                        self._encryption.encrypt(
-                            copy[name],
-                            Algorithm.AEAD_AES_256_CBC_HMAC_SHA_512_Random,
-                            key_alt_name=cid,
-                        )
-                    )
-                    for copy, name, cid in targets
+        values = await _gather_holding(
+            [
+                self._encryption.encrypt(
+                    copy[name], Algorithm.AEAD_AES_256_CBC_HMAC_SHA_512_Random, key_alt_name=cid
                 )
-            )
-        finally:
-            _HELD.reset(token)
+                for copy, name, cid in targets
+            ],
+            concurrency,
+            _HELD,
+            held if self._batched else None,
+        )
         for (copy, name, _), value in zip(targets, values, strict=True):
             copy[name] = value
         return sealed
@@ -328,29 +339,24 @@ class IdentityVault:
                 held[str(name)] = bytes(key.raw)
         return held
 
-    async def _make_keys(
-        self, complaint_ids: Sequence[str], gated: Callable[[Awaitable[Any]], Awaitable[Any]]
-    ) -> dict[str, bytes]:
+    async def _make_keys(self, complaint_ids: Sequence[str], concurrency: int) -> dict[str, bytes]:
         """A new key for each complaint, made by libmongocrypt (wrapped by the KMS) and stored
         with one unordered `insert_many`. A key another replica or a redelivery stored first
         (the unique index on keyAltNames refuses ours) is read and used instead."""
         made: list[bytes] = []
-        token = _MADE.set(made)
-        try:
-            await asyncio.gather(
-                *(
-                    gated(
-                        self._encryption.create_data_key(
-                            self._keys.kms_provider,
-                            master_key=self._keys.master_key_spec or None,
-                            key_alt_names=[cid],
-                        )
-                    )
-                    for cid in complaint_ids
+        await _gather_holding(
+            [
+                self._encryption.create_data_key(
+                    self._keys.kms_provider,
+                    master_key=self._keys.master_key_spec or None,
+                    key_alt_names=[cid],
                 )
-            )
-        finally:
-            _MADE.reset(token)
+                for cid in complaint_ids
+            ],
+            concurrency,
+            _MADE,
+            made,
+        )
         docs = [RawBSONDocument(raw) for raw in made]
         refused: list[int] = []
         try:
@@ -402,18 +408,9 @@ class IdentityVault:
             return opened
         ids = {key_id for _, _, value in targets if (key_id := _key_id(value)) is not None}
         held = await self._keys_by_id(sorted(ids)) if self._batched else None
-        gate = asyncio.Semaphore(concurrency)
-
-        async def gated(value: Binary) -> Any:
-            async with gate:
-                return await self._decrypt(value)
-
-        # The tasks `gather` starts copy this context: they see the batch's keys.
-        token = _HELD_BY_ID.set(held)
-        try:
-            values = await asyncio.gather(*(gated(value) for _, _, value in targets))
-        finally:
-            _HELD_BY_ID.reset(token)
+        values = await _gather_holding(
+            [self._decrypt(value) for _, _, value in targets], concurrency, _HELD_BY_ID, held
+        )
         for (copy, name, _), value in zip(targets, values, strict=True):
             copy[name] = value
         return opened

@@ -120,7 +120,7 @@ class Dispatcher:
         n, asked = self.notifier, time.monotonic()
         limit = self.batch + len(self._held)  # what is queued here still looks due in the log
         expired = await n.expired(self.batch)
-        due = await n.due(limit, self._held)
+        due, due_count = await n.due(limit, self._held)
         self._finished = {k: t for k, t in self._finished.items() if t >= asked - 60}
         claimable: list[Delivery] = []
         for delivery in expired:
@@ -137,7 +137,7 @@ class Dispatcher:
                 break
             queued += 1
         unpublished = await n.publish_pending(self.batch)
-        full = len(due) >= limit or len(expired) >= self.batch or unpublished >= self.batch
+        full = due_count >= limit or len(expired) >= self.batch or unpublished >= self.batch
         return full and queued > 0 and not refused
 
     async def stop(self, grace_seconds: float) -> None:

@@ -48,17 +48,19 @@ class DeliveryLog(Protocol):
         ...
 
     async def decide(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
-        """Record what `attempt` came to and its history line, together; False when the other
-        party (owner or recovery) decided this attempt first: then nothing is written."""
+        """Record what `attempt` came to and its history line, together (one atomic update of
+        the delivery); False when the other party (owner or recovery) decided this attempt
+        first: then nothing is written."""
         ...
 
     async def mark_published(self, key: str, event_id: str) -> None: ...
 
     async def due(
         self, now: datetime, limit: int, known: Container[str] = frozenset()
-    ) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first; those whose key is in
-        `known` (the caller has them already) come without their job (not opened)."""
+    ) -> tuple[list[Delivery], int]:
+        """Pending deliveries whose next attempt is due, oldest first, except those whose key is
+        in `known` (the caller has them already); and how many were due (up to `limit`), the
+        known ones counted."""
         ...
 
     async def expired(self, now: datetime, limit: int) -> list[Delivery]:

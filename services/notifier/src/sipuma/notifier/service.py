@@ -2,8 +2,8 @@
 
 For each channel: record the delivery in the log (unique key ticket + channel), claim it with a
 lease (one atomic update: one winner), render, commit (right before the provider may get it),
-send, decide the outcome (one atomic update with the outcome event as a single-document outbox,
-and the attempt's history line, in one transaction), then publish `NotificationSent` /
+send, decide the outcome (one atomic single-document update with the outcome event as its
+outbox and the attempt's history line), then publish `NotificationSent` /
 `NotificationFailed`.
 
 Delivery guarantee, honestly:
@@ -267,9 +267,12 @@ class Notifier:
         await self.log.mark_published(key, str(event.event_id))
 
     # -- what the dispatcher asks for ------------------------------------------------------------
-    async def due(self, limit: int, known: Container[str] = frozenset()) -> list[Delivery]:
+    async def due(
+        self, limit: int, known: Container[str] = frozenset()
+    ) -> tuple[list[Delivery], int]:
         """Pending deliveries whose next attempt is due (retries, deliveries recorded before a
-        crash, first attempts left to the schedule); `known` ones without their job."""
+        crash, first attempts left to the schedule) but the `known` ones, and how many were due
+        (the known ones counted)."""
         return await self.log.due(self.clock(), limit, known)
 
     async def expired(self, limit: int) -> list[Delivery]:

@@ -7,20 +7,23 @@ database.
 **Insert-only facts**
 - the delivery itself: inserted once per ticket and channel (a duplicate `_id` is refused, which
   is how a redelivered or repeated `TicketIssued` is recognised);
-- the attempt history (`<collection>_attempts`): one document per decided attempt,
-  `_id` = `<key>#<n>`, written in the same transaction as the decision. It holds no personal
-  data (outcome, error kind and code, provider message id, times).
+- the attempt history: one line per decided attempt in the delivery's own `history` array,
+  pushed by the very update that writes the decision (one atomic single-document update: the
+  history and the state never disagree, and no transaction is needed). Append-only; at most
+  one line per attempt (`SIPUMA_RETRY_MAX_ATTEMPTS` bounds it). It holds no personal data
+  (outcome, error kind and code, provider message id, times).
 
 **The atomic view**: the delivery's state, changed only by conditional single-document updates
 (each one atomic, so exactly one of several racing callers matches):
 - **claim**: a conditional update of a due `pending` delivery (or a `claimed` one whose lease
   ran out: its owner died before the provider could get anything) to `claimed`, `attempts + 1`,
-  with the claimer as owner, a lease and a token of its own (grouped: see `_claim_many`);
+  with the claimer as owner, a lease and a token of its own (grouped: see `claim`);
 - **commit**: `claimed` → `sending`, right before the provider may get the message, only by the
   owner of that attempt: a claimer that stalled and was claimed over cannot commit any more;
 - **decide**: the owner (state `claimed` or `sending`, its own attempt number), or recovery
   (state `sending`, that attempt's lease over: the owner presumably died mid-call). Whoever
-  matches first decides; the other's update matches nothing.
+  matches first decides, its history line and outcome event with it; the other's update
+  matches nothing.
 
 The `job` (address, ticket number, register number) is kept only while the delivery is open and
 removed by the final decision: personal data stays no longer than it is needed. A final decision
@@ -38,7 +41,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
@@ -56,7 +58,6 @@ from sipuma.notifier.domain import (
 from sipuma.shared.grouped import Grouped
 from sipuma.shared.identity_vault import IdentityVault
 from sipuma.shared.mongo import create_indexes, insert_new
-from sipuma.shared.transactions import in_transaction
 
 Doc = dict[str, Any]
 DUPLICATE_KEY = 11000
@@ -72,8 +73,6 @@ DELIVERY_INDEXES = [
     # unpublished(): decided outcomes Kafka has not taken yet
     IndexModel([("outbox_pending", ASCENDING), ("updated_at", ASCENDING)], name="outbox_pending"),
 ]
-# a delivery's attempt history, in order (what an operator looks at; the notifier only writes it)
-ATTEMPT_INDEXES = [IndexModel([("delivery", ASCENDING), ("attempt", ASCENDING)], name="delivery")]
 
 
 # -- the query shapes (filters) the log uses; the plan test explains each one ------------------
@@ -150,9 +149,10 @@ def to_delivery(doc: Doc) -> Delivery:
     )
 
 
-def decision_update(decision: Decision, now: datetime) -> Doc:
-    """The update a decision makes: the owner and lease go; a final one drops the personal data
-    and puts the outcome event into the outbox."""
+def decision_update(decision: Decision, now: datetime, line: Doc) -> Doc:
+    """The update a decision makes: the owner and lease go, the attempt's history `line` is
+    appended; a final one drops the personal data and puts the outcome event into the
+    outbox."""
     values: Doc = {"state": decision.state, "updated_at": now}
     unset: Doc = {"owner": "", "lease_until": ""}
     if decision.next_attempt_at is not None:
@@ -173,20 +173,19 @@ def decision_update(decision: Decision, now: datetime) -> Doc:
             "json": outbox.json,
         }
         values["outbox_pending"] = True
-    return {"$set": values, "$unset": unset}
+    return {"$set": values, "$unset": unset, "$push": {"history": line}}
 
 
-def history_line(attempt: Delivery, decision: Decision, now: datetime) -> Doc:
-    n = attempt.attempts
+def history_line(attempt: Delivery, decision: Decision, now: datetime, token: str) -> Doc:
+    """What attempt n came to; `token`: the deciding call's own, so that a batch whose updates
+    did not all match can tell which ones did."""
     line: Doc = {
-        "_id": f"{attempt.key}#{n}",
-        "delivery": attempt.key,
-        "channel": attempt.channel,
-        "attempt": n,
+        "attempt": attempt.attempts,
         "outcome": decision.outcome,
         "by": decision.by,
         "started_at": attempt.attempt_started_at or attempt.claimed_at,
         "decided_at": now,
+        "token": token,
     }
     if decision.error is not None:
         line["error"] = decision.error
@@ -196,8 +195,8 @@ def history_line(attempt: Delivery, decision: Decision, now: datetime) -> Doc:
 
 
 class MongoDeliveryLog:
-    """`ports.DeliveryLog` on a MongoDB-compatible store (multi-document transactions needed
-    for the decision and its history line).
+    """`ports.DeliveryLog` on a MongoDB-compatible store (single-document atomic updates only:
+    no transactions).
 
     The writes every delivery makes (record, commit, decide, mark published) are group-committed
     (`sipuma.shared.grouped.Grouped`): the calls that arrive while one round trip is in flight
@@ -218,18 +217,16 @@ class MongoDeliveryLog:
         self.client = client
         self.vault = vault
         self.col: AsyncCollection[Doc] = client[database][collection]
-        self.attempts: AsyncCollection[Doc] = client[database][f"{collection}_attempts"]
         self._records = Grouped(self._record_many)
-        self._claims = Grouped(self._claim_many)
-        # commits and "published" marks are both plain conditional updates of this collection:
-        # they share one bulk write (one round trip fewer per cycle of attempts, issue 15)
+        # claims, commits, decisions and "published" marks are all conditional single-document
+        # updates of this collection: they share one bulk write (issue 15: the decision was a
+        # transaction of three round trips, the claims a bulk of their own)
         self._updates = Grouped(self._update_many)
-        self._decisions = Grouped(self._decide_many)
 
     async def ensure_indexes(self) -> None:
         await create_indexes(
             self.col.database,
-            {self.col.name: DELIVERY_INDEXES, self.attempts.name: ATTEMPT_INDEXES},
+            {self.col.name: DELIVERY_INDEXES},
         )
         if self.vault is not None:
             await self.vault.ensure_key_vault()
@@ -297,207 +294,73 @@ class MongoDeliveryLog:
         lease: timedelta,
         known: Delivery | None = None,
     ) -> Delivery | None:
-        return await self._claims.add((key, owner, now, lease, known))
-
-    async def _claim_many(
-        self, claims: list[tuple[str, str, datetime, timedelta, Delivery | None]]
-    ) -> list[Delivery | BaseException | None]:
-        """The claims of the moment in one or two round trips instead of one each: one unordered
-        bulk of conditional updates (each its own filter, atomic per delivery as the single
-        `find_one_and_update` was), each writing a token of its own; then, unless every claim
-        matched and was a first attempt (below), one read of the deliveries that carry one of
-        those tokens: exactly the claims that matched (the same key claimed twice in a batch
-        wins once), as they are after the update. A claimer that brought the job keeps its copy
-        while the stored one is still there (no decryption: `erase` removes the jobs before
-        their key, so a job still there was not erased at the claim).
-
-        A first attempt whose caller knows the delivery as it was recorded (`known`: pending,
-        no attempt yet, with its job) is claimed with `first_claim_filter`, which also asks
-        that nothing changed since (still no attempt, the job still there): when it matches,
-        the delivery after the update is the known one plus this claim, and need not be read
-        back (issue 15: the read was a store round trip per batch of first attempts)."""
-        tokens = [uuid.uuid4().hex for _ in claims]
-        first = [_first_attempt(known) for *_, known in claims]
-        updates = [
-            UpdateOne(
-                first_claim_filter(key, now) if is_first else claim_filter(key, now),
-                {
-                    "$set": {
-                        "state": CLAIMED,
-                        "owner": owner,
-                        "lease_until": now + lease,
-                        "claimed_at": now,
-                        "claim_token": token,
-                    },
-                    "$inc": {"attempts": 1},
-                },
-            )
-            for (key, owner, now, lease, _), token, is_first in zip(
-                claims, tokens, first, strict=True
-            )
-        ]
-        result = await self.col.bulk_write(updates, ordered=False)
-        if not result.matched_count:
-            return [None] * len(claims)
-        found: dict[str, Delivery] = {}
-        if result.matched_count == len(claims):  # every first attempt is known as it is now
-            for (_, owner, now, lease, known), token, is_first in zip(
-                claims, tokens, first, strict=True
-            ):
-                if is_first and known is not None:
-                    found[token] = dataclasses.replace(
-                        known,
-                        state=CLAIMED,
-                        attempts=1,
-                        owner=owner,
-                        lease_until=now + lease,
-                        claimed_at=now,
-                    )
-        unknown = [
-            (key, token)
-            for (key, *_), token in zip(claims, tokens, strict=True)
-            if token not in found
-        ]
-        won = (
-            {
-                doc["claim_token"]: doc
-                async for doc in self.col.find(
-                    {
-                        "_id": {"$in": [key for key, _ in unknown]},
-                        "claim_token": {"$in": [token for _, token in unknown]},
-                    }
-                )
-            }
-            if unknown
-            else {}
-        )
-        known_jobs = {
-            token: known.job if known is not None else None
-            for token, (*_, known) in zip(tokens, claims, strict=True)
-        }
-        sealed: dict[str, Doc] = {}
-        for token, doc in won.items():
-            job = known_jobs[token]
-            if job is None or "job" not in doc:
-                sealed[token] = doc
-            else:
-                found[token] = dataclasses.replace(to_delivery({**doc, "job": None}), job=job)
-        found.update(zip(sealed, await self._deliveries(list(sealed.values())), strict=True))
-        return [found.get(token) for token in tokens]
+        """A conditional update of its own in the moment's shared bulk (`_update_many`), writing
+        a token of its own. A first attempt whose caller knows the delivery as it was recorded
+        (`known`: pending, no attempt yet, with its job) is claimed with `first_claim_filter`,
+        which also asks that nothing changed since (still no attempt, the job still there):
+        when the whole bulk matched, the delivery after the update is the known one plus this
+        claim, and need not be read back (issue 15: the read was a store round trip per batch
+        of first attempts). Otherwise the bulk reads back the deliveries it touched: a claim won
+        when its token is there (the same key claimed twice in a batch wins once), as the
+        delivery is after the update. A claimer that brought the job keeps its copy while the
+        stored one is still there (no decryption: `erase` removes the jobs before their key,
+        so a job still there was not erased at the claim)."""
+        claimed = await self._updates.add(_Claim(key, owner, now, lease, known, uuid.uuid4().hex))
+        return claimed if isinstance(claimed, Delivery) else None
 
     async def commit(self, claimed: Delivery, now: datetime, lease: timedelta) -> bool:
-        return bool(await self._updates.add(_Commit(claimed, now, lease)))
-
-    async def _update_many(
-        self, items: list[_Commit | _Published]
-    ) -> list[bool | BaseException | None]:
-        """The commits and published marks of the moment in one unordered bulk write. A commit
-        writes a token of its own, so that when not all commits matched, the read below tells
-        exactly which did (the same attempt committed twice must still win once). A mark
-        matches unless the outbox already moved on; whether it did changes nothing."""
-        tokens = [uuid.uuid4().hex if isinstance(item, _Commit) else None for item in items]
-        updates = [
-            UpdateOne(
-                commit_filter(item.claimed.key, item.claimed.owner, item.claimed.attempts),
-                {
-                    "$set": {
-                        "state": SENDING,
-                        "lease_until": item.now + item.lease,
-                        "attempt_started_at": item.now,
-                        "commit_token": token,
-                    }
-                },
-            )
-            if isinstance(item, _Commit)
-            else UpdateOne(
-                published_filter(item.key, item.event_id), {"$set": {"outbox_pending": False}}
-            )
-            for item, token in zip(items, tokens, strict=True)
-        ]
-        result = await self.col.bulk_write(updates, ordered=False)
-        commits = [
-            (item, token)
-            for item, token in zip(items, tokens, strict=True)
-            if isinstance(item, _Commit)
-        ]
-        if result.matched_count == len(items) or not commits:
-            return [True if token else None for token in tokens]
-        found = {
-            doc["_id"]: doc.get("commit_token")
-            async for doc in self.col.find(
-                {"_id": {"$in": [item.claimed.key for item, _ in commits]}}, {"commit_token": 1}
-            )
-        }
-        return [
-            None
-            if token is None or not isinstance(item, _Commit)
-            else found.get(item.claimed.key) == token
-            for item, token in zip(items, tokens, strict=True)
-        ]
+        return bool(await self._updates.add(_Commit(claimed, now, lease, uuid.uuid4().hex)))
 
     async def decide(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
-        return await self._decisions.add((attempt, decision, now))
-
-    async def _decide_many(
-        self, decisions: list[tuple[Delivery, Decision, datetime]]
-    ) -> list[bool | BaseException]:
-        """All the decisions and their history lines in one transaction of three round trips
-        (updates, lines, commit) when every guard matches; otherwise that transaction is
-        dropped and each decision is made alone, so a lost race costs only its own update."""
-        if len(decisions) > 1:
-            updates = [
-                UpdateOne(
-                    decide_filter(a.key, a.attempts, d.by, a.owner, now), decision_update(d, now)
-                )
-                for a, d, now in decisions
-            ]
-            lines = [history_line(a, d, now) for a, d, now in decisions]
-
-            async def together(session: AsyncClientSession) -> None:
-                result = await self.col.bulk_write(updates, ordered=False, session=session)
-                if result.matched_count != len(updates):
-                    raise _NotAllMatched  # aborts the transaction: nothing was written
-                await self.attempts.insert_many(lines, ordered=False, session=session)
-
-            try:
-                await in_transaction(self.client, together)
-            except _NotAllMatched:
-                pass
-            else:
-                return [True] * len(decisions)
-        return [await self._decide_one(a, d, now) for a, d, now in decisions]
-
-    async def _decide_one(self, attempt: Delivery, decision: Decision, now: datetime) -> bool:
-        guard = decide_filter(attempt.key, attempt.attempts, decision.by, attempt.owner, now)
-        update, line = decision_update(decision, now), history_line(attempt, decision, now)
-
-        async def both(session: AsyncClientSession) -> bool:
-            result = await self.col.update_one(guard, update, session=session)
-            if not result.matched_count:
-                return False
-            await self.attempts.insert_one(line, session=session)
-            return True
-
-        return await in_transaction(self.client, both)
+        return bool(await self._updates.add(_Decide(attempt, decision, now, uuid.uuid4().hex)))
 
     async def mark_published(self, key: str, event_id: str) -> None:
         await self._updates.add(_Published(key, event_id))
 
+    async def _update_many(self, items: list[_Update]) -> list[_Answer | BaseException]:
+        """The claims, commits, decisions and published marks of the moment in one unordered
+        bulk write of conditional single-document updates, each atomic as it would be alone
+        (issue 15: four kinds of update, one round trip). A claim, commit or decision writes a
+        token of its own (`claim_token`, `commit_token`, in its history line), so that when not
+        all of them matched, one read of the deliveries tells exactly which did (the same
+        attempt claimed, committed or decided twice must still win once). A mark matches unless
+        the outbox already moved on; whether it did changes nothing (its answer is None)."""
+        result = await self.col.bulk_write([item.update() for item in items], ordered=False)
+        every = result.matched_count == len(items)
+        unsure = {item.key for item in items if item.needs_read(every)}
+        found: dict[str, Doc] = {}
+        if unsure:
+            found = {doc["_id"]: doc async for doc in self.col.find({"_id": {"$in": list(unsure)}})}
+        answers: list[_Answer | BaseException] = [
+            item.won(every, found.get(item.key)) for item in items
+        ]
+        # the claims won whose job is opened from the store (decrypted: their keys in one read)
+        sealed = [n for n, answer in enumerate(answers) if answer is _OPEN]
+        opened = await self._deliveries([found[items[n].key] for n in sealed])
+        for n, delivery in zip(sealed, opened, strict=True):
+            answers[n] = delivery
+        return answers
+
     # -- what the dispatcher looks for --------------------------------------------------------
     async def due(
         self, now: datetime, limit: int, known: Container[str] = frozenset()
-    ) -> list[Delivery]:
-        """Index `state_next_attempt`. Opening a job is a decryption (their keys: one read for
-        the batch); the ones the dispatcher has queued already would be opened for nothing,
-        each time it looks (issue 15: 5 % of the notifier's time under load)."""
-        cursor = self.col.find(due_filter(now)).sort("next_attempt_at", ASCENDING).limit(limit)
-        docs = [doc async for doc in cursor]
-        new = [doc for doc in docs if doc["_id"] not in known]
-        opened = {d.key: d for d in await self._deliveries(new)}
-        return [
-            opened[doc["_id"]] if doc["_id"] in opened else to_delivery({**doc, "job": None})
-            for doc in docs
-        ]
+    ) -> tuple[list[Delivery], int]:
+        """Index `state_next_attempt`: the keys first, then the deliveries not `known` (still
+        due) with their jobs opened (a decryption; their keys: one read for the batch). The ones
+        the dispatcher has queued already would be read, decoded and opened for nothing each
+        time it looks (issue 15: 5 % of the notifier's time under load, then 2-3 % to decode
+        them)."""
+        due = due_filter(now)
+        cursor = self.col.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit)
+        keys = [doc["_id"] async for doc in cursor]
+        new = [key for key in keys if key not in known]
+        if not new:
+            return [], len(keys)
+        # in the first query's order: the DocumentDB gateway refuses this filter with a sort
+        # ("should be replaced by the planner")
+        found = {doc["_id"]: doc async for doc in self.col.find({**due, "_id": {"$in": new}})}
+        docs = [found[key] for key in new if key in found]
+        return await self._deliveries(docs), len(keys)
 
     async def expired(self, now: datetime, limit: int) -> list[Delivery]:
         """Index `state_lease`. `claimed` ones are simply claimed again; `sending` ones go to
@@ -529,10 +392,112 @@ def _first_attempt(known: Delivery | None) -> bool:
 
 
 @dataclasses.dataclass(frozen=True)
+class _Claim:
+    key: str
+    owner: str
+    now: datetime
+    lease: timedelta
+    known: Delivery | None
+    token: str
+
+    @property
+    def first(self) -> bool:
+        return _first_attempt(self.known)
+
+    def update(self) -> UpdateOne:
+        now = self.now
+        return UpdateOne(
+            first_claim_filter(self.key, now) if self.first else claim_filter(self.key, now),
+            {
+                "$set": {
+                    "state": CLAIMED,
+                    "owner": self.owner,
+                    "lease_until": now + self.lease,
+                    "claimed_at": now,
+                    "claim_token": self.token,
+                },
+                "$inc": {"attempts": 1},
+            },
+        )
+
+    def needs_read(self, every: bool) -> bool:
+        return not (every and self.first)
+
+    def won(self, every: bool, doc: Doc | None) -> Delivery | object | None:
+        """The delivery as claimed; `_OPEN` when its job is to be opened from `doc`."""
+        known, now = self.known, self.now
+        if every and self.first and known is not None:
+            return dataclasses.replace(
+                known,
+                state=CLAIMED,
+                attempts=1,
+                owner=self.owner,
+                lease_until=now + self.lease,
+                claimed_at=now,
+            )
+        if doc is None or doc.get("claim_token") != self.token:
+            return None
+        if known is None or known.job is None or "job" not in doc:
+            return _OPEN
+        return dataclasses.replace(to_delivery({**doc, "job": None}), job=known.job)
+
+
+@dataclasses.dataclass(frozen=True)
 class _Commit:
     claimed: Delivery
     now: datetime
     lease: timedelta
+    token: str
+
+    @property
+    def key(self) -> str:
+        return self.claimed.key
+
+    def update(self) -> UpdateOne:
+        claimed = self.claimed
+        return UpdateOne(
+            commit_filter(claimed.key, claimed.owner, claimed.attempts),
+            {
+                "$set": {
+                    "state": SENDING,
+                    "lease_until": self.now + self.lease,
+                    "attempt_started_at": self.now,
+                    "commit_token": self.token,
+                }
+            },
+        )
+
+    def needs_read(self, every: bool) -> bool:
+        return not every
+
+    def won(self, every: bool, doc: Doc | None) -> bool:
+        return every or (doc is not None and doc.get("commit_token") == self.token)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Decide:
+    attempt: Delivery
+    decision: Decision
+    now: datetime
+    token: str
+
+    @property
+    def key(self) -> str:
+        return self.attempt.key
+
+    def update(self) -> UpdateOne:
+        a, d, now = self.attempt, self.decision, self.now
+        line = history_line(a, d, now, self.token)
+        return UpdateOne(
+            decide_filter(a.key, a.attempts, d.by, a.owner, now), decision_update(d, now, line)
+        )
+
+    def needs_read(self, every: bool) -> bool:
+        return not every
+
+    def won(self, every: bool, doc: Doc | None) -> bool:
+        lines = doc.get("history", []) if doc is not None else []
+        return every or any(line.get("token") == self.token for line in lines)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -540,9 +505,21 @@ class _Published:
     key: str
     event_id: str
 
+    def update(self) -> UpdateOne:
+        return UpdateOne(
+            published_filter(self.key, self.event_id), {"$set": {"outbox_pending": False}}
+        )
 
-class _NotAllMatched(Exception):
-    """A decision in a batch lost its race: the batch's transaction is dropped."""
+    def needs_read(self, every: bool) -> bool:
+        return False
+
+    def won(self, every: bool, doc: Doc | None) -> None:
+        return None
+
+
+_Update = _Claim | _Commit | _Decide | _Published
+_OPEN = object()  # a claim won whose job is still to be opened (decrypted) from the store
+_Answer = Delivery | bool | object | None
 
 
 async def _insert_unordered(col: AsyncCollection[Doc], docs: list[Doc]) -> list[bool]:
