@@ -76,6 +76,8 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
 
     # Kafka (topic_prefix and the prefixed `group_id` come from the shared settings)
     consumer_group: str = "sipuma-evidence"
+    # Complaint events per poll (one commit each poll; their upserts one bulk write).
+    consumer_batch_size: int = Field(200, ge=1, le=10_000)
     create_topics: bool = True
     outbox_interval_s: float = Field(5.0, gt=0)
 
