@@ -191,7 +191,7 @@ class EvidenceStore:
     async def complaint_seen(self, complaint_id: str, office_code: str, seen_at: datetime) -> None:
         await self._seen.add(Seen(complaint_id, office_code, seen_at))
 
-    async def _seen_all(self, seen: list[Seen]) -> list[None | BaseException]:
+    async def _seen_all(self, seen: list[Seen]) -> list[BaseException | None]:
         """Concurrent handlers' upserts as one unordered bulk write; one per complaint (its
         received and registered events may meet in one poll: the later time wins)."""
         await self.prepare()
