@@ -112,8 +112,12 @@ async def measure(
     )
     raw_base, raw_pids = start_raw(ep, stack, folder, raw_prefix, wait_s=2.0)
     raw = RawStack(raw_base)
+    # Every SIPUMA process: evidence also reads each complaint's events, and the notifier each
+    # registered one, on the same two cores as intake and the registry.
     sipuma_pids = {
-        n: s.proc.pid for n in ("intake", "registry") if (s := sstack.services[n]).proc is not None
+        n: s.proc.pid
+        for n in ("intake", "registry", "evidence", "notifier")
+        if (s := sstack.services[n]).proc is not None
     }
 
     async def run(target: Any, at_prefix: str, rate: float, label: str) -> dict[str, Any]:
@@ -147,7 +151,8 @@ async def measure(
     half = (raw_full["sustained_per_second"] or offered) / 2
     raw_half = await run(raw, raw_prefix, half, "raw_half")
     # SIPUMA at the same half load before its own saturation run, which leaves a queue behind.
-    with profiling(profile, "p", sipuma_pids):  # py-spy on intake and registry (`--profile`)
+    profiled = {n: p for n, p in sipuma_pids.items() if n in ("intake", "registry", "evidence")}
+    with profiling(profile, "p", profiled):  # py-spy (`--profile`)
         sipuma_half = await run(sstack, prefix, half, "sipuma_half")
         sipuma_full = await run(sstack, prefix, offered, "sipuma_saturated")
 

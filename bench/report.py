@@ -118,7 +118,8 @@ def _cpu_row(full: dict[str, Any], raw: dict[str, Any]) -> list[str]:
 
     ratio = round(sum(theirs.values()) / sum(ours.values()), 3) if sum(ours.values()) else None
     return [
-        f"| (p) CPU ms per complaint, saturated | {listed(ours)} | raw: {listed(theirs)} | "
+        f"| (p) CPU ms per complaint, saturated, every process | {listed(ours)} | raw: "
+        f"{listed(theirs)} | "
         f"**{ratio}** (raw ÷ SIPUMA) |"
     ]
 

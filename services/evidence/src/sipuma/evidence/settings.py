@@ -76,6 +76,11 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
 
     # Kafka (topic_prefix and the prefixed `group_id` come from the shared settings)
     consumer_group: str = "sipuma-evidence"
+    # Complaint events per poll (one commit each poll; their upserts one bulk write), and how
+    # long Kafka may hold a fetch to fill it: a poll per event cost a fetch, a bulk write and a
+    # commit each (bench (p)); an upload waits `complaint_wait_s` for its complaint anyway.
+    consumer_batch_size: int = Field(200, ge=1, le=10_000)
+    consumer_fetch_wait_ms: int = Field(100, ge=0, le=1000)
     create_topics: bool = True
     outbox_interval_s: float = Field(5.0, gt=0)
 

@@ -21,12 +21,12 @@ happen then (MinIO or Kafka away, a crash) is done by the relay (`pending`).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -34,6 +34,7 @@ from sipuma.evidence.domain import AlreadyRecorded, EvidenceRecord, KnownComplai
 from sipuma.evidence.ports import Pending
 from sipuma.shared.audit_log import MongoAuditLog
 from sipuma.shared.events import EvidenceStored
+from sipuma.shared.grouped import Grouped
 from sipuma.shared.idempotency import DEFAULT_TTL_S
 from sipuma.shared.mongo import create_indexes
 from sipuma.shared.mongo_idempotency import MongoIdempotencyStore
@@ -56,6 +57,15 @@ EVIDENCE_INDEXES = [
 # The first release's `outbox_pending_1` (flag only), which `outbox_pending` replaced: left in
 # place, the planner may still read it and sort the relay's page in memory.
 RETIRED_INDEXES = {"evidence": ["outbox_pending_1"]}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A complaint event's news: the complaint exists, in this office."""
+
+    complaint_id: str
+    office_code: str
+    seen_at: datetime
 
 
 class _DoesNotFit(Exception):
@@ -129,6 +139,7 @@ class EvidenceStore:
         self.audit_log = MongoAuditLog(self.audit, hidden=("outbox_event", "outbox_pending"))
         self._ready = False
         self._preparing = asyncio.Lock()
+        self._seen: Grouped[Seen, None] = Grouped(self._seen_all)
 
     async def prepare(self) -> None:
         """Create the indexes (idempotent). Called at start; every write waits for it, so no
@@ -178,15 +189,31 @@ class EvidenceStore:
 
     # -- complaints (fed by ComplaintReceived / ComplaintRegistered)
     async def complaint_seen(self, complaint_id: str, office_code: str, seen_at: datetime) -> None:
+        await self._seen.add(Seen(complaint_id, office_code, seen_at))
+
+    async def _seen_all(self, seen: list[Seen]) -> list[BaseException | None]:
+        """Concurrent handlers' upserts as one unordered bulk write; one per complaint (its
+        received and registered events may meet in one poll: the later time wins)."""
         await self.prepare()
-        await self.complaints.update_one(
-            {"_id": complaint_id},
-            {
-                "$set": {"office_code": office_code, "seen_at": seen_at},
-                "$setOnInsert": {"evidence_count": 0, "evidence_bytes": 0},
-            },
-            upsert=True,
+        latest: dict[str, Seen] = {}
+        for one in seen:
+            if one.complaint_id not in latest or one.seen_at > latest[one.complaint_id].seen_at:
+                latest[one.complaint_id] = one
+        await self.complaints.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": one.complaint_id},
+                    {
+                        "$set": {"office_code": one.office_code, "seen_at": one.seen_at},
+                        "$setOnInsert": {"evidence_count": 0, "evidence_bytes": 0},
+                    },
+                    upsert=True,
+                )
+                for one in latest.values()
+            ],
+            ordered=False,
         )
+        return [None] * len(seen)
 
     async def complaint(self, complaint_id: str) -> KnownComplaint | None:
         doc = await self.complaints.find_one({"_id": complaint_id})
