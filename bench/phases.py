@@ -265,7 +265,9 @@ SYSCALLS = (
 
 
 @contextlib.contextmanager
-def syscall_counts(pid: int | None, counts: dict[str, int]) -> Iterator[None]:
+def syscall_counts(
+    pid: int | None, counts: dict[str, int], names: tuple[str, ...] = SYSCALLS
+) -> Iterator[None]:
     """Fill `counts` with the system calls `pid` made while the block ran (`perf stat` on the
     kernel's syscall tracepoints): counts that the load on the machine does not change, unlike
     times. Nothing when there is no pid or no perf (or no permission: then perf says so in its
@@ -275,7 +277,7 @@ def syscall_counts(pid: int | None, counts: dict[str, int]) -> Iterator[None]:
         yield
         return
     with tempfile.NamedTemporaryFile("r", suffix=".csv") as out:
-        events = ",".join(f"syscalls:sys_enter_{name}" for name in SYSCALLS)
+        events = ",".join(f"syscalls:sys_enter_{name}" for name in names)
         command = [perf, "stat", "-x", ",", "-e", events, "-p", str(pid), "-o", out.name]
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from bench.common import PARTITIONS
 from bench.intake_bench import wait_ready
-from bench.phases import bench_e2e, cpu_seconds
+from bench.phases import bench_e2e, cpu_seconds, syscall_counts
 from bench.profiles import profiling
 from sipuma.shared import topics
 from sipuma.shared.topic_admin import ensure_topics
@@ -28,6 +28,12 @@ from tests.harness.endpoints import Endpoints
 from tests.harness.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+KINDS = (
+    ("write", ("write", "writev", "sendto", "sendmsg")),
+    ("read", ("read", "recvfrom", "recvmsg")),
+    ("epoll_wait", ("epoll_wait",)),
+)
+SOCKET_CALLS = tuple(n for _, names in KINDS for n in names)
 
 
 @dataclass(frozen=True)
@@ -126,11 +132,22 @@ async def measure(
         # depend on what else the shared machine runs, unlike the rates.
         pids = raw_pids if target is raw else sipuma_pids
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        result = await _run(target, at_prefix, rate, label)
+        calls: dict[str, dict[str, int]] = {name: {} for name in pids}
+        with ExitStack() as counting:
+            for name, pid in pids.items():
+                counting.enter_context(syscall_counts(pid, calls[name], SOCKET_CALLS))
+            result = await _run(target, at_prefix, rate, label)
         done = result["registered"] or 1
         result["cpu_ms_per_complaint"] = {
             name: round((cpu_seconds(pid) - before[name]) * 1000 / done, 2)
             for name, pid in pids.items()
+        }
+        # Socket writes, reads and loop wake-ups per complaint (perf; empty without it): the
+        # round trips to Kafka, the store and the client behind the CPU above.
+        result["syscalls_per_complaint"] = {
+            name: {kind: round(sum(counts.get(n, 0) for n in of) / done, 2) for kind, of in KINDS}
+            for name, counts in calls.items()
+            if counts
         }
         return result
 

@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from sipuma.shared.auth import (
     AuthError,
+    ClaimMap,
+    JwksKeys,
+    KeysNotCached,
     Principal,
     Role,
     TokenVerifier,
@@ -79,3 +87,91 @@ def test_dependency_answers_401_problem_in_both_languages() -> None:
     token = mint_token(SECRET, "o", "KPPBC-TMP-BATAM", ["receiver"])
     ok = client.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert ok.json() == {"office": "KPPBC-TMP-BATAM"}
+
+
+# ------------------------------------------------- provider keys: inline when cached (issue 15)
+
+
+class _Keys(JwksKeys):
+    """The provider's JWKS without a provider: `_fetch` installs one generated RSA key."""
+
+    def __init__(self, jwk: jwt.PyJWK) -> None:
+        super().__init__("https://idp.test/realms/sipuma", min_refresh_seconds=3600)
+        self._jwk = jwk
+
+    def _fetch(self) -> None:
+        self._keys = {"k1": self._jwk}
+        self._fetched_at = time.monotonic()
+        self.fetches += 1
+
+
+@dataclass(frozen=True)
+class _ThreadNoting(ClaimMap):
+    """Notes on which thread each token was checked."""
+
+    threads: list[int] = field(default_factory=list)
+
+    def principal(self, claims: Mapping[str, Any]) -> Principal:
+        self.threads.append(threading.get_ident())
+        return super().principal(claims)
+
+
+def _provider_token(private_key: Any, **claims: Any) -> str:
+    now = int(time.time())
+    body = {
+        "sub": "o",
+        "nip": "198001012005011001",
+        "office": "KPPBC-TMP-AMBON",
+        "roles": ["receiver"],
+        "iss": "https://idp.test/realms/sipuma",
+        "aud": "sipuma",
+        "iat": now,
+        "exp": now + 300,
+    } | claims
+    return jwt.encode(body, private_key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def test_a_cached_provider_key_is_checked_on_the_loop_a_miss_off_it() -> None:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    keys = _Keys(jwt.PyJWK(public | {"kid": "k1", "use": "sig", "alg": "RS256"}))
+    claims = _ThreadNoting()
+    verifier = TokenVerifier(
+        oidc_issuer="https://idp.test/realms/sipuma", keys=keys, claims=claims
+    )
+    token = _provider_token(private_key)
+    with pytest.raises(KeysNotCached):  # nothing cached yet: the JWKS must be read first
+        verifier.verify_cached(token)
+
+    app = FastAPI()
+    install_auth_handler(app)
+    current = bearer_principal(verifier)
+    loop_threads: list[int] = []
+
+    @app.get("/me")
+    async def me(principal: Principal = Depends(current)) -> dict[str, str]:  # noqa: B008
+        loop_threads.append(threading.get_ident())
+        return {"office": principal.office_code}
+
+    client = TestClient(app)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/me", headers=bearer).json() == {"office": "KPPBC-TMP-AMBON"}
+    assert client.get("/me", headers=bearer).json() == {"office": "KPPBC-TMP-AMBON"}
+    assert keys.fetches == 1
+    # The miss read the JWKS on a worker thread; the cached key was used on the loop's thread.
+    assert claims.threads[0] != loop_threads[0]
+    assert claims.threads[1] == loop_threads[1]
+
+    # Inline is as strict: expiry, audience, issuer and signature still refuse.
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for bad in (
+        _provider_token(private_key, exp=int(time.time()) - 10),
+        _provider_token(private_key, aud="other"),
+        _provider_token(private_key, iss="https://evil.test/realms/sipuma"),
+        _provider_token(other_key),
+    ):
+        with pytest.raises(AuthError):
+            verifier.verify_cached(bad)
+        answer = client.get("/me", headers={"Authorization": f"Bearer {bad}"})
+        assert answer.status_code == 401
+    assert keys.fetches == 1
