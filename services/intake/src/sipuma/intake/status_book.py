@@ -11,7 +11,9 @@ and any replica can answer `GET /v1/complaints/{id}/status`:
   that arrives quickly is never missed;
 - the book keeps only ids, office codes and register numbers (no personal data), bounded in size
   (least recently touched entries go first);
-- complaints still in this replica's spool after a restart are noted from the spool (`recall`).
+- complaints still in this replica's spool after a restart are noted from the spool (`recall`);
+- the received topic is read in batches (up to `RECEIVED_FETCH_WAIT_MS` late): no answer waits
+  for it, only another replica's status of a complaint not yet registered does.
 
 A group-per-replica would give the same fan-out but leaves a consumer group behind for every pod
 that ever ran; no group at all needs no clean-up and no rebalancing.
@@ -220,8 +222,20 @@ class ComplaintBook:
             self.forget(complaint_id, future)
 
 
+# The received topic feeds only the book of *other* replicas (the replica that accepted a
+# complaint notes it itself) and no answer waits for it, so its reader lets the broker hold each
+# fetch until a batch gathered: a fetch round trip per complaint fewer on every replica, its
+# socket write and read among intake's larger costs per complaint (issue 15,
+# bench/profiles/p-pipeline-before-2-intake.txt). The register numbers and hints, which answers
+# wait for, are read by their own consumer that takes each event as it arrives.
+RECEIVED_FETCH_WAIT_MS = 250
+RECEIVED_FETCH_MIN_BYTES = 1_048_576
+
+
 class BookFeeder:
-    """Reads the received and registered topics into the book; reconnects while Kafka is down."""
+    """Reads the received and registered topics into the book; reconnects while Kafka is down.
+    Two readers: one for what waiting answers need at once (registered, hinted), one for the
+    received topic, batched (`RECEIVED_FETCH_WAIT_MS`). The book is live while both follow."""
 
     def __init__(
         self,
@@ -234,6 +248,7 @@ class BookFeeder:
         lookback_s: float,
         prepare_topics: Callable[[], Awaitable[object]],
         client_id: str = "sipuma-intake-book",
+        received_fetch_wait_ms: int = RECEIVED_FETCH_WAIT_MS,
     ) -> None:
         self._prepare_topics = prepare_topics
         self._book = book
@@ -248,7 +263,18 @@ class BookFeeder:
         self._hinted_topic = hinted_topic
         self._lookback_s = lookback_s
         self._client_id = client_id
-        self._task: asyncio.Task[None] | None = None
+        self._readers: list[_Reader] = [
+            _Reader("live", [t for t in self._topics if t != received_topic], {}),
+            _Reader(
+                "received",
+                [received_topic],
+                {
+                    "fetch_max_wait_ms": received_fetch_wait_ms,
+                    "fetch_min_bytes": RECEIVED_FETCH_MIN_BYTES,
+                },
+            ),
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def ready(self) -> asyncio.Event:
@@ -256,15 +282,25 @@ class BookFeeder:
         return self._book.live
 
     async def start(self, wait_s: float = 10.0) -> None:
-        self._task = asyncio.create_task(self._run(), name="complaint-book")
+        self._tasks = [
+            asyncio.create_task(self._run(reader), name=f"complaint-book-{reader.name}")
+            for reader in self._readers
+        ]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.ready.wait(), timeout=wait_s)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
+        for task in self._tasks:
+            await cancel_and_wait(task)
 
-    async def _run(self) -> None:
+    def _following(self, reader: _Reader, following: bool) -> None:
+        reader.following = following
+        if all(r.following for r in self._readers):
+            self.ready.set()
+        else:
+            self.ready.clear()
+
+    async def _run(self, reader: _Reader) -> None:
         failures = 0
         while True:
             consumer = AIOKafkaConsumer(
@@ -274,26 +310,28 @@ class BookFeeder:
                 enable_auto_commit=False,
                 auto_offset_reset="latest",
                 metadata_max_age_ms=30_000,
+                **reader.options,
             )
             try:
                 await consumer.start()
-                await self._position(consumer)
-                self.ready.set()
+                await self._position(consumer, reader.topics)
+                self._following(reader, True)
                 failures = 0
                 await self._follow(consumer)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.ready.clear()
+                self._following(reader, False)
                 failures += 1
                 if failures == 1 or failures % 30 == 0:
-                    log.warning("status_book_interrupted", error=type(exc).__name__)
+                    log.warning(
+                        "status_book_interrupted", reader=reader.name, error=type(exc).__name__
+                    )
                 await asyncio.sleep(min(1.0 * failures, 5.0))
             finally:
                 await bounded(consumer.stop(), timeout_s=5)
 
-    async def _partitions(self) -> list[TopicPartition]:
-        names = list(self._topics)
+    async def _partitions(self, names: list[str]) -> list[TopicPartition]:
         counts = await partition_counts(self._bootstrap, names)
         for _ in range(50):
             if all(counts.get(t) for t in names):
@@ -303,8 +341,8 @@ class BookFeeder:
             counts = await partition_counts(self._bootstrap, names)
         raise RuntimeError("topics of the status book do not exist")
 
-    async def _position(self, consumer: AIOKafkaConsumer) -> None:
-        partitions = await self._partitions()
+    async def _position(self, consumer: AIOKafkaConsumer, names: list[str]) -> None:
+        partitions = await self._partitions(names)
         consumer.assign(partitions)
         since_ms = int((time.time() - self._lookback_s) * 1000)
         starts = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
@@ -345,3 +383,13 @@ class BookFeeder:
                     self._book.registered(seen)
                 else:
                     self._book.received(seen)
+
+
+@dataclass
+class _Reader:
+    """One of the feeder's consumers: its topics, its fetch options, whether it follows now."""
+
+    name: str
+    topics: list[str]
+    options: dict[str, int]
+    following: bool = False
