@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from sipuma.intake.domain import ComplaintStatus, Entry
-from sipuma.intake.status_book import ComplaintBook, Seen
+from sipuma.intake.status_book import RECEIVED_FETCH_WAIT_MS, BookFeeder, ComplaintBook, Seen
 
 pytestmark = pytest.mark.unit
 
@@ -74,3 +74,31 @@ def test_a_complaint_is_found_by_its_register_number_in_any_case() -> None:
     book.registered(Seen("c2", "OFF", "PGD/OFF/2026/000002", "t"))  # c1 leaves the book
     assert book.by_number("PGD/OFF/2026/000001") is None
     assert book._numbers == {"PGD/OFF/2026/000002": "c2"}
+
+
+async def test_the_feeder_splits_its_readers_and_is_live_only_while_both_follow() -> None:
+    book = ComplaintBook()
+
+    async def nothing() -> None:
+        return None
+
+    feeder = BookFeeder(
+        book,
+        "kafka.invalid:9092",
+        received_topic="rcv",
+        registered_topic="reg",
+        hinted_topic="hint",
+        lookback_s=60,
+        prepare_topics=nothing,
+    )
+    live, received = feeder._readers
+    # Answers wait for numbers and hints: read as they come. The received topic: batched.
+    assert (live.topics, live.options) == (["reg", "hint"], {})
+    assert received.topics == ["rcv"]
+    assert received.options["fetch_max_wait_ms"] == RECEIVED_FETCH_WAIT_MS
+    feeder._following(live, True)
+    assert not book.is_live()
+    feeder._following(received, True)
+    assert book.is_live()
+    feeder._following(received, False)  # one reader interrupted: no "unknown" answers
+    assert not book.is_live()
