@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KINDS = (
     ("write", ("write", "writev", "sendto", "sendmsg")),
     ("read", ("read", "recvfrom", "recvmsg")),
-    ("epoll_wait", ("epoll_wait",)),
+    ("epoll_wait", ("epoll_wait", "epoll_pwait")),
 )
 SOCKET_CALLS = tuple(n for _, names in KINDS for n in names)
 
