@@ -136,9 +136,7 @@ def test_a_cached_provider_key_is_checked_on_the_loop_a_miss_off_it() -> None:
     public = jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
     keys = _Keys(jwt.PyJWK(public | {"kid": "k1", "use": "sig", "alg": "RS256"}))
     claims = _ThreadNoting()
-    verifier = TokenVerifier(
-        oidc_issuer="https://idp.test/realms/sipuma", keys=keys, claims=claims
-    )
+    verifier = TokenVerifier(oidc_issuer="https://idp.test/realms/sipuma", keys=keys, claims=claims)
     token = _provider_token(private_key)
     with pytest.raises(KeysNotCached):  # nothing cached yet: the JWKS must be read first
         verifier.verify_cached(token)
@@ -154,9 +152,10 @@ def test_a_cached_provider_key_is_checked_on_the_loop_a_miss_off_it() -> None:
         return {"office": principal.office_code}
 
     client = TestClient(app)
-    bearer = {"Authorization": f"Bearer {token}"}
-    assert client.get("/me", headers=bearer).json() == {"office": "KPPBC-TMP-AMBON"}
-    assert client.get("/me", headers=bearer).json() == {"office": "KPPBC-TMP-AMBON"}
+    later = _provider_token(private_key, jti="second")  # another token: no verified-token hit
+    for each in (token, later):
+        answer = client.get("/me", headers={"Authorization": f"Bearer {each}"})
+        assert answer.json() == {"office": "KPPBC-TMP-AMBON"}
     assert keys.fetches == 1
     # The miss read the JWKS on a worker thread; the cached key was used on the loop's thread.
     assert claims.threads[0] != loop_threads[0]
@@ -175,3 +174,45 @@ def test_a_cached_provider_key_is_checked_on_the_loop_a_miss_off_it() -> None:
         answer = client.get("/me", headers={"Authorization": f"Bearer {bad}"})
         assert answer.status_code == 401
     assert keys.fetches == 1
+
+
+def test_a_verified_token_is_checked_once_until_it_expires_or_its_key_goes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    keys = _Keys(jwt.PyJWK(public | {"kid": "k1", "use": "sig", "alg": "RS256"}))
+    claims = _ThreadNoting()
+    verifier = TokenVerifier(oidc_issuer="https://idp.test/realms/sipuma", keys=keys, claims=claims)
+    token = _provider_token(private_key)
+    verifier.verify(token)
+    verifier.verify_cached(token)
+    verifier.verify(token)
+    assert len(claims.threads) == 1  # checked once, then known
+
+    # Expiry is rechecked on every use: past it (this clock; PyJWT reads its own, which says
+    # the token is still good), the entry no longer answers and the whole check runs again.
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
+    verifier.verify_cached(token)
+    monkeypatch.setattr(time, "time", real_time)
+    assert len(claims.threads) == 2
+
+    # The JWKS read again (rotation, or the cache's age): the entry ends with its key object.
+    keys._jwk = jwt.PyJWK(public | {"kid": "k1", "use": "sig", "alg": "RS256"})
+    keys._fetch()
+    verifier.verify_cached(token)
+    verifier.verify_cached(token)
+    assert len(claims.threads) == 3
+
+    # The development secret's tokens are known the same way.
+    dev = TokenVerifier(SECRET, claims=claims)
+    mine = mint_token(SECRET, "o", "KPPBC-TMP-BATAM", [Role.RECEIVER])
+    dev.verify(mine)
+    dev.verify(mine)
+    assert len(claims.threads) == 4
+    # A token refused once is refused again (nothing is kept of it).
+    other = mint_token("another-secret-0123456789abcdefgh", "o", "X", [Role.RECEIVER])
+    for _ in range(2):
+        with pytest.raises(AuthError):
+            dev.verify(other)

@@ -202,6 +202,21 @@ class JwksKeys:
         return found
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A token that passed every check once: who it names, until when, with which key."""
+
+    principal: Principal
+    expires_at: float
+    kid: str | None  # the provider's key id; None for the development secret
+    key: Any
+
+
+# Verified tokens kept per verifier (a bound, not a policy: an officer's console sends the same
+# token with every request until it expires, so the signature check ran per request; issue 15).
+VERIFIED_TOKENS_MAX = 4096
+
+
 class KeysNotCached(Exception):
     """`TokenVerifier.verify_cached` would need the provider's JWKS: verify off the loop."""
 
@@ -230,6 +245,11 @@ class TokenVerifier:
         self._claims = claims or ClaimMap()
         self._algorithms = tuple(a for a in algorithms if a != ALGORITHM)
         self._leeway = leeway_seconds
+        # Token → its checked principal. The same bytes always pass the same signature,
+        # issuer and audience checks; only time changes the answer (expiry, rechecked on every
+        # use) and so does the key set (an entry holds only while its key is still the cached
+        # one: a refetched JWKS without it ends the entry).
+        self._verified: dict[str, _Verified] = {}
 
     @classmethod
     def from_settings(cls, settings: StaffApiSettings) -> TokenVerifier:
@@ -268,6 +288,9 @@ class TokenVerifier:
         return self._verify(token, fetch=False)
 
     def _verify(self, token: str, *, fetch: bool) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and self._still_good(known):
+            return known.principal
         try:
             header = jwt.get_unverified_header(token)
             alg = header.get("alg")
@@ -293,9 +316,24 @@ class TokenVerifier:
                 leeway=self._leeway,
                 options={"require": ["exp", "iss", "aud"]},
             )
-            return self._claims.principal(claims)
+            principal = self._claims.principal(claims)
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise INVALID from exc
+        exp = claims["exp"]
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            if len(self._verified) >= VERIFIED_TOKENS_MAX:
+                self._verified.clear()
+            kid = None if alg == ALGORITHM else header.get("kid")
+            self._verified[token] = _Verified(principal, float(exp), kid, key)
+        return principal
+
+    def _still_good(self, known: _Verified) -> bool:
+        # PyJWT's own rule: expired once `exp <= now - leeway`.
+        if known.expires_at <= time.time() - self._leeway:
+            return False
+        if known.kid is None:
+            return True
+        return self._keys is not None and self._keys.cached(known.kid) is known.key
 
     def verify_header(self, authorization: str | None, *, fetch: bool = True) -> Principal:
         """`verify` (or with `fetch=False`, `verify_cached`) of an Authorization header."""
