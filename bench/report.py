@@ -103,6 +103,7 @@ def _pipeline_rows(p: dict[str, Any]) -> list[str]:
         f"ms, p99 {half['p99_ms']} ms POST → number | raw: p50 {raw_half['p50_ms']} ms, p99 "
         f"{raw_half['p99_ms']} ms | – |",
         *_cpu_row(full, raw),
+        *_syscall_row(full, raw),
     ]
 
 
@@ -121,6 +122,22 @@ def _cpu_row(full: dict[str, Any], raw: dict[str, Any]) -> list[str]:
         f"| (p) CPU ms per complaint, saturated, every process | {listed(ours)} | raw: "
         f"{listed(theirs)} | "
         f"**{ratio}** (raw ÷ SIPUMA) |"
+    ]
+
+
+def _syscall_row(full: dict[str, Any], raw: dict[str, Any]) -> list[str]:
+    """Socket writes and reads per complaint of each process when saturated (perf; none
+    without it): the round trips to Kafka, the store and the client behind the CPU row."""
+    ours, theirs = full.get("syscalls_per_complaint"), raw.get("syscalls_per_complaint")
+    if not ours or not theirs:
+        return []
+
+    def listed(calls: dict[str, dict[str, float]]) -> str:
+        return ", ".join(f"{name} {c['write']} / {c['read']}" for name, c in calls.items())
+
+    return [
+        f"| (p) socket writes / reads per complaint, saturated | {listed(ours)} | "
+        f"raw: {listed(theirs)} | – |"
     ]
 
 

@@ -31,6 +31,7 @@ from sipuma.intake.settings import IntakeSettings
 from sipuma.intake.spool import Relay, Spool
 from sipuma.intake.status_book import BookFeeder, ComplaintBook
 from sipuma.shared import events as ev
+from sipuma.shared import heap
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.logging import configure_logging
@@ -172,4 +173,6 @@ def run() -> None:
     settings = IntakeSettings()
     configure_logging(settings.service, settings.log_level, settings.log_format)
     configure_tracing(settings)
-    serve(build(settings).app, settings)
+    app = build(settings).app
+    heap.settle()  # the imports and the wiring are alive for good: no collection walks them
+    serve(app, settings)
