@@ -158,6 +158,7 @@ async def bench_e2e(
     answered: dict[str, float] = {}  # complaint id → answer time, when it carried the number
     statuses: dict[int, int] = {}
     failures = 0
+    failure_types: dict[str, int] = {}  # e.g. a read timeout, or a keep-alive connection closed
     total = int(rate * seconds)
     watcher = Watcher(ep.kafka_bootstrap, prefix + topics.COMPLAINT_REGISTERED.name)
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
@@ -180,8 +181,10 @@ async def bench_e2e(
             try:
                 async with in_flight:
                     answer = await client.post("/v1/complaints", json=next(bodies), headers=headers)
-            except httpx.HTTPError:
+            except httpx.HTTPError as error:
                 failures += 1
+                kind = type(error).__name__
+                failure_types[kind] = failure_types.get(kind, 0) + 1
                 return
             statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
             if answer.status_code in (201, 202):
@@ -232,6 +235,7 @@ async def bench_e2e(
         "requests": total,
         "http_statuses": {str(k): v for k, v in sorted(statuses.items())},
         "transport_errors": failures,
+        "transport_error_types": failure_types,
         "registered": len(done_at),
         "unregistered_at_cutoff": len(missing),
         "answered_with_number": len(answered),
