@@ -81,7 +81,7 @@ async def test_a_part_whose_bytes_do_not_match_is_refused_and_nothing_is_left(
     real = storage._payload_headers
     second = DATA[5 * MiB : 10 * MiB]
 
-    def corrupt_second(data: bytes) -> Any:
+    def corrupt_second(data: memoryview) -> Any:
         # As if the second part's bytes had changed on the way: its checksum says otherwise.
         return real(data[1:] if data == second else data)
 

@@ -1,12 +1,14 @@
-"""The request stream cut into multipart parts: exact sizes, nothing lost, nothing held back."""
+"""The request stream cut into multipart parts: exact sizes, nothing lost, nothing held back,
+each part's buffer reused once it is given back."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import pytest
 
-from sipuma.evidence.storage import _parts
+from sipuma.evidence.storage import _Buffers, _parts
 
 pytestmark = pytest.mark.unit
 
@@ -17,7 +19,8 @@ async def _stream(blocks: list[bytes]) -> AsyncIterator[bytes]:
 
 
 async def _cut(blocks: list[bytes], size: int) -> list[bytes]:
-    return [part async for part in _parts(_stream(blocks), size)]
+    # A copy of each part as it comes: nothing is given back, so no buffer is reused.
+    return [bytes(part.data) async for part in _parts(_stream(blocks), _Buffers(size, 2))]
 
 
 @pytest.mark.parametrize("block", [1, 7, 1000, 2500, 4000])
@@ -44,4 +47,28 @@ async def test_a_block_larger_than_several_parts_is_cut_across_them() -> None:
     parts = await _cut(blocks, 2500)
     assert b"".join(parts) == data
     assert [len(p) for p in parts] == [2500, 2500, 2500, 2500, 240]
-    assert all(type(p) is bytes for p in parts), "parts are bytes, not views of the blocks"
+
+
+async def test_parts_are_copies_not_views_of_the_blocks() -> None:
+    block = bytearray(b"a" * 3000)
+    parts = [part async for part in _parts(_stream([cast(bytes, block)]), _Buffers(2500, 2))]
+    block[:] = b"b" * 3000  # the client's buffer changes after it was read
+    assert [bytes(p.data) for p in parts] == [b"a" * 2500, b"a" * 500]
+
+
+async def test_a_buffer_given_back_is_filled_again_and_only_then() -> None:
+    buffers = _Buffers(4, keep=1)
+    seen: list[tuple[int, bytes]] = []
+    async for part in _parts(_stream([b"aaaabbbbccccdd"]), buffers):
+        seen.append((id(part.buffer), bytes(part.data)))
+        buffers.give(part.buffer)  # uploaded and hashed: the next part may reuse it
+    assert [data for _, data in seen] == [b"aaaa", b"bbbb", b"cccc", b"dd"]
+    assert len({ident for ident, _ in seen}) == 1
+
+
+async def test_buffers_kept_are_bounded() -> None:
+    buffers = _Buffers(4, keep=2)
+    held = [buffers.take() for _ in range(5)]
+    for buffer in held:
+        buffers.give(buffer)
+    assert len({id(buffers.take()) for _ in range(3)} & {id(b) for b in held}) == 2

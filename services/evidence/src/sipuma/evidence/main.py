@@ -76,7 +76,6 @@ def build(settings: EvidenceSettings) -> Runtime:
         publisher,
         settings.limits(),
         complaint_wait_s=settings.complaint_wait_s,
-        block_bytes=settings.block_bytes,
     )
     subscribe_complaint_events(broker, service, settings)
     subscribe_erasures(broker, service, settings)

@@ -43,10 +43,10 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
     retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
     retention_days: int = Field(3650, ge=1)
     # Multipart parts sent at once: memory is about (upload_concurrency + 2) x part_size (parts
-    # in flight, plus the one being read and its copy), see README "Performance".
+    # in flight, the one read ahead and the one being filled; buffers reused within an upload),
+    # see README "Performance".
     part_size_bytes: int = Field(5 * MiB, ge=5 * MiB)
     upload_concurrency: int = Field(3, ge=1, le=16)
-    block_bytes: int = Field(1 * MiB, ge=64 * 1024)
     # How MinIO checks the bytes of each part it receives (README "Integrity of the stored
     # object"): "crc32" = x-amz-checksum-crc32, body not signed (one SHA-256 per byte: the
     # evidence hash); "signed" = minio-py's SigV4 SHA-256 of each part over plain HTTP (MD5 over
