@@ -72,3 +72,21 @@ async def test_buffers_kept_are_bounded() -> None:
     for buffer in held:
         buffers.give(buffer)
     assert len({id(buffers.take()) for _ in range(3)} & {id(b) for b in held}) == 2
+
+
+async def test_a_file_smaller_than_a_part_gets_a_buffer_of_its_size() -> None:
+    parts = [part async for part in _parts(_stream([b"abc", b"de"]), _Buffers(2500, 2), 5)]
+    assert [(len(p.buffer), bytes(p.data)) for p in parts] == [(5, b"abcde")]
+
+
+@pytest.mark.parametrize("said", [0, 3, 2600])
+async def test_a_stream_longer_than_its_length_is_still_cut_whole(said: int) -> None:
+    data = bytes(range(256)) * 40
+    blocks = [data[i : i + 700] for i in range(0, len(data), 700)]
+    buffers = _Buffers(2500, 2)
+    parts = [bytes(p.data) async for p in _parts(_stream(blocks), buffers, said)]
+    assert b"".join(parts) == data
+    assert [len(p) for p in parts] == [2500, 2500, 2500, 2500, 240]
+    short = [p async for p in _parts(_stream([b"x" * 10]), buffers, 4)]
+    buffers.give(short[0].buffer)  # a buffer that is not part-sized is not kept
+    assert len(buffers.take()) == 2500

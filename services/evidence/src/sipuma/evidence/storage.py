@@ -101,22 +101,29 @@ class _Buffers:
         return self._free.pop() if self._free else bytearray(self.size)
 
     def give(self, buffer: bytearray) -> None:
-        if len(self._free) < self._keep:
+        if len(buffer) == self.size and len(self._free) < self._keep:
             self._free.append(buffer)
 
 
-async def _parts(blocks: AsyncIterator[bytes], buffers: _Buffers) -> AsyncIterator[_Part]:
+async def _parts(
+    blocks: AsyncIterator[bytes], buffers: _Buffers, length: int | None = None
+) -> AsyncIterator[_Part]:
     """The stream again in parts of exactly `buffers.size` bytes, the last one shorter (one
     empty part for an empty stream). Each byte is copied once, from the block it came in
     straight into its part's buffer (issue 15: before, blocks were first regrouped into 1 MiB
-    and then joined into a new part, two copies)."""
+    and then joined into a new part, two copies). A stream said to be shorter than a part
+    (`length`, its Content-Length) gets a buffer of its own size: a photo does not cost 5 MiB."""
     size = buffers.size
-    buffer = buffers.take()
+    buffer = bytearray(length) if length is not None and length < size else buffers.take()
     into, held, cut = memoryview(buffer), 0, False
     async for block in blocks:
         rest = memoryview(block)
         while rest:
-            n = min(len(rest), size - held)
+            if held == len(buffer):  # longer than said (a short first buffer only): a whole one
+                buffer = buffers.take()
+                buffer[:held] = into
+                into = memoryview(buffer)
+            n = min(len(rest), len(buffer) - held)
             into[held : held + n] = rest[:n]
             held += n
             rest = rest[n:]
@@ -267,8 +274,8 @@ class EvidenceStorage:
         metadata: dict[str, str],
     ) -> Stored:
         """Stream `blocks` into `key`; on any failure nothing is left (no object, no parts).
-        `length` (when the client sent one) changes nothing here: the parts are cut as they
-        come."""
+        The parts are cut as they come; `length` (when the client sent one) only sizes the
+        buffer of a file smaller than a part."""
         sha256, size = hashlib.sha256(), 0
         buffers = _Buffers(self._s.part_size_bytes, self._s.upload_concurrency + 2)
 
@@ -278,7 +285,7 @@ class EvidenceStorage:
             # waits for a hash when the next part is ready before it.
             nonlocal size
             hashing: asyncio.Future[None] | None = None
-            async for part in _parts(blocks, buffers):
+            async for part in _parts(blocks, buffers, length):
                 if hashing is not None:
                     await hashing
                 hashing = part.hashed = asyncio.ensure_future(
