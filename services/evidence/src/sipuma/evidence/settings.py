@@ -45,7 +45,7 @@ class EvidenceSettings(StaffApiSettings, StoreSettings):
     # Multipart parts sent at once: memory is about (upload_concurrency + 2) x part_size (parts
     # in flight, the one read ahead and the one being filled; buffers reused within an upload),
     # see README "Performance".
-    part_size_bytes: int = Field(5 * MiB, ge=5 * MiB)
+    part_size_bytes: int = Field(8 * MiB, ge=5 * MiB)
     upload_concurrency: int = Field(3, ge=1, le=16)
     # How MinIO checks the bytes of each part it receives (README "Integrity of the stored
     # object"): "crc32" = x-amz-checksum-crc32, body not signed (one SHA-256 per byte: the
