@@ -112,7 +112,7 @@ async def _parts(
     empty part for an empty stream). Each byte is copied once, from the block it came in
     straight into its part's buffer (issue 15: before, blocks were first regrouped into 1 MiB
     and then joined into a new part, two copies). A stream said to be shorter than a part
-    (`length`, its Content-Length) gets a buffer of its own size: a photo does not cost 5 MiB."""
+    (`length`, its Content-Length) gets a buffer of its own size: a photo does not cost a part."""
     size = buffers.size
     buffer = bytearray(length) if length is not None and length < size else buffers.take()
     into, held, cut = memoryview(buffer), 0, False
