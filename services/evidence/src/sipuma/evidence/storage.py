@@ -6,8 +6,9 @@ sealing, presigned downloads.
 synchronous; its own parallel `put_object` leaves its worker threads behind when an upload fails
 and lets parts race the abort, so the multipart steps are driven here). The reader waits for a
 free slot before it reads further, so memory stays O((upload_concurrency + 2) x part_size)
-whatever the file size; each byte is copied once, into a part buffer reused within the upload. The SHA-256 is computed part by part in a worker thread (hashlib lets go
-of the GIL), beside the uploads. With `s3_payload_check="crc32"` (the default) a part is sent as
+whatever the file size; each byte is copied once, into a part buffer reused within the
+upload. The SHA-256 is computed part by part in a worker thread (hashlib lets go of the GIL),
+beside the uploads. With `s3_payload_check="crc32"` (the default) a part is sent as
 `UNSIGNED-PAYLOAD` with an `x-amz-checksum-crc32` that MinIO checks before it keeps the part,
 instead of minio-py's SigV4 SHA-256 of every part over plain HTTP (MD5 over HTTPS): one
 SHA-256 over every byte (the evidence hash) instead of two; why that proves as much, README
