@@ -99,3 +99,34 @@ async def test_a_part_whose_bytes_do_not_match_is_refused_and_nothing_is_left(
         assert await asyncio.to_thread(incomplete_uploads, storage, "c/bad") == []
     finally:
         await remove_everything(settings)
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_reused_part_buffers_never_mix_parts(
+    endpoints: Any, unique_name: Any, concurrency: int
+) -> None:
+    # Nine parts through at most five buffers: every buffer is refilled, and the object must
+    # still be the file byte for byte (a buffer refilled while its part was still being sent
+    # or hashed would show here).
+    settings = settings_for(endpoints, unique_name("evbuf"), upload_concurrency=concurrency)
+    storage = EvidenceStorage(settings)
+    data = os.urandom(43 * MiB)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for at in range(0, len(data), 300_000):  # chunks that straddle the parts
+            yield data[at : at + 300_000]
+
+    try:
+        await storage.ensure_bucket()
+        stored = await storage.put_stream(
+            "c/reuse", chunks(), length=None, content_type="video/mp4", metadata={}
+        )
+        assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+        answer = await asyncio.to_thread(storage.client.get_object, storage.bucket, "c/reuse")
+        try:
+            assert hashlib.sha256(answer.read()).hexdigest() == stored.sha256
+        finally:
+            answer.close()
+            answer.release_conn()
+    finally:
+        await remove_everything(settings)
