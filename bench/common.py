@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sipuma.shared import events as ev
 from sipuma.shared import samples
 from sipuma.shared.cloudevents import to_headers
+from sipuma.shared.payloads import TrackingContact
 from tests.harness.endpoints import ROOT
 
 DOCS = ROOT / "docs"
@@ -166,6 +168,23 @@ def received_events(count: int) -> list[ev.Event]:
             received_at=datetime.now(UTC),
             complainant=complainant(i),
             tracking_contact=None,  # no ticket: (b) measures registration only
+        )
+        for i in range(count)
+    ]
+
+
+def ticket_events(count: int, label: str) -> list[ev.TicketIssued]:
+    """`count` TicketIssued, e-mail only, each to its own address `<label>-<i>@example.com`."""
+    return [
+        samples.example(
+            ev.TicketIssued,
+            event_id=uuid.uuid4(),
+            complaint_id=uuid.uuid4(),
+            correlation_id=uuid.uuid4().hex,
+            occurred_at=datetime.now(UTC),
+            ticket_number="TKT-" + "-".join(secrets.token_hex(2).upper() for _ in range(3)),
+            register_number=f"PGD-KPPBC-TMP-AMBON/2026/{i + 1:06d}",
+            contact=TrackingContact(email=f"{label}-{i}@example.com", mobile=None),
         )
         for i in range(count)
     ]

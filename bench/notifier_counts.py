@@ -14,67 +14,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import secrets
 import time
 import uuid
 from collections import Counter
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import monitoring
-from pymongo.asynchronous.encryption import AsyncClientEncryption
 
-from bench import registry_counts
+from bench.common import ticket_events
+from bench.counts import StoreCommands, counted_encryptions
 from sipuma.notifier.main import build
 from sipuma.notifier.settings import NotifierSettings
 from sipuma.shared import events as ev
-from sipuma.shared import samples
 from sipuma.shared.logging import configure_logging
-from sipuma.shared.payloads import TrackingContact
 from tests.harness.endpoints import resolve
-
-
-class _Commands(registry_counts._Commands):
-    """The private database's commands, and the transactions' commits and aborts (sent to
-    `admin`)."""
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name in ("commitTransaction", "abortTransaction"):
-            self.seen[event.command_name] += 1
-        else:
-            super().started(event)
-
-
-def tickets(count: int, run: str) -> list[ev.TicketIssued]:
-    return [
-        samples.example(
-            ev.TicketIssued,
-            event_id=uuid.uuid4(),
-            complaint_id=uuid.uuid4(),
-            correlation_id=uuid.uuid4().hex,
-            occurred_at=datetime.now(UTC),
-            ticket_number="TKT-" + "-".join(secrets.token_hex(2).upper() for _ in range(3)),
-            register_number=f"PGD-KPPBC-TMP-AMBON/2026/{i + 1:06d}",
-            contact=TrackingContact(email=f"counts-{run}-{i}@example.com", mobile=None),
-        )
-        for i in range(count)
-    ]
 
 
 async def measure(emails: int, lanes: int, connections: int | None = None) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     database = f"bench_ncounts_{run}"
-    commands = _Commands(database)
+    commands = StoreCommands(database, transactions=True)
     monitoring.register(commands)  # clients made from here on report their commands
-    encryptions = 0
-    original = AsyncClientEncryption.encrypt
-
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal encryptions
-        encryptions += 1
-        return await original(self, *args, **kwargs)
-
     published: Counter[str] = Counter()
     all_sent = asyncio.Event()
 
@@ -101,24 +62,23 @@ async def measure(emails: int, lanes: int, connections: int | None = None) -> di
             await runtime.deliveries.ensure_indexes()
             dispatcher.start()
             # Warm: the first connection to the sink, the key vault's index.
-            for first in await notifier.receive(tickets(1, run)[0]):
+            for first in await notifier.receive(ticket_events(1, f"counts-{run}")[0]):
                 await notifier.attempt(first)
             commands.seen.clear()
             published.clear()
-            batch = tickets(emails, run)
-            setattr(AsyncClientEncryption, "encrypt", counted)  # noqa: B010
-            cpu, wall = time.process_time(), time.perf_counter()
-            for start in range(0, emails, lanes):
-                recorded = await asyncio.gather(
-                    *(notifier.receive(t) for t in batch[start : start + lanes])
-                )
-                for new in recorded:
-                    dispatcher.hand_over(new)
-            await all_sent.wait()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            batch = ticket_events(emails, f"counts-{run}")
+            with counted_encryptions() as encryptions:
+                cpu, wall = time.process_time(), time.perf_counter()
+                for start in range(0, emails, lanes):
+                    recorded = await asyncio.gather(
+                        *(notifier.receive(t) for t in batch[start : start + lanes])
+                    )
+                    for new in recorded:
+                        dispatcher.hand_over(new)
+                await all_sent.wait()
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             seen = Counter(commands.seen)  # not the clean-up's
         finally:
-            setattr(AsyncClientEncryption, "encrypt", original)  # noqa: B010
             await dispatcher.stop(5)
             await runtime.email.aclose()
             await runtime.mongo.drop_database(database)
@@ -133,7 +93,7 @@ async def measure(emails: int, lanes: int, connections: int | None = None) -> di
         "store_commands_per_email": round(sum(seen.values()) / emails, 3),
         "store_commands_by_name": per,
         "publishes_per_email": round(sum(published.values()) / emails, 3),
-        "encryptions_per_email": round(encryptions / emails, 3),
+        "encryptions_per_email": round(encryptions.count / emails, 3),
         "cpu_ms_per_email": round(cpu * 1000 / emails, 3),
         "wall_s": round(wall, 2),
     }

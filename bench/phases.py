@@ -8,7 +8,6 @@ import contextlib
 import itertools
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -17,7 +16,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -28,12 +26,20 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 from tqdm import tqdm
 
-from bench.common import PARTITIONS, Watcher, complainant, ms, pct, produce, received_events
+from bench.common import (
+    PARTITIONS,
+    Watcher,
+    complainant,
+    ms,
+    pct,
+    produce,
+    received_events,
+    ticket_events,
+)
 from bench.intake_bench import load, start_bare, start_intake
 from services.intake.tests.support import complaint
 from sipuma.shared import events as ev
-from sipuma.shared import samples, topics
-from sipuma.shared.payloads import TrackingContact
+from sipuma.shared import topics
 from sipuma.shared.topic_admin import ensure_topics
 from tests.e2e.stack import Stack
 from tests.harness.endpoints import Endpoints
@@ -301,19 +307,7 @@ async def bench_notifier(
     """(e); with the notifier's `pid`, also its CPU time per e-mail (steadier than a rate when
     other work shares the machine)."""
     run = uuid.uuid4().hex[:8]
-    tickets: list[ev.Event] = [
-        samples.example(
-            ev.TicketIssued,
-            event_id=uuid.uuid4(),
-            complaint_id=uuid.uuid4(),
-            correlation_id=uuid.uuid4().hex,
-            occurred_at=datetime.now(UTC),
-            ticket_number="TKT-" + "-".join(secrets.token_hex(2).upper() for _ in range(3)),
-            register_number=f"PGD-KPPBC-TMP-AMBON/2026/{i + 1:06d}",
-            contact=TrackingContact(email=f"bench-{run}-{i}@example.com", mobile=None),
-        )
-        for i in range(n)
-    ]
+    tickets: list[ev.Event] = list(ticket_events(n, f"bench-{run}"))
     ids = {str(t.complaint_id) for t in tickets}
     watcher = Watcher(ep.kafka_bootstrap, prefix + topics.NOTIFICATION_SENT.name)
     calls: dict[str, int] = {}

@@ -21,9 +21,9 @@ from contextlib import ExitStack
 from typing import Any
 
 from pymongo import monitoring
-from pymongo.asynchronous.encryption import AsyncClientEncryption
 
 from bench.common import received_events
+from bench.counts import StoreCommands, counted_encryptions
 from sipuma.registry.main import build
 from sipuma.registry.settings import RegistrySettings
 from sipuma.shared import events as ev
@@ -31,36 +31,10 @@ from sipuma.shared import heap
 from tests.harness.endpoints import resolve
 
 
-class _Commands(monitoring.CommandListener):
-    def __init__(self, database: str) -> None:
-        self.database = database
-        self.seen: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.database_name == self.database:
-            target = event.command.get(event.command_name)
-            where = f" {target}" if isinstance(target, str) else ""
-            self.seen[event.command_name + where] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 async def measure(events: int, lanes: int, settle: bool = True) -> dict[str, Any]:
     database = f"bench_counts_{uuid.uuid4().hex[:8]}"
-    commands = _Commands(database)
+    commands = StoreCommands(database)
     monitoring.register(commands)  # clients made from here on report their commands
-    encryptions = 0
-    original = AsyncClientEncryption.encrypt
-
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal encryptions
-        encryptions += 1
-        return await original(self, *args, **kwargs)
-
     published: Counter[str] = Counter()
 
     async def publish(event: ev.Event, topic: str, payload: str | None = None) -> None:
@@ -84,15 +58,14 @@ async def measure(events: int, lanes: int, settle: bool = True) -> dict[str, Any
             commands.seen.clear()
             published.clear()
             batch = received_events(events)
-            setattr(AsyncClientEncryption, "encrypt", counted)  # noqa: B010
-            cpu, wall = time.process_time(), time.perf_counter()
-            for start in range(0, events, lanes):
-                await asyncio.gather(
-                    *(runtime.registry.receive(e) for e in batch[start : start + lanes])  # type: ignore[arg-type]
-                )
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            with counted_encryptions() as encryptions:
+                cpu, wall = time.process_time(), time.perf_counter()
+                for start in range(0, events, lanes):
+                    await asyncio.gather(
+                        *(runtime.registry.receive(e) for e in batch[start : start + lanes])  # type: ignore[arg-type]
+                    )
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         finally:
-            setattr(AsyncClientEncryption, "encrypt", original)  # noqa: B010
             await runtime.store.client.drop_database(database)
             await runtime.store.close()
     per = {name: round(n / events, 3) for name, n in sorted(commands.seen.items())}
@@ -103,7 +76,7 @@ async def measure(events: int, lanes: int, settle: bool = True) -> dict[str, Any
         "store_commands_per_complaint": round(sum(commands.seen.values()) / events, 3),
         "store_commands_by_name": per,
         "publishes_per_complaint": round(sum(published.values()) / events, 3),
-        "encryptions_per_complaint": round(encryptions / events, 3),
+        "encryptions_per_complaint": round(encryptions.count / events, 3),
         "cpu_ms_per_complaint": round(cpu * 1000 / events, 3),
         "wall_s": round(wall, 2),
     }
