@@ -65,7 +65,7 @@ TYPECHECK_PATHS := shared/src services/intake/src services/registry/src services
                    services/notifier/src services/analytics/src tools/ops/src shared/tests \
                    services/intake/tests services/registry/tests services/evidence/tests \
                    services/notifier/tests services/analytics/tests tests tools/ops/tests \
-                   deploy/k8s/schemas
+                   deploy/k8s/schemas bench
 typecheck: sync
 	$(UV) run mypy $(TYPECHECK_PATHS)
 check: lint typecheck

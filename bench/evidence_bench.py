@@ -47,6 +47,15 @@ SECRET = "bench-secret-0123456789abcdef0123456789"
 OFFICE = "KPUBC-TPK-TJPRIOK"
 
 
+def mbps(size: int, seconds: float) -> float:
+    return round(size / MiB / seconds, 1)
+
+
+def _kill_if_running(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -126,7 +135,7 @@ def measure(
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         service_log = (tmp / "service.log").open("wb")
         proc = subprocess.Popen([str(exe)], env=env, stdout=service_log, stderr=subprocess.STDOUT)
-        stack.callback(lambda: proc.poll() is None and proc.kill())
+        stack.callback(_kill_if_running, proc)
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
@@ -212,7 +221,6 @@ def measure(
             minio.remove_object(name, obj.object_name, version_id=obj.version_id)
         minio.remove_bucket(name)
 
-        mbps = lambda n, s: round(n / MiB / s, 1)  # noqa: E731
         return {
             "file_mib": size_mib,
             "direct_minio_put_s": round(direct_s, 2),

@@ -71,6 +71,11 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} not ready: {log.read_text()[-2000:]}")
 
 
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
 def start_bare(stack: ExitStack, folder: Path) -> str:
     (folder / "bare_app.py").write_text(BARE_APP)
     port, log = free_port(), folder / "bare.log"
@@ -96,7 +101,7 @@ def start_bare(stack: ExitStack, folder: Path) -> str:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    stack.callback(lambda: (proc.send_signal(signal.SIGTERM), proc.wait(30)))
+    stack.callback(_terminate, proc)
     base = f"http://127.0.0.1:{port}"
     wait_ready(base + "/docs", proc, log)
     return base
@@ -122,7 +127,7 @@ def start_intake(stack: ExitStack, folder: Path, bootstrap: str, prefix: str, wa
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    stack.callback(lambda: (proc.send_signal(signal.SIGTERM), proc.wait(30)))
+    stack.callback(_terminate, proc)
     base = f"http://127.0.0.1:{port}"
     wait_ready(base + "/readyz", proc, log)
     return base

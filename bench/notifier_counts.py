@@ -53,8 +53,9 @@ async def measure(emails: int, lanes: int, connections: int | None = None) -> di
             smtp_host=ep.smtp_host,
             smtp_port=ep.smtp_port,
             email_rate_per_second=100000,  # as (e): the rate limit would set the pace
-            **({"smtp_connections": connections} if connections else {}),
         )
+        if connections:
+            settings = settings.model_copy(update={"smtp_connections": connections})
         runtime = build(settings)
         runtime.notifier.publish = publish
         notifier, dispatcher = runtime.notifier, runtime.dispatcher

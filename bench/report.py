@@ -292,6 +292,29 @@ _BOUNDS_P = [
 ]
 
 
+def _machine_text(run: dict[str, Any]) -> str:
+    """`machine_cpu_ms_per_event` of one side of (b): the machine's total, then each group."""
+    spent = run.get("machine_cpu_ms_per_event") or {}
+    parts = [f"{name} {value}" for name, value in spent.items() if name != "machine" and value]
+    return f"{spent.get('machine')} ({', '.join(parts)}); {run.get('cores_busy')} cores busy"
+
+
+def _machine_rows(b: dict[str, Any]) -> list[str]:
+    """(b)'s whole-machine CPU per event: what the rate costs the two cores, by process."""
+    service, baseline = b["service"], b["baseline"]
+    if not service.get("machine_cpu_ms_per_event") or not baseline.get("machine_cpu_ms_per_event"):
+        return []
+    ratio = round(
+        baseline["machine_cpu_ms_per_event"]["machine"]
+        / max(service["machine_cpu_ms_per_event"]["machine"], 1e-9),
+        3,
+    )
+    return [
+        f"| (b) machine CPU ms per event, all cores | {_machine_text(service)} | "
+        f"raw: {_machine_text(baseline)} | {ratio} (raw ÷ SIPUMA) |"
+    ]
+
+
 def markdown(report: dict[str, Any]) -> str:
     r, m = report["results"], report["machine"]
     a, b, d, e = (r.get(k, {}) for k in ("a_intake", "b_registry", "d_evidence", "e_notifier"))
@@ -311,6 +334,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"raw aiokafka + PyMongo insert_one: {b['baseline']['per_second']} events/s | "
             f"**{b['ratio']}** |"
         )
+        rows += _machine_rows(b)
     for key, basis in (("c_e2e_sustainable", "50 % of (b)"), ("c_e2e", "50 % of (a)")):
         c = r.get(key)
         if not c:
