@@ -103,7 +103,25 @@ def _pipeline_rows(p: dict[str, Any]) -> list[str]:
         f"ms, p99 {half['p99_ms']} ms POST → number | raw: p50 {raw_half['p50_ms']} ms, p99 "
         f"{raw_half['p99_ms']} ms | – |",
         *_cpu_row(full, raw),
+        *_machine_row(full, raw),
         *_syscall_row(full, raw),
+    ]
+
+
+def _machine_row(full: dict[str, Any], raw: dict[str, Any]) -> list[str]:
+    """The whole machine's CPU per complaint when saturated, the store and Kafka included."""
+    ours, theirs = full.get("machine_cpu_ms_per_complaint"), raw.get("machine_cpu_ms_per_complaint")
+    if not ours or not theirs:
+        return []
+
+    def listed(spent: dict[str, float]) -> str:
+        parts = ", ".join(f"{n} {ms}" for n, ms in spent.items() if n != "machine" and ms)
+        return f"{spent['machine']} ({parts})"
+
+    ratio = round(theirs["machine"] / ours["machine"], 3) if ours["machine"] else None
+    return [
+        f"| (p) machine CPU ms per complaint, saturated, all cores | {listed(ours)} | "
+        f"raw: {listed(theirs)} | {ratio} (raw ÷ SIPUMA) |"
     ]
 
 
