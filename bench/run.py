@@ -282,7 +282,7 @@ def main() -> None:
     parser.add_argument("--growth-requests", type=int, default=200, help="(g) per read, per size")
     parser.add_argument("--growth-batch", type=int, default=5000, help="(g) events for events/s")
     parser.add_argument("--growth-post-rate", type=float, default=5, help="(g) POST → number /s")
-    parser.add_argument("--growth-post-seconds", type=float, default=20, help="(g) POSTs for s")
+    parser.add_argument("--growth-post-seconds", type=float, default=40, help="(g) POSTs for s")
     parser.add_argument(
         "--pipeline-rate", type=float, default=400, help="(p) offered per s, above both rates"
     )
