@@ -10,7 +10,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from sipuma.shared.settings import ServiceSettings
-from sipuma.shared.tracing import configure_tracing, consumer_span, trace_headers
+from sipuma.shared.tracing import (
+    TracingMiddleware,
+    configure_tracing,
+    consumer_span,
+    trace_headers,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -41,3 +46,38 @@ def test_headers_carry_the_trace_and_the_consumer_continues_it() -> None:
         assert continued.trace_id == context.trace_id
         assert trace_headers()["ce_traceparent"].split("-")[1] == f"{context.trace_id:032x}"
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider | TracerProvider)
+
+
+async def _headers_seen_by_app(request_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    seen: dict[str, str] = {}
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        seen.update(trace_headers())
+
+    async def nothing() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def ignore(message: object) -> None:
+        return None
+
+    scope = {"type": "http", "method": "POST", "headers": request_headers}
+    await TracingMiddleware(app)(scope, nothing, ignore)
+    return seen
+
+
+@pytest.mark.skipif(
+    not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider),
+    reason="a tracer provider is configured in this process",
+)
+async def test_tracing_off_still_passes_a_callers_trace_on() -> None:
+    """No provider: no span is started (issue 15), but the caller's context reaches the
+    events' headers, and without one there is none."""
+    trace_id, parent = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    given = [
+        (b"content-type", b"application/json"),
+        (b"traceparent", f"00-{trace_id}-{parent}-01".encode()),
+    ]
+    seen = await _headers_seen_by_app(given)
+    assert seen["ce_traceparent"] == f"00-{trace_id}-{parent}-01"
+    assert await _headers_seen_by_app([(b"content-type", b"application/json")]) == {}
+    assert trace_headers() == {}  # the caller's context ended with the request

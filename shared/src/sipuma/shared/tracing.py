@@ -34,6 +34,7 @@ from sipuma.shared.settings import ServiceSettings
 PREFIX = "ce_"  # CloudEvents attributes in the Kafka binary binding
 _PROPAGATOR = TraceContextTextMapPropagator()  # W3C traceparent / tracestate only
 TRACER = "sipuma"
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})  # ASGI header names: lower case
 
 
 def configure_tracing(
@@ -103,6 +104,9 @@ class TracingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            await self._pass_on(scope, receive, send)
+            return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         parent = _PROPAGATOR.extract(headers)
         method = scope.get("method", "")
@@ -125,3 +129,21 @@ class TracingMiddleware:
                 if template:
                     span.update_name(f"HTTP {method} {template}")
                     span.set_attribute("http.route", template)
+
+    async def _pass_on(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Tracing off (no provider configured): no span is recorded, so none is started (a
+        no-op span, its context manager and attributes cost every request; issue 15). A
+        caller's trace context is still made current, so the events carry it on."""
+        given = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in scope["headers"]
+            if k in _TRACE_HEADERS
+        ]
+        if not given:
+            await self.app(scope, receive, send)
+            return
+        token = context.attach(_PROPAGATOR.extract(dict(given)))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            context.detach(token)

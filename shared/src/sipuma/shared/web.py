@@ -11,6 +11,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +30,11 @@ from sipuma.shared.settings import ServiceSettings
 from sipuma.shared.tracing import TracingMiddleware
 
 UNMATCHED_ROUTE = "<unmatched>"
+# For `FastAPI(telemetry=...)`: FastAPI's own OpenTelemetry spans and metrics stay off. The
+# services trace with `TracingMiddleware` (no URL in a span: a path can hold a ticket), which
+# they would otherwise get twice once a provider is configured, and FastAPI asks the global
+# tracer, meter and logger providers on every request even when none is (issue 15).
+NATIVE_TELEMETRY_OFF: Final[TelemetryConfig] = {"tracing": False, "metrics": False, "logs": False}
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 

@@ -39,7 +39,7 @@ from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.registry_lookup import RegistryLookup
 from sipuma.shared.tasks import bounded, cancel_and_wait
 from sipuma.shared.tracing import configure_tracing
-from sipuma.shared.web import install_http_plumbing, serve
+from sipuma.shared.web import NATIVE_TELEMETRY_OFF, install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.intake")
 # How long each Kafka client may take to stop when the intake shuts down.
@@ -153,6 +153,7 @@ def build(settings: IntakeSettings) -> Runtime:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        telemetry=NATIVE_TELEMETRY_OFF,
     )
     app.include_router(
         build_router(TokenVerifier.from_settings(settings), intake, answers, registry)

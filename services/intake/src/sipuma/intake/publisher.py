@@ -28,10 +28,17 @@ from sipuma.shared.topics import check_publishable
 log = structlog.get_logger("sipuma.intake.publisher")
 
 
+# (event class, topic) pairs already found publishable: the check reads only class-level facts
+# (type, personal data) and the topic, so once per pair is enough (not once per complaint).
+_PUBLISHABLE: set[tuple[type[ev.Event], str]] = set()
+
+
 def record_of(topic: str, event: ev.Event) -> OutgoingRecord:
     """The Kafka record of an event: CloudEvents headers, keyed by complaint id (its order)."""
     # Right event type for the topic, restricted enough for personal data (prefixes included).
-    check_publishable(event, topic)
+    if (type(event), topic) not in _PUBLISHABLE:
+        check_publishable(event, topic)
+        _PUBLISHABLE.add((type(event), topic))
     headers = tuple((k, v.encode()) for k, v in to_headers(event).items())
     return OutgoingRecord(topic, str(event.complaint_id).encode(), encode(event), headers)
 
@@ -166,7 +173,10 @@ class KafkaSender:
         acked = 0
         for future in futures:
             try:
-                await asyncio.wait_for(asyncio.shield(future), timeout=self._send_timeout_s)
+                # asyncio.timeout: no waiter future and task per ack as in wait_for (issue 15);
+                # the shield keeps the producer's own future alive when the wait ends.
+                async with asyncio.timeout(self._send_timeout_s):
+                    await asyncio.shield(future)
             except Exception as exc:
                 log.warning("kafka_ack_failed", error=type(exc).__name__, acked=acked)
                 self._retire(producer)
