@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from itertools import islice
 
 from sipuma.shared.auth import Principal
 
@@ -136,7 +137,10 @@ def says_something(text: str | None) -> bool:
     if is_blank_or_placeholder(text):
         return False
     assert text is not None
-    return sum(ch.isalnum() for ch in text) >= MIN_MEANINGFUL_CHARS
+    # Stop at the third letter or digit: a long account is not counted through (issue 15).
+    return len(list(islice(filter(str.isalnum, text), MIN_MEANINGFUL_CHARS))) >= (
+        MIN_MEANINGFUL_CHARS
+    )
 
 
 def has_text(text: str | None) -> bool:
