@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from aiokafka.conn import AIOKafkaConnection
 
@@ -69,14 +69,16 @@ def kafka_requests() -> Iterator[Counter[str]]:
 @contextmanager
 def double_in_thread(double: RegistryDouble) -> Iterator[None]:
     """The registry double on an event loop of its own thread (its CPU is not intake's)."""
-    started, stop = threading.Event(), threading.Event()
+    started = threading.Event()
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
 
     def run() -> None:
         async def serve() -> None:
+            stop = asyncio.Event()
+            running.append((asyncio.get_running_loop(), stop))
             async with double.running():
                 started.set()
-                while not stop.is_set():
-                    await asyncio.sleep(0.05)  # a thread flag, not an awaitable: look again
+                await stop.wait()
 
         asyncio.run(serve())
 
@@ -86,11 +88,12 @@ def double_in_thread(double: RegistryDouble) -> Iterator[None]:
     try:
         yield
     finally:
-        stop.set()
+        for loop, stop in running:
+            loop.call_soon_threadsafe(stop.set)
         thread.join(30)
 
 
-async def measure(complaints: int, lanes: int) -> dict[str, Any]:
+async def measure(complaints: int, lanes: int, log_stream: TextIO) -> dict[str, Any]:
     prefix = f"bench-intake-counts-{uuid.uuid4().hex[:8]}"
     with ExitStack() as stack:
         ep = resolve(stack)
@@ -102,9 +105,8 @@ async def measure(complaints: int, lanes: int) -> dict[str, Any]:
             settings.topic_complaint_registered,
         )
         headers = auth()
-        # As `sipuma-intake` logs (JSON, redacted), but into /dev/null instead of a file.
-        sink = stack.enter_context(open(os.devnull, "w"))  # noqa: SIM115
-        configure_logging(settings.service, settings.log_level, "json", stream=sink)
+        # As `sipuma-intake` logs (JSON, redacted), into `log_stream` instead of a file.
+        configure_logging(settings.service, settings.log_level, "json", stream=log_stream)
         async with running_intake(settings) as client:
             heap.settle()  # as `sipuma-intake` does once built (main.run)
             stack.enter_context(double_in_thread(double))
@@ -143,7 +145,8 @@ def main() -> None:
     parser.add_argument("--complaints", type=int, default=400)
     parser.add_argument("--lanes", type=int, default=8, help="requests in flight at once")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.complaints, args.lanes)), indent=2))
+    with open(os.devnull, "w") as sink:
+        print(json.dumps(asyncio.run(measure(args.complaints, args.lanes, sink)), indent=2))
 
 
 if __name__ == "__main__":
