@@ -27,33 +27,41 @@ def _text(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def _employee_data(item: ReportedEmployeeIn) -> dict[str, Any]:
+    return {
+        "name": _text(item.name),
+        "nip": _text(item.nip),
+        "position": _text(item.position),
+        "unit": _text(item.unit),
+    }
+
+
 def _employee(item: ReportedEmployeeIn) -> p.ReportedEmployee:
-    return p.ReportedEmployee(
-        name=_text(item.name),
-        nip=_text(item.nip),
-        position=_text(item.position),
-        unit=_text(item.unit),
-    )
+    return p.ReportedEmployee(**_employee_data(item))
+
+
+def _contact_data(contact: TrackingContactIn | None) -> dict[str, Any] | None:
+    if contact is None:
+        return None
+    return {
+        "email": _text(contact.email),
+        "mobile": _text(contact.mobile),
+        "language": contact.language,
+    }
 
 
 def _contact(contact: TrackingContactIn | None) -> p.TrackingContact | None:
-    if contact is None:
-        return None
-    return p.TrackingContact(
-        email=_text(contact.email), mobile=_text(contact.mobile), language=contact.language
-    )
+    data = _contact_data(contact)
+    return None if data is None else p.TrackingContact(**data)
 
 
-def _when(body: ComplaintIn) -> p.WhenDate | p.WhenPeriod | p.WhenApproximate | None:
+def _when_data(body: ComplaintIn) -> dict[str, Any] | None:
     when = body.elements.when
     if when is None:
         return None
-    data = when.model_dump()
-    if when.kind == "date":
-        return p.WhenDate(**data)
-    if when.kind == "period":
-        return p.WhenPeriod(**data)
-    return p.WhenApproximate(kind="approximate", description=data["description"].strip())
+    if when.kind == "approximate":
+        return {"kind": "approximate", "description": when.model_dump()["description"].strip()}
+    return when.model_dump()  # the variant's own `kind` picks the payload's variant
 
 
 def complaint_received(
@@ -66,33 +74,37 @@ def complaint_received(
 ) -> ev.ComplaintReceived:
     cid = uuid.UUID(complaint_id)
     person, el = body.complainant, body.elements
-    return ev.ComplaintReceived(
-        event_id=domain.event_id(cid, "received"),
-        occurred_at=recorded_at,
-        source=SOURCE,
-        correlation_id=correlation_id,
-        office_code=office_code,
-        complaint_id=cid,
-        channel=body.channel,
-        channel_other=_text(body.channel_description),
-        received_at=body.received_at,
-        receiving_officer_id=officer_id,
-        complainant=p.ComplainantIdentity(
-            name=_text(person.name),
-            address=_text(person.address),
-            phone=_text(person.phone),
-            email=_text(person.email),
-            nik=_text(person.nik),
-        ),
-        elements=p.ComplaintElements(
-            what=_text(el.what),
-            who=[_employee(e) for e in el.who],
-            when=_when(body),
-            where=_text(el.where),
-            how=_text(el.how),
-        ),
-        tracking_contact=_contact(body.tracking_contact),
-        paper_archive_ref=_text(body.paper_archive_ref),
+    # One validation of the whole event from plain data: the same checks as building each
+    # nested payload first, at half the CPU per complaint (issue 15).
+    return ev.ComplaintReceived.model_validate(
+        {
+            "event_id": domain.event_id(cid, "received"),
+            "occurred_at": recorded_at,
+            "source": SOURCE,
+            "correlation_id": correlation_id,
+            "office_code": office_code,
+            "complaint_id": cid,
+            "channel": body.channel,
+            "channel_other": _text(body.channel_description),
+            "received_at": body.received_at,
+            "receiving_officer_id": officer_id,
+            "complainant": {
+                "name": _text(person.name),
+                "address": _text(person.address),
+                "phone": _text(person.phone),
+                "email": _text(person.email),
+                "nik": _text(person.nik),
+            },
+            "elements": {
+                "what": _text(el.what),
+                "who": [_employee_data(e) for e in el.who],
+                "when": _when_data(body),
+                "where": _text(el.where),
+                "how": _text(el.how),
+            },
+            "tracking_contact": _contact_data(body.tracking_contact),
+            "paper_archive_ref": _text(body.paper_archive_ref),
+        }
     )
 
 
