@@ -5,7 +5,9 @@
   (the default) nothing is recorded or sent, but a trace context that comes in is still passed on,
   so a trace is not cut by a service that does not export.
 - `TracingMiddleware` (installed by `web.install_http_plumbing`): one SERVER span per request,
-  continuing a W3C `traceparent` the caller sent.
+  continuing a W3C `traceparent` the caller sent; with tracing off, no span at all, only the
+  caller's context made current. FastAPI's own telemetry stays off (`web.NATIVE_TELEMETRY_OFF`):
+  it would add a second span per request, with the URL.
 - `trace_headers()` (added by `cloudevents.to_headers`): the current context as the CloudEvents
   Distributed Tracing extension's attributes, in the Kafka binary binding `ce_traceparent` and
   `ce_tracestate`. Intake computes the headers while it answers the request, so a spooled event

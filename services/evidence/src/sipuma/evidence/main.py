@@ -40,7 +40,7 @@ from sipuma.shared.logging import configure_logging
 from sipuma.shared.registry_lookup import RegistryLookup
 from sipuma.shared.tasks import bounded, cancel_and_wait
 from sipuma.shared.tracing import configure_tracing
-from sipuma.shared.web import install_cors, install_http_plumbing, serve
+from sipuma.shared.web import NATIVE_TELEMETRY_OFF, install_cors, install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.evidence")
 
@@ -128,6 +128,7 @@ def build(settings: EvidenceSettings) -> Runtime:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        telemetry=NATIVE_TELEMETRY_OFF,
     )
     install_auth_handler(app)
     verifier = TokenVerifier.from_settings(settings)

@@ -47,7 +47,7 @@ from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.logging import configure_logging
 from sipuma.shared.offices import OfficeDirectory
 from sipuma.shared.tracing import configure_tracing
-from sipuma.shared.web import install_http_plumbing, serve
+from sipuma.shared.web import NATIVE_TELEMETRY_OFF, install_http_plumbing, serve
 
 log = structlog.get_logger("sipuma.notifier")
 CONSUMED_AND_PRODUCED = (
@@ -184,6 +184,7 @@ def build(settings: NotifierSettings) -> Runtime:
         title="SIPUMA Notifier",
         summary="Pengiriman nomor tiket · Ticket number delivery (operations endpoints only)",
         lifespan=lifespan,
+        telemetry=NATIVE_TELEMETRY_OFF,
     )
     install_http_plumbing(app, {"kafka": kafka_check(broker), "mongo": deliveries.ping})
     runtime = Runtime(

@@ -45,7 +45,7 @@ from sipuma.shared.health import kafka_check
 from sipuma.shared.kafka import build_broker
 from sipuma.shared.lifespan import ensure_service_topics
 from sipuma.shared.offices import OfficeDirectory
-from sipuma.shared.web import install_cors, install_http_plumbing
+from sipuma.shared.web import NATIVE_TELEMETRY_OFF, install_cors, install_http_plumbing
 
 PRODUCED = (
     topics.COMPLAINT_REGISTERED,
@@ -154,6 +154,7 @@ def build(
         "database, register numbers, tickets and tracking.",
         version="1.0.0",
         lifespan=lifespan,
+        telemetry=NATIVE_TELEMETRY_OFF,
     )
     install_auth_handler(app)
     install_domain_problems(app)

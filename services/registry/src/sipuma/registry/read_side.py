@@ -22,7 +22,7 @@ from sipuma.registry.settings import RegistrySettings
 from sipuma.registry.store import Store
 from sipuma.shared.auth import TokenVerifier, install_auth_handler
 from sipuma.shared.offices import OfficeDirectory
-from sipuma.shared.web import install_cors, install_http_plumbing
+from sipuma.shared.web import NATIVE_TELEMETRY_OFF, install_cors, install_http_plumbing
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ def build_reports(settings: RegistrySettings, *, store: Store | None = None) -> 
         "lists, search, exports and statistics of complaints.",
         version="1.0.0",
         lifespan=lifespan,
+        telemetry=NATIVE_TELEMETRY_OFF,
     )
     install_auth_handler(app)
     install_domain_problems(app)
