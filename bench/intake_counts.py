@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
+import pstats
 import tempfile
 import threading
 import time
@@ -94,7 +96,13 @@ def double_in_thread(double: RegistryDouble) -> Iterator[None]:
         thread.join(30)
 
 
-async def measure(complaints: int, lanes: int, log_stream: TextIO) -> dict[str, Any]:
+async def measure(
+    complaints: int,
+    lanes: int,
+    log_stream: TextIO,
+    log_level: str = "INFO",
+    count_calls: bool = False,
+) -> dict[str, Any]:
     prefix = f"bench-intake-counts-{uuid.uuid4().hex[:8]}"
     with ExitStack() as stack:
         ep = resolve(stack)
@@ -107,7 +115,7 @@ async def measure(complaints: int, lanes: int, log_stream: TextIO) -> dict[str, 
         )
         headers = auth()
         # As `sipuma-intake` logs (JSON, redacted), into `log_stream` instead of a file.
-        configure_logging(settings.service, settings.log_level, "json", stream=log_stream)
+        configure_logging(settings.service, log_level, "json", stream=log_stream)
         async with running_intake(settings) as client:
             heap.settle()  # as `sipuma-intake` does once built (main.run)
             stack.enter_context(double_in_thread(double))
@@ -123,16 +131,29 @@ async def measure(complaints: int, lanes: int, log_stream: TextIO) -> dict[str, 
             # Warm: connections, topic metadata, the first number.
             warm = await asyncio.gather(*(post(i) for i in range(lanes)))
             statuses: Counter[int] = Counter()
+            profile = cProfile.Profile() if count_calls else None
             with kafka_requests() as requests:
                 cpu, wall = time.thread_time(), time.perf_counter()
+                if profile is not None:
+                    profile.enable()  # this thread only: not the double's
                 for start in range(len(warm), len(warm) + complaints, lanes):
                     done = await asyncio.gather(*(post(i) for i in range(start, start + lanes)))
                     statuses.update(done)
+                if profile is not None:
+                    profile.disable()
                 cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
     sent = sum(statuses.values())
+    calls = {}
+    if profile is not None:
+        # Python function calls per complaint: the interpreter's work as a count that the load
+        # on the machine does not change (the CPU time under the profiler is not reported).
+        total: int = getattr(pstats.Stats(profile), "total_calls")  # noqa: B009 (not typed)
+        calls["python_calls_per_complaint"] = round(total / sent)
     return {
+        **calls,
         "complaints": sent,
         "lanes": lanes,
+        "log_level": log_level,
         "statuses": dict(statuses),  # 201: answered with the register number
         "cpu_ms_per_complaint": round(cpu * 1000 / sent, 3),
         "kafka_requests_per_complaint": round(sum(requests.values()) / sent, 3),
@@ -145,13 +166,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--complaints", type=int, default=400)
     parser.add_argument("--lanes", type=int, default=8, help="requests in flight at once")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        help="INFO: a service's default (an access log line per request); (p) runs at WARNING",
+    )
+    parser.add_argument(
+        "--calls", action="store_true", help="also count Python function calls (cProfile)"
+    )
     args = parser.parse_args()
     # Intake's own loop is libuv's, as `sipuma-intake` serves (shared.web.LOOP).
     with (
         open(os.devnull, "w") as sink,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
-        found = runner.run(measure(args.complaints, args.lanes, sink))
+        found = runner.run(measure(args.complaints, args.lanes, sink, args.log_level, args.calls))
     print(json.dumps(found, indent=2))
 
 
