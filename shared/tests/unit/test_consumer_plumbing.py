@@ -1,0 +1,214 @@
+"""What the shared consumer puts around each record, in memory (no Kafka): the log context a
+handler and a dead-letter see, the correlation id and trace passed on, the metrics and the lag
+gauge after a poll. These hold whatever makes the per-record path cheap (bench/consumer_counts)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import structlog
+from aiokafka import ConsumerRecord, TopicPartition
+from faststream.kafka.message import KafkaMessage
+from faststream.kafka.parser import AioKafkaBatchParser, AioKafkaParser
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from sipuma.shared import cloudevents as ce
+from sipuma.shared import events as ev
+from sipuma.shared.consumer import EventConsumer
+from sipuma.shared.correlation import current_correlation_id
+from sipuma.shared.kafka import EventBatchConsumer, tolerant_batch_parser
+from sipuma.shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED, HANDLER_SECONDS
+from sipuma.shared.samples import example
+from sipuma.shared.tracing import trace_headers
+
+pytestmark = pytest.mark.unit
+TOPIC = "plumbing.complaint.received.v1"
+PLACE = ("group", "topic", "partition", "offset")
+EVENT = ("correlation_id", "event_id", "event_type")
+
+
+class Source:
+    """The aiokafka consumer as the subscriber sees it: only `highwater` is read."""
+
+    def __init__(self, end: dict[int, int]) -> None:
+        self.end = end
+        self.calls: list[int] = []
+
+    def highwater(self, partition: TopicPartition) -> int:
+        self.calls.append(partition.partition)
+        return self.end[partition.partition]
+
+
+class DeadLetters:
+    topic = "plumbing.dead-letter.v1"
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    async def publish(self, body: bytes, **kwargs: Any) -> None:
+        self.seen.append(
+            {"headers": kwargs["headers"], "log": structlog.contextvars.get_contextvars()}
+        )
+
+
+def record(
+    e: ev.Event | None, partition: int, offset: int, *, key: bytes, headers: Any = None
+) -> ConsumerRecord[bytes, bytes]:
+    value = ce.encode(e) if e is not None else b"{not json"
+    if headers is None:
+        headers = [(k, v.encode()) for k, v in ce.to_headers(e).items()] if e is not None else []
+    return ConsumerRecord(
+        topic=TOPIC,
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key),
+        serialized_value_size=len(value),
+        headers=headers,
+    )
+
+
+def received() -> ev.ComplaintReceived:
+    return example(
+        ev.ComplaintReceived,
+        event_id=uuid.uuid4(),
+        complaint_id=uuid.uuid4(),
+        correlation_id=uuid.uuid4().hex,
+    )
+
+
+async def run_batch(consumer: EventConsumer, records: list[Any], source: Source) -> None:
+    parser = AioKafkaBatchParser(KafkaMessage, None)  # FastStream's, as the subscriber has it
+    parser._setup(source)  # type: ignore[arg-type]
+    batch = await tolerant_batch_parser(tuple(records), parser.parse_batch)
+    await EventBatchConsumer(consumer).consume(batch)
+
+
+def metric(name: str, labels: dict[str, str]) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_handler_and_dead_letter_see_their_own_record_in_the_log_context() -> None:
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    seen: list[tuple[dict[str, Any], str]] = []
+
+    async def handler(event: ev.Event) -> None:
+        seen.append((structlog.contextvars.get_contextvars(), current_correlation_id()))
+
+    dead = DeadLetters()
+    consumer = EventConsumer(handler, group, (ev.ComplaintReceived,), dead)  # type: ignore[arg-type]
+    first, second = received(), received()
+    key = str(first.complaint_id).encode()
+    # One lane (one key): a valid record, then poison, then another valid one.
+    records = [
+        record(first, 1, 10, key=key),
+        record(None, 1, 11, key=key),
+        record(second, 1, 12, key=key),
+    ]
+    before = structlog.contextvars.get_contextvars()
+    await run_batch(consumer, records, Source({1: 13}))
+
+    assert [(ctx["offset"], correlation) for ctx, correlation in seen] == [
+        (10, first.correlation_id),
+        (12, second.correlation_id),
+    ]
+    for (ctx, _), e, offset in zip(seen, (first, second), (10, 12), strict=True):
+        assert {k: ctx[k] for k in PLACE + EVENT} == {
+            "group": group,
+            "topic": TOPIC,
+            "partition": 1,
+            "offset": offset,
+            "correlation_id": e.correlation_id,
+            "event_id": str(e.event_id),
+            "event_type": e.event_type,
+        }
+    [poison] = dead.seen
+    assert {k: poison["log"].get(k) for k in PLACE} == {
+        "group": group,
+        "topic": TOPIC,
+        "partition": 1,
+        "offset": 11,
+    }
+    assert not set(EVENT) & set(poison["log"])  # nothing left over from the record before
+    assert poison["headers"]["x-sipuma-dead-letter-offset"] == "11"
+    assert structlog.contextvars.get_contextvars() == before  # the caller's context is restored
+
+
+async def test_a_single_message_keeps_its_log_context_too() -> None:
+    """`subscribe_events`' path: `consume(message)` with a message as FastStream parses it."""
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    seen: list[dict[str, Any]] = []
+
+    async def handler(event: ev.Event) -> None:
+        seen.append(structlog.contextvars.get_contextvars())
+
+    consumer = EventConsumer(handler, group, (ev.ComplaintReceived,), DeadLetters())  # type: ignore[arg-type]
+    e = received()
+    source = Source({0: 8})
+    parser = AioKafkaParser(KafkaMessage, None)
+    parser._setup(source)  # type: ignore[arg-type]
+    await consumer.consume(await parser.parse_message(record(e, 0, 5, key=b"k")))
+    assert {k: seen[0][k] for k in PLACE + EVENT} == {
+        "group": group,
+        "topic": TOPIC,
+        "partition": 0,
+        "offset": 5,
+        "correlation_id": e.correlation_id,
+        "event_id": str(e.event_id),
+        "event_type": e.event_type,
+    }
+    assert CONSUMER_LAG.labels(group, TOPIC, "0")._value.get() == 2
+    assert structlog.contextvars.get_contextvars() == {}
+
+
+async def test_metrics_and_lag_after_a_poll() -> None:
+    group = f"g-{uuid.uuid4().hex[:8]}"
+
+    async def handler(event: ev.Event) -> None: ...
+
+    consumer = EventConsumer(handler, group, (ev.ComplaintReceived,), DeadLetters())  # type: ignore[arg-type]
+    records = [
+        record(e, partition, offset, key=str(e.complaint_id).encode())
+        for partition, offset, e in [(p, o, received()) for p in (0, 2) for o in range(5)]
+    ]
+    records.append(record(None, 2, 5, key=b"poison"))
+    source = Source({0: 9, 2: 6})
+    await run_batch(consumer, records, source)
+
+    labels = {"group": group, "topic": TOPIC}
+    assert metric("sipuma_events_consumed_total", {**labels, "outcome": "processed"}) == 10
+    assert metric("sipuma_events_consumed_total", {**labels, "outcome": "dead_lettered"}) == 1
+    assert metric("sipuma_event_handler_seconds_count", labels) == 10
+    # Behind the partition's end after the last record of the poll: 9 - 4 - 1, 6 - 5 - 1.
+    assert CONSUMER_LAG.labels(group, TOPIC, "0")._value.get() == 4
+    assert CONSUMER_LAG.labels(group, TOPIC, "2")._value.get() == 0
+    assert sorted(set(source.calls)) == [0, 2]
+    assert EVENTS_CONSUMED is not None and HANDLER_SECONDS is not None
+
+
+async def test_an_incoming_trace_passes_on_with_tracing_off() -> None:
+    """No tracer provider (the default): nothing recorded, but the handler's publishes continue
+    the publisher's trace (`tracing.py`)."""
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
+    trace_id, span_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    e = received()
+    headers = [(k, v.encode()) for k, v in ce.to_headers(e).items()]
+    headers.append(("ce_traceparent", f"00-{trace_id}-{span_id}-01".encode()))
+    passed: list[dict[str, str]] = []
+
+    async def handler(event: ev.Event) -> None:
+        passed.append(trace_headers())
+
+    consumer = EventConsumer(handler, "g-trace", (ev.ComplaintReceived,), DeadLetters())  # type: ignore[arg-type]
+    await run_batch(consumer, [record(e, 0, 0, key=b"k", headers=headers)], Source({0: 1}))
+    assert passed[0]["ce_traceparent"].split("-")[1] == trace_id
+    assert trace_headers() == {}  # and the trace ends with the record
