@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import traceback
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
+from time import perf_counter
 from typing import Any
 
 import structlog
@@ -22,6 +23,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from faststream.exceptions import HandlerException, NackMessage
 from faststream.kafka.publisher.usecase import DefaultPublisher
 from faststream.message import StreamMessage
+from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from sipuma.shared.cloudevents import decode_message
 from sipuma.shared.correlation import correlation_scope
@@ -73,6 +75,17 @@ def _where(error: BaseException) -> str:
 
 
 @dataclasses.dataclass
+class _Meters:
+    """One consumer's metric children for one topic, resolved once: `labels(...)` per record
+    was a lock and a dict lookup each time (bench/consumer_counts.py)."""
+
+    seconds: Any
+    processed: Any
+    retried: Any
+    dead_lettered: Any
+
+
+@dataclasses.dataclass
 class EventConsumer:
     handler: Callable[[Any], Awaitable[object]]
     group_id: str
@@ -82,47 +95,85 @@ class EventConsumer:
     retry_max_seconds: float = 30.0
     max_attempts: int | None = None  # None: retry until it works (the partition waits)
     _attempts: dict[tuple[str, int, int], int] = dataclasses.field(default_factory=dict)
+    _meters: dict[str, _Meters] = dataclasses.field(default_factory=dict)
 
     async def consume(self, message: StreamMessage[Any]) -> None:
+        """One message as FastStream parses a single record (`subscribe_events`)."""
         record: ConsumerRecord[Any, Any] = message.raw_message
-        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
-        with structlog.contextvars.bound_contextvars(group=self.group_id, **where):
-            try:
-                if INVALID_HEADERS_MARK in message.headers:
-                    raise InvalidEvent("invalid_header_bytes", "header not UTF-8 or null")
-                _, event = decode_message(message.headers, bytes(message.body), self.accept)
-            except InvalidEvent as invalid:
-                await self.dead_letter(message, invalid.code, invalid.detail)
-            else:
-                await self._handle(message, event)
-        self._record_lag(message)
+        bound = bind_contextvars(group=self.group_id)
+        try:
+            await self.handle_record(record, message.headers)
+        finally:
+            reset_contextvars(**bound)
+        self.record_lag(
+            getattr(message, "consumer", None), {(record.topic, record.partition): record.offset}
+        )
 
-    async def _handle(self, message: StreamMessage[Any], event: Event) -> None:
-        record = message.raw_message
+    async def handle_record(
+        self, record: ConsumerRecord[Any, Any], headers: Mapping[str, str]
+    ) -> None:
+        """Decode, handle, dead-letter or raise `NackMessage` for one record; `headers` are its
+        headers decoded (as FastStream decodes them). The caller binds `group` to the log
+        context (once per poll in `kafka.EventBatchConsumer`); this binds where the record is
+        from, then the event's ids, and restores both after (tokens, not `bound_contextvars`,
+        which copies the whole context twice per record)."""
+        bound = bind_contextvars(
+            topic=record.topic, partition=record.partition, offset=record.offset
+        )
+        try:
+            try:
+                if INVALID_HEADERS_MARK in headers:
+                    raise InvalidEvent("invalid_header_bytes", "header not UTF-8 or null")
+                meta, event = decode_message(headers, bytes(record.value or b""), self.accept)
+            except InvalidEvent as invalid:
+                await self.dead_letter(record, headers, invalid.code, invalid.detail)
+            else:
+                await self._handle(record, headers, event, meta.id)
+        finally:
+            reset_contextvars(**bound)
+
+    def _meters_for(self, topic: str) -> _Meters:
+        meters = self._meters.get(topic)
+        if meters is None:
+            labels = {"group": self.group_id, "topic": topic}
+            meters = self._meters[topic] = _Meters(
+                seconds=HANDLER_SECONDS.labels(**labels),
+                processed=EVENTS_CONSUMED.labels(outcome="processed", **labels),
+                retried=EVENTS_CONSUMED.labels(outcome="retried", **labels),
+                dead_lettered=EVENTS_CONSUMED.labels(outcome="dead_lettered", **labels),
+            )
+        return meters
+
+    async def _handle(
+        self,
+        record: ConsumerRecord[Any, Any],
+        headers: Mapping[str, str],
+        event: Event,
+        event_id: str,  # `ce_id`, which `decode_message` found equal to str(event.event_id)
+    ) -> None:
         position = (record.topic, record.partition, record.offset)
-        labels = {"group": self.group_id, "topic": record.topic}
+        meters = self._meters_for(record.topic)
         with (
-            correlation_scope(
-                event.correlation_id, event_id=str(event.event_id), event_type=event.event_type
-            ),
-            consumer_span(
-                message.headers, record.topic, record.partition, record.offset, event.event_type
-            ),
+            correlation_scope(event.correlation_id, event_id=event_id, event_type=event.event_type),
+            consumer_span(headers, record.topic, record.partition, record.offset, event.event_type),
         ):
             try:
-                with HANDLER_SECONDS.labels(**labels).time():
+                started = perf_counter()  # what prometheus_client's `time()` measures with
+                try:
                     await self.handler(event)
+                finally:
+                    meters.seconds.observe(perf_counter() - started)
             except HandlerException:
                 raise  # FastStream's own AckMessage / NackMessage: its documented meaning
             except DeadLetter as refused:
                 self._attempts.pop(position, None)
-                await self.dead_letter(message, refused.code, refused.detail)
+                await self.dead_letter(record, headers, refused.code, refused.detail)
                 return
             except Exception as error:
                 attempts = self._attempts[position] = self._attempts.get(position, 0) + 1
                 if self.max_attempts is not None and attempts >= self.max_attempts:
                     self._attempts.pop(position, None)
-                    await self.dead_letter(message, "handler_failed", _where(error))
+                    await self.dead_letter(record, headers, "handler_failed", _where(error))
                     return
                 delay = min(
                     self.retry_max_seconds, self.retry_initial_seconds * 2 ** (attempts - 1)
@@ -133,18 +184,20 @@ class EventConsumer:
                     retry_in_seconds=delay,
                     error=_where(error),
                 )
-                EVENTS_CONSUMED.labels(outcome="retried", **labels).inc()
+                meters.retried.inc()
                 await asyncio.sleep(delay)
                 raise NackMessage() from None
-            self._attempts.pop(position, None)
-            EVENTS_CONSUMED.labels(outcome="processed", **labels).inc()
+            if self._attempts:
+                self._attempts.pop(position, None)
+            meters.processed.inc()
 
-    async def dead_letter(self, message: StreamMessage[Any], code: str, detail: str) -> None:
+    async def dead_letter(
+        self, record: ConsumerRecord[Any, Any], headers: Mapping[str, str], code: str, detail: str
+    ) -> None:
         """Original value, key and headers plus why, where from and when; then the offset is
         committed. If this publish fails the exception nacks the message: it is retried."""
-        record = message.raw_message
-        headers = dict(message.headers)
-        headers.update(
+        out = dict(headers)
+        out.update(
             {
                 f"{DEAD_LETTER_HEADER}reason": code,
                 f"{DEAD_LETTER_HEADER}detail": detail[:1000],
@@ -158,8 +211,8 @@ class EventConsumer:
         await self.dead_letters.publish(
             bytes(record.value or b""),
             key=record.key,
-            headers=headers,
-            correlation_id=headers.get("correlation_id"),
+            headers=out,
+            correlation_id=out.get("correlation_id"),
         )
         log.warning(
             "message_dead_lettered",
@@ -167,16 +220,16 @@ class EventConsumer:
             detail=detail,
             dead_letter_topic=self.dead_letters.topic,
         )
-        EVENTS_CONSUMED.labels(
-            group=self.group_id, topic=record.topic, outcome="dead_lettered"
-        ).inc()
+        self._meters_for(record.topic).dead_lettered.inc()
 
-    def _record_lag(self, message: StreamMessage[Any]) -> None:
-        record = message.raw_message
-        highwater = getattr(getattr(message, "consumer", None), "highwater", None)
+    def record_lag(self, source: Any, last: Mapping[tuple[str, int], int]) -> None:
+        """The lag gauge of each partition after its last handled offset in `last`: once per
+        partition per poll, not per record (the high watermark only moves with a fetch)."""
+        highwater = getattr(source, "highwater", None)
         if highwater is None:
             return
-        end = highwater(TopicPartition(record.topic, record.partition))
-        if isinstance(end, int):
-            lag = max(0, end - record.offset - 1)
-            CONSUMER_LAG.labels(self.group_id, record.topic, str(record.partition)).set(lag)
+        for (topic, partition), offset in last.items():
+            end = highwater(TopicPartition(topic, partition))
+            if isinstance(end, int):
+                lag = max(0, end - offset - 1)
+                CONSUMER_LAG.labels(self.group_id, topic, str(partition)).set(lag)

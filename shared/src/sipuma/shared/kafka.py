@@ -38,9 +38,9 @@ from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.message import KafkaMessage as KafkaStreamMessage
 from faststream.kafka.subscriber.usecase import BatchSubscriber, DefaultSubscriber
 from faststream.message import StreamMessage
+from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from sipuma.shared.consumer import (
     INVALID_HEADERS_MARK,
@@ -194,20 +194,8 @@ async def tolerant_batch_parser(
     return await original(tuple(_clean(record) for record in records))
 
 
-def _record_message(record: ConsumerRecord[Any, Any], consumer: Any) -> StreamMessage[Any]:
-    """One record of a batch as the message `EventConsumer` expects (as FastStream parses a
-    single record). Its own ack/nack do nothing: the batch is acknowledged as a whole."""
-    headers = {key: value.decode() for key, value in record.headers}
-    return KafkaStreamMessage(
-        body=record.value or b"",
-        headers=headers,
-        reply_to=headers.get("reply_to", ""),
-        content_type=headers.get("content-type"),
-        message_id=f"{record.offset}-{record.timestamp}",
-        correlation_id=headers.get("correlation_id"),
-        raw_message=record,
-        consumer=consumer,
-    )
+def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
+    return {key: value.decode() for key, value in record.headers}
 
 
 @dataclasses.dataclass
@@ -217,7 +205,11 @@ class EventBatchConsumer:
     Returns when every record was handled or dead-lettered (the batch is then committed);
     raises `NackMessage` when any record is to be retried (nothing is committed, the batch
     comes again). A lane stops at its first failed record, so nothing of that key is handled
-    out of order; other lanes finish their work, which the retry finds already done."""
+    out of order; other lanes finish their work, which the retry finds already done.
+
+    Per poll, not per record: the log context's `group`, the lag gauge (each partition after its
+    last handled offset) and the records' headers (FastStream's parser already decoded them);
+    each record goes to `EventConsumer.handle_record` as it is, no message object built."""
 
     consumer: EventConsumer
     concurrency: int = 16
@@ -226,19 +218,24 @@ class EventBatchConsumer:
     async def consume(self, batch: StreamMessage[Any]) -> None:
         raw = batch.raw_message
         records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
-        lanes: dict[Hashable, list[ConsumerRecord[Any, Any]]] = {}
-        for record in records:
+        decoded: list[dict[str, str]] = getattr(batch, "batch_headers", None) or []
+        if len(decoded) != len(records):  # not from the batch parser: decode them here
+            records = tuple(_clean(record) for record in records)
+            decoded = [_headers(record) for record in records]
+        lanes: dict[Hashable, list[tuple[ConsumerRecord[Any, Any], dict[str, str]]]] = {}
+        for record, headers in zip(records, decoded, strict=True):
             # Keyless records keep their partition's order.
             lane = record.key if record.key is not None else (record.topic, record.partition)
-            lanes.setdefault(lane, []).append(record)
-        source = getattr(batch, "consumer", None)
+            lanes.setdefault(lane, []).append((record, headers))
         gate = asyncio.Semaphore(self.concurrency)
+        handled: dict[tuple[str, int], int] = {}  # the last offset handled per partition
+        handle = self.consumer.handle_record
 
-        async def run(lane: list[ConsumerRecord[Any, Any]]) -> bool:
+        async def run(lane: list[tuple[ConsumerRecord[Any, Any], dict[str, str]]]) -> bool:
             async with gate:
-                for record in lane:
+                for record, headers in lane:
                     try:
-                        await self.consumer.consume(_record_message(record, source))
+                        await handle(record, headers)
                     except NackMessage:
                         return False  # EventConsumer logged it and waited its backoff
                     except Exception as error:  # e.g. the dead-letter publish: retried
@@ -252,9 +249,18 @@ class EventBatchConsumer:
                         )
                         await asyncio.sleep(self.retry_seconds)
                         return False
+                    where = (record.topic, record.partition)
+                    if record.offset > handled.get(where, -1):
+                        handled[where] = record.offset
                 return True
 
-        results = await asyncio.gather(*(run(lane) for lane in lanes.values()))
+        # The lanes' tasks copy the context when gather makes them: `group` is bound once.
+        bound = bind_contextvars(group=self.consumer.group_id)
+        try:
+            results = await asyncio.gather(*(run(lane) for lane in lanes.values()))
+        finally:
+            reset_contextvars(**bound)
+        self.consumer.record_lag(getattr(batch, "consumer", None), handled)
         if not all(results):
             raise NackMessage()
 

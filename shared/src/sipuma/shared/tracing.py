@@ -13,7 +13,8 @@
   `ce_tracestate`. Intake computes the headers while it answers the request, so a spooled event
   keeps the request's trace even when it is sent later.
 - `consumer_span(...)` (used by `consumer.EventConsumer`): one CONSUMER span per handled event,
-  child of the span that published it.
+  child of the span that published it; with tracing off no span is built, only the incoming
+  context (if any) is made current while the handler runs, so its publishes continue the trace.
 
 Spans carry no personal data and no URL (paths can hold a tracking ticket): method, route
 template, status; topic, partition, offset, event type.
@@ -75,10 +76,29 @@ def context_from(headers: Mapping[str, str]) -> context.Context:
     return _PROPAGATOR.extract(carrier)
 
 
+def tracing_on() -> bool:
+    """A tracer provider is set (`configure_tracing`, or a test's): spans are recorded."""
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
 @contextmanager
 def consumer_span(
     headers: Mapping[str, str], topic: str, partition: int, offset: int, event_type: str
 ) -> Iterator[trace.Span]:
+    if not tracing_on():
+        # What the no-op tracer would do, without building a span per record: an incoming
+        # trace becomes the current one (what the handler publishes continues it), else nothing.
+        if PREFIX + "traceparent" not in headers:
+            yield trace.INVALID_SPAN
+            return
+        span = trace.get_current_span(context_from(headers))
+        token = context.attach(trace.set_span_in_context(span))
+        try:
+            yield span
+        finally:
+            context.detach(token)
+        return
     tracer = trace.get_tracer(TRACER)
     with tracer.start_as_current_span(
         f"{topic} process",
