@@ -14,6 +14,8 @@ from faststream.kafka.message import KafkaMessage
 from faststream.kafka.parser import AioKafkaBatchParser, AioKafkaParser
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from sipuma.shared import cloudevents as ce
 from sipuma.shared import events as ev
@@ -212,3 +214,29 @@ async def test_an_incoming_trace_passes_on_with_tracing_off() -> None:
     await run_batch(consumer, [record(e, 0, 0, key=b"k", headers=headers)], Source({0: 1}))
     assert passed[0]["ce_traceparent"].split("-")[1] == trace_id
     assert trace_headers() == {}  # and the trace ends with the record
+
+
+async def test_with_a_tracer_provider_each_record_gets_a_consumer_span(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tracing on (a provider set, as `configure_tracing` does): one CONSUMER span per handled
+    record, child of the publisher's span. The provider is patched in, not set: OTel allows
+    setting it once per process."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    trace_id, span_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    e = received()
+    headers = [(k, v.encode()) for k, v in ce.to_headers(e).items()]
+    headers.append(("ce_traceparent", f"00-{trace_id}-{span_id}-01".encode()))
+
+    async def handler(event: ev.Event) -> None: ...
+
+    consumer = EventConsumer(handler, "g-spans", (ev.ComplaintReceived,), DeadLetters())  # type: ignore[arg-type]
+    await run_batch(consumer, [record(e, 0, 3, key=b"k", headers=headers)], Source({0: 4}))
+    [span] = exporter.get_finished_spans()
+    assert span.kind is trace.SpanKind.CONSUMER
+    assert span.context is not None and f"{span.context.trace_id:032x}" == trace_id
+    assert span.parent is not None and f"{span.parent.span_id:016x}" == span_id
+    assert span.attributes is not None and span.attributes["messaging.kafka.offset"] == 3
