@@ -36,9 +36,13 @@ PARTITIONS = 3
 
 
 def records(count: int) -> list[ConsumerRecord[bytes, bytes]]:
+    return records_of(received_events(count))
+
+
+def records_of(events: list[ev.Event]) -> list[ConsumerRecord[bytes, bytes]]:
     """As a poll returns them: key = complaint id, CloudEvents headers as bytes."""
     found = []
-    for offset, event in enumerate(received_events(count)):
+    for offset, event in enumerate(events):
         value = encode(event)
         headers = [(k, v.encode()) for k, v in to_headers(event).items()]
         key = str(event.complaint_id).encode()
@@ -60,7 +64,7 @@ def records(count: int) -> list[ConsumerRecord[bytes, bytes]]:
     return found
 
 
-class _Source:
+class Source:
     """The aiokafka consumer as the subscriber sees it: only `highwater` is read."""
 
     def __init__(self, end: int) -> None:
@@ -79,24 +83,35 @@ class _NoDeadLetters:
         raise AssertionError("a valid record was dead-lettered")
 
 
-async def _consume(polls: list[list[ConsumerRecord[bytes, bytes]]], source: _Source) -> int:
-    handled = 0
-
-    async def handler(event: ev.Event) -> None:
-        nonlocal handled
-        handled += 1
-
+async def through_consumer(
+    polls: list[list[ConsumerRecord[bytes, bytes]]],
+    handler: Any,
+    source: Source,
+    lanes: int = 200,
+) -> None:
+    """Each poll as the batch subscriber hands it on: FastStream's batch parser, then
+    `EventBatchConsumer` (group "bench-registry") with `handler`."""
     consumer = EventConsumer(
         handler=handler,
         group_id="bench-registry",
         accept=(ev.ComplaintReceived,),
         dead_letters=_NoDeadLetters(),  # type: ignore[arg-type]
     )
-    batches = EventBatchConsumer(consumer, concurrency=200)
+    batches = EventBatchConsumer(consumer, concurrency=lanes)
     parser = AioKafkaBatchParser(KafkaMessage, None)  # FastStream's, as the subscriber has it
     parser._setup(source)  # type: ignore[arg-type]
     for poll in polls:
         await batches.consume(await tolerant_batch_parser(tuple(poll), parser.parse_batch))
+
+
+async def _consume(polls: list[list[ConsumerRecord[bytes, bytes]]], source: Source) -> int:
+    handled = 0
+
+    async def handler(event: ev.Event) -> None:
+        nonlocal handled
+        handled += 1
+
+    await through_consumer(polls, handler, source)
     return handled
 
 
@@ -113,7 +128,7 @@ def _decode_only(polls: list[list[ConsumerRecord[bytes, bytes]]]) -> int:
 def measure(count: int, poll_size: int, profile: bool) -> dict[str, Any]:
     made = records(count)
     polls = [made[i : i + poll_size] for i in range(0, count, poll_size)]
-    source = _Source(count)
+    source = Source(count)
     uvloop.run(_consume(polls[:2], source))  # warm: imports, metric children, pydantic
     _decode_only(polls[:2])
     source.calls = 0

@@ -4,9 +4,13 @@ do not depend on the machine's load, so they compare versions on a shared machin
 do not. The registry is built as `sipuma-registry` builds it (`main.build`) on a private
 database of the local store, publishing to a counter instead of Kafka (the produce path is (b)'s);
 `--events` ComplaintReceived (each from its own invented complainant, as in (b)) are handled
-`--lanes` at a time, as the consumer handles a poll.
+`--lanes` at a time, as the consumer handles a poll. With `--consumer` they go as Kafka records
+through the shared batch consumer (FastStream's parser, `EventBatchConsumer`, the registry's
+handler), polls of `--lanes`, so the count includes its per-record plumbing
+(`bench/consumer_counts.py` counts that alone).
 
     uv run python -m bench.registry_counts --events 800
+    uv run python -m bench.registry_counts --events 800 --consumer
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from typing import Any
 from pymongo import monitoring
 
 from bench.common import received_events
+from bench.consumer_counts import Source, records_of, through_consumer
 from bench.counts import StoreCommands, counted_encryptions
+from sipuma.registry.handlers import handler_for
 from sipuma.registry.main import build
 from sipuma.registry.settings import RegistrySettings
 from sipuma.shared import events as ev
@@ -31,7 +37,9 @@ from sipuma.shared import heap
 from tests.harness.endpoints import resolve
 
 
-async def measure(events: int, lanes: int, settle: bool = True) -> dict[str, Any]:
+async def measure(
+    events: int, lanes: int, settle: bool = True, consumer: bool = False
+) -> dict[str, Any]:
     database = f"bench_counts_{uuid.uuid4().hex[:8]}"
     commands = StoreCommands(database)
     monitoring.register(commands)  # clients made from here on report their commands
@@ -58,12 +66,18 @@ async def measure(events: int, lanes: int, settle: bool = True) -> dict[str, Any
             commands.seen.clear()
             published.clear()
             batch = received_events(events)
+            made = records_of(batch) if consumer else []
+            polls = [made[i : i + lanes] for i in range(0, len(made), lanes)]
             with counted_encryptions() as encryptions:
                 cpu, wall = time.process_time(), time.perf_counter()
-                for start in range(0, events, lanes):
-                    await asyncio.gather(
-                        *(runtime.registry.receive(e) for e in batch[start : start + lanes])  # type: ignore[arg-type]
-                    )
+                if consumer:
+                    handler = handler_for(runtime.registry)
+                    await through_consumer(polls, handler, Source(events), lanes)
+                else:
+                    for start in range(0, events, lanes):
+                        await asyncio.gather(
+                            *(runtime.registry.receive(e) for e in batch[start : start + lanes])  # type: ignore[arg-type]
+                        )
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         finally:
             await runtime.store.client.drop_database(database)
@@ -72,6 +86,7 @@ async def measure(events: int, lanes: int, settle: bool = True) -> dict[str, Any
     return {
         "events": events,
         "lanes": lanes,
+        "through_consumer": consumer,
         "heap_settled": settle,
         "store_commands_per_complaint": round(sum(commands.seen.values()) / events, 3),
         "store_commands_by_name": per,
@@ -89,8 +104,12 @@ def main() -> None:
     parser.add_argument(
         "--no-settle", action="store_true", help="without heap.settle() (A/B of the collector)"
     )
+    parser.add_argument(
+        "--consumer", action="store_true", help="as Kafka records through the shared consumer"
+    )
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.events, args.lanes, not args.no_settle)), indent=2))
+    result = asyncio.run(measure(args.events, args.lanes, not args.no_settle, args.consumer))
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
