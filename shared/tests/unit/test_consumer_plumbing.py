@@ -240,3 +240,31 @@ async def test_with_a_tracer_provider_each_record_gets_a_consumer_span(
     assert span.context is not None and f"{span.context.trace_id:032x}" == trace_id
     assert span.parent is not None and f"{span.parent.span_id:016x}" == span_id
     assert span.attributes is not None and span.attributes["messaging.kafka.offset"] == 3
+
+
+async def test_undecodable_headers_in_a_poll_dead_letter_only_their_records() -> None:
+    """FastStream's parser decodes the whole poll's headers at once; one bad value must not sink
+    the others (`tolerant_batch_parser` marks it and parses again)."""
+    seen: list[ev.Event] = []
+
+    async def handler(event: ev.Event) -> None:
+        seen.append(event)
+
+    dead = DeadLetters()
+    consumer = EventConsumer(handler, "g-headers", (ev.ComplaintReceived,), dead)  # type: ignore[arg-type]
+    good, latin, null = received(), received(), received()
+
+    def with_header(e: ev.Event, value: bytes | None) -> Any:
+        return [*((k, v.encode()) for k, v in ce.to_headers(e).items()), ("x-extra", value)]
+
+    records = [
+        record(good, 0, 0, key=b"a"),
+        record(latin, 0, 1, key=b"b", headers=with_header(latin, b"caf\xe9")),
+        record(null, 0, 2, key=b"c", headers=with_header(null, None)),
+    ]
+    await run_batch(consumer, records, Source({0: 3}))
+    assert seen == [good]
+    assert [d["headers"]["x-sipuma-dead-letter-reason"] for d in dead.seen] == [
+        "invalid_header_bytes",
+        "invalid_header_bytes",
+    ]
