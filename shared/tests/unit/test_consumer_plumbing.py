@@ -4,6 +4,7 @@ gauge after a poll. These hold whatever makes the per-record path cheap (bench/c
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -268,3 +269,26 @@ async def test_undecodable_headers_in_a_poll_dead_letter_only_their_records() ->
         "invalid_header_bytes",
         "invalid_header_bytes",
     ]
+
+
+@pytest.mark.parametrize("concurrency", [2, 16])
+async def test_lanes_at_once_stay_within_the_gate(concurrency: int) -> None:
+    """More lanes than `concurrency`: at most that many at once; fewer: all at once."""
+    running = peak = 0
+
+    async def handler(event: ev.Event) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        for _ in range(3):  # every started lane gets in before any leaves
+            await asyncio.sleep(0)
+        running -= 1
+
+    consumer = EventConsumer(handler, "g-gate", (ev.ComplaintReceived,), DeadLetters())  # type: ignore[arg-type]
+    events = [received() for _ in range(5)]
+    records = [record(e, 0, i, key=str(e.complaint_id).encode()) for i, e in enumerate(events)]
+    parser = AioKafkaBatchParser(KafkaMessage, None)
+    parser._setup(Source({0: 5}))  # type: ignore[arg-type]
+    batch = await tolerant_batch_parser(tuple(records), parser.parse_batch)
+    await EventBatchConsumer(consumer, concurrency=concurrency).consume(batch)
+    assert peak == min(concurrency, 5)

@@ -232,37 +232,43 @@ class EventBatchConsumer:
             # Keyless records keep their partition's order.
             lane = record.key if record.key is not None else (record.topic, record.partition)
             lanes.setdefault(lane, []).append((record, headers))
-        gate = asyncio.Semaphore(self.concurrency)
         handled: dict[tuple[str, int], int] = {}  # the last offset handled per partition
         handle = self.consumer.handle_record
 
         async def run(lane: list[tuple[ConsumerRecord[Any, Any], dict[str, str]]]) -> bool:
-            async with gate:
-                for record, headers in lane:
-                    try:
-                        await handle(record, headers)
-                    except NackMessage:
-                        return False  # EventConsumer logged it and waited its backoff
-                    except Exception as error:  # e.g. the dead-letter publish: retried
-                        # The type only: exception messages may quote personal data.
-                        log.warning(
-                            "batch_record_failed",
-                            topic=record.topic,
-                            partition=record.partition,
-                            offset=record.offset,
-                            error=type(error).__name__,
-                        )
-                        await asyncio.sleep(self.retry_seconds)
-                        return False
-                    where = (record.topic, record.partition)
-                    if record.offset > handled.get(where, -1):
-                        handled[where] = record.offset
-                return True
+            for record, headers in lane:
+                try:
+                    await handle(record, headers)
+                except NackMessage:
+                    return False  # EventConsumer logged it and waited its backoff
+                except Exception as error:  # e.g. the dead-letter publish: retried
+                    # The type only: exception messages may quote personal data.
+                    log.warning(
+                        "batch_record_failed",
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        error=type(error).__name__,
+                    )
+                    await asyncio.sleep(self.retry_seconds)
+                    return False
+                where = (record.topic, record.partition)
+                if record.offset > handled.get(where, -1):
+                    handled[where] = record.offset
+            return True
 
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def gated(lane: list[tuple[ConsumerRecord[Any, Any], dict[str, str]]]) -> bool:
+            async with gate:
+                return await run(lane)
+
+        # Fewer lanes than the gate admits (the usual poll): no lane would ever wait at it.
+        lane_task = run if len(lanes) <= self.concurrency else gated
         # The lanes' tasks copy the context when gather makes them: `group` is bound once.
         bound = bind_contextvars(group=self.consumer.group_id)
         try:
-            results = await asyncio.gather(*(run(lane) for lane in lanes.values()))
+            results = await asyncio.gather(*(lane_task(lane) for lane in lanes.values()))
         finally:
             reset_contextvars(**bound)
         self.consumer.record_lag(getattr(batch, "consumer", None), handled)
