@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from sipuma.shared import cloudevents as ce
 from sipuma.shared import events as ev
-from sipuma.shared.consumer import EventConsumer
+from sipuma.shared.consumer import DeadLetter, EventConsumer
 from sipuma.shared.correlation import current_correlation_id
 from sipuma.shared.kafka import EventBatchConsumer, tolerant_batch_parser
 from sipuma.shared.metrics import CONSUMER_LAG, EVENTS_CONSUMED, HANDLER_SECONDS
@@ -292,3 +292,24 @@ async def test_lanes_at_once_stay_within_the_gate(concurrency: int) -> None:
     batch = await tolerant_batch_parser(tuple(records), parser.parse_batch)
     await EventBatchConsumer(consumer, concurrency=concurrency).consume(batch)
     assert peak == min(concurrency, 5)
+
+
+async def test_a_refused_event_is_dead_lettered_with_its_place_and_ids_in_the_log_context() -> None:
+    async def handler(event: ev.Event) -> None:
+        raise DeadLetter("unknown_office", "office_code")
+
+    dead = DeadLetters()
+    consumer = EventConsumer(handler, "g-refused", (ev.ComplaintReceived,), dead)  # type: ignore[arg-type]
+    e = received()
+    await run_batch(consumer, [record(e, 2, 7, key=b"k")], Source({2: 8}))
+    [refused] = dead.seen
+    assert {k: refused["log"].get(k) for k in PLACE + EVENT} == {
+        "group": "g-refused",
+        "topic": TOPIC,
+        "partition": 2,
+        "offset": 7,
+        "correlation_id": e.correlation_id,
+        "event_id": str(e.event_id),
+        "event_type": e.event_type,
+    }
+    assert refused["headers"]["x-sipuma-dead-letter-reason"] == "unknown_office"

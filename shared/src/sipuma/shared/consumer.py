@@ -115,22 +115,22 @@ class EventConsumer:
         """Decode, handle, dead-letter or raise `NackMessage` for one record; `headers` are its
         headers decoded (as FastStream decodes them). The caller binds `group` to the log
         context (once per poll in `kafka.EventBatchConsumer`); this binds where the record is
-        from, then the event's ids, and restores both after (tokens, not `bound_contextvars`,
-        which copies the whole context twice per record)."""
-        bound = bind_contextvars(
-            topic=record.topic, partition=record.partition, offset=record.offset
-        )
+        from (and, for a valid event, its ids in the same bind) and restores it after (tokens,
+        not `bound_contextvars`, which copies the whole context twice per record)."""
         try:
+            if INVALID_HEADERS_MARK in headers:
+                raise InvalidEvent("invalid_header_bytes", "header not UTF-8 or null")
+            meta, event = decode_message(headers, bytes(record.value or b""), self.accept)
+        except InvalidEvent as invalid:
+            bound = bind_contextvars(
+                topic=record.topic, partition=record.partition, offset=record.offset
+            )
             try:
-                if INVALID_HEADERS_MARK in headers:
-                    raise InvalidEvent("invalid_header_bytes", "header not UTF-8 or null")
-                meta, event = decode_message(headers, bytes(record.value or b""), self.accept)
-            except InvalidEvent as invalid:
                 await self.dead_letter(record, headers, invalid.code, invalid.detail)
-            else:
-                await self._handle(record, headers, event, meta.id)
-        finally:
-            reset_contextvars(**bound)
+            finally:
+                reset_contextvars(**bound)
+        else:
+            await self._handle(record, headers, event, meta.id)
 
     def _meters_for(self, topic: str) -> _Meters:
         meters = self._meters.get(topic)
@@ -154,7 +154,14 @@ class EventConsumer:
         position = (record.topic, record.partition, record.offset)
         meters = self._meters_for(record.topic)
         with (
-            correlation_scope(event.correlation_id, event_id=event_id, event_type=event.event_type),
+            correlation_scope(
+                event.correlation_id,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                event_id=event_id,
+                event_type=event.event_type,
+            ),
             consumer_span(headers, record.topic, record.partition, record.offset, event.event_type),
         ):
             try:

@@ -32,7 +32,7 @@ def usable(value: str | None) -> str:
 
 
 @contextmanager
-def correlation_scope(correlation_id: str, **log_context: str) -> Iterator[str]:
+def correlation_scope(correlation_id: str, **log_context: object) -> Iterator[str]:
     token = _current.set(correlation_id)
     # Tokens restore exactly what was bound before, as `bound_contextvars` does, without its
     # two copies of the whole context (once per consumed record: bench/consumer_counts.py).
