@@ -126,7 +126,7 @@ class TracingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        if not tracing_on():
             await self._pass_on(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
