@@ -12,7 +12,7 @@ from registry_testkit.events import OFFICES, base, contact_provided, received
 from registry_testkit.wiring import TICKET_KEY, BuildRegistry, register
 
 from sipuma.registry import tickets
-from sipuma.registry.domain import EVERY_OFFICE, Conflict, Status, TransitionRefused
+from sipuma.registry.domain import EVERY_OFFICE, Conflict, NotFound, Status, TransitionRefused
 from sipuma.registry.outbox import GRACE
 from sipuma.registry.store import Store
 from sipuma.shared import events as ev
@@ -277,3 +277,26 @@ async def test_a_stale_rebuild_of_the_view_never_overwrites_a_newer_one(
     await store.set_view(complaint_id, {"status": "verified"}, version=3)
     listed = await store.listed(complaint_id)
     assert listed is not None and listed["view"] == {"status": "closed"} and listed["version"] == 5
+
+
+async def test_a_status_step_waits_for_the_listing(
+    store: Store, build_registry: BuildRegistry
+) -> None:
+    """A number not listed yet (its registration crashed between the two): a status step is
+    refused as unknown, so no step ever precedes a listing (a fresh listing reads no steps);
+    the redelivery lists it and the step is taken then, in the view."""
+    built, _ = build_registry()
+    event = received()
+    number = await register(built.registry, event)
+    await store.listing.delete_one({"_id": str(event.complaint_id)})  # as before the listing
+    with pytest.raises(NotFound):
+        await built.registry.change_status(
+            number["number"], Status.VERIFIED, "Data lengkap.", "uki-1", EVERY_OFFICE
+        )
+    assert await store.status_changes.count_documents({}) == 0
+    await register(built.registry, event)  # the redelivery lists it
+    await built.registry.change_status(
+        number["number"], Status.VERIFIED, "Data lengkap.", "uki-1", EVERY_OFFICE
+    )
+    listed = await store.listing.find_one({"_id": str(event.complaint_id)})
+    assert listed is not None and listed["view"]["status"] == Status.VERIFIED.value

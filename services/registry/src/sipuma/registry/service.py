@@ -510,9 +510,14 @@ class Registry:
         step = len(changes) + 1
         now = self._clock()
         listed = await self._store.listed(complaint_id)
+        if listed is None:
+            # Numbered a moment ago, not listed yet (or its registration crashed before the
+            # listing and awaits its redelivery): staff cannot have seen it, and a step never
+            # precedes the listing, so a fresh listing's `_settle` need not read the steps.
+            raise NotFound(number["number"])
         event = ev.ComplaintStatusChanged(
             source=SOURCE,
-            correlation_id=(listed or {}).get("correlation_id") or complaint_id,
+            correlation_id=listed.get("correlation_id") or complaint_id,
             office_code=number["office_code"],
             complaint_id=UUID(complaint_id),
             from_status=current,
@@ -531,8 +536,7 @@ class Registry:
         )
         # No redelivery repeats an HTTP request: if Kafka is away, the relay publishes it.
         await self._relay.send_soon("status_changes", doc)
-        if listed is not None:
-            await self._settle(listed)
+        await self._settle(listed)
         return doc
 
     async def _record_step(
@@ -669,12 +673,19 @@ class Registry:
     # -- the listing entry ----------------------------------------------------------------------
     async def _settle(self, listed: Doc, *, fresh: bool = False) -> Doc:
         """Issue missing tickets and rebuild the view from the facts and status steps. `fresh`:
-        the entry was just inserted with the view of a complaint that has neither."""
+        the entry was just inserted with the view of a complaint that has neither. Its facts
+        may precede it (evidence before the number), its steps cannot: `_step` refuses a
+        complaint not listed, and one that saw the listing settles after its insert, counting
+        its step, so its view's version beats this one's (issue 15: one read less per
+        complaint)."""
         complaint_id = listed["_id"]
-        facts, changes = await _all(
-            self._store.facts_of(complaint_id), self._store.changes_of(complaint_id)
-        )
-        if fresh and not facts and not changes:
+        if fresh:
+            facts, changes = await self._store.facts_of(complaint_id), []
+        else:
+            facts, changes = await _all(
+                self._store.facts_of(complaint_id), self._store.changes_of(complaint_id)
+            )
+        if fresh and not facts:
             view: Doc = listed["view"]
             return view
         issued = await self._tickets(listed, facts)
