@@ -231,7 +231,7 @@ _BOUNDS = [
     "  trace is still made current, so what the handler publishes continues it), the lane gate",
     "  when a poll has no more lanes than it admits. Left in the 3.7 %: the lane task, the log",
     "  and correlation context, the metric updates (and other code's frames in the same files).",
-    "- **(d) between runs**: evidence's code is the same in the 2026-12-08 02:00 and 05:00",
+    "- **(d) between runs**: evidence's upload path is the same in the 2026-12-08 02:00 and 05:00",
     "  runs, its ratio 0.98 and 0.78. The machine was slower in the second for both sides",
     "  (the direct put 284.6 → 224.1 MiB/s, its client's CPU 1.74 → 2.08 s per GiB; the",
     "  service 2.6 → 3.32 s per GiB; (a)'s bare FastAPI 530 → 332 req/s), and the service,",
